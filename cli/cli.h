@@ -1,0 +1,51 @@
+/* cli.h: what every `safearith <command>` shares: the command descriptor, error reporting,
+ * numeric flag parsing, the terminal progress bar and interrupt handling.
+ *
+ * Each command lives in its own cli/cmd_<name>.c and defines one `const sa_cli_command
+ * sa_cmd_<name>`; main.c lists the known descriptors as weak symbols, so a command exists
+ * exactly when its file is compiled in. Commands print results to stdout (JSON where programs
+ * read them), errors to stderr as one line "safearith <command>: <what and where>", and return
+ * the process exit code: 0 success, 1 failure, 2 usage error. */
+#ifndef SAFEARITH_CLI_H
+#define SAFEARITH_CLI_H
+
+#include <stdint.h>
+
+#include "safearith/error.h"
+#include "safearith/progress.h"
+
+typedef struct sa_cli_command {
+    const char *name;
+    const char *summary; /* one line for `safearith help` */
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+} sa_cli_command;
+
+#define CLI_OK 0
+#define CLI_FAIL 1
+#define CLI_USAGE 2
+
+/* Print "safearith CMD: message" to stderr; returns CLI_FAIL. */
+int cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Same, returning CLI_USAGE and adding a hint to run --help. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print a library error; returns CLI_FAIL. */
+int cli_report(const char *cmd, const sa_error *err);
+
+/* Parse a flag's value; on failure print an error naming the flag and return non-zero. */
+int cli_parse_long(const char *cmd, const char *flag, const char *val, long lo, long hi, long *out);
+int cli_parse_double(const char *cmd, const char *flag, const char *val, double lo, double hi,
+                     double *out);
+/* Parse "A-B" or "A" (inclusive, 0-based) into *lo, *hi. */
+int cli_parse_range(const char *cmd, const char *flag, const char *val, long *lo, long *hi);
+
+/* A progress reporter that draws a bar on stderr when stderr is a terminal (and stays silent
+ * otherwise), and asks the library to stop after SIGINT/SIGTERM. `label` must outlive it. */
+sa_progress cli_progress(const char *label);
+/* Erase the bar line (if any was drawn). */
+void cli_progress_end(void);
+/* Install SIGINT/SIGTERM handlers that set the interrupt flag (see cli_interrupted). */
+void cli_install_interrupt(void);
+/* Non-zero once SIGINT or SIGTERM arrived. This flag is the CLI's only global state. */
+int cli_interrupted(void);
+
+#endif

@@ -1,0 +1,14 @@
+/* safearith.h: the whole public API of libsafearith, for programs that want all of it.
+ * Layers (each header documents its own calls): errors and progress, files and formats,
+ * tensor math, weight arithmetic, model and tokenizer, steering, evaluation. */
+#ifndef SAFEARITH_H
+#define SAFEARITH_H
+
+#include "safearith/error.h"
+#include "safearith/progress.h"
+#include "safearith/threads.h"
+#include "safearith/fsutil.h"
+#include "safearith/dtype.h"
+#include "safearith/safetensors.h"
+
+#endif

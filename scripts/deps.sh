@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# deps.sh: install what building and testing safearith needs on Debian (idempotent).
+# Run as root (or with sudo available). Installs only missing packages.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
+      libcjson-dev libpcre2-dev libutf8proc-dev libyaml-dev libopenblas-dev liblapacke-dev
+      python3-torch python3-numpy nodejs npm)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# test.sh: build safearith and run every test, twice: a normal -Werror build, then under
+# AddressSanitizer + UndefinedBehaviorSanitizer (clang). Installs missing Debian packages and the
+# npm test references first. Usage: scripts/test.sh [--quick]  (--quick: normal build only)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+if [ -f tests/tokenizer/package.json ]; then
+  (cd tests/tokenizer && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; })
+fi
+jobs=$(nproc)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSA_WERROR=ON >/dev/null
+cmake --build build -j"$jobs"
+(cd build && ctest --output-on-failure -j"$jobs")
+if [ "${1:-}" != "--quick" ]; then
+  CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSA_WERROR=ON \
+    -DSA_SANITIZE=ON >/dev/null
+  cmake --build build-asan -j"$jobs"
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs")
+fi

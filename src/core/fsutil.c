@@ -1,0 +1,378 @@
+/* fsutil.c: atomic output files and directories, path helpers (see include/safearith/fsutil.h). */
+#include "safearith/fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TMP_TAG ".safearith-tmp."
+
+char *sa_path_join(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    char *p = malloc(la + lb + 2);
+    if (!p) return NULL;
+    memcpy(p, a, la);
+    size_t n = la;
+    if (n > 0 && p[n - 1] != '/') p[n++] = '/';
+    memcpy(p + n, b, lb + 1);
+    return p;
+}
+
+int sa_is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Directory part of path ("." if none), malloc'd. */
+static char *dir_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) return strdup(".");
+    if (slash == path) return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+static const char *base_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+static int fsync_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* ---- atomic files ---- */
+
+sa_status sa_afile_open(sa_afile *af, const char *path, int overwrite, sa_error *err) {
+    memset(af, 0, sizeof *af);
+    af->fd = -1;
+    af->overwrite = overwrite;
+    struct stat st;
+    if (!overwrite && lstat(path, &st) == 0)
+        return sa_error_set(err, SA_EEXIST, "%s: already exists (refusing to overwrite)", path);
+    af->final_path = strdup(path);
+    char *dir = dir_of(path);
+    if (!af->final_path || !dir) {
+        free(dir);
+        sa_afile_abort(af);
+        return sa_error_set(err, SA_ENOMEM, "out of memory");
+    }
+#ifdef O_TMPFILE
+    af->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+#endif
+    if (af->fd < 0) {
+        size_t n = strlen(dir) + strlen(base_of(path)) + 64;
+        af->tmp_path = malloc(n);
+        if (af->tmp_path) {
+            snprintf(af->tmp_path, n, "%s/.%s" TMP_TAG "%ld", dir, base_of(path), (long)getpid());
+            af->fd = open(af->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        }
+    }
+    if (af->fd < 0) {
+        sa_status s = sa_error_set(err, SA_EIO, "%s: cannot create: %s", path, strerror(errno));
+        free(dir);
+        sa_afile_abort(af);
+        return s;
+    }
+    free(dir);
+    af->fp = fdopen(af->fd, "wb");
+    if (!af->fp) {
+        sa_afile_abort(af);
+        return sa_error_set(err, SA_EIO, "%s: cannot open stream: %s", path, strerror(errno));
+    }
+    return SA_OK;
+}
+
+static sa_status link_tmpfile(sa_afile *af, sa_error *err) {
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", af->fd);
+    if (af->overwrite) {
+        /* link to a unique hidden name, then rename over the destination */
+        char *dir = dir_of(af->final_path);
+        size_t n = strlen(af->final_path) + 64;
+        char *tmp = malloc(n);
+        if (!dir || !tmp) {
+            free(dir);
+            free(tmp);
+            return sa_error_set(err, SA_ENOMEM, "out of memory");
+        }
+        snprintf(tmp, n, "%s/.%s" TMP_TAG "%ld", dir, base_of(af->final_path), (long)getpid());
+        free(dir);
+        unlink(tmp);
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) != 0 ||
+            rename(tmp, af->final_path) != 0) {
+            sa_status s = sa_error_set(err, SA_EIO, "%s: cannot move into place: %s",
+                                       af->final_path, strerror(errno));
+            unlink(tmp);
+            free(tmp);
+            return s;
+        }
+        free(tmp);
+        return SA_OK;
+    }
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, af->final_path, AT_SYMLINK_FOLLOW) != 0)
+        return sa_error_set(err, errno == EEXIST ? SA_EEXIST : SA_EIO,
+                            "%s: cannot move into place: %s", af->final_path, strerror(errno));
+    return SA_OK;
+}
+
+sa_status sa_afile_commit(sa_afile *af, sa_error *err) {
+    sa_status s = SA_OK;
+    if (fflush(af->fp) != 0 || fsync(af->fd) != 0) {
+        s = sa_error_set(err, SA_EIO, "%s: write failed: %s", af->final_path, strerror(errno));
+    } else if (af->tmp_path) {
+        if (!af->overwrite && access(af->final_path, F_OK) == 0)
+            s = sa_error_set(err, SA_EEXIST, "%s: appeared while writing; not replaced",
+                             af->final_path);
+        else if (rename(af->tmp_path, af->final_path) != 0)
+            s = sa_error_set(err, SA_EIO, "%s: cannot move into place: %s", af->final_path,
+                             strerror(errno));
+        else {
+            free(af->tmp_path);
+            af->tmp_path = NULL;
+        }
+    } else {
+        s = link_tmpfile(af, err);
+    }
+    if (s == SA_OK) {
+        char *dir = dir_of(af->final_path);
+        if (dir) fsync_dir(dir);
+        free(dir);
+    }
+    sa_afile_abort(af);
+    return s;
+}
+
+void sa_afile_abort(sa_afile *af) {
+    if (af->fp) fclose(af->fp);
+    else if (af->fd >= 0) close(af->fd);
+    af->fp = NULL;
+    af->fd = -1;
+    if (af->tmp_path) unlink(af->tmp_path);
+    free(af->tmp_path);
+    free(af->final_path);
+    af->tmp_path = af->final_path = NULL;
+}
+
+/* ---- atomic directories ---- */
+
+int sa_path_within(const char *a, const char *b) {
+    char ra[PATH_MAX], rb[PATH_MAX];
+    if (!realpath(b, rb)) return 0;
+    if (!realpath(a, ra)) {
+        /* a does not exist yet: resolve its parent */
+        char *dir = dir_of(a);
+        if (!dir) return 0;
+        int ok = realpath(dir, ra) != NULL;
+        free(dir);
+        if (!ok) return 0;
+        size_t n = strlen(ra);
+        snprintf(ra + n, sizeof ra - n, "/%s", base_of(a));
+    }
+    size_t nb = strlen(rb);
+    if (strcmp(ra, rb) == 0) return 1;
+    return strncmp(ra, rb, nb) == 0 && (ra[nb] == '/' || (nb == 1 && rb[0] == '/'));
+}
+
+static int remove_tree(const char *path) {
+    DIR *d = opendir(path);
+    if (!d) return unlink(path);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char *p = sa_path_join(path, e->d_name);
+        if (p) remove_tree(p);
+        free(p);
+    }
+    closedir(d);
+    return rmdir(path);
+}
+
+void sa_outdir_sweep_stale(const char *path) {
+    char *dir = dir_of(path);
+    if (!dir) return;
+    DIR *d = opendir(dir);
+    if (!d) {
+        free(dir);
+        return;
+    }
+    size_t nb = strlen(base_of(path));
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *n = e->d_name;
+        if (n[0] != '.' || strncmp(n + 1, base_of(path), nb) != 0) continue;
+        if (strncmp(n + 1 + nb, TMP_TAG, strlen(TMP_TAG)) != 0) continue;
+        long pid = strtol(n + 1 + nb + strlen(TMP_TAG), NULL, 10);
+        if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno != ESRCH)) continue; /* alive */
+        char *p = sa_path_join(dir, n);
+        if (p) remove_tree(p);
+        free(p);
+    }
+    closedir(d);
+    free(dir);
+}
+
+sa_status sa_outdir_open(sa_outdir *od, const char *path, const char *const *inputs, int n_inputs,
+                         int overwrite, sa_error *err) {
+    memset(od, 0, sizeof *od);
+    od->overwrite = overwrite;
+    for (int i = 0; i < n_inputs; i++) {
+        if (inputs[i] && (sa_path_within(path, inputs[i]) || sa_path_within(inputs[i], path)))
+            return sa_error_set(err, SA_EEXIST,
+                                "%s: output overlaps input %s (refusing to write into an input)",
+                                path, inputs[i]);
+    }
+    struct stat st;
+    if (lstat(path, &st) == 0 && !overwrite)
+        return sa_error_set(err, SA_EEXIST, "%s: already exists (refusing to overwrite)", path);
+    sa_outdir_sweep_stale(path);
+    char *dir = dir_of(path);
+    size_t n = strlen(path) + 64;
+    od->final_path = strdup(path);
+    od->tmp_path = malloc(n);
+    if (!dir || !od->final_path || !od->tmp_path) {
+        free(dir);
+        sa_outdir_abort(od);
+        return sa_error_set(err, SA_ENOMEM, "out of memory");
+    }
+    snprintf(od->tmp_path, n, "%s/.%s" TMP_TAG "%ld", dir, base_of(path), (long)getpid());
+    free(dir);
+    remove_tree(od->tmp_path);
+    if (mkdir(od->tmp_path, 0755) != 0) {
+        sa_status s = sa_error_set(err, SA_EIO, "%s: cannot create directory: %s", od->tmp_path,
+                                   strerror(errno));
+        free(od->tmp_path);
+        od->tmp_path = NULL;
+        sa_outdir_abort(od);
+        return s;
+    }
+    return SA_OK;
+}
+
+char *sa_outdir_path(const sa_outdir *od, const char *name) { return sa_path_join(od->tmp_path, name); }
+
+static sa_status fsync_tree_files(const char *dir, sa_error *err) {
+    DIR *d = opendir(dir);
+    if (!d) return sa_error_set(err, SA_EIO, "%s: cannot list: %s", dir, strerror(errno));
+    struct dirent *e;
+    sa_status s = SA_OK;
+    while (s == SA_OK && (e = readdir(d))) {
+        if (e->d_name[0] == '.' && (!e->d_name[1] || !strcmp(e->d_name, ".."))) continue;
+        char *p = sa_path_join(dir, e->d_name);
+        int fd = p ? open(p, O_RDONLY) : -1;
+        if (fd < 0 || fsync(fd) != 0)
+            s = sa_error_set(err, SA_EIO, "%s: fsync failed: %s", p ? p : dir, strerror(errno));
+        if (fd >= 0) close(fd);
+        free(p);
+    }
+    closedir(d);
+    if (s == SA_OK && fsync_dir(dir) != 0)
+        s = sa_error_set(err, SA_EIO, "%s: fsync failed: %s", dir, strerror(errno));
+    return s;
+}
+
+sa_status sa_outdir_commit(sa_outdir *od, sa_error *err) {
+    sa_status s = fsync_tree_files(od->tmp_path, err);
+    if (s == SA_OK) {
+        struct stat st;
+        if (lstat(od->final_path, &st) == 0) {
+            if (!od->overwrite) {
+                s = sa_error_set(err, SA_EEXIST, "%s: appeared while writing; not replaced",
+                                 od->final_path);
+            } else if (S_ISDIR(st.st_mode)) {
+                /* swap: move the old one aside, move the new one in, then delete the old one */
+                size_t n = strlen(od->final_path) + 64;
+                char *old = malloc(n);
+                if (!old) return sa_error_set(err, SA_ENOMEM, "out of memory");
+                snprintf(old, n, "%s.old" TMP_TAG "%ld", od->final_path, (long)getpid());
+                if (rename(od->final_path, old) != 0 || rename(od->tmp_path, od->final_path) != 0)
+                    s = sa_error_set(err, SA_EIO, "%s: cannot replace: %s", od->final_path,
+                                     strerror(errno));
+                else
+                    remove_tree(old);
+                free(old);
+            } else if (rename(od->tmp_path, od->final_path) != 0) {
+                s = sa_error_set(err, SA_EIO, "%s: cannot replace: %s", od->final_path,
+                                 strerror(errno));
+            }
+        } else if (rename(od->tmp_path, od->final_path) != 0) {
+            s = sa_error_set(err, SA_EIO, "%s: cannot move into place: %s", od->final_path,
+                             strerror(errno));
+        }
+    }
+    if (s == SA_OK) {
+        char *dir = dir_of(od->final_path);
+        if (dir) fsync_dir(dir);
+        free(dir);
+        free(od->tmp_path);
+        od->tmp_path = NULL;
+    }
+    sa_outdir_abort(od);
+    return s;
+}
+
+void sa_outdir_abort(sa_outdir *od) {
+    if (od->tmp_path) remove_tree(od->tmp_path);
+    free(od->tmp_path);
+    free(od->final_path);
+    od->tmp_path = od->final_path = NULL;
+}
+
+sa_status sa_copy_file(const char *src, const char *dst, sa_error *err) {
+    char *data;
+    size_t len;
+    sa_status s = sa_read_file(src, &data, &len, err);
+    if (s != SA_OK) return s;
+    FILE *f = fopen(dst, "wb");
+    if (!f) {
+        free(data);
+        return sa_error_set(err, SA_EIO, "%s: cannot create: %s", dst, strerror(errno));
+    }
+    int bad = fwrite(data, 1, len, f) != len;
+    bad |= fclose(f) != 0;
+    free(data);
+    if (bad) return sa_error_set(err, SA_EIO, "%s: write failed (copy of %s)", dst, src);
+    return SA_OK;
+}
+
+sa_status sa_read_file(const char *path, char **data, size_t *len, sa_error *err) {
+    *data = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return sa_error_set(err, SA_EIO, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n < cap) break;
+        char *nb = realloc(buf, cap * 2 + 1);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (!buf) return sa_error_set(err, SA_ENOMEM, "%s: out of memory reading file", path);
+    if (failed) {
+        free(buf);
+        return sa_error_set(err, SA_EIO, "%s: read failed", path);
+    }
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return SA_OK;
+}
