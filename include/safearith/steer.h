@@ -26,6 +26,7 @@
 
 #include "safearith/error.h"
 #include "safearith/gguf.h"
+#include "safearith/model.h"
 
 /* ---- principal component ---- */
 
@@ -101,6 +102,16 @@ int sa_steer_active_count(const sa_steer *s);
  * threads on disjoint rows. */
 void sa_steer_apply(const sa_steer *s, int layer, sa_steer_site site, float *x, int n_rows,
                     size_t stride);
+
+/* An engine hook (model.h) that steers by a plan, then calls an inner hook (for capture, e.g.
+ * `logits`' hidden-state dump, which thus sees the steered residual stream, as llama.cpp's
+ * l_out does). The chain struct holds the state and must outlive the session's use of *out.
+ * plan may be NULL (then *out is the inner hook alone); inner may be NULL. */
+typedef struct sa_steer_chain {
+    const sa_steer *plan;
+    sa_hook inner;
+} sa_steer_chain;
+void sa_steer_hook(const sa_steer *plan, const sa_hook *inner, sa_steer_chain *chain, sa_hook *out);
 
 /* ---- pairs files ---- */
 
