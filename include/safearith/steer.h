@@ -26,6 +26,8 @@
 
 #include "safearith/error.h"
 #include "safearith/gguf.h"
+#include "safearith/model.h"
+#include "safearith/progress.h"
 
 /* ---- principal component ---- */
 
@@ -102,11 +104,22 @@ int sa_steer_active_count(const sa_steer *s);
 void sa_steer_apply(const sa_steer *s, int layer, sa_steer_site site, float *x, int n_rows,
                     size_t stride);
 
+/* An engine hook (model.h) that steers by a plan, then calls an inner hook (for capture, e.g.
+ * `logits`' hidden-state dump, which thus sees the steered residual stream, as llama.cpp's
+ * l_out does). The chain struct holds the state and must outlive the session's use of *out.
+ * plan may be NULL (then *out is the inner hook alone); inner may be NULL. */
+typedef struct sa_steer_chain {
+    const sa_steer *plan;
+    sa_hook inner;
+} sa_steer_chain;
+void sa_steer_hook(const sa_steer *plan, const sa_hook *inner, sa_steer_chain *chain, sa_hook *out);
+
 /* ---- pairs files ---- */
 
 /* One JSONL line: {"question","safe","unsafe"} (question may be absent in neither) or
  * {"positive","negative"} (ready texts). positive = safe, negative = unsafe. */
 typedef struct sa_pair {
+    size_t line;    /* 1-based line in the pairs file, for messages */
     char *question; /* NULL for positive/negative pairs */
     char *positive;
     char *negative;
@@ -134,5 +147,50 @@ sa_status sa_format_check(const char *fmt, sa_error *err);
  * the byte range of the answer in it. */
 sa_status sa_format_render(const char *fmt, const char *question, const char *answer, char **out,
                            size_t *ans_begin, size_t *ans_end, sa_error *err);
+
+/* ---- ICV from a model (needs the engine and the tokenizer) ---- */
+
+typedef struct sa_tokenizer sa_tokenizer;
+
+/* One rendered demonstration: token ids and the rows [sel_begin, sel_end) whose residual
+ * states are averaged (the last token, the last 4, or the answer tokens). */
+typedef struct sa_icv_text {
+    int32_t *ids;
+    int n;
+    int ans_begin, ans_end; /* answer tokens (whole text for positive/negative pairs) */
+    int sel_begin, sel_end;
+} sa_icv_text;
+
+typedef struct sa_icv_opts {
+    sa_icv_method method;
+    sa_icv_scope scope;
+    sa_icv_position position;
+    const char *format; /* demonstration format; NULL = SA_ICV_DEFAULT_FORMAT */
+    int chat;           /* render question/answer through the tokenizer's chat template */
+    int layer0;         /* also produce direction.0 (llama.cpp refuses to load it) */
+    int batch;          /* texts per forward pass; <= 0: 8 */
+    int n_threads;      /* <= 0: all cores */
+} sa_icv_opts;
+
+/* Render and tokenize every pair into 2 * n texts (2i = positive/safe, 2i+1 = negative/unsafe)
+ * and choose the rows to average. Errors name the pairs file line: a text longer than max_ctx
+ * tokens, an answer that the template does not keep verbatim, an empty answer span. */
+sa_status sa_icv_prepare(sa_tokenizer *tok, const sa_pairs *pairs, const sa_icv_opts *o,
+                         int max_ctx, const char *pairs_name, sa_icv_text **texts, sa_error *err);
+void sa_icv_texts_free(sa_icv_text *texts, size_t n);
+
+/* The residual stream after every decoder layer, averaged over each text's selected rows:
+ * out[n_texts][n_layers][hidden] (the `logits` command's hidden.(l+1), pooled). Batched:
+ * opts->batch texts per forward pass. */
+sa_status sa_icv_hidden(sa_model *m, const sa_icv_text *texts, int n_texts, int batch,
+                        int n_threads, float *out, const sa_progress *prog, sa_error *err);
+
+/* The whole pipeline: prepare, hidden states, differences positive - negative over layers
+ * (1..L-1, or 0..L-1 with layer0), directions by method and scope, metadata. If states is not
+ * NULL it receives the pooled hidden states (malloc'd, n_texts x L x d) and *texts the texts
+ * (free with sa_icv_texts_free), for inspection. */
+sa_status sa_icv_compute(sa_model *m, sa_tokenizer *tok, const sa_pairs *pairs,
+                         const char *pairs_name, const sa_icv_opts *o, sa_cvec *out, float **states,
+                         sa_icv_text **texts, const sa_progress *prog, sa_error *err);
 
 #endif

@@ -48,6 +48,7 @@ static sa_status parse_line(const char *s, size_t n, const char *name, size_t li
     if (!st) {
         sa_pair *p = &out->items[out->n];
         memset(p, 0, sizeof *p);
+        p->line = line;
         out->qa = qa;
         out->n++;
         if (qa) {

@@ -143,6 +143,50 @@ static void test_format(void) {
     CHECK_STR_CONTAINS(err.msg, "unknown field");
 }
 
+static int inner_calls;
+static float inner_seen;
+static sa_status inner_fn(void *ud, const sa_hook_rows *r, sa_error *err) {
+    (void)ud, (void)err;
+    inner_calls++;
+    inner_seen = r->rows[0];
+    return SA_OK;
+}
+
+static void test_hook_chain(void) {
+    sa_steer s;
+    sa_cvec a;
+    sa_error err = {0};
+    CHECK(!sa_cvec_alloc(&a, 4, 2, &err));
+    a.dir[4] = 1, a.has[2] = 1; /* layer 2: (1, 0) */
+    CHECK(!sa_steer_init(&s, 4, 2, SA_STEER_ADD, SA_STEER_AT_RESIDUAL, &err));
+    CHECK(!sa_steer_add_cvec(&s, &a, 3, "a", &err));
+    sa_hook inner = {inner_fn, NULL, SA_HOOK_LAYER_OUT, 0, 1}, h;
+    sa_steer_chain chain;
+    sa_steer_hook(&s, &inner, &chain, &h);
+    CHECK(h.mask == SA_HOOK_LAYER_OUT && h.layer_lo == 0 && h.layer_hi == 2);
+    float row[2] = {1, 1};
+    int32_t z = 0;
+    sa_hook_rows r = {SA_HOOK_LAYER_OUT, 2, 1, 2, row, &z, &z, &z};
+    inner_calls = 0;
+    CHECK(!h.fn(h.ud, &r, &err));
+    CHECK(row[0] == 4 && row[1] == 1 && inner_calls == 0); /* layer 2 outside inner's 0..1 */
+    r.layer = 1;
+    CHECK(!h.fn(h.ud, &r, &err));
+    CHECK(row[0] == 4 && inner_calls == 1 && inner_seen == 4); /* not steered at layer 1 */
+    /* steering at the MLP with an inner hook on layer outputs: both points requested */
+    sa_steer_free(&s);
+    CHECK(!sa_steer_init(&s, 4, 2, SA_STEER_ICV, SA_STEER_AT_MLP, &err));
+    CHECK(!sa_steer_add_cvec(&s, &a, 0.5f, "a", &err));
+    sa_hook all = {inner_fn, NULL, SA_HOOK_LAYER_OUT | SA_HOOK_EMBED, 0, -1};
+    sa_steer_hook(&s, &all, &chain, &h);
+    CHECK(h.mask == (SA_HOOK_MLP_OUT | SA_HOOK_LAYER_OUT | SA_HOOK_EMBED) && h.layer_hi == -1);
+    /* no vector: the inner hook itself */
+    sa_steer_hook(NULL, &inner, &chain, &h);
+    CHECK(h.fn == inner_fn && h.layer_hi == 1);
+    sa_steer_free(&s);
+    sa_cvec_free(&a);
+}
+
 static void test_names(void) {
     CHECK(sa_icv_method_parse("pca+mean") == SA_ICV_PCA_MEAN && sa_icv_method_parse("x") == -1);
     CHECK(sa_icv_position_parse("mean-answer") == SA_POS_MEAN_ANSWER);
@@ -156,5 +200,6 @@ int main(void) {
     test_pairs();
     test_format();
     test_names();
+    test_hook_chain();
     return CHECK_DONE();
 }
