@@ -10,18 +10,16 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { TokenizerLoader } from "@lenml/tokenizers";
+import { join } from "node:path";
 import { corpus } from "./corpus.mjs";
+import { loadRefs, modelDir, models } from "./refs.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
+const { TokenizerLoader } = await loadRefs();
 const bin = process.env.SAFEARITH;
 if (!bin) {
   console.error("SAFEARITH (path of the safearith binary) is not set");
   process.exit(2);
 }
-const models = ["llama2", "llama3", "qwen3", "gemma3"];
 const tmp = mkdtempSync(join(tmpdir(), "sa-tok-ref-"));
 let passed = 0,
   failed = 0,
@@ -66,7 +64,7 @@ function loadRef(dir, dropSpecial) {
 }
 
 for (const m of models) {
-  const dir = join(here, "node_modules", "@lenml", `tokenizer-${m}`, "models");
+  const dir = modelDir(m);
   const ref = loadRef(dir, false);
   const refPlain = loadRef(dir, true);
   const lines = corpus.map(lineOf);
