@@ -49,6 +49,13 @@ static int spec_key(const char *tok, size_t len) {
     return -1;
 }
 
+/* "word=..." with a lower-case identifier: an option, known or not. */
+static int looks_like_option(const char *tok, size_t len) {
+    size_t i = 0;
+    while (i < len && ((tok[i] >= 'a' && tok[i] <= 'z') || tok[i] == '_')) i++;
+    return i > 0 && i < len && tok[i] == '=';
+}
+
 void sa_eval_dataset_spec_free(sa_eval_dataset_spec *s) {
     if (!s) return;
     free(s->path), free(s->field), free(s->category), free(s->label), free(s->name);
@@ -63,7 +70,7 @@ sa_status sa_eval_dataset_spec_parse(const char *spec, sa_eval_dataset_spec *out
     for (const char *c = strchr(p, ':'); c; c = strchr(c + 1, ':')) {
         const char *end = strchr(c + 1, ':');
         size_t len = end ? (size_t)(end - c - 1) : strlen(c + 1);
-        if (spec_key(c + 1, len) >= 0) {
+        if (spec_key(c + 1, len) >= 0 || looks_like_option(c + 1, len)) {
             opt = c;
             break;
         }
