@@ -317,7 +317,7 @@ fail:
 static sa_status load_lines(builder *b, const sa_eval_dataset_spec *spec, const char *text,
                             size_t len) {
     size_t bad = 0;
-    if (!sa_utf8_valid(text, len, &bad))
+    if (!sa_text_utf8_valid(text, len, &bad))
         return sa_error_set(b->err, SA_EFORMAT, "%s: line %zu: invalid UTF-8", b->ds->path,
                             sa_text_line_of(text, bad));
     sa_eval_kind kind = spec->kind == SA_EVAL_AUTO ? SA_EVAL_HARMFUL : spec->kind;

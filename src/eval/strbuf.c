@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-void sa_strbuf_printf(sa_strbuf *b, const char *fmt, ...) {
+void sa_sbuf_printf(sa_sbuf *b, const char *fmt, ...) {
     va_list ap;
     for (;;) {
         va_start(ap, fmt);
@@ -26,34 +26,34 @@ void sa_strbuf_printf(sa_strbuf *b, const char *fmt, ...) {
     }
 }
 
-void sa_strbuf_xml(sa_strbuf *b, const char *t) {
+void sa_sbuf_xml(sa_sbuf *b, const char *t) {
     for (; *t; t++) {
         switch (*t) {
         case '&':
-            sa_strbuf_printf(b, "&amp;");
+            sa_sbuf_printf(b, "&amp;");
             break;
         case '<':
-            sa_strbuf_printf(b, "&lt;");
+            sa_sbuf_printf(b, "&lt;");
             break;
         case '>':
-            sa_strbuf_printf(b, "&gt;");
+            sa_sbuf_printf(b, "&gt;");
             break;
         case '"':
-            sa_strbuf_printf(b, "&quot;");
+            sa_sbuf_printf(b, "&quot;");
             break;
         default:
-            sa_strbuf_printf(b, "%c", *t);
+            sa_sbuf_printf(b, "%c", *t);
         }
     }
 }
 
-void sa_strbuf_md(sa_strbuf *b, const char *t) {
+void sa_sbuf_md(sa_sbuf *b, const char *t) {
     for (; *t; t++) {
         if (*t == '|')
-            sa_strbuf_printf(b, "\\|");
+            sa_sbuf_printf(b, "\\|");
         else if (*t == '\n')
-            sa_strbuf_printf(b, " ");
+            sa_sbuf_printf(b, " ");
         else
-            sa_strbuf_printf(b, "%c", *t);
+            sa_sbuf_printf(b, "%c", *t);
     }
 }

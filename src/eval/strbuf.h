@@ -4,16 +4,16 @@
 
 #include <stddef.h>
 
-typedef struct sa_strbuf {
+typedef struct sa_sbuf {
     char *s; /* NUL-terminated once anything was written; NULL before */
     size_t n, cap;
     int oom; /* an allocation failed: the text is incomplete */
-} sa_strbuf;
+} sa_sbuf;
 
-void sa_strbuf_printf(sa_strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sa_sbuf_printf(sa_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append text with &, <, >, " escaped for XML. */
-void sa_strbuf_xml(sa_strbuf *b, const char *text);
+void sa_sbuf_xml(sa_sbuf *b, const char *text);
 /* Append text with | and newlines escaped for a Markdown table cell. */
-void sa_strbuf_md(sa_strbuf *b, const char *text);
+void sa_sbuf_md(sa_sbuf *b, const char *text);
 
 #endif

@@ -20,57 +20,56 @@ static const char *sget(const cJSON *o, const char *k) {
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-static void rate_cells(sa_strbuf *b, const cJSON *m) {
+static void rate_cells(sa_sbuf *b, const cJSON *m) {
     const cJSON *ci = cJSON_GetObjectItemCaseSensitive(m, "ci95");
-    sa_strbuf_printf(b, "%.2f | %.1f–%.1f | %.0f/%.0f", 100 * nget(m, "rate"),
-                     100 * cJSON_GetArrayItem(ci, 0)->valuedouble,
-                     100 * cJSON_GetArrayItem(ci, 1)->valuedouble, nget(m, "k"), nget(m, "n"));
+    sa_sbuf_printf(b, "%.2f | %.1f–%.1f | %.0f/%.0f", 100 * nget(m, "rate"),
+                   100 * cJSON_GetArrayItem(ci, 0)->valuedouble,
+                   100 * cJSON_GetArrayItem(ci, 1)->valuedouble, nget(m, "k"), nget(m, "n"));
 }
 
 char *sa_eval_summary_markdown(const cJSON *summary, const cJSON *run) {
-    sa_strbuf b = {0};
+    sa_sbuf b = {0};
     const cJSON *info = cJSON_GetObjectItemCaseSensitive(run, "info");
     const cJSON *settings = cJSON_GetObjectItemCaseSensitive(run, "settings");
-    sa_strbuf_printf(&b, "# Evaluation summary\n\n");
-    sa_strbuf_printf(&b, "- model: `%s`\n",
-                     sget(cJSON_GetObjectItemCaseSensitive(settings, "model"), "path"));
+    sa_sbuf_printf(&b, "# Evaluation summary\n\n");
+    sa_sbuf_printf(&b, "- model: `%s`\n",
+                   sget(cJSON_GetObjectItemCaseSensitive(settings, "model"), "path"));
     const char *steer = sget(settings, "steer");
-    if (steer[0]) sa_strbuf_printf(&b, "- steering: `%s`\n", steer);
-    sa_strbuf_printf(&b, "- prompt: %s\n",
-                     sget(cJSON_GetObjectItemCaseSensitive(settings, "prompting"), "mode"));
+    if (steer[0]) sa_sbuf_printf(&b, "- steering: `%s`\n", steer);
+    sa_sbuf_printf(&b, "- prompt: %s\n",
+                   sget(cJSON_GetObjectItemCaseSensitive(settings, "prompting"), "mode"));
     char *dec = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(settings, "decoding"));
-    sa_strbuf_printf(&b, "- decoding: `%s`\n", dec ? dec : "");
+    sa_sbuf_printf(&b, "- decoding: `%s`\n", dec ? dec : "");
     free(dec);
-    sa_strbuf_printf(
+    sa_sbuf_printf(
         &b, "- rows: %.0f%s; fingerprint `%.16s`\n", nget(summary, "rows"),
         cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(summary, "complete")) ? " (INCOMPLETE)" : "",
         sget(summary, "fingerprint"));
-    if (info) sa_strbuf_printf(&b, "- safearith %s\n", sget(info, "version"));
-    sa_strbuf_printf(
+    if (info) sa_sbuf_printf(&b, "- safearith %s\n", sget(info, "version"));
+    sa_sbuf_printf(
         &b, "\nRates in %%, with Wilson 95 %% intervals; unparseable verdicts are not in the "
             "denominator. ASR = share of harmful prompts answered (judged compliance / "
             "harmful); over-refusal = share of benign prompts refused.\n\n");
-    sa_strbuf_printf(
+    sa_sbuf_printf(
         &b, "| group | kind | judge / metric | value | rate | 95 %% CI | k/n | unparseable |\n");
-    sa_strbuf_printf(&b, "|---|---|---|---|---|---|---|---|\n");
+    sa_sbuf_printf(&b, "|---|---|---|---|---|---|---|---|\n");
     const cJSON *g;
     cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(summary, "groups")) {
         const cJSON *u = cJSON_GetObjectItemCaseSensitive(g, "utility");
         if (u) {
-            sa_strbuf_printf(&b, "| %s | %s | %s | %.2f | ", sget(g, "group"), sget(g, "kind"),
-                             sget(u, "metric"), 100 * nget(u, "value"));
+            sa_sbuf_printf(&b, "| %s | %s | %s | %.2f | ", sget(g, "group"), sget(g, "kind"),
+                           sget(u, "metric"), 100 * nget(u, "value"));
             rate_cells(&b, u);
-            sa_strbuf_printf(&b, " | – |\n");
+            sa_sbuf_printf(&b, " | – |\n");
             continue;
         }
         const cJSON *m;
         cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(g, "judges")) {
-            sa_strbuf_printf(&b, "| %s | %s | %s: %s | %.2f%s | ", sget(g, "group"),
-                             sget(g, "kind"), sget(m, "judge"), sget(m, "metric"),
-                             100 * nget(m, "value"),
-                             !strcmp(sget(m, "value_is"), "macro") ? " (macro)" : "");
+            sa_sbuf_printf(&b, "| %s | %s | %s: %s | %.2f%s | ", sget(g, "group"), sget(g, "kind"),
+                           sget(m, "judge"), sget(m, "metric"), 100 * nget(m, "value"),
+                           !strcmp(sget(m, "value_is"), "macro") ? " (macro)" : "");
             rate_cells(&b, m);
-            sa_strbuf_printf(&b, " | %.0f |\n", nget(m, "unparseable"));
+            sa_sbuf_printf(&b, " | %.0f |\n", nget(m, "unparseable"));
         }
     }
     cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(summary, "groups")) {
@@ -79,20 +78,20 @@ char *sa_eval_summary_markdown(const cJSON *summary, const cJSON *run) {
             const cJSON *bc = cJSON_GetObjectItemCaseSensitive(m, "by_category");
             if (!bc) continue;
             const cJSON *mo = cJSON_GetObjectItemCaseSensitive(m, "macro");
-            sa_strbuf_printf(&b, "\n## %s, %s by category (%s)\n\n", sget(g, "group"),
-                             sget(m, "metric"), sget(m, "judge"));
+            sa_sbuf_printf(&b, "\n## %s, %s by category (%s)\n\n", sget(g, "group"),
+                           sget(m, "metric"), sget(m, "judge"));
             if (mo)
-                sa_strbuf_printf(&b, "Macro average over %.0f categories: %.2f %%.\n\n",
-                                 nget(mo, "n_categories"), 100 * nget(mo, "rate"));
-            sa_strbuf_printf(
+                sa_sbuf_printf(&b, "Macro average over %.0f categories: %.2f %%.\n\n",
+                               nget(mo, "n_categories"), 100 * nget(mo, "rate"));
+            sa_sbuf_printf(
                 &b, "| category | rate | 95 %% CI | k/n | unparseable |\n|---|---|---|---|---|\n");
             const cJSON *c;
             cJSON_ArrayForEach(c, bc) {
-                sa_strbuf_printf(&b, "| ");
-                sa_strbuf_md(&b, sget(c, "category"));
-                sa_strbuf_printf(&b, " | ");
+                sa_sbuf_printf(&b, "| ");
+                sa_sbuf_md(&b, sget(c, "category"));
+                sa_sbuf_printf(&b, " | ");
                 rate_cells(&b, c);
-                sa_strbuf_printf(&b, " | %.0f |\n", nget(c, "unparseable"));
+                sa_sbuf_printf(&b, " | %.0f |\n", nget(c, "unparseable"));
             }
         }
     }

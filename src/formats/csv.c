@@ -36,7 +36,7 @@ static void strvec_free(strvec *sv) {
     memset(sv, 0, sizeof *sv);
 }
 
-int sa_utf8_valid(const char *s, size_t n, size_t *bad) {
+int sa_text_utf8_valid(const char *s, size_t n, size_t *bad) {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < n) {
@@ -200,7 +200,7 @@ sa_status sa_csv_parse(const char *text, size_t len, const char *path, int has_h
                        sa_csv *out, sa_error *err) {
     memset(out, 0, sizeof *out);
     size_t bad = 0;
-    if (!sa_utf8_valid(text, len, &bad))
+    if (!sa_text_utf8_valid(text, len, &bad))
         return sa_error_set(err, SA_EFORMAT,
                             "%s: line %zu: invalid UTF-8 (byte 0x%02X at offset %zu)", path,
                             sa_text_line_of(text, bad), (unsigned char)text[bad], bad);

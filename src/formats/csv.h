@@ -36,7 +36,7 @@ static inline const char *sa_csv_cell(const sa_csv *t, size_t row, size_t col) {
 
 /* 1 if s[0..n) is valid UTF-8 (no overlong forms, surrogates or code points above U+10FFFF);
  * otherwise 0 and *bad (if not NULL) receives the offset of the first bad byte. */
-int sa_utf8_valid(const char *s, size_t n, size_t *bad);
+int sa_text_utf8_valid(const char *s, size_t n, size_t *bad);
 /* 1-based line number of byte offset `off` in text. */
 size_t sa_text_line_of(const char *text, size_t off);
 

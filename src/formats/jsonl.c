@@ -21,7 +21,7 @@ sa_status sa_jsonl_parse(const char *text, size_t len, const char *path, int all
     *out = NULL;
     if (line_of) *line_of = NULL;
     size_t bad = 0;
-    if (!sa_utf8_valid(text, len, &bad))
+    if (!sa_text_utf8_valid(text, len, &bad))
         return sa_error_set(err, SA_EFORMAT,
                             "%s: line %zu: invalid UTF-8 (byte 0x%02X at offset %zu)", path,
                             sa_text_line_of(text, bad), (unsigned char)text[bad], bad);
@@ -83,7 +83,7 @@ sa_status sa_json_parse(const char *text, size_t len, const char *path, cJSON **
                         sa_error *err) {
     *out = NULL;
     size_t bad = 0;
-    if (!sa_utf8_valid(text, len, &bad))
+    if (!sa_text_utf8_valid(text, len, &bad))
         return sa_error_set(err, SA_EFORMAT,
                             "%s: line %zu: invalid UTF-8 (byte 0x%02X at offset %zu)", path,
                             sa_text_line_of(text, bad), (unsigned char)text[bad], bad);

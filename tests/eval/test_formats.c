@@ -70,10 +70,10 @@ static void test_csv_bad(void) {
 
 static void test_utf8(void) {
     size_t bad = 99;
-    CHECK(sa_utf8_valid("plain \xF0\x9F\x98\x80 \xE4\xB8\xAD", 14, &bad));
-    CHECK(!sa_utf8_valid("ab\xFF", 3, &bad));
+    CHECK(sa_text_utf8_valid("plain \xF0\x9F\x98\x80 \xE4\xB8\xAD", 14, &bad));
+    CHECK(!sa_text_utf8_valid("ab\xFF", 3, &bad));
     CHECK_EQ_INT(bad, 2);
-    CHECK(!sa_utf8_valid("\x80", 1, &bad));
+    CHECK(!sa_text_utf8_valid("\x80", 1, &bad));
     CHECK_EQ_INT(sa_text_line_of("a\nb\nc", 4), 3);
 }
 
