@@ -11,12 +11,16 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "steer_opts.h"
 #include "safearith/eval.h"
 #include "safearith/fsutil.h"
 
 #ifndef SAFEARITH_VERSION
 #define SAFEARITH_VERSION "0.1.0"
 #endif
+
+/* Part of the engine, which may land after this file: weak until then. */
+#pragma weak sa_model_config_parse
 
 #define CMD "eval"
 #define MAX_DS 64
@@ -71,23 +75,22 @@ static const char usage[] =
     "  --model DIR            Hugging Face model directory (\"fake\" or \"fake:MS\": a "
     "deterministic\n"
     "                         stand-in for tests, MS milliseconds per prompt)\n"
-    "  --steer VEC.gguf[:SCALE] --steer-mode M --steer-layers A-B --steer-at mlp|residual\n"
-    "                         steering during generation (see safearith generate --help)\n"
+    "  --ctx N                positions per sequence (default: min(model maximum, 1024))\n"
     "  --chat-template NAME   override the recognised chat template\n"
     "  --threads N            threads (default: all cores)\n"
     "output:\n"
     "  -o RUN_DIR             run directory (created; refused if it holds a run, unless --resume)\n"
     "  --resume               continue RUN_DIR (refused if any setting differs)\n"
     "  --label NAME           configuration name shown by safearith report\n"
-    "  -q, --quiet            do not print the summary\n";
+    "  -q, --quiet            do not print the summary\n" CLI_STEER_USAGE;
 
 typedef struct opts {
     const char *model, *out, *lists, *system, *prefix, *template_path, *mcq_fmt, *label;
     const char *chat_template;
     const char *datasets[MAX_DS], *judges[MAX_JUDGES];
-    const char *steer_args[32];
-    int n_ds, n_judges, n_steer_args;
-    long limit, sample, seed, batch, threads, judge_max_tokens;
+    cli_steer steer;
+    int n_ds, n_judges;
+    long limit, sample, seed, batch, threads, judge_max_tokens, ctx;
     int resume, quiet;
     sa_eval_prompt_mode mode;
     sa_eval_decoding dec;
@@ -98,8 +101,12 @@ static int parse_args(int argc, char **argv, opts *o) {
     o->batch = 8;
     o->dec = (sa_eval_decoding){128, 0, 0, 1.0, 0};
     o->mode = SA_PROMPT_RAW;
+    cli_steer_init(&o->steer);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        int sr = cli_steer_flag(CMD, &o->steer, argc, argv, &i);
+        if (sr < 0) return CLI_USAGE;
+        if (sr) continue;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(usage, stdout);
             return -1;
@@ -148,10 +155,8 @@ static int parse_args(int argc, char **argv, opts *o) {
             else
                 return cli_usage_error(CMD,
                                        "--prompt must be raw or chat (or use --prompt-template)");
-        } else if (!strncmp(a, "--steer", 7)) {
-            if (o->n_steer_args + 2 > 32) return cli_usage_error(CMD, "too many --steer options");
-            o->steer_args[o->n_steer_args++] = a;
-            o->steer_args[o->n_steer_args++] = v;
+        } else if (!strcmp(a, "--ctx")) {
+            if (cli_parse_long(CMD, a, v, 2, 1 << 20, &o->ctx)) return CLI_USAGE;
         } else if (!strcmp(a, "--limit")) {
             if (cli_parse_long(CMD, a, v, 1, 1L << 40, &o->limit)) return CLI_USAGE;
         } else if (!strcmp(a, "--sample")) {
@@ -305,15 +310,28 @@ static int load_inputs(state *s, sa_error *err) {
 static int open_model(state *s, sa_error *err) {
     opts *o = &s->o;
     if (!strncmp(o->model, "fake", 4)) {
+        if (o->steer.n)
+            return sa_error_set(err, SA_EINVAL, "--steer needs a real model, not %s", o->model), -1;
         int delay = o->model[4] == ':' ? atoi(o->model + 5) : 0;
         return sa_eval_backend_fake(delay, &s->model, err) ? -1 : 0;
     }
-    if (o->n_steer_args)
-        return sa_error_set(err, SA_EUNSUPPORTED,
-                            "--steer: steering in eval needs the steering flag parser, which this "
-                            "build lacks"),
-               -1;
-    sa_eval_engine_opts eo = {(int)o->threads, (int)o->batch, 0, NULL, o->chat_template};
+    sa_hook hook = {0}, *hp = NULL;
+    if (o->steer.n) {
+        /* the plan needs the model's shape: read config.json first */
+        char *cp = sa_path_join(o->model, "config.json"), *text = NULL;
+        size_t len;
+        sa_model_config cfg;
+        sa_status st = cp ? sa_read_file(cp, &text, &len, err) : SA_ENOMEM;
+        if (!st && !sa_model_config_parse)
+            st = sa_error_set(err, SA_EUNSUPPORTED, "--steer: this build has no inference engine");
+        if (!st) st = sa_model_config_parse(text, cp, &cfg, err);
+        free(cp), free(text);
+        if (st) return -1;
+        if (cli_steer_setup(CMD, &o->steer, &cfg)) return -2; /* already reported */
+        cli_steer_hook(&o->steer, NULL, &hook);
+        hp = &hook;
+    }
+    sa_eval_engine_opts eo = {(int)o->threads, (int)o->batch, (int)o->ctx, hp, o->chat_template};
     return sa_eval_backend_engine(o->model, &eo, &s->model, err) ? -1 : 0;
 }
 
@@ -322,8 +340,20 @@ static cJSON *build_settings(state *s, sa_error *err) {
     cJSON *st = cJSON_CreateObject();
     cJSON_AddItemToObject(st, "model", model_json(o->model, err));
     cJSON *steer = cJSON_AddArrayToObject(st, "steer");
-    for (int i = 0; i < o->n_steer_args; i++)
-        cJSON_AddItemToArray(steer, cJSON_CreateString(o->steer_args[i]));
+    for (int i = 0; i < o->steer.n; i++) {
+        cJSON *v = cJSON_CreateObject();
+        char hex[65] = "";
+        sa_eval_sha256_file(o->steer.path[i], hex, NULL);
+        cJSON_AddStringToObject(v, "path", o->steer.path[i]);
+        cJSON_AddNumberToObject(v, "scale", o->steer.scale[i]);
+        cJSON_AddStringToObject(v, "sha256", hex);
+        cJSON_AddItemToArray(steer, v);
+    }
+    if (o->steer.n) {
+        char buf[200];
+        cJSON_AddStringToObject(st, "steering", cli_steer_describe(&o->steer, buf, sizeof buf));
+    }
+    if (o->ctx) cJSON_AddNumberToObject(st, "ctx", (double)o->ctx);
     cJSON *ds = cJSON_AddArrayToObject(st, "datasets");
     for (int i = 0; i < o->n_ds; i++) {
         cJSON *d = sa_eval_dataset_spec_json(&s->specs[i]);
@@ -405,12 +435,16 @@ static void cleanup(state *s) {
     if (s->model.destroy) s->model.destroy(s->model.ud);
     free(s->templ);
     cJSON_Delete(s->settings);
+    cli_steer_free(&s->o.steer);
 }
 
 static int run_eval(state *s) {
     sa_error err = {0};
     opts *o = &s->o;
-    if (load_inputs(s, &err) || open_model(s, &err)) return cli_report(CMD, &err);
+    if (load_inputs(s, &err)) return cli_report(CMD, &err);
+    int mr = open_model(s, &err);
+    if (mr == -2) return CLI_FAIL;
+    if (mr) return cli_report(CMD, &err);
     s->settings = build_settings(s, &err);
     cJSON *info = build_info(o);
     sa_eval_rundir rd;
@@ -454,6 +488,7 @@ static int cmd_eval(int argc, char **argv) {
     if (!s) return cli_error(CMD, "out of memory");
     int rc = parse_args(argc, argv, &s->o);
     if (rc) {
+        cli_steer_free(&s->o.steer);
         free(s);
         return rc < 0 ? CLI_OK : rc;
     }

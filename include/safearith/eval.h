@@ -25,6 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "safearith/error.h"
+#include "safearith/model.h"
 #include "safearith/progress.h"
 
 /* ---------------------------------------------------------------- datasets */
@@ -98,10 +99,11 @@ typedef struct sa_eval_decoding {
 
 typedef struct sa_eval_backend {
     void *ud;
-    /* Continue each of n prompt texts (BOS added by the backend as its tokenizer says). out[i]
-     * receives a malloc'd response. */
-    sa_status (*generate)(void *ud, int n, const char *const *prompts, const sa_eval_decoding *dec,
-                          char **out, sa_error *err);
+    /* Continue each of n prompt texts. templated[i] (templated may be NULL: none) marks text
+     * rendered by chat(), which already holds its special tokens and BOS; other prompts get BOS
+     * as the tokenizer adds it. out[i] receives a malloc'd response. */
+    sa_status (*generate)(void *ud, int n, const char *const *prompts, const uint8_t *templated,
+                          const sa_eval_decoding *dec, char **out, sa_error *err);
     /* Sum of log p(cont[i] | ctx[i]) over the tokens of cont[i]; n_tokens[i] gets their count. */
     sa_status (*loglik)(void *ud, int n, const char *const *ctx, const char *const *cont,
                         double *out, int *n_tokens, sa_error *err);
@@ -122,14 +124,15 @@ char *sa_eval_fake_response(const char *prompt);
 
 /* The real engine (model.h + tokenizer.h): batched generation over a session of n_seq
  * sequences, greedy or sampled, stopping at EOS; log likelihoods by one forward pass per
- * (context, continuation). steer (a const sa_steer * from steer.h, or NULL) is applied at every
- * layer during both. */
+ * (context, continuation). The hook (steering, from steer.h) is applied during both. A response
+ * stops at the tokenizer's stop ids (EOS, end of turn), after max_new_tokens, or when the sequence
+ * fills the context. */
 typedef struct sa_eval_engine_opts {
     int n_threads;             /* <= 0: all cores */
     int n_seq;                 /* sequences decoded together (the batch) */
-    int max_ctx;               /* 0: model default */
-    const void *steer;         /* const sa_steer *, or NULL */
-    const char *chat_template; /* NULL: recognised from tokenizer_config.json */
+    int max_ctx;               /* positions per sequence; 0: min(max_position_embeddings, 1024) */
+    const sa_hook *hook;       /* installed on the session (steering), or NULL */
+    const char *chat_template; /* family name; NULL: recognised from tokenizer_config.json */
 } sa_eval_engine_opts;
 sa_status sa_eval_backend_engine(const char *model_dir, const sa_eval_engine_opts *opts,
                                  sa_eval_backend *out, sa_error *err);

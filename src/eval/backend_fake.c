@@ -58,8 +58,10 @@ typedef struct fake {
 } fake;
 
 static sa_status fake_generate(void *ud, int n, const char *const *prompts,
-                               const sa_eval_decoding *dec, char **out, sa_error *err) {
+                               const uint8_t *templated, const sa_eval_decoding *dec, char **out,
+                               sa_error *err) {
     fake *f = ud;
+    (void)templated;
     for (int i = 0; i < n; i++) {
         if (f->delay_ms > 0) {
             struct timespec ts = {f->delay_ms / 1000, (long)(f->delay_ms % 1000) * 1000000L};

@@ -151,8 +151,12 @@ static sa_status apply_model(sa_eval_judge *j, int n, const sa_eval_item *const 
             prompts[i] = user;
     }
     sa_eval_decoding dec = {j->prompt.max_new_tokens, 0, 0, 1, 0};
+    uint8_t *templated = calloc((size_t)n, 1);
+    if (!templated && !st) st = sa_error_set(err, SA_ENOMEM, "out of memory");
+    for (int i = 0; i < n && templated; i++) templated[i] = (uint8_t)j->prompt.use_chat;
     if (!st)
-        st = j->backend.generate(j->backend.ud, n, (const char *const *)prompts, &dec, outs, err);
+        st = j->backend.generate(j->backend.ud, n, (const char *const *)prompts, templated, &dec,
+                                 outs, err);
     for (int i = 0; i < n && !st; i++) {
         const char *label;
         int flag = sa_judge_parse(&j->prompt, outs[i], &label);
@@ -161,7 +165,7 @@ static sa_status apply_model(sa_eval_judge *j, int n, const sa_eval_item *const 
         cJSON_AddItemToObject(judged[i], j->name, v);
     }
     for (int i = 0; i < n; i++) free(prompts ? prompts[i] : NULL), free(outs ? outs[i] : NULL);
-    free(prompts), free(outs);
+    free(prompts), free(outs), free(templated);
     if (st) sa_error_prefix(err, "judge %s: ", j->name);
     return st;
 }

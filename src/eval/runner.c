@@ -52,13 +52,16 @@ static sa_status gen_batch(const sa_eval_config *cfg, int d, const sa_eval_item 
     const sa_eval_dataset *ds = &cfg->datasets[d];
     char **prompts = calloc((size_t)n, sizeof *prompts), **resp = calloc((size_t)n, sizeof *resp);
     cJSON **judged = calloc((size_t)n, sizeof *judged);
-    sa_status st =
-        (!prompts || !resp || !judged) ? sa_error_set(err, SA_ENOMEM, "out of memory") : SA_OK;
+    uint8_t *templated = calloc((size_t)n, 1);
+    sa_status st = (!prompts || !resp || !judged || !templated)
+                       ? sa_error_set(err, SA_ENOMEM, "out of memory")
+                       : SA_OK;
+    for (int i = 0; i < n && templated; i++) templated[i] = cfg->prompting.mode == SA_PROMPT_CHAT;
     for (int i = 0; i < n && !st; i++)
         st = sa_eval_prompt_render(&cfg->prompting, cfg->model, items[i], &prompts[i], err);
     if (!st)
-        st = cfg->model->generate(cfg->model->ud, n, (const char *const *)prompts, &cfg->decoding,
-                                  resp, err);
+        st = cfg->model->generate(cfg->model->ud, n, (const char *const *)prompts, templated,
+                                  &cfg->decoding, resp, err);
     for (int i = 0; i < n && !st; i++) {
         rows[i] = row_base(ds, d, items[i]);
         cJSON_AddStringToObject(rows[i], "response", resp[i]);
@@ -74,7 +77,7 @@ static sa_status gen_batch(const sa_eval_config *cfg, int d, const sa_eval_item 
     for (int j = 0; j < cfg->n_judges && !st && judge_it; j++)
         st = sa_eval_judge_apply(&cfg->judges[j], n, items, (const char *const *)resp, judged, err);
     for (int i = 0; i < n; i++) free(prompts ? prompts[i] : NULL), free(resp ? resp[i] : NULL);
-    free(prompts), free(resp), free(judged);
+    free(prompts), free(resp), free(judged), free(templated);
     return st;
 }
 
