@@ -14,16 +14,16 @@
 #define CMD "detokenize"
 
 static void usage(FILE *o) {
-    fprintf(
-        o,
-        "usage: safearith detokenize --model DIR (--ids 1,2,3 | --input FILE.jsonl)\n"
-        "                            [--skip-special] [--no-cleanup] [--text-only]\n\n"
-        "  --model DIR       directory with tokenizer.json (and tokenizer_config.json)\n"
-        "  --ids LIST        comma-separated token ids\n"
-        "  --input FILE      JSONL, one {\"ids\": [...]} per line; one JSON line out per line in\n"
-        "  --skip-special    leave out special tokens (BOS, EOS, <|eot_id|>, ...)\n"
-        "  --no-cleanup      never apply clean_up_tokenization_spaces (\" .\" -> \".\")\n"
-        "  --text-only       print the decoded text itself instead of JSON (--ids only)\n");
+    fprintf(o, "usage: safearith detokenize --model DIR (--ids 1,2,3 | --input FILE.jsonl)\n"
+               "                            [--skip-special] [--no-cleanup] [--text-only]\n\n"
+               "  --model DIR       directory with tokenizer.json (and tokenizer_config.json)\n"
+               "  --ids LIST        comma-separated token ids\n"
+               "  --input FILE      JSONL, one {\"ids\": [...]} per line (optionally with "
+               "\"skip_special\" and\n"
+               "                    \"cleanup\" booleans); one JSON line out per line in\n"
+               "  --skip-special    leave out special tokens (BOS, EOS, <|eot_id|>, ...)\n"
+               "  --no-cleanup      never apply clean_up_tokenization_spaces (\" .\" -> \".\")\n"
+               "  --text-only       print the decoded text itself instead of JSON (--ids only)\n");
 }
 
 static int parse_ids(const char *s, sa_tokens *t) {
@@ -106,7 +106,15 @@ static int run_input(const sa_tokenizer *tok, const char *path, unsigned flags) 
                 rc = cli_report(CMD, &err);
         }
         cJSON *r = NULL;
-        if (rc == CLI_OK && decode_json(tok, &t, flags, &r, NULL)) rc = CLI_FAIL;
+        const cJSON *sk = cJSON_GetObjectItemCaseSensitive(j, "skip_special");
+        const cJSON *cu = cJSON_GetObjectItemCaseSensitive(j, "cleanup");
+        unsigned f = flags;
+        if (cJSON_IsBool(sk))
+            f = cJSON_IsTrue(sk) ? f | SA_DECODE_SKIP_SPECIAL
+                                 : f & ~(unsigned)SA_DECODE_SKIP_SPECIAL;
+        if (cJSON_IsBool(cu))
+            f = cJSON_IsTrue(cu) ? f & ~(unsigned)SA_DECODE_NO_CLEANUP : f | SA_DECODE_NO_CLEANUP;
+        if (rc == CLI_OK && decode_json(tok, &t, f, &r, NULL)) rc = CLI_FAIL;
         if (r) cJSON_AddItemToArray(all, r);
         sa_tokens_free(&t);
         cJSON_Delete(j);
