@@ -65,9 +65,9 @@ static cJSON *json_text(const char *s, size_t n) {
     return r;
 }
 
-/* Decode to {"text": ...}; *plain (if not NULL) receives the text itself. */
+/* Decode to {"text": ...}; *plain (if not NULL) receives the text itself, *plain_len its length. */
 static int decode_json(const sa_tokenizer *tok, const sa_tokens *t, unsigned flags, cJSON **out,
-                       char **plain) {
+                       char **plain, size_t *plain_len) {
     sa_error err;
     char *text;
     size_t len;
@@ -75,9 +75,10 @@ static int decode_json(const sa_tokenizer *tok, const sa_tokens *t, unsigned fla
         return cli_report(CMD, &err);
     *out = cJSON_CreateObject();
     cJSON_AddItemToObject(*out, "text", json_text(text, len));
-    if (plain)
+    if (plain) {
         *plain = text;
-    else
+        *plain_len = len;
+    } else
         free(text);
     return 0;
 }
@@ -114,7 +115,7 @@ static int run_input(const sa_tokenizer *tok, const char *path, unsigned flags) 
                                  : f & ~(unsigned)SA_DECODE_SKIP_SPECIAL;
         if (cJSON_IsBool(cu))
             f = cJSON_IsTrue(cu) ? f & ~(unsigned)SA_DECODE_NO_CLEANUP : f | SA_DECODE_NO_CLEANUP;
-        if (rc == CLI_OK && decode_json(tok, &t, f, &r, NULL)) rc = CLI_FAIL;
+        if (rc == CLI_OK && decode_json(tok, &t, f, &r, NULL, NULL)) rc = CLI_FAIL;
         if (r) cJSON_AddItemToArray(all, r);
         sa_tokens_free(&t);
         cJSON_Delete(j);
@@ -174,10 +175,11 @@ static int run(int argc, char **argv) {
     else {
         cJSON *r = NULL;
         char *plain = NULL;
-        if (decode_json(tok, &t, flags, &r, &plain))
+        size_t plain_len = 0;
+        if (decode_json(tok, &t, flags, &r, &plain, &plain_len))
             rc = CLI_FAIL;
         else if (text_only)
-            fwrite(plain, 1, strlen(plain), stdout);
+            fwrite(plain, 1, plain_len, stdout);
         else {
             char *s = cJSON_PrintUnformatted(r);
             if (s) puts(s);
