@@ -96,36 +96,49 @@ static int on_token(void *ud, int seq, int32_t token) {
     return cli_stream_token(st, token) || cli_interrupted();
 }
 
-static int generate(const char *cmd, sa_model *m, const gen_args *a, const int32_t *ids, int n) {
+static int generate(const char *cmd, sa_model *m, sa_tokenizer *tok, const gen_args *a,
+                    const int32_t *ids, int n) {
     sa_session *s = NULL;
     sa_error err = {0};
     const sa_model_config *cfg = sa_model_get_config(m);
-    int ctx = n + (int)a->max_tokens + 1;
+    long ctx = (long)n + a->max_tokens + 1;
     if (ctx > cfg->max_position_embeddings) ctx = cfg->max_position_embeddings;
     if (n >= ctx)
-        return cli_error(cmd, "prompt of %d tokens does not fit the context of %d", n, ctx);
-    sa_session_opts so = {1, ctx, n < 512 ? n : 512, (int)a->threads};
+        return cli_error(cmd, "prompt of %d tokens does not fit the context of %ld", n, ctx);
+    sa_session_opts so = {1, (int)ctx, n < 512 ? n : 512, (int)a->threads};
     if (sa_session_create(m, &so, &s, &err)) return cli_report(cmd, &err);
     cli_stream st;
-    int rc = cli_stream_init(cmd, &st, m, a->print_ids, a->stop, a->n_stop);
+    int rc = cli_stream_init(cmd, &st, tok, a->print_ids, a->stop, a->n_stop);
     if (rc) {
         sa_session_free(s);
         return rc;
     }
-    int32_t none = -1;
+    int32_t stop[2 * SA_MAX_EOS];
+    int n_stop = a->ignore_eos ? 0 : cli_stop_ids(m, tok, stop);
     sa_gen_opts go = {
         .sampling = {(float)a->temp, (int)a->top_k, (float)a->top_p, (uint64_t)a->seed},
         .max_tokens = (int)a->max_tokens,
-        .stop_ids = a->ignore_eos ? &none : NULL,
-        .n_stop_ids = a->ignore_eos ? 1 : 0,
+        .stop_ids = stop,
+        .n_stop_ids = n_stop,
         .on_token = on_token,
         .ud = &st};
     const int32_t *prompts[1] = {ids};
     if (sa_generate(s, 1, prompts, &n, &go, NULL, NULL, &err)) rc = cli_report(cmd, &err);
-    cli_stream_end(&st);
+    int rc2 = cli_stream_end(&st, 1);
     sa_session_free(s);
+    if (!rc) rc = rc2;
     if (!rc && cli_interrupted()) rc = cli_error(cmd, "interrupted");
     return rc;
+}
+
+static int encode_prompt(const char *cmd, sa_tokenizer *tok, const gen_args *a, int32_t **ids,
+                         int *n) {
+    if (!a->chat) return cli_encode_text(cmd, tok, a->prompt, !a->no_bos, ids, n);
+    sa_chat_msg msgs[2];
+    size_t k = 0;
+    if (a->system) msgs[k++] = (sa_chat_msg){"system", a->system};
+    msgs[k++] = (sa_chat_msg){"user", a->prompt};
+    return cli_encode_chat(cmd, tok, msgs, k, ids, n);
 }
 
 static int cmd_generate_main(int argc, char **argv) {
@@ -137,17 +150,14 @@ static int cmd_generate_main(int argc, char **argv) {
     int n = 0;
     if (a.tokens && cli_parse_token_list(cmd, "--tokens", a.tokens, &ids, &n)) return CLI_USAGE;
     sa_model *m = cli_load_model(cmd, a.model);
-    if (!m) {
-        free(ids);
-        return CLI_FAIL;
-    }
-    if (a.prompt && a.chat)
-        rc = cli_encode_chat(cmd, a.model, a.system, a.prompt, &ids, &n);
-    else if (a.prompt)
-        rc = cli_encode_text(cmd, a.model, a.prompt, !a.no_bos, &ids, &n);
+    sa_tokenizer *tok = NULL;
+    if (m && (a.prompt || !a.print_ids)) tok = cli_load_tokenizer(cmd, a.model);
+    if (!m || ((a.prompt || !a.print_ids) && !tok)) rc = CLI_FAIL;
+    if (!rc && a.prompt) rc = encode_prompt(cmd, tok, &a, &ids, &n);
     if (!rc && n == 0) rc = cli_error(cmd, "the prompt gave no tokens");
-    if (!rc) rc = generate(cmd, m, &a, ids, n);
+    if (!rc) rc = generate(cmd, m, tok, &a, ids, n);
     free(ids);
+    sa_tokenizer_free(tok);
     sa_model_free(m);
     return rc;
 }

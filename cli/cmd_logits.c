@@ -134,7 +134,11 @@ static int cmd_logits_main(int argc, char **argv) {
     if (tokens && cli_parse_token_list(cmd, "--tokens", tokens, &ids, &T)) return CLI_USAGE;
     sa_model *m = cli_load_model(cmd, model);
     int rc = m ? CLI_OK : CLI_FAIL;
-    if (m && text) rc = cli_encode_text(cmd, model, text, !no_bos, &ids, &T);
+    if (m && text) {
+        sa_tokenizer *tok = cli_load_tokenizer(cmd, model);
+        rc = tok ? cli_encode_text(cmd, tok, text, !no_bos, &ids, &T) : CLI_FAIL;
+        sa_tokenizer_free(tok);
+    }
     if (m && !rc && T == 0) rc = cli_error(cmd, "--text gave no tokens");
     if (m && !rc) rc = run_model(cmd, m, ids, T, (int)threads, out, overwrite);
     free(ids);
