@@ -19,9 +19,6 @@
 #define SAFEARITH_VERSION "0.1.0"
 #endif
 
-/* Part of the engine, which may land after this file: weak until then. */
-#pragma weak sa_model_config_parse
-
 #define CMD "eval"
 #define MAX_DS 64
 #define MAX_JUDGES 8
@@ -322,8 +319,6 @@ static int open_model(state *s, sa_error *err) {
         size_t len;
         sa_model_config cfg;
         sa_status st = cp ? sa_read_file(cp, &text, &len, err) : SA_ENOMEM;
-        if (!st && !sa_model_config_parse)
-            st = sa_error_set(err, SA_EUNSUPPORTED, "--steer: this build has no inference engine");
         if (!st) st = sa_model_config_parse(text, cp, &cfg, err);
         free(cp), free(text);
         if (st) return -1;
