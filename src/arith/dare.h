@@ -17,8 +17,8 @@ typedef struct sa_dare_key {
 } sa_dare_key;
 
 sa_dare_key sa_dare_key_make(uint64_t seed, uint32_t stream, const char *tensor_name);
-/* The four 32-bit Philox4x32-10 outputs for counter (c0, c1, 0, 0). */
-void sa_philox4x32(sa_dare_key key, uint32_t c0, uint32_t c1, uint32_t out[4]);
+/* The four 32-bit Philox4x32-10 outputs for a 128-bit counter. */
+void sa_philox4x32(sa_dare_key key, const uint32_t ctr[4], uint32_t out[4]);
 /* floor(density * 2^32), clamped to [0, 2^32]. */
 uint64_t sa_dare_keep_below(double density);
 /* keep[i] = 1 if element off + i is kept, for i < n. */

@@ -25,8 +25,8 @@ sa_dare_key sa_dare_key_make(uint64_t seed, uint32_t stream, const char *tensor_
     return key;
 }
 
-void sa_philox4x32(sa_dare_key key, uint32_t c0, uint32_t c1, uint32_t out[4]) {
-    uint32_t x0 = c0, x1 = c1, x2 = 0, x3 = 0, k0 = key.k0, k1 = key.k1;
+void sa_philox4x32(sa_dare_key key, const uint32_t ctr[4], uint32_t out[4]) {
+    uint32_t x0 = ctr[0], x1 = ctr[1], x2 = ctr[2], x3 = ctr[3], k0 = key.k0, k1 = key.k1;
     for (int r = 0; r < 10; r++) {
         uint64_t p0 = (uint64_t)PHILOX_M0 * x0, p1 = (uint64_t)PHILOX_M1 * x2;
         uint32_t y0 = (uint32_t)(p1 >> 32) ^ x1 ^ k0, y1 = (uint32_t)p1;
@@ -51,7 +51,8 @@ void sa_dare_mask(sa_dare_key key, uint64_t off, size_t n, uint64_t keep_below, 
         uint64_t e = off + i;
         if (e >> 2 != block) {
             block = e >> 2;
-            sa_philox4x32(key, (uint32_t)block, (uint32_t)(block >> 32), r);
+            uint32_t ctr[4] = {(uint32_t)block, (uint32_t)(block >> 32), 0, 0};
+            sa_philox4x32(key, ctr, r);
         }
         keep[i] = r[e & 3] < keep_below;
     }
