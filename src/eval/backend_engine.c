@@ -17,21 +17,6 @@
 #include "safearith/eval.h"
 #include "safearith/tokenizer.h"
 
-/* The engine lands separately from this file: until it is linked in, its functions are weak
- * references and the backend reports that it is unavailable instead of failing to link. */
-#pragma weak sa_model_load
-#pragma weak sa_model_free
-#pragma weak sa_model_get_config
-#pragma weak sa_session_create
-#pragma weak sa_session_free
-#pragma weak sa_session_max_ctx
-#pragma weak sa_session_max_batch
-#pragma weak sa_session_reset
-#pragma weak sa_session_eval
-#pragma weak sa_session_logits
-#pragma weak sa_session_set_hook
-#pragma weak sa_generate
-
 typedef struct engine {
     sa_model *model;
     sa_session *sess;
@@ -233,11 +218,6 @@ static void engine_destroy(void *ud) {
 
 sa_status sa_eval_backend_engine(const char *model_dir, const sa_eval_engine_opts *opts,
                                  sa_eval_backend *out, sa_error *err) {
-    if (!sa_model_load || !sa_generate || !sa_session_create)
-        return sa_error_set(err, SA_EUNSUPPORTED,
-                            "%s: this build has no inference engine, so models cannot be "
-                            "evaluated (only --model fake)",
-                            model_dir);
     engine *e = calloc(1, sizeof *e);
     if (!e) return sa_error_set(err, SA_ENOMEM, "out of memory");
     sa_status st = sa_model_load(model_dir, &e->model, err);
