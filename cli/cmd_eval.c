@@ -19,9 +19,6 @@
 #define SAFEARITH_VERSION "0.1.0"
 #endif
 
-/* Part of the engine, which may land after this file: weak until then. */
-#pragma weak sa_model_config_parse
-
 #define CMD "eval"
 #define MAX_DS 64
 #define MAX_JUDGES 8
@@ -283,6 +280,14 @@ static int load_inputs(state *s, sa_error *err) {
     for (int i = 0; i < o->n_judges; i++) {
         char *jdir = NULL;
         if (sa_eval_judge_parse(o->judges[i], o->lists, &s->judges[i], &jdir, err)) return -1;
+        for (int k = 0; k < i; k++)
+            if (!strcmp(s->judges[k].name, s->judges[i].name)) {
+                free(jdir);
+                return sa_error_set(err, SA_EINVAL,
+                                    "--judge %s: two judges named '%s' (add :name=NAME)",
+                                    o->judges[i], s->judges[i].name),
+                       -1;
+            }
         if (s->judges[i].is_model) {
             if (o->judge_max_tokens) s->judges[i].prompt.max_new_tokens = (int)o->judge_max_tokens;
             sa_status st;
@@ -322,8 +327,6 @@ static int open_model(state *s, sa_error *err) {
         size_t len;
         sa_model_config cfg;
         sa_status st = cp ? sa_read_file(cp, &text, &len, err) : SA_ENOMEM;
-        if (!st && !sa_model_config_parse)
-            st = sa_error_set(err, SA_EUNSUPPORTED, "--steer: this build has no inference engine");
         if (!st) st = sa_model_config_parse(text, cp, &cfg, err);
         free(cp), free(text);
         if (st) return -1;
@@ -386,7 +389,8 @@ static cJSON *build_settings(state *s, sa_error *err) {
     for (int i = 0; i < o->n_judges; i++) {
         sa_eval_judge *j = &s->judges[i];
         cJSON *jo = cJSON_CreateObject();
-        cJSON_AddStringToObject(jo, "spec", j->name);
+        cJSON_AddStringToObject(jo, "name", j->name);
+        cJSON_AddStringToObject(jo, "spec", j->spec);
         cJSON_AddStringToObject(jo, "measures",
                                 !j->is_model || j->prompt.refusal_type ? "compliance" : "harm");
         cJSON_AddStringToObject(jo, "sha256", j->source_sha256 ? j->source_sha256 : "");
@@ -398,11 +402,7 @@ static cJSON *build_settings(state *s, sa_error *err) {
         } else {
             cJSON_AddStringToObject(jo, "prompt", j->prompt.name);
             cJSON_AddNumberToObject(jo, "max_new_tokens", j->prompt.max_new_tokens);
-            const char *c2 = strchr(j->name + 6, ':');
-            char *jdir =
-                c2 ? strndup(j->name + 6, (size_t)(c2 - j->name - 6)) : strdup(j->name + 6);
-            cJSON_AddItemToObject(jo, "model", model_json(jdir, err));
-            free(jdir);
+            cJSON_AddItemToObject(jo, "model", model_json(j->model_dir, err));
         }
         cJSON_AddItemToArray(js, jo);
     }

@@ -232,15 +232,18 @@ int sa_judge_parse(const sa_judge_prompt *jp, const char *output, const char **l
 void sa_judge_prompt_free(sa_judge_prompt *jp);
 
 typedef struct sa_eval_judge {
-    char *name; /* as given on the command line, e.g. "refusal" or "model:DIR:PROMPT" */
+    char *name; /* the spec as given, e.g. "refusal" or "model:DIR:PROMPT", or its name= */
     int is_model;
     sa_refusal_list list;    /* !is_model */
     sa_judge_prompt prompt;  /* is_model */
     sa_eval_backend backend; /* is_model: the judge model */
     char *source_sha256;     /* checksum of the list / prompt file ("builtin" for the default) */
+    char *spec;              /* the spec as given */
+    char *model_dir;         /* is_model: the judge checkpoint */
 } sa_eval_judge;
 
-/* Parse "refusal[:LIST][:KEY][:rule=R]" or "model:DIR[:PROMPT][:verdict=yesno]". A refusal
+/* Parse "refusal[:LIST][:KEY][:rule=R]" or "model:DIR:PROMPT[:verdict=yesno]", either with an
+ * optional ":name=NAME" (the judge's name in rows and summaries). A refusal
  * LIST that is a name (no '/' and no extension) is looked up in lists_file. For model judges
  * the backend is not opened here: the caller fills judge->backend. model_dir receives DIR. */
 sa_status sa_eval_judge_parse(const char *spec, const char *lists_file, sa_eval_judge *out,

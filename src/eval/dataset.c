@@ -174,6 +174,21 @@ static int ends_with(const char *s, const char *suf) {
     return a >= b && !strcmp(s + a - b, suf);
 }
 
+/* File names that say "benign": *harmless*, *benign*, *_safe.* (not *_unsafe.*). */
+static int benign_name(const char *path) {
+    const char *b = base_name(path);
+    if (strstr(b, "harmless") || strstr(b, "benign")) return 1;
+    const char *s = strstr(b, "_safe.");
+    return s != NULL;
+}
+
+/* The kind of items whose layout does not say: the spec's, else benign by file name, else harmful.
+ */
+static sa_eval_kind default_kind(const sa_eval_dataset_spec *spec) {
+    if (spec->kind != SA_EVAL_AUTO) return spec->kind;
+    return benign_name(spec->path) ? SA_EVAL_BENIGN : SA_EVAL_HARMFUL;
+}
+
 /* Decide safe/unsafe label values: 1 benign, 0 harmful, -1 unknown. */
 static int label_kind(const char *v) {
     if (!strcasecmp(v, "safe") || !strcasecmp(v, "benign")) return 1;
@@ -286,7 +301,7 @@ static sa_status load_csv(builder *b, const sa_eval_dataset_spec *spec, const ch
              cc >= 0 ? ", category column '" : "", cc >= 0 ? t.header[cc] : "", cc >= 0 ? "'" : "",
              lc >= 0 ? ", safe/unsafe label column" : "");
     ds->layout = strdup(layout);
-    sa_eval_kind kind = spec->kind == SA_EVAL_AUTO ? SA_EVAL_HARMFUL : spec->kind;
+    sa_eval_kind kind = default_kind(spec);
     for (size_t r = 0; r < t.n_rows; r++) {
         sa_eval_item *it = add_item(b);
         if (!it) {
@@ -320,7 +335,7 @@ static sa_status load_lines(builder *b, const sa_eval_dataset_spec *spec, const 
     if (!sa_text_utf8_valid(text, len, &bad))
         return sa_error_set(b->err, SA_EFORMAT, "%s: line %zu: invalid UTF-8", b->ds->path,
                             sa_text_line_of(text, bad));
-    sa_eval_kind kind = spec->kind == SA_EVAL_AUTO ? SA_EVAL_HARMFUL : spec->kind;
+    sa_eval_kind kind = default_kind(spec);
     size_t pos = 0, line = 0;
     while (pos < len) {
         const char *nl = memchr(text + pos, '\n', len - pos);
@@ -454,7 +469,7 @@ static sa_status json_object_item(builder *b, const sa_eval_dataset_spec *spec, 
             kind = SA_EVAL_MCQ;
         else if (cJSON_HasObjectItem(o, "answer") || cJSON_HasObjectItem(o, "answers"))
             kind = SA_EVAL_QA;
-        else if (strstr(base_name(ds->path), "harmless") || strstr(base_name(ds->path), "benign"))
+        else if (benign_name(ds->path))
             kind = SA_EVAL_BENIGN;
         else
             kind = SA_EVAL_HARMFUL;
@@ -496,7 +511,7 @@ static sa_status json_string_item(builder *b, const sa_eval_dataset_spec *spec, 
     if (!it) return sa_error_set(b->err, SA_ENOMEM, "%s: out of memory", b->ds->path);
     it->text = strdup(s);
     it->category = dupn(cat);
-    sa_eval_kind kind = spec->kind == SA_EVAL_AUTO ? SA_EVAL_HARMFUL : spec->kind;
+    sa_eval_kind kind = default_kind(spec);
     if (kind == SA_EVAL_MCQ || kind == SA_EVAL_QA)
         return sa_error_set(b->err, SA_EFORMAT, "%s: %s: kind %s needs objects with answers",
                             b->ds->path, where, sa_eval_kind_name(kind));

@@ -1,5 +1,6 @@
 /* judge.c: judge specs from the command line and applying judges to a batch of responses.
  *
+ * Any spec may end with ":name=NAME", the name under which verdicts are stored and reported.
  * "refusal[:LIST][:KEY][:rule=substring|isubstring|prefix]": no LIST is the default 29-string
  * AdvBench list; LIST is a file (.json in the refusal_prefix_lists.json layout, KEY picking the
  * entry, or .txt with one string per line) or the name of an entry in the lists file given by
@@ -16,7 +17,7 @@ void sa_eval_judge_free(sa_eval_judge *j) {
     sa_refusal_list_free(&j->list);
     sa_judge_prompt_free(&j->prompt);
     if (j->backend.destroy) j->backend.destroy(j->backend.ud);
-    free(j->source_sha256);
+    free(j->source_sha256), free(j->spec), free(j->model_dir);
     memset(j, 0, sizeof *j);
 }
 
@@ -85,8 +86,17 @@ sa_status sa_eval_judge_parse(const char *spec, const char *lists_file, sa_eval_
     memset(out, 0, sizeof *out);
     if (model_dir) *model_dir = NULL;
     out->name = strdup(spec);
+    out->spec = strdup(spec);
     char *copy = strdup(spec), *tok[8];
-    int n = split(copy, tok, 8);
+    int n = split(copy, tok, 8), k = 0;
+    for (int i = 0; i < n; i++) { /* name=NAME: the judge's name in rows and summaries */
+        if (!strncmp(tok[i], "name=", 5) && tok[i][5]) {
+            free(out->name);
+            out->name = strdup(tok[i] + 5);
+        } else
+            tok[k++] = tok[i];
+    }
+    n = k;
     sa_status st = SA_OK;
     if (n && !strcmp(tok[0], "refusal")) {
         st = parse_refusal(out, tok, n, lists_file, err);
@@ -112,6 +122,7 @@ sa_status sa_eval_judge_parse(const char *spec, const char *lists_file, sa_eval_
         if (!st) st = sa_eval_sha256_file(prompt, hex, err);
         if (!st) {
             out->source_sha256 = strdup(hex);
+            out->model_dir = strdup(tok[1]);
             if (model_dir) *model_dir = strdup(tok[1]);
         }
     } else {
@@ -166,7 +177,7 @@ static sa_status apply_model(sa_eval_judge *j, int n, const sa_eval_item *const 
     }
     for (int i = 0; i < n; i++) free(prompts ? prompts[i] : NULL), free(outs ? outs[i] : NULL);
     free(prompts), free(outs), free(templated);
-    if (st) sa_error_prefix(err, "judge %s: ", j->name);
+    if (st) sa_error_prefix(err, "judge %s", j->name);
     return st;
 }
 

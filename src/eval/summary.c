@@ -57,7 +57,7 @@ static int judge_is_refusal_type(const cJSON *run, const char *name) {
         cJSON_GetObjectItemCaseSensitive(run, "settings"), "judges");
     const cJSON *j;
     cJSON_ArrayForEach(j, js) {
-        const char *s = sget(j, "spec");
+        const char *s = sget(j, "name");
         if (s && !strcmp(s, name)) {
             const char *m = sget(j, "measures");
             return m && !strcmp(m, "compliance");
@@ -152,8 +152,8 @@ static cJSON *judge_names(const cJSON *run, const cJSON *const *rows, int n) {
     const cJSON *js = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(run, "settings"), "judges");
     const cJSON *j;
-    cJSON_ArrayForEach(j, js) if (sget(j, "spec"))
-        cJSON_AddItemToArray(names, cJSON_CreateString(sget(j, "spec")));
+    cJSON_ArrayForEach(j, js) if (sget(j, "name"))
+        cJSON_AddItemToArray(names, cJSON_CreateString(sget(j, "name")));
     if (!cJSON_GetArraySize(names) && n) { /* no settings: take the first row's judges */
         const cJSON *x;
         cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(rows[0], "judges"))

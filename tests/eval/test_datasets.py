@@ -29,7 +29,7 @@ def expected_items(rel):
             return [(r["goal"], None, None) for r in rows]
         if "label" in rows[0]:
             return [(r["prompt"], r["type"], r["label"]) for r in rows]
-        return [(r["Behavior"], r["SemanticCategory"], None) for r in rows]
+        return [(r["Behavior"], r["SemanticCategory"], None, r["ContextString"]) for r in rows]
     with open(path, encoding="utf-8") as f:
         data = json.load(f)
     if isinstance(data, dict):
@@ -74,7 +74,7 @@ for d, (rel, (name, n)) in enumerate(FILES.items()):
     C.check(len(exp) == n, f"{rel}: Python reads {len(exp)} items, PROVENANCE says {n}")
     C.check(len(got) == n, f"{rel}: {len(got)} rows, expected {n}")
     bad = 0
-    for row, (q, cat, label) in zip(got, exp):
+    for row, (q, cat, label, *ctx) in zip(got, exp):
         ok = row["question"] == q and row.get("category") == cat and row["dataset"] == name
         if label:
             ok = ok and row["group"] == f"{name}/{label}"
@@ -82,7 +82,8 @@ for d, (rel, (name, n)) in enumerate(FILES.items()):
         else:
             want_kind = "benign" if name == "harmless_test" else "harmful"
             ok = ok and row["group"] == name and row["kind"] == want_kind
-        ok = ok and row["response"] == fake_response(PREFIX + q)
+        shown = f"{ctx[0]}\n\n---\n\n{q}" if ctx and ctx[0] else q  # HarmBench contextual
+        ok = ok and row["response"] == fake_response(PREFIX + shown)
         want_flag = 0 if row["response"].startswith("I'm sorry") else 1
         ok = ok and row["judges"]["refusal"]["flag"] == want_flag
         bad += not ok

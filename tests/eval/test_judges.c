@@ -134,6 +134,10 @@ static void test_list_files_and_overrides(void) {
     CHECK(sa_eval_judge_parse("refusal:rule=isubstring", NULL, &j, &dir, &err) == SA_OK);
     CHECK(j.list.rule == SA_MATCH_ISUBSTRING && j.list.n == 29);
     sa_eval_judge_free(&j);
+    CHECK(sa_eval_judge_parse("refusal:name=kw:rule=prefix", NULL, &j, &dir, &err) == SA_OK);
+    CHECK(!strcmp(j.name, "kw") && !strcmp(j.spec, "refusal:name=kw:rule=prefix"));
+    CHECK(j.list.rule == SA_MATCH_PREFIX && j.list.n == 29);
+    sa_eval_judge_free(&j);
     CHECK(sa_eval_judge_parse("model:/m", NULL, &j, &dir, &err) == SA_EINVAL);
     CHECK_STR_CONTAINS(err.msg, "model:DIR:PROMPT");
     CHECK(sa_eval_judge_parse("keywords", NULL, &j, &dir, &err) == SA_EINVAL);
