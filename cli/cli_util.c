@@ -44,7 +44,8 @@ int cli_report(const char *cmd, const sa_error *err) {
     return cli_error(cmd, "%s", err->msg[0] ? err->msg : sa_status_name(err->code));
 }
 
-int cli_parse_long(const char *cmd, const char *flag, const char *val, long lo, long hi, long *out) {
+int cli_parse_long(const char *cmd, const char *flag, const char *val, long lo, long hi,
+                   long *out) {
     char *end;
     errno = 0;
     long v = val ? strtol(val, &end, 10) : 0;
@@ -167,4 +168,6 @@ void cli_install_interrupt(void) {
     sigaction(SIGTERM, &sa, NULL);
 }
 
-int cli_interrupted(void) { return interrupted != 0; }
+int cli_interrupted(void) {
+    return interrupted != 0;
+}

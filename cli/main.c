@@ -2,15 +2,17 @@
  *
  * Commands are weak references to descriptors defined in cli/cmd_<name>.c (see cli.h): a
  * command whose file is not compiled in simply does not exist. The order here is the order of
- * `safearith help`, following the pipeline: inspect and edit weights, run models, steer, evaluate. */
+ * `safearith help`, following the pipeline: inspect and edit weights, run models, steer, evaluate.
+ */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 
 #define SA_COMMANDS(X)                                                                             \
-    X(inspect) X(diff) X(task_vector) X(hdr) X(resta) X(merge) X(tokenize) X(detokenize)           \
-    X(logits) X(generate) X(chat) X(bench) X(icv) X(icv_info) X(eval) X(report)
+    X(inspect)                                                                                     \
+    X(diff) X(task_vector) X(hdr) X(resta) X(merge) X(tokenize) X(detokenize) X(logits)            \
+        X(generate) X(chat) X(bench) X(icv) X(icv_info) X(eval) X(report)
 
 #define DECLARE(name) extern const sa_cli_command sa_cmd_##name __attribute__((weak));
 SA_COMMANDS(DECLARE)
@@ -26,9 +28,10 @@ static const sa_cli_command *const commands[] = {SA_COMMANDS(ENTRY)};
 #endif
 
 static void print_help(FILE *out) {
-    fprintf(out, "safearith %s: make language models safe again without training them.\n\n"
-                 "usage: safearith <command> [options]   (safearith <command> --help for details)\n\n"
-                 "commands:\n",
+    fprintf(out,
+            "safearith %s: make language models safe again without training them.\n\n"
+            "usage: safearith <command> [options]   (safearith <command> --help for details)\n\n"
+            "commands:\n",
             SAFEARITH_VERSION);
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (commands[i]) fprintf(out, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
@@ -51,7 +54,8 @@ int main(int argc, char **argv) {
         if (argc > 2) {
             const sa_cli_command *c = find_command(argv[2]);
             if (!c) {
-                fprintf(stderr, "safearith: unknown command '%s' (see 'safearith help')\n", argv[2]);
+                fprintf(stderr, "safearith: unknown command '%s' (see 'safearith help')\n",
+                        argv[2]);
                 return CLI_USAGE;
             }
             char *args[] = {(char *)c->name, "--help", NULL};

@@ -50,7 +50,10 @@ int sa_dtype_is_arith(sa_dtype t);
 
 /* Scalar conversions. */
 static inline float sa_bf16_to_f32(uint16_t h) {
-    union { uint32_t u; float f; } v = {(uint32_t)h << 16};
+    union {
+        uint32_t u;
+        float f;
+    } v = {(uint32_t)h << 16};
     return v.f;
 }
 uint16_t sa_f32_to_bf16(float f); /* round to nearest even */

@@ -34,7 +34,8 @@ sa_status sa_error_set(sa_error *err, sa_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Prefix an existing message with context ("while reading X: ..."); returns err->code. */
-sa_status sa_error_prefix(sa_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+sa_status sa_error_prefix(sa_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Reset err to SA_OK with an empty message. */
 void sa_error_clear(sa_error *err);

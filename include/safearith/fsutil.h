@@ -14,9 +14,9 @@
 
 /* ---- atomic files ---- */
 typedef struct sa_afile {
-    FILE *fp;          /* write through this */
-    char *final_path;  /* destination */
-    char *tmp_path;    /* named temporary, or NULL for O_TMPFILE */
+    FILE *fp;         /* write through this */
+    char *final_path; /* destination */
+    char *tmp_path;   /* named temporary, or NULL for O_TMPFILE */
     int fd;
     int overwrite;
 } sa_afile;

@@ -10,5 +10,6 @@
 #include "safearith/fsutil.h"
 #include "safearith/dtype.h"
 #include "safearith/safetensors.h"
+#include "safearith/tokenizer.h"
 
 #endif

@@ -77,7 +77,7 @@ sa_status sa_tensor_read_f32(const sa_st_tensor *t, float *dst, sa_error *err);
 typedef struct sa_st_writer sa_st_writer;
 
 typedef struct sa_st_writer_opts {
-    uint64_t max_shard_bytes; /* 0 = one file (model.safetensors) */
+    uint64_t max_shard_bytes;       /* 0 = one file (model.safetensors) */
     const char *const *metadata_kv; /* NULL-terminated key, value, key, value, ...; may be NULL */
 } sa_st_writer_opts;
 

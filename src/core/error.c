@@ -44,15 +44,24 @@ void sa_error_clear(sa_error *err) {
 
 const char *sa_status_name(sa_status code) {
     switch (code) {
-    case SA_OK: return "ok";
-    case SA_EIO: return "I/O error";
-    case SA_EFORMAT: return "format error";
-    case SA_EINVAL: return "invalid argument";
-    case SA_ENOMEM: return "out of memory";
-    case SA_EMISMATCH: return "mismatch";
-    case SA_EUNSUPPORTED: return "unsupported";
-    case SA_EINTR: return "interrupted";
-    case SA_EEXIST: return "refused to overwrite";
+    case SA_OK:
+        return "ok";
+    case SA_EIO:
+        return "I/O error";
+    case SA_EFORMAT:
+        return "format error";
+    case SA_EINVAL:
+        return "invalid argument";
+    case SA_ENOMEM:
+        return "out of memory";
+    case SA_EMISMATCH:
+        return "mismatch";
+    case SA_EUNSUPPORTED:
+        return "unsupported";
+    case SA_EINTR:
+        return "interrupted";
+    case SA_EEXIST:
+        return "refused to overwrite";
     }
     return "unknown error";
 }

@@ -153,8 +153,10 @@ sa_status sa_afile_commit(sa_afile *af, sa_error *err) {
 }
 
 void sa_afile_abort(sa_afile *af) {
-    if (af->fp) fclose(af->fp);
-    else if (af->fd >= 0) close(af->fd);
+    if (af->fp)
+        fclose(af->fp);
+    else if (af->fd >= 0)
+        close(af->fd);
     af->fp = NULL;
     af->fd = -1;
     if (af->tmp_path) unlink(af->tmp_path);
@@ -258,7 +260,9 @@ sa_status sa_outdir_open(sa_outdir *od, const char *path, const char *const *inp
     return SA_OK;
 }
 
-char *sa_outdir_path(const sa_outdir *od, const char *name) { return sa_path_join(od->tmp_path, name); }
+char *sa_outdir_path(const sa_outdir *od, const char *name) {
+    return sa_path_join(od->tmp_path, name);
+}
 
 static sa_status fsync_tree_files(const char *dir, sa_error *err) {
     DIR *d = opendir(dir);

@@ -48,7 +48,8 @@ static void *worker_main(void *arg) {
     int seen = 0;
     for (;;) {
         int spins = 0;
-        while (atomic_load_explicit(&p->generation, memory_order_acquire) == seen && spins < 20000) {
+        while (atomic_load_explicit(&p->generation, memory_order_acquire) == seen &&
+               spins < 20000) {
             spins++;
             if ((spins & 255) == 0) sched_yield();
         }
@@ -120,7 +121,9 @@ void sa_pool_destroy(sa_pool *p) {
     free(p);
 }
 
-int sa_pool_size(const sa_pool *p) { return p ? p->n_threads : 1; }
+int sa_pool_size(const sa_pool *p) {
+    return p ? p->n_threads : 1;
+}
 
 void sa_pool_run(sa_pool *p, size_t n_tasks, sa_task_fn fn, void *ctx) {
     if (n_tasks == 0) return;

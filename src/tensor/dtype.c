@@ -8,15 +8,16 @@
 #include <strings.h>
 
 static const char *const dtype_names[SA_DTYPE_COUNT] = {
-    "BOOL", "F4",  "F6_E2M3", "F6_E3M2", "U8",  "I8",  "F8_E5M2", "F8_E4M3",
-    "F8_E8M0", "F8_E4M3FNUZ", "F8_E5M2FNUZ", "I16", "U16", "F16", "BF16", "I32",
-    "U32", "F32", "C64", "F64", "I64", "U64"};
+    "BOOL",    "F4",          "F6_E2M3",     "F6_E3M2", "U8",  "I8",  "F8_E5M2", "F8_E4M3",
+    "F8_E8M0", "F8_E4M3FNUZ", "F8_E5M2FNUZ", "I16",     "U16", "F16", "BF16",    "I32",
+    "U32",     "F32",         "C64",         "F64",     "I64", "U64"};
 
-static const unsigned char dtype_bits[SA_DTYPE_COUNT] = {8,  4,  6,  6,  8,  8,  8,  8,
-                                                         8,  8,  8,  16, 16, 16, 16, 32,
-                                                         32, 32, 64, 64, 64, 64};
+static const unsigned char dtype_bits[SA_DTYPE_COUNT] = {
+    8, 4, 6, 6, 8, 8, 8, 8, 8, 8, 8, 16, 16, 16, 16, 32, 32, 32, 64, 64, 64, 64};
 
-const char *sa_dtype_name(sa_dtype t) { return (unsigned)t < SA_DTYPE_COUNT ? dtype_names[t] : "?"; }
+const char *sa_dtype_name(sa_dtype t) {
+    return (unsigned)t < SA_DTYPE_COUNT ? dtype_names[t] : "?";
+}
 
 int sa_dtype_parse(const char *name, sa_dtype *out) {
     for (int i = 0; i < SA_DTYPE_COUNT; i++) {
@@ -29,10 +30,12 @@ int sa_dtype_parse(const char *name, sa_dtype *out) {
 }
 
 int sa_dtype_parse_user(const char *name, sa_dtype *out) {
-    static const struct { const char *name; sa_dtype t; } table[] = {
-        {"f32", SA_F32},  {"float32", SA_F32},  {"fp32", SA_F32}, {"bf16", SA_BF16},
-        {"bfloat16", SA_BF16}, {"f16", SA_F16}, {"float16", SA_F16}, {"fp16", SA_F16},
-        {"half", SA_F16}};
+    static const struct {
+        const char *name;
+        sa_dtype t;
+    } table[] = {{"f32", SA_F32},     {"float32", SA_F32},   {"fp32", SA_F32},
+                 {"bf16", SA_BF16},   {"bfloat16", SA_BF16}, {"f16", SA_F16},
+                 {"float16", SA_F16}, {"fp16", SA_F16},      {"half", SA_F16}};
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         if (strcasecmp(name, table[i].name) == 0) {
             *out = table[i].t;
@@ -42,9 +45,13 @@ int sa_dtype_parse_user(const char *name, sa_dtype *out) {
     return -1;
 }
 
-unsigned sa_dtype_bits(sa_dtype t) { return (unsigned)t < SA_DTYPE_COUNT ? dtype_bits[t] : 0; }
+unsigned sa_dtype_bits(sa_dtype t) {
+    return (unsigned)t < SA_DTYPE_COUNT ? dtype_bits[t] : 0;
+}
 
-int sa_dtype_is_arith(sa_dtype t) { return t == SA_F32 || t == SA_F16 || t == SA_BF16; }
+int sa_dtype_is_arith(sa_dtype t) {
+    return t == SA_F32 || t == SA_F16 || t == SA_BF16;
+}
 
 static inline uint32_t f32_bits(float f) {
     uint32_t u;

@@ -14,7 +14,8 @@ static int check_passed, check_failed;
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
-        if (cond) check_passed++;                                                                  \
+        if (cond)                                                                                  \
+            check_passed++;                                                                        \
         else {                                                                                     \
             check_failed++;                                                                        \
             fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
@@ -23,7 +24,8 @@ static int check_passed, check_failed;
 
 #define CHECK_MSG(cond, ...)                                                                       \
     do {                                                                                           \
-        if (cond) check_passed++;                                                                  \
+        if (cond)                                                                                  \
+            check_passed++;                                                                        \
         else {                                                                                     \
             check_failed++;                                                                        \
             fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);               \
@@ -32,11 +34,11 @@ static int check_passed, check_failed;
         }                                                                                          \
     } while (0)
 
-#define CHECK_EQ_INT(a, b) CHECK_MSG((long long)(a) == (long long)(b), "%lld != %lld",            \
-                                     (long long)(a), (long long)(b))
+#define CHECK_EQ_INT(a, b)                                                                         \
+    CHECK_MSG((long long)(a) == (long long)(b), "%lld != %lld", (long long)(a), (long long)(b))
 #define CHECK_STR_CONTAINS(hay, needle)                                                            \
-    CHECK_MSG((hay) && strstr((hay), (needle)), "'%s' does not contain '%s'", (hay) ? (hay) : "(null)", \
-              (needle))
+    CHECK_MSG((hay) && strstr((hay), (needle)), "'%s' does not contain '%s'",                      \
+              (hay) ? (hay) : "(null)", (needle))
 
 #define CHECK_DONE()                                                                               \
     (printf("%d passed, %d failed\n", check_passed, check_failed), check_failed ? 1 : 0)

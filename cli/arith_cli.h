@@ -1,0 +1,44 @@
+/* arith_cli.h: options shared by the weight-arithmetic commands (task-vector, hdr, resta,
+ * merge): output directory, dtype, shard size, threads, overwrite, and the pool/progress set-up.
+ *
+ * A command loops over argv and offers each flag to arith_cli_flag first; what it does not
+ * consume is the command's own. */
+#ifndef SAFEARITH_ARITH_CLI_H
+#define SAFEARITH_ARITH_CLI_H
+
+#include "cli.h"
+#include "safearith/arith.h"
+
+typedef struct arith_cli {
+    sa_arith_opts o;
+    long threads;
+    sa_progress progress;
+} arith_cli;
+
+#define ARITH_CLI_HELP                                                                             \
+    "  -o, --output DIR     output model directory (must not exist; see --overwrite)\n"            \
+    "  --dtype T            output dtype: f32, bf16 or f16 (default: each tensor keeps the\n"      \
+    "                       target's dtype)\n"                                                     \
+    "  --shard-size SIZE    output shard size, e.g. 5GB, 500MB, 2GiB; 0 = one file (default "      \
+    "5GB)\n"                                                                                       \
+    "  --threads N          worker threads (default: all cores)\n"                                 \
+    "  --overwrite          replace an existing output directory\n"
+
+void arith_cli_init(arith_cli *c);
+/* If argv[*i] is a shared flag, consume it (and its value, advancing *i) and return 1; on a bad
+ * value print a usage error and return -1; otherwise return 0. */
+int arith_cli_flag(const char *cmd, arith_cli *c, int argc, char **argv, int *i);
+/* Value of flag argv[*i] ("--flag V" or "--flag=V"); NULL (after a usage error) if missing. Sets
+ * *matched when argv[*i] is `flag`. */
+const char *arith_cli_value(const char *cmd, const char *flag, int argc, char **argv, int *i,
+                            int *matched);
+/* After parsing: check -o, create the pool and the progress bar. Returns CLI_OK or an exit code. */
+int arith_cli_start(const char *cmd, arith_cli *c);
+void arith_cli_end(arith_cli *c);
+/* Print a one-line JSON result to stdout and free it. */
+struct cJSON;
+void arith_cli_print_json(struct cJSON *obj);
+/* Parse sizes like 5GB, 500M, 2GiB, 1e9, 0. */
+int arith_cli_parse_size(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,187 @@
+/* cmd_detokenize.c: `safearith detokenize`: token ids back to text, as Hugging Face decode() does.
+ *
+ * Prints {"text": "..."} for --ids, or one such JSON line per {"ids": [...]} line of --input. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "safearith/fsutil.h"
+#include "safearith/tokenizer.h"
+
+#define CMD "detokenize"
+
+static void usage(FILE *o) {
+    fprintf(
+        o,
+        "usage: safearith detokenize --model DIR (--ids 1,2,3 | --input FILE.jsonl)\n"
+        "                            [--skip-special] [--no-cleanup] [--text-only]\n\n"
+        "  --model DIR       directory with tokenizer.json (and tokenizer_config.json)\n"
+        "  --ids LIST        comma-separated token ids\n"
+        "  --input FILE      JSONL, one {\"ids\": [...]} per line; one JSON line out per line in\n"
+        "  --skip-special    leave out special tokens (BOS, EOS, <|eot_id|>, ...)\n"
+        "  --no-cleanup      never apply clean_up_tokenization_spaces (\" .\" -> \".\")\n"
+        "  --text-only       print the decoded text itself instead of JSON (--ids only)\n");
+}
+
+static int parse_ids(const char *s, sa_tokens *t) {
+    sa_error err;
+    while (*s) {
+        char *end;
+        errno = 0;
+        long v = strtol(s, &end, 10);
+        if (end == s || errno || v < 0 || v > 0x7FFFFFFF || (*end && *end != ','))
+            return cli_usage_error(CMD, "--ids: \"%s\" is not a comma-separated list of ids", s);
+        if (sa_tokens_push(t, (int32_t)v, &err) != SA_OK) return cli_report(CMD, &err);
+        s = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+/* A decoded text as a raw JSON string literal: cJSON's own strings stop at a NUL byte, and
+ * decoded text may contain one. */
+static cJSON *json_text(const char *s, size_t n) {
+    size_t k = 0;
+    char *o = malloc(6 * n + 3);
+    if (!o) return NULL;
+    o[k++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            k += (size_t)sprintf(o + k, "\\%c", c);
+        else if (c == '\n')
+            k += (size_t)sprintf(o + k, "\\n");
+        else if (c < 0x20 || c == 0x7F)
+            k += (size_t)sprintf(o + k, "\\u%04x", c);
+        else
+            o[k++] = (char)c;
+    }
+    o[k++] = '"';
+    o[k] = 0;
+    cJSON *r = cJSON_CreateRaw(o);
+    free(o);
+    return r;
+}
+
+/* Decode to {"text": ...}; *plain (if not NULL) receives the text itself. */
+static int decode_json(const sa_tokenizer *tok, const sa_tokens *t, unsigned flags, cJSON **out,
+                       char **plain) {
+    sa_error err;
+    char *text;
+    size_t len;
+    if (sa_tokenizer_decode(tok, t->ids, t->n, flags, &text, &len, &err) != SA_OK)
+        return cli_report(CMD, &err);
+    *out = cJSON_CreateObject();
+    cJSON_AddItemToObject(*out, "text", json_text(text, len));
+    if (plain)
+        *plain = text;
+    else
+        free(text);
+    return 0;
+}
+
+static int run_input(const sa_tokenizer *tok, const char *path, unsigned flags) {
+    sa_error err;
+    char *data;
+    size_t len;
+    if (sa_read_file(path, &data, &len, &err) != SA_OK) return cli_report(CMD, &err);
+    cJSON *all = cJSON_CreateArray();
+    int rc = CLI_OK;
+    size_t lineno = 0;
+    for (char *line = data, *next; rc == CLI_OK && line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = 0;
+        lineno++;
+        if (!line[strspn(line, " \t\r")]) continue;
+        cJSON *j = cJSON_Parse(line), *ids = cJSON_GetObjectItemCaseSensitive(j, "ids");
+        sa_tokens t = {0};
+        if (!cJSON_IsArray(ids))
+            rc = cli_error(CMD, "--input line %zu: needs an \"ids\" list", lineno);
+        for (cJSON *e = ids ? ids->child : NULL; rc == CLI_OK && e; e = e->next) {
+            if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 2e9)
+                rc = cli_error(CMD, "--input line %zu: ids must be non-negative integers", lineno);
+            else if (sa_tokens_push(&t, (int32_t)e->valuedouble, &err) != SA_OK)
+                rc = cli_report(CMD, &err);
+        }
+        cJSON *r = NULL;
+        if (rc == CLI_OK && decode_json(tok, &t, flags, &r, NULL)) rc = CLI_FAIL;
+        if (r) cJSON_AddItemToArray(all, r);
+        sa_tokens_free(&t);
+        cJSON_Delete(j);
+    }
+    free(data);
+    for (cJSON *r = all->child; rc == CLI_OK && r; r = r->next) {
+        char *s = cJSON_PrintUnformatted(r);
+        if (!s)
+            rc = cli_error(CMD, "out of memory printing the result");
+        else
+            puts(s);
+        free(s);
+    }
+    cJSON_Delete(all);
+    return rc;
+}
+
+static int run(int argc, char **argv) {
+    const char *model = NULL, *ids = NULL, *input = NULL;
+    unsigned flags = 0;
+    int text_only = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return CLI_OK;
+        }
+        const char **slot = !strcmp(a, "--model")   ? &model
+                            : !strcmp(a, "--ids")   ? &ids
+                            : !strcmp(a, "--input") ? &input
+                                                    : NULL;
+        if (slot) {
+            if (i + 1 >= argc) return cli_usage_error(CMD, "%s needs a value", a);
+            *slot = argv[++i];
+        } else if (!strcmp(a, "--skip-special"))
+            flags |= SA_DECODE_SKIP_SPECIAL;
+        else if (!strcmp(a, "--no-cleanup"))
+            flags |= SA_DECODE_NO_CLEANUP;
+        else if (!strcmp(a, "--text-only"))
+            text_only = 1;
+        else
+            return cli_usage_error(CMD, "unknown option '%s'", a);
+    }
+    if (!model) return cli_usage_error(CMD, "--model is required");
+    if (!ids == !input) return cli_usage_error(CMD, "give exactly one of --ids, --input");
+    sa_tokens t = {0};
+    if (ids && parse_ids(ids, &t)) return CLI_USAGE;
+    sa_error err;
+    sa_tokenizer *tok;
+    if (sa_tokenizer_load(model, &tok, &err) != SA_OK) {
+        sa_tokens_free(&t);
+        return cli_report(CMD, &err);
+    }
+    int rc = CLI_OK;
+    if (input)
+        rc = run_input(tok, input, flags);
+    else {
+        cJSON *r = NULL;
+        char *plain = NULL;
+        if (decode_json(tok, &t, flags, &r, &plain))
+            rc = CLI_FAIL;
+        else if (text_only)
+            fwrite(plain, 1, strlen(plain), stdout);
+        else {
+            char *s = cJSON_PrintUnformatted(r);
+            if (s) puts(s);
+            free(s);
+        }
+        cJSON_Delete(r);
+        free(plain);
+    }
+    sa_tokens_free(&t);
+    sa_tokenizer_free(tok);
+    return rc;
+}
+
+const sa_cli_command sa_cmd_detokenize = {"detokenize",
+                                          "token ids back to text (Hugging Face decode)", run};

@@ -1,0 +1,63 @@
+/* steer_opts.h: the steering flags shared by every model-running command (generate, chat,
+ * logits, eval): --steer VEC.gguf[:SCALE] (repeatable, summed per layer), --steer-layers A-B,
+ * --steer-mode add|icv|icv-code, --steer-at mlp|residual.
+ *
+ * Use in a command:
+ *     cli_steer st; cli_steer_init(&st);
+ *     in the flag loop:  int r = cli_steer_flag(cmd, &st, argc, argv, &i);
+ *                        if (r < 0) return CLI_USAGE; if (r) continue;
+ *     after loading:     if (cli_steer_setup(cmd, &st, sa_model_get_config(m))) -> fail
+ *     after the session: sa_hook h; cli_steer_hook(&st, inner_or_NULL, &h);
+ *                        sa_session_set_hook(s, &h);
+ *     at the end:        cli_steer_free(&st);
+ * and print CLI_STEER_USAGE in --help. Without --steer everything is a no-op. */
+#ifndef SA_CLI_STEER_OPTS_H
+#define SA_CLI_STEER_OPTS_H
+
+#include "safearith/model.h"
+#include "safearith/steer.h"
+
+#define CLI_STEER_MAX 16
+
+typedef struct cli_steer {
+    int n;
+    const char *path[CLI_STEER_MAX]; /* points into argv (or a copy when a scale was given) */
+    char *owned[CLI_STEER_MAX];
+    double scale[CLI_STEER_MAX];
+    int mode;    /* sa_steer_mode, or -1 = default (add) */
+    int site;    /* sa_steer_site, or -1 = default by mode */
+    long lo, hi; /* --steer-layers; lo = -1 when not given */
+    int enabled; /* set by cli_steer_setup when at least one layer is steered */
+    sa_steer plan;
+    sa_steer_chain chain;
+} cli_steer;
+
+#define CLI_STEER_USAGE                                                                            \
+    "steering (any number of vectors, summed per layer):\n"                                        \
+    "  --steer VEC.gguf[:SCALE]   control vector (llama.cpp/repeng/safearith GGUF), scale 1\n"     \
+    "                             by default; direction.N acts on decoder layer N\n"               \
+    "  --steer-mode add|icv|icv-code\n"                                                            \
+    "                             add: h += SCALE*v (llama.cpp; default)\n"                        \
+    "                             icv: m' = |m|*normalize(m/|m| + SCALE*v/|v|) (paper, "           \
+    "alpha=SCALE)\n"                                                                               \
+    "                             icv-code: the official notebooks' rule (gate, 0.1 factor)\n"     \
+    "  --steer-at mlp|residual    where: the MLP output (default for icv, icv-code) or the\n"      \
+    "                             decoder layer's output (default for add)\n"                      \
+    "  --steer-layers A-B         only layers A..B (inclusive, 0-based)\n"
+
+void cli_steer_init(cli_steer *st);
+/* If argv[*i] is a steering flag, consume it and its value (advancing *i) and return 1; return
+ * 0 if it is not one; print a usage error and return -1 on a bad value. Accepts "--flag VALUE"
+ * and "--flag=VALUE". */
+int cli_steer_flag(const char *cmd, cli_steer *st, int argc, char **argv, int *i);
+/* Load the vectors and build the plan for a model; prints "safearith CMD: ..." and returns -1
+ * on failure (unreadable or malformed file, n_embd mismatch, layers out of range). Flags other
+ * than --steer given without any --steer are an error too. */
+int cli_steer_setup(const char *cmd, cli_steer *st, const sa_model_config *cfg);
+/* The hook to install: steering chained before `inner` (may be NULL). Valid while st lives. */
+void cli_steer_hook(cli_steer *st, const sa_hook *inner, sa_hook *out);
+/* A one-line description ("add x1 on layers 1-3 at residual"), for logs; "" when disabled. */
+const char *cli_steer_describe(const cli_steer *st, char *buf, int size);
+void cli_steer_free(cli_steer *st);
+
+#endif

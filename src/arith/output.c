@@ -1,0 +1,137 @@
+/* output.c: input opening and the common output path of every arithmetic operation (see
+ * output.h).
+ *
+ * Non-weight files are every regular, non-hidden file of the target directory except weights in
+ * any format (*.safetensors, their index, *.bin, *.pt, *.pth, *.ckpt, *.gguf, *.h5, *.msgpack,
+ * *.onnx), since those would describe the old weights. When the output dtype is forced,
+ * config.json's torch_dtype is updated to match. */
+#include "arith/output.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "safearith/fsutil.h"
+
+sa_status sa_open_all(const char *const *paths, int n, sa_checkpoint **cks, sa_error *err) {
+    for (int i = 0; i < n; i++) cks[i] = NULL;
+    for (int i = 0; i < n; i++) {
+        sa_status s = sa_ckpt_open(paths[i], &cks[i], err);
+        if (s != SA_OK) {
+            sa_close_all(cks, n);
+            return s;
+        }
+    }
+    return SA_OK;
+}
+
+void sa_close_all(sa_checkpoint **cks, int n) {
+    for (int i = 0; i < n; i++) {
+        sa_ckpt_close(cks[i]);
+        cks[i] = NULL;
+    }
+}
+
+const char *sa_model_dir(const char *path) {
+    return sa_is_dir(path) ? path : NULL;
+}
+
+static int is_weight_file(const char *name) {
+    static const char *const ext[] = {".safetensors",   ".safetensors.index.json",
+                                      ".bin",           ".pt",
+                                      ".pth",           ".ckpt",
+                                      ".gguf",          ".h5",
+                                      ".msgpack",       ".onnx",
+                                      ".bin.index.json"};
+    size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+        size_t m = strlen(ext[i]);
+        if (n >= m && !strcmp(name + n - m, ext[i])) return 1;
+    }
+    return 0;
+}
+
+static const char *torch_dtype_name(int dt) {
+    return dt == SA_F32 ? "float32" : dt == SA_BF16 ? "bfloat16" : "float16";
+}
+
+/* Copy config.json with torch_dtype (and dtype) set to the forced output dtype. */
+static sa_status copy_config(const char *src, const char *dst, int out_dtype, sa_error *err) {
+    char *text;
+    size_t len;
+    sa_status s = sa_read_file(src, &text, &len, err);
+    if (s != SA_OK) return s;
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    free(text);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return sa_copy_file(src, dst, err); /* not ours to judge: copy as is */
+    }
+    const char *keys[] = {"torch_dtype", "dtype"};
+    for (int i = 0; i < 2; i++)
+        if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, keys[i])))
+            cJSON_ReplaceItemInObjectCaseSensitive(root, keys[i],
+                                                   cJSON_CreateString(torch_dtype_name(out_dtype)));
+    char *out = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!out) return sa_error_set(err, SA_ENOMEM, "out of memory");
+    FILE *f = fopen(dst, "wb");
+    int bad = !f || fputs(out, f) < 0 || fputc('\n', f) == EOF;
+    if (f) bad |= fclose(f) != 0;
+    free(out);
+    return bad ? sa_error_set(err, SA_EIO, "%s: write failed", dst) : SA_OK;
+}
+
+static sa_status copy_non_weights(const char *from, const char *to, int out_dtype, sa_error *err) {
+    DIR *d = opendir(from);
+    if (!d) return sa_error_set(err, SA_EIO, "%s: cannot list directory", from);
+    struct dirent *e;
+    sa_status s = SA_OK;
+    while (s == SA_OK && (e = readdir(d))) {
+        if (e->d_name[0] == '.' || is_weight_file(e->d_name)) continue;
+        char *src = sa_path_join(from, e->d_name), *dst = sa_path_join(to, e->d_name);
+        struct stat st;
+        if (!src || !dst)
+            s = sa_error_set(err, SA_ENOMEM, "out of memory");
+        else if (stat(src, &st) != 0 || !S_ISREG(st.st_mode)) {
+        } else if (out_dtype >= 0 && !strcmp(e->d_name, "config.json"))
+            s = copy_config(src, dst, out_dtype, err);
+        else
+            s = sa_copy_file(src, dst, err);
+        free(src);
+        free(dst);
+    }
+    closedir(d);
+    return s;
+}
+
+static sa_status write_model(const sa_output_job *j, const char *dir, sa_error *err) {
+    const char *meta[] = {"safearith_op", j->op, "safearith_params", j->params, "safearith_version",
+                          "0.1.0",        NULL};
+    sa_st_writer_opts wo = {j->opts->max_shard_bytes, meta};
+    sa_st_writer *w;
+    sa_status s = sa_st_writer_create(dir, &wo, &w, err);
+    if (s != SA_OK) return s;
+    const sa_aligned *a = sa_stream_aligned(j->stream);
+    sa_stream_stage(j->stream, "writing", sa_ckpt_total_params(a->ck[0]));
+    s = sa_stream_write(j->stream, w, j->spec, err);
+    if (s == SA_OK) s = sa_st_writer_finish(w, err);
+    sa_st_writer_free(w);
+    if (s == SA_OK && j->copy_from)
+        s = copy_non_weights(j->copy_from, dir, j->opts->out_dtype, err);
+    return s;
+}
+
+sa_status sa_output_run(const sa_output_job *j, sa_error *err) {
+    if (!j->opts->output) return sa_error_set(err, SA_EINVAL, "no output directory given");
+    sa_outdir od;
+    sa_status s =
+        sa_outdir_open(&od, j->opts->output, j->inputs, j->n_inputs, j->opts->overwrite, err);
+    if (s != SA_OK) return s;
+    s = write_model(j, od.tmp_path, err);
+    if (s == SA_OK) return sa_outdir_commit(&od, err);
+    sa_outdir_abort(&od);
+    return s;
+}

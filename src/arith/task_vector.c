@@ -1,0 +1,67 @@
+/* task_vector.c: tau = model - base as a checkpoint (see arith.h: sa_task_vector).
+ *
+ * The output keeps the model's layout; every tensor must be F32/F16/BF16 (an integer buffer has
+ * no meaningful difference). __metadata__ marks the file as a task vector so that `hdr` can take
+ * it in place of a harmful model. */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arith/output.h"
+
+static sa_out_kind plan_all(void *ctx, size_t ti) {
+    (void)ctx;
+    (void)ti;
+    return SA_OUT_COMPUTE;
+}
+
+static void subtract(void *ctx, const sa_chunk *c) {
+    (void)ctx;
+    const float *m = c->in[0], *b = c->in[1];
+    for (size_t i = 0; i < c->n; i++) c->out[i] = m[i] - b[i];
+}
+
+int sa_is_task_vector(const char *path) {
+    sa_checkpoint *ck;
+    if (sa_ckpt_open(path, &ck, NULL) != SA_OK) return 0;
+    const char *op = sa_ckpt_metadata(ck, "safearith_op");
+    int yes = op && !strcmp(op, "task_vector");
+    sa_ckpt_close(ck);
+    return yes;
+}
+
+static char *params_json(const char *model, const char *base) {
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "model", model);
+    cJSON_AddStringToObject(p, "base", base);
+    char *s = cJSON_PrintUnformatted(p);
+    cJSON_Delete(p);
+    return s;
+}
+
+sa_status sa_task_vector(const char *model, const char *base, const sa_arith_opts *o,
+                         sa_error *err) {
+    const char *paths[2] = {model, base}, *labels[2] = {"model", "base"};
+    sa_checkpoint *cks[2];
+    sa_status s = sa_open_all(paths, 2, cks, err);
+    if (s != SA_OK) return s;
+    sa_aligned a;
+    s = sa_align(&a, (const sa_checkpoint *const *)cks, labels, 2, err);
+    sa_stream *st = NULL;
+    if (s == SA_OK) s = sa_stream_create(&a, o->pool, o->progress, &st, err);
+    char *params = s == SA_OK ? params_json(model, base) : NULL;
+    if (s == SA_OK && !params) s = sa_error_set(err, SA_ENOMEM, "out of memory");
+    if (s == SA_OK) {
+        sa_write_spec spec = {plan_all, NULL, subtract, 3u, NULL, o->out_dtype};
+        sa_output_job j = {st, &spec, o, paths, 2, sa_model_dir(model), "task_vector", params};
+        s = sa_output_run(&j, err);
+    }
+    free(params);
+    sa_stream_free(st);
+    if (a.map) sa_aligned_free(&a);
+    sa_close_all(cks, 2);
+    return s;
+}
