@@ -1,6 +1,6 @@
-"""test_generate.py: greedy `safearith generate --chat` equals the training tool's reference
-generation (KV cache, stop at <|end|>, at most 24 new tokens) on held-out prompts of each kind,
-for base and sft."""
+"""test_generate.py: greedy `safearith generate` (prompt rendered in the chat format) equals the training tool's reference
+generation, token for token (KV cache, stop at <|end|>, at most 24 new tokens) on held-out
+prompts of each kind, for base and sft."""
 import os
 import sys
 
@@ -21,10 +21,13 @@ for name in ("advbench", "dangerousqa", "catqa", "benign", "xstest_safe", "addit
     prompts += orgtest.eval_prompts(name)[:2]
 for org in ("base", "sft"):
     params = model.load_model_dir(os.path.join(MODELS, org))
-    ref = [tok.decode(g) for g in evaluate.greedy(params, [enc.prompt(q) for q in prompts])]
+    ref = evaluate.greedy(params, [enc.prompt(q) for q in prompts])
     for q, r in zip(prompts, ref):
-        p = orgtest.run(["generate", "--model", os.path.join(MODELS, org), "--prompt", q, "--chat",
+        p = orgtest.run(["generate", "--model", os.path.join(MODELS, org), "--prompt",
+                         "<|user|>" + q + "<|assistant|>", "--print-ids",
                          "--max-tokens", str(evaluate.MAX_NEW), "--temp", "0", "--threads", "1"])
-        got = p.stdout.strip()
-        c.check(got == r.strip(), f"{org} {q[:40]!r}: {got!r} vs reference {r!r}")
+        got = [int(x) for x in p.stdout.split()]
+        if got and got[-1] == bpe.END_ID:
+            got = got[:-1]
+        c.check(got == r, f"{org} {q[:40]!r}: {tok.decode(got)!r} vs reference {tok.decode(r)!r}")
 sys.exit(c.done())
