@@ -28,6 +28,7 @@ static void usage(FILE *o) {
            "                           per line; prints one JSON line per input line\n"
            "  --messages FILE          a JSON list of {\"role\", \"content\"} rendered with the "
            "chat template\n"
+           "                           (or JSONL: one list per line, one result line each)\n"
            "  --chat-template NAME     raw, llama-2, llama-3, llama-3.1, mistral-v1, mistral-v3,\n"
            "                           mistral-v3-tekken, chatml, qwen2.5, qwen3, gemma\n"
            "                           (default: recognised from tokenizer_config.json, else raw)\n"
@@ -179,54 +180,42 @@ static int run_input(sa_tokenizer *tok, const opts *o) {
     return rc;
 }
 
-static int load_messages(const char *path, sa_chat_msg **msgs, size_t *n, cJSON **keep) {
-    sa_error err;
-    char *data;
-    size_t len;
-    if (sa_read_file(path, &data, &len, &err) != SA_OK) return cli_report(CMD, &err);
-    cJSON *j = cJSON_ParseWithLength(data, len);
-    free(data);
-    if (!cJSON_IsArray(j)) {
-        cJSON_Delete(j);
-        return cli_error(CMD, "%s: not a JSON list of messages", path);
-    }
+/* One conversation (a JSON list of {role, content}) to messages pointing into j. */
+static int to_messages(const cJSON *j, const char *where, sa_chat_msg **msgs, size_t *n) {
+    if (!cJSON_IsArray(j)) return cli_error(CMD, "%s: not a JSON list of messages", where);
     *n = (size_t)cJSON_GetArraySize(j);
     *msgs = calloc(*n ? *n : 1, sizeof **msgs);
+    if (!*msgs) return cli_error(CMD, "out of memory");
     size_t i = 0;
-    for (cJSON *e = j->child; e; e = e->next, i++) {
-        const cJSON *r = cJSON_GetObjectItemCaseSensitive(e, "role"),
-                    *c = cJSON_GetObjectItemCaseSensitive(e, "content");
+    for (const cJSON *e = j->child; e; e = e->next, i++) {
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(e, "role");
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "content");
         if (!cJSON_IsString(r) || !cJSON_IsString(c)) {
             free(*msgs);
-            cJSON_Delete(j);
-            return cli_error(CMD, "%s: message %zu needs string \"role\" and \"content\"", path, i);
+            return cli_error(CMD, "%s: message %zu needs string \"role\" and \"content\"", where,
+                             i);
         }
         (*msgs)[i] = (sa_chat_msg){r->valuestring, c->valuestring};
     }
-    *keep = j;
     return 0;
 }
 
-static int run_messages(sa_tokenizer *tok, const opts *o) {
-    sa_error err;
-    sa_chat_family f;
-    sa_status st = o->chat_template ? sa_chat_family_from_name(o->chat_template, &f, &err)
-                                    : sa_tokenizer_chat_family(tok, &f, &err);
-    if (st != SA_OK) return cli_report(CMD, &err);
+/* Render and encode one conversation into a result object. */
+static int chat_one(sa_tokenizer *tok, sa_chat_family f, const cJSON *conv, const char *where,
+                    int gen, cJSON **out) {
     sa_chat_msg *msgs = NULL;
     size_t n = 0;
-    cJSON *keep = NULL;
-    if (load_messages(o->messages, &msgs, &n, &keep)) return CLI_FAIL;
+    if (to_messages(conv, where, &msgs, &n)) return CLI_FAIL;
+    sa_error err;
     char *text = NULL;
     sa_tokens t = {0};
-    st = sa_chat_render(tok, f, msgs, n, o->gen, &text, &err);
-    if (st == SA_OK) st = sa_chat_encode(tok, f, msgs, n, o->gen, &t, &err);
+    sa_status st = sa_chat_render(tok, f, msgs, n, gen, &text, &err);
+    if (st == SA_OK) st = sa_chat_encode(tok, f, msgs, n, gen, &t, &err);
     free(msgs);
-    cJSON_Delete(keep);
     if (st != SA_OK) {
         free(text);
         sa_tokens_free(&t);
-        return cli_report(CMD, &err);
+        return cli_error(CMD, "%s: %s", where, err.msg);
     }
     cJSON *r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "template", sa_chat_family_name(f));
@@ -235,7 +224,54 @@ static int run_messages(sa_tokenizer *tok, const opts *o) {
     for (size_t i = 0; i < t.n; i++) cJSON_AddItemToArray(ids, cJSON_CreateNumber(t.ids[i]));
     free(text);
     sa_tokens_free(&t);
-    return print_json(r);
+    *out = r;
+    return 0;
+}
+
+/* --messages FILE: one JSON list, or JSONL with one list per line (one result line each). */
+static int run_messages(sa_tokenizer *tok, const opts *o) {
+    sa_error err;
+    sa_chat_family f;
+    sa_status st = o->chat_template ? sa_chat_family_from_name(o->chat_template, &f, &err)
+                                    : sa_tokenizer_chat_family(tok, &f, &err);
+    if (st != SA_OK) return cli_report(CMD, &err);
+    char *data;
+    size_t len;
+    if (sa_read_file(o->messages, &data, &len, &err) != SA_OK) return cli_report(CMD, &err);
+    cJSON *whole = cJSON_ParseWithLengthOpts(data, len, NULL, 1), *all = cJSON_CreateArray();
+    int rc = CLI_OK;
+    if (whole) {
+        cJSON *r = NULL;
+        rc = chat_one(tok, f, whole, o->messages, o->gen, &r);
+        if (r) cJSON_AddItemToArray(all, r);
+    } else {
+        size_t lineno = 0;
+        for (char *line = data, *next; rc == CLI_OK && line && *line; line = next) {
+            next = strchr(line, '\n');
+            if (next) *next++ = 0;
+            lineno++;
+            if (!line[strspn(line, " \t\r")]) continue;
+            char where[64];
+            snprintf(where, sizeof where, "--messages line %zu", lineno);
+            cJSON *j = cJSON_Parse(line), *r = NULL;
+            rc = j ? chat_one(tok, f, j, where, o->gen, &r)
+                   : cli_error(CMD, "%s: not valid JSON", where);
+            if (r) cJSON_AddItemToArray(all, r);
+            cJSON_Delete(j);
+        }
+    }
+    cJSON_Delete(whole);
+    free(data);
+    for (cJSON *r = all->child; rc == CLI_OK && r; r = r->next) {
+        char *s = cJSON_PrintUnformatted(r);
+        if (!s)
+            rc = cli_error(CMD, "out of memory printing the result");
+        else
+            puts(s);
+        free(s);
+    }
+    cJSON_Delete(all);
+    return rc;
 }
 
 static int run(int argc, char **argv) {

@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
       libcjson-dev libpcre2-dev libutf8proc-dev libyaml-dev libopenblas-dev liblapacke-dev
-      python3-torch python3-numpy)
+      python3-torch python3-numpy python3-jinja2)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -180,7 +180,7 @@ static sa_status run(hdr_ctx *x, const char *const *paths, int n, const sa_arith
     if (s == SA_OK) {
         sa_write_spec spec = {plan, prepare_tensor, apply, (1u << T_IN) | tau_mask(x),
                               x,    o->out_dtype};
-        sa_output_job j = {x->s, &spec, o, paths, n, sa_model_dir(paths[0]), "hdr", params};
+        sa_output_job j = {x->s, &spec, o, paths, n, sa_output_model_dir(paths[0]), "hdr", params};
         s = sa_output_run(&j, err);
     }
     free(params);

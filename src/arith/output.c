@@ -34,7 +34,7 @@ void sa_close_all(sa_checkpoint **cks, int n) {
     }
 }
 
-const char *sa_model_dir(const char *path) {
+const char *sa_output_model_dir(const char *path) {
     return sa_is_dir(path) ? path : NULL;
 }
 

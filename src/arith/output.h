@@ -26,6 +26,6 @@ sa_status sa_output_run(const sa_output_job *j, sa_error *err);
 
 /* The directory of path if it is a directory, else NULL (non-weight files are copied only from
  * model directories). */
-const char *sa_model_dir(const char *path);
+const char *sa_output_model_dir(const char *path);
 
 #endif

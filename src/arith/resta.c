@@ -127,7 +127,7 @@ static sa_status run(resta_ctx *x, sa_stream *st, const char *const *paths, cons
     char *params = params_json(paths, x->r);
     if (!params) return sa_error_set(err, SA_ENOMEM, "out of memory");
     sa_write_spec spec = {plan, prepare, apply, 7u, x, o->out_dtype};
-    sa_output_job j = {st, &spec, o, paths, 3, sa_model_dir(paths[0]), "resta", params};
+    sa_output_job j = {st, &spec, o, paths, 3, sa_output_model_dir(paths[0]), "resta", params};
     sa_status s = sa_output_run(&j, err);
     free(params);
     return s;

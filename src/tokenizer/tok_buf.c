@@ -88,7 +88,7 @@ void tok_pieces_begin(tok_pieces *l, size_t *start) {
 }
 
 int tok_pieces_end(tok_pieces *l, size_t start, int first) {
-    if (grow(l)) return -1;
+    if (grow(l) || tok_buf_reserve(&l->buf, 0)) return -1;
     l->p[l->n++] = (tok_piece){start, l->buf.n - start, first};
     return 0;
 }

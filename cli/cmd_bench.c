@@ -1,0 +1,193 @@
+/* cmd_bench.c: `safearith bench`: prompt-processing and generation speed, like llama-bench.
+ *
+ * pp: one sequence, a prompt of -p tokens evaluated in one batch; tokens/s = p / time.
+ * tg: --batch sequences decoded together for -n steps after a one-token start; tokens/s =
+ *     batch * n / time. Each is repeated --reps times on a reset cache; medians are reported.
+ * Token ids are a fixed pseudo-random sequence, so runs are comparable. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "engine_cli.h"
+#include "safearith/threads.h"
+
+static const char *const usage =
+    "usage: safearith bench --model DIR [-p 128] [-n 64] [--batch B] [--threads N] [--reps R] "
+    "[--json]\n"
+    "\n"
+    "  -p N         prompt tokens for the prompt-processing test (0 = skip; default 128)\n"
+    "  -n N         generated tokens per sequence for the generation test (0 = skip; default 64)\n"
+    "  --batch B    sequences decoded together in the generation test (default 1)\n"
+    "  --threads N  threads (default: all cores)\n"
+    "  --reps R     repetitions; medians are reported (default 5)\n"
+    "  --json       print one JSON object instead of a table\n";
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+typedef struct {
+    long p, n, batch, threads, reps;
+    int json;
+} bench_args;
+
+static sa_status run_pp(sa_session *s, const bench_args *a, const int32_t *toks, double *tps,
+                        sa_error *err) {
+    uint8_t *want = calloc((size_t)a->p, 1); /* logits for the last row only, as in generation */
+    if (!want) return sa_error_set(err, SA_ENOMEM, "out of memory");
+    want[a->p - 1] = 1;
+    for (int r = 0; r < a->reps; r++) {
+        sa_session_reset(s, -1);
+        double t0 = now();
+        sa_status st = sa_session_eval(s, (int)a->p, toks, NULL, want, err);
+        tps[r] = (double)a->p / (now() - t0);
+        if (!st && cli_interrupted()) st = sa_error_set(err, SA_EINTR, "interrupted");
+        if (st) {
+            free(want);
+            return st;
+        }
+    }
+    free(want);
+    return SA_OK;
+}
+
+static sa_status run_tg(sa_session *s, const bench_args *a, const int32_t *toks, double *tps,
+                        sa_error *err) {
+    int B = (int)a->batch;
+    int32_t *seq = malloc((size_t)B * sizeof *seq), *tok = malloc((size_t)B * sizeof *tok);
+    if (!seq || !tok) {
+        free(seq);
+        free(tok);
+        return sa_error_set(err, SA_ENOMEM, "out of memory");
+    }
+    sa_status st = SA_OK;
+    for (int i = 0; i < B; i++) seq[i] = i;
+    for (int r = 0; r < a->reps && !st; r++) {
+        sa_session_reset(s, -1);
+        for (int i = 0; i < B; i++) tok[i] = toks[i];
+        st = sa_session_eval(s, B, tok, seq, NULL, err);
+        double t0 = now();
+        for (long k = 0; k < a->n && !st; k++) {
+            for (int i = 0; i < B; i++) tok[i] = toks[(k * B + i + 7) % 1024];
+            st = sa_session_eval(s, B, tok, seq, NULL, err);
+            if (!st && cli_interrupted()) st = sa_error_set(err, SA_EINTR, "interrupted");
+        }
+        tps[r] = (double)B * (double)a->n / (now() - t0);
+    }
+    free(seq);
+    free(tok);
+    return st;
+}
+
+static void report(const bench_args *a, sa_model *m, const char *dir, double pp, double tg,
+                   int threads) {
+    const sa_model_config *c = sa_model_get_config(m);
+    double gb = (double)sa_model_bytes_per_token(m) / 1e9;
+    if (a->json) {
+        printf("{\"model\": \"%s\", \"arch\": \"%s\", \"weight_dtype\": \"%s\", "
+               "\"bytes_per_token\": %.0f, "
+               "\"n_prompt\": %ld, \"n_gen\": %ld, \"batch\": %ld, \"threads\": %d, \"reps\": %ld, "
+               "\"prompt_tokens_per_s\": %.3f, \"gen_tokens_per_s\": %.3f}\n",
+               dir, c->arch_name, sa_dtype_name(c->weight_dtype), gb * 1e9, a->p, a->n, a->batch,
+               threads, a->reps, pp, tg);
+        return;
+    }
+    printf("model %s (%s, %s, %.3f GB of weights read per token), %d thread(s), medians of %ld\n",
+           dir, c->arch_name, sa_dtype_name(c->weight_dtype), gb, threads, a->reps);
+    printf("| %-12s | %6s | %12s |\n|--------------|--------|--------------|\n", "test", "batch",
+           "tokens/s");
+    if (a->p) printf("| pp%-10ld | %6d | %12.2f |\n", a->p, 1, pp);
+    if (a->n) printf("| tg%-10ld | %6ld | %12.2f |\n", a->n, a->batch, tg);
+}
+
+static int parse(const char *cmd, int argc, char **argv, bench_args *a, const char **model) {
+    *a = (bench_args){128, 64, 1, 0, 5, 0};
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long *dst = NULL, hi = 1 << 20, lo = 0;
+        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
+            fputs(usage, stdout);
+            return -1;
+        } else if (!strcmp(f, "--json")) {
+            a->json = 1;
+            continue;
+        } else if (!v) {
+            return cli_usage_error(cmd, "unknown option or missing value: %s", f);
+        } else if (!strcmp(f, "--model")) {
+            *model = argv[++i];
+            continue;
+        } else if (!strcmp(f, "-p"))
+            dst = &a->p;
+        else if (!strcmp(f, "-n"))
+            dst = &a->n;
+        else if (!strcmp(f, "--batch"))
+            dst = &a->batch, lo = 1, hi = 1024;
+        else if (!strcmp(f, "--threads"))
+            dst = &a->threads, lo = 1, hi = 1024;
+        else if (!strcmp(f, "--reps"))
+            dst = &a->reps, lo = 1, hi = 1000;
+        else
+            return cli_usage_error(cmd, "unknown option: %s", f);
+        if (cli_parse_long(cmd, f, argv[++i], lo, hi, dst)) return CLI_USAGE;
+    }
+    if (!*model) return cli_usage_error(cmd, "--model is required");
+    if (!a->p && !a->n) return cli_usage_error(cmd, "nothing to measure (-p 0 and -n 0)");
+    return 0;
+}
+
+static int cmd_bench_main(int argc, char **argv) {
+    const char *cmd = "bench", *dir = NULL;
+    bench_args a;
+    int rc = parse(cmd, argc, argv, &a, &dir);
+    if (rc) return rc < 0 ? CLI_OK : rc;
+    sa_model *m = cli_load_model(cmd, dir);
+    if (!m) return CLI_FAIL;
+    const sa_model_config *c = sa_model_get_config(m);
+    long ctx = (a.p > a.n + 1 ? a.p : a.n + 1) + 1;
+    if (ctx > c->max_position_embeddings) {
+        sa_model_free(m);
+        return cli_usage_error(cmd, "-p/-n exceed max_position_embeddings (%d)",
+                               c->max_position_embeddings);
+    }
+    sa_session_opts so = {(int)a.batch, (int)ctx, (int)(a.p > a.batch ? a.p : a.batch),
+                          (int)a.threads};
+    sa_session *s = NULL;
+    sa_error err = {0};
+    size_t nt = a.p > 1024 ? (size_t)a.p : 1024;
+    int32_t *toks = malloc(nt * sizeof *toks);
+    for (size_t i = 0; toks && i < nt; i++)
+        toks[i] = (int32_t)(((uint64_t)i * 2654435761u + 12345) % (uint64_t)c->vocab_size);
+    double *pp = calloc((size_t)a.reps, sizeof *pp), *tg = calloc((size_t)a.reps, sizeof *tg);
+    if (!pp || !tg || !toks)
+        rc = cli_error(cmd, "out of memory");
+    else if (sa_session_create(m, &so, &s, &err))
+        rc = cli_report(cmd, &err);
+    else if ((a.p && run_pp(s, &a, toks, pp, &err)) || (a.n && run_tg(s, &a, toks, tg, &err)))
+        rc = cli_report(cmd, &err);
+    else
+        report(&a, m, dir, a.p ? median(pp, (int)a.reps) : 0, a.n ? median(tg, (int)a.reps) : 0,
+               a.threads ? (int)a.threads : sa_cpu_count());
+    free(pp);
+    free(tg);
+    free(toks);
+    sa_session_free(s);
+    sa_model_free(m);
+    return rc;
+}
+
+const sa_cli_command sa_cmd_bench = {
+    "bench", "measure prompt and generation speed (like llama-bench)", cmd_bench_main};

@@ -1,0 +1,166 @@
+/* cmd_generate.c: `safearith generate`: continue a prompt and stream the tokens to stdout.
+ *
+ * The prompt is text (tokenised with the model's tokenizer, optionally wrapped in the model's
+ * chat template with --chat/--system) or explicit ids (--tokens). Output is text, or the ids
+ * separated by spaces with --print-ids. Sampling options map to sa_sampling; --temp 0 is greedy. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "engine_cli.h"
+
+static const char *const usage =
+    "usage: safearith generate --model DIR (--prompt TEXT | --tokens 1,2,3) [options]\n"
+    "\n"
+    "  --prompt TEXT     prompt text (tokenised with the model's tokenizer)\n"
+    "  --tokens LIST     prompt as comma-separated token ids instead\n"
+    "  --chat            wrap the prompt in the model's chat template (as a user turn)\n"
+    "  --system S        system message for --chat\n"
+    "  --no-bos          do not add BOS to a plain text prompt\n"
+    "  --max-tokens N    tokens to generate (default 128)\n"
+    "  --temp T          temperature; 0 = greedy (default 0.8)\n"
+    "  --top-k K         keep the K most likely tokens (default 40; 0 = off)\n"
+    "  --top-p P         nucleus sampling mass (default 0.95; 1 = off)\n"
+    "  --seed S          random seed (default 0); the same seed gives the same text\n"
+    "  --stop STR        stop when the generated text contains STR (repeatable)\n"
+    "  --ignore-eos      do not stop at the model's EOS ids\n"
+    "  --print-ids       print token ids (space-separated) instead of text\n"
+    "  --threads N       threads (default: all cores)\n";
+
+typedef struct {
+    const char *model, *prompt, *tokens, *system;
+    int chat, no_bos, print_ids, ignore_eos, n_stop;
+    const char *stop[16];
+    long max_tokens, threads, top_k;
+    double temp, top_p, seed;
+} gen_args;
+
+static int parse_args(const char *cmd, int argc, char **argv, gen_args *a) {
+    *a = (gen_args){.max_tokens = 128, .top_k = 40, .temp = 0.8, .top_p = 0.95};
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
+            fputs(usage, stdout);
+            return -1;
+        }
+        if (!strcmp(f, "--chat"))
+            a->chat = 1;
+        else if (!strcmp(f, "--no-bos"))
+            a->no_bos = 1;
+        else if (!strcmp(f, "--print-ids"))
+            a->print_ids = 1;
+        else if (!strcmp(f, "--ignore-eos"))
+            a->ignore_eos = 1;
+        else if (!v)
+            return cli_usage_error(cmd, "unknown option or missing value: %s", f);
+        else if (!strcmp(f, "--model"))
+            a->model = argv[++i];
+        else if (!strcmp(f, "--prompt"))
+            a->prompt = argv[++i];
+        else if (!strcmp(f, "--tokens"))
+            a->tokens = argv[++i];
+        else if (!strcmp(f, "--system"))
+            a->system = argv[++i];
+        else if (!strcmp(f, "--stop")) {
+            if (a->n_stop == 16) return cli_usage_error(cmd, "at most 16 --stop strings");
+            a->stop[a->n_stop++] = argv[++i];
+        } else if (!strcmp(f, "--max-tokens")) {
+            if (cli_parse_long(cmd, f, argv[++i], 0, 1 << 20, &a->max_tokens)) return CLI_USAGE;
+        } else if (!strcmp(f, "--threads")) {
+            if (cli_parse_long(cmd, f, argv[++i], 1, 1024, &a->threads)) return CLI_USAGE;
+        } else if (!strcmp(f, "--top-k")) {
+            if (cli_parse_long(cmd, f, argv[++i], 0, 1 << 30, &a->top_k)) return CLI_USAGE;
+        } else if (!strcmp(f, "--temp")) {
+            if (cli_parse_double(cmd, f, argv[++i], 0, 100, &a->temp)) return CLI_USAGE;
+        } else if (!strcmp(f, "--top-p")) {
+            if (cli_parse_double(cmd, f, argv[++i], 0, 1, &a->top_p)) return CLI_USAGE;
+        } else if (!strcmp(f, "--seed")) {
+            if (cli_parse_double(cmd, f, argv[++i], 0, 18446744073709551615.0, &a->seed))
+                return CLI_USAGE;
+        } else
+            return cli_usage_error(cmd, "unknown option: %s", f);
+    }
+    if (!a->model) return cli_usage_error(cmd, "--model is required");
+    if (!!a->prompt == !!a->tokens)
+        return cli_usage_error(cmd, "give exactly one of --prompt and --tokens");
+    if ((a->chat || a->system) && !a->prompt)
+        return cli_usage_error(cmd, "--chat and --system need --prompt");
+    if (a->system && !a->chat) return cli_usage_error(cmd, "--system needs --chat");
+    return 0;
+}
+
+static int on_token(void *ud, int seq, int32_t token) {
+    (void)seq;
+    cli_stream *st = ud;
+    return cli_stream_token(st, token) || cli_interrupted();
+}
+
+static int generate(const char *cmd, sa_model *m, sa_tokenizer *tok, const gen_args *a,
+                    const int32_t *ids, int n) {
+    sa_session *s = NULL;
+    sa_error err = {0};
+    const sa_model_config *cfg = sa_model_get_config(m);
+    long ctx = (long)n + a->max_tokens + 1;
+    if (ctx > cfg->max_position_embeddings) ctx = cfg->max_position_embeddings;
+    if (n >= ctx)
+        return cli_error(cmd, "prompt of %d tokens does not fit the context of %ld", n, ctx);
+    sa_session_opts so = {1, (int)ctx, n < 512 ? n : 512, (int)a->threads};
+    if (sa_session_create(m, &so, &s, &err)) return cli_report(cmd, &err);
+    cli_stream st;
+    int rc = cli_stream_init(cmd, &st, tok, a->print_ids, a->stop, a->n_stop);
+    if (rc) {
+        sa_session_free(s);
+        return rc;
+    }
+    int32_t stop[2 * SA_MAX_EOS];
+    int n_stop = a->ignore_eos ? 0 : cli_stop_ids(m, tok, stop);
+    sa_gen_opts go = {
+        .sampling = {(float)a->temp, (int)a->top_k, (float)a->top_p, (uint64_t)a->seed},
+        .max_tokens = (int)a->max_tokens,
+        .stop_ids = stop,
+        .n_stop_ids = n_stop,
+        .on_token = on_token,
+        .ud = &st};
+    const int32_t *prompts[1] = {ids};
+    if (sa_generate(s, 1, prompts, &n, &go, NULL, NULL, &err)) rc = cli_report(cmd, &err);
+    int rc2 = cli_stream_end(&st, 1);
+    sa_session_free(s);
+    if (!rc) rc = rc2;
+    if (!rc && cli_interrupted()) rc = cli_error(cmd, "interrupted");
+    return rc;
+}
+
+static int encode_prompt(const char *cmd, sa_tokenizer *tok, const gen_args *a, int32_t **ids,
+                         int *n) {
+    if (!a->chat) return cli_encode_text(cmd, tok, a->prompt, !a->no_bos, ids, n);
+    sa_chat_msg msgs[2];
+    size_t k = 0;
+    if (a->system) msgs[k++] = (sa_chat_msg){"system", a->system};
+    msgs[k++] = (sa_chat_msg){"user", a->prompt};
+    return cli_encode_chat(cmd, tok, msgs, k, ids, n);
+}
+
+static int cmd_generate_main(int argc, char **argv) {
+    const char *cmd = "generate";
+    gen_args a;
+    int rc = parse_args(cmd, argc, argv, &a);
+    if (rc) return rc < 0 ? CLI_OK : rc;
+    int32_t *ids = NULL;
+    int n = 0;
+    if (a.tokens && cli_parse_token_list(cmd, "--tokens", a.tokens, &ids, &n)) return CLI_USAGE;
+    sa_model *m = cli_load_model(cmd, a.model);
+    sa_tokenizer *tok = NULL;
+    if (m && (a.prompt || !a.print_ids)) tok = cli_load_tokenizer(cmd, a.model);
+    if (!m || ((a.prompt || !a.print_ids) && !tok)) rc = CLI_FAIL;
+    if (!rc && a.prompt) rc = encode_prompt(cmd, tok, &a, &ids, &n);
+    if (!rc && n == 0) rc = cli_error(cmd, "the prompt gave no tokens");
+    if (!rc) rc = generate(cmd, m, tok, &a, ids, n);
+    free(ids);
+    sa_tokenizer_free(tok);
+    sa_model_free(m);
+    return rc;
+}
+
+const sa_cli_command sa_cmd_generate = {
+    "generate", "continue a prompt (text or token ids) with a model", cmd_generate_main};

@@ -1,0 +1,195 @@
+/* engine_cli.c: helpers shared by the model-running commands (see engine_cli.h). */
+#include "engine_cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_parse_token_list(const char *cmd, const char *flag, const char *val, int32_t **out,
+                         int *n) {
+    *out = NULL;
+    *n = 0;
+    if (!val || !*val)
+        return cli_usage_error(cmd, "%s needs a comma-separated list of token ids", flag);
+    int cap = 16, k = 0;
+    int32_t *ids = malloc((size_t)cap * sizeof *ids);
+    const char *p = val;
+    while (ids) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || v < 0 || v > INT32_MAX || (*end && *end != ',')) {
+            free(ids);
+            return cli_usage_error(cmd, "%s: '%s' is not a list of token ids", flag, val);
+        }
+        if (k == cap) {
+            int32_t *g = realloc(ids, (size_t)(cap *= 2) * sizeof *ids);
+            if (!g) break;
+            ids = g;
+        }
+        ids[k++] = (int32_t)v;
+        if (!*end) {
+            *out = ids;
+            *n = k;
+            return 0;
+        }
+        p = end + 1;
+    }
+    free(ids);
+    return cli_error(cmd, "out of memory");
+}
+
+sa_model *cli_load_model(const char *cmd, const char *dir) {
+    sa_model *m = NULL;
+    sa_error err = {0};
+    if (sa_model_load(dir, &m, &err) != SA_OK) {
+        cli_report(cmd, &err);
+        return NULL;
+    }
+    return m;
+}
+
+sa_tokenizer *cli_load_tokenizer(const char *cmd, const char *dir) {
+    sa_tokenizer *t = NULL;
+    sa_error err = {0};
+    if (sa_tokenizer_load(dir, &t, &err) != SA_OK) {
+        cli_report(cmd, &err);
+        return NULL;
+    }
+    return t;
+}
+
+static int take_tokens(const char *cmd, sa_tokens *t, int32_t **out, int *n) {
+    if (t->n > (size_t)INT32_MAX) {
+        sa_tokens_free(t);
+        return cli_error(cmd, "prompt too long");
+    }
+    *out = t->ids; /* ownership passes to the caller */
+    *n = (int)t->n;
+    return 0;
+}
+
+int cli_encode_text(const char *cmd, sa_tokenizer *tok, const char *text, int add_special,
+                    int32_t **out, int *n) {
+    sa_tokens t = {0};
+    sa_error err = {0};
+    unsigned flags = add_special ? SA_TOK_DEFAULT : SA_TOK_PARSE_SPECIAL;
+    if (sa_tokenizer_encode(tok, text, strlen(text), flags, &t, &err)) {
+        sa_tokens_free(&t);
+        return cli_report(cmd, &err);
+    }
+    return take_tokens(cmd, &t, out, n);
+}
+
+int cli_encode_chat(const char *cmd, sa_tokenizer *tok, const sa_chat_msg *msgs, size_t n_msgs,
+                    int32_t **out, int *n) {
+    sa_chat_family f;
+    sa_tokens t = {0};
+    sa_error err = {0};
+    if (sa_tokenizer_chat_family(tok, &f, &err) ||
+        sa_chat_encode(tok, f, msgs, n_msgs, 1, &t, &err)) {
+        sa_tokens_free(&t);
+        return cli_report(cmd, &err);
+    }
+    return take_tokens(cmd, &t, out, n);
+}
+
+int cli_stop_ids(const sa_model *m, const sa_tokenizer *tok, int32_t *ids) {
+    const sa_model_config *c = sa_model_get_config(m);
+    int n = 0;
+    for (int i = 0; i < c->n_eos; i++) ids[n++] = c->eos_token_ids[i];
+    const int32_t *extra = NULL;
+    size_t ne = tok ? sa_tokenizer_stop_ids(tok, &extra) : 0;
+    for (size_t i = 0; i < ne && n < 2 * SA_MAX_EOS; i++) {
+        int dup = 0;
+        for (int j = 0; j < n; j++) dup |= ids[j] == extra[i];
+        if (!dup && extra[i] >= 0 && extra[i] < c->vocab_size) ids[n++] = extra[i];
+    }
+    return n;
+}
+
+int cli_stream_init(const char *cmd, cli_stream *st, sa_tokenizer *tok, int print_ids,
+                    const char *const *stop, int n_stop) {
+    *st = (cli_stream){.cmd = cmd, .print_ids = print_ids, .stop = stop, .n_stop = n_stop};
+    for (int i = 0; i < n_stop; i++) {
+        size_t l = strlen(stop[i]);
+        if (l == 0) return cli_usage_error(cmd, "--stop needs a non-empty string");
+        if (l - 1 > st->hold) st->hold = l - 1;
+    }
+    if (print_ids && n_stop)
+        return cli_usage_error(cmd, "--stop works on text, not with --print-ids");
+    if (print_ids) return 0;
+    sa_error err = {0};
+    if (sa_tok_stream_new(tok, SA_DECODE_SKIP_SPECIAL, &st->ts, &err)) return cli_report(cmd, &err);
+    return 0;
+}
+
+static int append(cli_stream *st, const char *s, size_t n) {
+    if (st->len + n + 1 > st->cap) {
+        size_t cap = (st->len + n + 1) * 2;
+        char *t = realloc(st->text, cap);
+        if (!t) return -1;
+        st->text = t;
+        st->cap = cap;
+    }
+    memcpy(st->text + st->len, s, n);
+    st->len += n;
+    st->text[st->len] = 0;
+    return 0;
+}
+
+static void print_upto(cli_stream *st, size_t end) {
+    if (end > st->printed) fwrite(st->text + st->printed, 1, end - st->printed, stdout);
+    if (end > st->printed) st->printed = end;
+    fflush(stdout);
+}
+
+int cli_stream_token(cli_stream *st, int32_t token) {
+    if (st->print_ids) {
+        printf(st->count++ ? " %d" : "%d", (int)token);
+        fflush(stdout);
+        return 0;
+    }
+    const char *piece;
+    size_t n;
+    sa_error err = {0};
+    st->count++;
+    if (sa_tok_stream_step(st->ts, token, &piece, &n, &err) || append(st, piece, n)) {
+        st->failed = 1;
+        return 1;
+    }
+    /* a stop string can only start in the unprinted tail or just before it */
+    size_t from = st->printed > st->hold ? st->printed - st->hold : 0;
+    for (int i = 0; i < st->n_stop; i++) {
+        const char *hit = strstr(st->text + from, st->stop[i]);
+        if (hit) {
+            print_upto(st, (size_t)(hit - st->text));
+            st->stopped = 1;
+            return 1;
+        }
+    }
+    print_upto(st, st->len > st->hold ? st->len - st->hold : 0);
+    return 0;
+}
+
+int cli_stream_end(cli_stream *st, int newline) {
+    if (!st->print_ids && !st->stopped && !st->failed && st->ts) {
+        const char *piece;
+        size_t n;
+        sa_error err = {0};
+        if (sa_tok_stream_flush(st->ts, &piece, &n, &err) || append(st, piece, n))
+            st->failed = 1;
+        else
+            print_upto(st, st->len);
+    }
+    if (newline) putchar('\n');
+    fflush(stdout);
+    sa_tok_stream_free(st->ts);
+    free(st->text);
+    st->ts = NULL;
+    st->text = NULL;
+    return st->failed ? cli_error(st->cmd, "cannot decode the generated tokens") : 0;
+}

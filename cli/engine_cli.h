@@ -1,0 +1,56 @@
+/* engine_cli.h: helpers shared by the model-running commands (logits, generate, chat, bench):
+ * token-list flags, loading a model and its tokenizer with one-line errors, encoding prompts
+ * (plain or through the chat template), and streaming generated tokens as text or ids with
+ * stop strings. */
+#ifndef SA_ENGINE_CLI_H
+#define SA_ENGINE_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "safearith/model.h"
+#include "safearith/tokenizer.h"
+
+/* Parse "1,2,3" into a malloc'd array; prints an error naming the flag and returns non-zero on
+ * a malformed list. */
+int cli_parse_token_list(const char *cmd, const char *flag, const char *val, int32_t **out, int *n);
+/* Load a model directory, printing "safearith CMD: ..." on failure; returns NULL then. */
+sa_model *cli_load_model(const char *cmd, const char *dir);
+/* Load DIR's tokenizer, printing the error on failure; returns NULL then. */
+sa_tokenizer *cli_load_tokenizer(const char *cmd, const char *dir);
+
+/* Tokenize text (with BOS/EOS as the tokenizer's post-processor adds them when add_special);
+ * prints an error and returns non-zero on failure. *out is malloc'd. */
+int cli_encode_text(const char *cmd, sa_tokenizer *tok, const char *text, int add_special,
+                    int32_t **out, int *n);
+/* Render msgs with the model's chat template (plus the assistant prompt) and tokenize. */
+int cli_encode_chat(const char *cmd, sa_tokenizer *tok, const sa_chat_msg *msgs, size_t n_msgs,
+                    int32_t **out, int *n);
+/* The ids that end a reply: the model's EOS ids plus the tokenizer's end-of-turn ids (tok may be
+ * NULL). Returns the count written to ids (capacity 2 * SA_MAX_EOS). */
+int cli_stop_ids(const sa_model *m, const sa_tokenizer *tok, int32_t *ids);
+
+/* Streaming generated tokens to stdout: as ids ("12 7 99"), or as text decoded incrementally,
+ * holding back text that might be the start of a stop string. */
+typedef struct cli_stream {
+    const char *cmd;
+    int print_ids, count, stopped;
+    const char *const *stop;
+    int n_stop;
+    size_t hold; /* longest stop string - 1 */
+    char *text;  /* everything decoded so far (text mode) */
+    size_t len, cap, printed;
+    sa_tok_stream *ts;
+    int failed;
+} cli_stream;
+
+/* tok may be NULL only with print_ids. */
+int cli_stream_init(const char *cmd, cli_stream *st, sa_tokenizer *tok, int print_ids,
+                    const char *const *stop, int n_stop);
+/* Print one token; returns non-zero when a stop string has appeared (text up to it is printed). */
+int cli_stream_token(cli_stream *st, int32_t token);
+/* Print what is held back (unless a stop string ended the text), end the line, free. With
+ * newline == 0 no line end is added. Returns non-zero if decoding failed. */
+int cli_stream_end(cli_stream *st, int newline);
+
+#endif

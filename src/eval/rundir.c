@@ -1,0 +1,249 @@
+/* rundir.c: the run directory: run.json, the append-only responses.jsonl, and resume.
+ *
+ * Crash safety rests on two rules. run.json is only ever replaced atomically (sa_afile). Each
+ * row of responses.jsonl is one line written by a single write() on an O_APPEND descriptor and
+ * made durable with fdatasync after each batch, so a SIGKILL leaves at most one incomplete last
+ * line; resume cuts it off, reads the keys (dataset, item index) of the complete rows, and the
+ * runner skips them: nothing is lost and nothing is written twice. A resume is refused when the
+ * settings fingerprint (model, steering, datasets with their checksums, prompting, judges,
+ * decoding) differs, naming the first setting that changed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "formats/jsonl.h"
+#include "safearith/eval.h"
+#include "safearith/fsutil.h"
+
+#define RUN_FORMAT "safearith-eval-run/1"
+
+static sa_status write_run_json(sa_eval_rundir *rd, sa_error *err) {
+    char *path = sa_path_join(rd->dir, "run.json");
+    char *text = cJSON_Print(rd->run);
+    sa_afile af;
+    sa_status st = (!path || !text) ? sa_error_set(err, SA_ENOMEM, "out of memory")
+                                    : sa_afile_open(&af, path, 1, err);
+    if (!st) {
+        fputs(text, af.fp);
+        fputc('\n', af.fp);
+        st = sa_afile_commit(&af, err);
+    }
+    free(path);
+    free(text);
+    return st;
+}
+
+/* Describe the first difference between two settings objects into buf. */
+static int first_diff(const cJSON *a, const cJSON *b, const char *where, char *buf, size_t n) {
+    if (cJSON_IsObject(a) && cJSON_IsObject(b)) {
+        const cJSON *x;
+        cJSON_ArrayForEach(x, a) {
+            char w[512];
+            snprintf(w, sizeof w, "%s.%s", where, x->string);
+            const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, x->string);
+            if (!y) return snprintf(buf, n, "%s is set in the run but not now", w), 1;
+            if (first_diff(x, y, w, buf, n)) return 1;
+        }
+        cJSON_ArrayForEach(x, b) if (!cJSON_GetObjectItemCaseSensitive(a, x->string)) {
+            return snprintf(buf, n, "%s.%s is new", where, x->string), 1;
+        }
+        return 0;
+    }
+    if (cJSON_IsArray(a) && cJSON_IsArray(b)) {
+        int na = cJSON_GetArraySize(a), nb = cJSON_GetArraySize(b);
+        for (int i = 0; i < na && i < nb; i++) {
+            char w[512];
+            snprintf(w, sizeof w, "%s[%d]", where, i);
+            if (first_diff(cJSON_GetArrayItem(a, i), cJSON_GetArrayItem(b, i), w, buf, n)) return 1;
+        }
+        if (na != nb)
+            return snprintf(buf, n, "%s has %d entries in the run, %d now", where, na, nb), 1;
+        return 0;
+    }
+    if (cJSON_Compare(a, b, 1)) return 0;
+    char *sa = cJSON_PrintUnformatted(a), *sb = cJSON_PrintUnformatted(b);
+    snprintf(buf, n, "%s is %.80s in the run, %.80s now", where, sa ? sa : "?", sb ? sb : "?");
+    free(sa), free(sb);
+    return 1;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Cut an incomplete last line, then load the keys of the rows. */
+static sa_status load_rows(sa_eval_rundir *rd, sa_error *err) {
+    char *text = NULL;
+    size_t len = 0;
+    if (access(rd->responses_path, F_OK) != 0) return SA_OK; /* killed before the first row */
+    sa_status st = sa_read_file(rd->responses_path, &text, &len, err);
+    if (st) return st;
+    size_t keep = len;
+    while (keep && text[keep - 1] != '\n') keep--;
+    if (keep != len && truncate(rd->responses_path, (off_t)keep) != 0) {
+        free(text);
+        return sa_error_set(err, SA_EIO, "%s: cannot cut the incomplete last line: %s",
+                            rd->responses_path, strerror(errno));
+    }
+    cJSON *rows = NULL;
+    st = sa_jsonl_parse(text, keep, rd->responses_path, 1, &rows, NULL, err);
+    free(text);
+    if (st) return st;
+    size_t n = (size_t)cJSON_GetArraySize(rows), i = 0;
+    rd->done = malloc((n ? n : 1) * sizeof *rd->done);
+    const cJSON *r;
+    cJSON_ArrayForEach(r, rows) {
+        const cJSON *ds = cJSON_GetObjectItemCaseSensitive(r, "ds");
+        const cJSON *ix = cJSON_GetObjectItemCaseSensitive(r, "i");
+        if (!cJSON_IsNumber(ds) || !cJSON_IsNumber(ix)) {
+            cJSON_Delete(rows);
+            return sa_error_set(err, SA_EFORMAT, "%s: row %zu has no \"ds\" / \"i\" keys",
+                                rd->responses_path, i + 1);
+        }
+        rd->done[i++] = (uint64_t)ds->valuedouble << 40 | (uint64_t)ix->valuedouble;
+    }
+    cJSON_Delete(rows);
+    qsort(rd->done, n, sizeof *rd->done, cmp_u64);
+    for (size_t k = 1; k < n; k++)
+        if (rd->done[k] == rd->done[k - 1])
+            return sa_error_set(err, SA_EFORMAT, "%s: duplicate row (dataset %llu, item %llu)",
+                                rd->responses_path, (unsigned long long)(rd->done[k] >> 40),
+                                (unsigned long long)(rd->done[k] & ((1ull << 40) - 1)));
+    rd->n_done = n;
+    return SA_OK;
+}
+
+static sa_status open_existing(sa_eval_rundir *rd, const cJSON *settings, const char *fp,
+                               sa_error *err) {
+    char *path = sa_path_join(rd->dir, "run.json");
+    cJSON *old = NULL;
+    sa_status st = sa_json_read(path, &old, err);
+    free(path);
+    if (st) return sa_error_prefix(err, "--resume: %s is not a run directory: ", rd->dir);
+    const cJSON *ofp = cJSON_GetObjectItemCaseSensitive(old, "fingerprint");
+    if (!cJSON_IsString(ofp) || strcmp(ofp->valuestring, fp)) {
+        char diff[700] = "the settings fingerprint differs";
+        first_diff(cJSON_GetObjectItemCaseSensitive(old, "settings"), settings, "settings", diff,
+                   sizeof diff);
+        cJSON_Delete(old);
+        return sa_error_set(err, SA_EMISMATCH, "--resume: %s was made with different settings: %s",
+                            rd->dir, diff);
+    }
+    rd->run = old;
+    return load_rows(rd, err);
+}
+
+sa_status sa_eval_rundir_open(const char *dir, const cJSON *settings, const cJSON *info, int resume,
+                              sa_eval_rundir *rd, sa_error *err) {
+    memset(rd, 0, sizeof *rd);
+    rd->fd = -1;
+    rd->dir = strdup(dir);
+    rd->responses_path = sa_path_join(dir, "responses.jsonl");
+    char fp[65];
+    sa_eval_fingerprint(settings, fp);
+    char *runjson = sa_path_join(dir, "run.json");
+    int has_run = access(runjson, F_OK) == 0, has_rows = access(rd->responses_path, F_OK) == 0;
+    free(runjson);
+    sa_status st = SA_OK;
+    if (resume && has_run) {
+        st = open_existing(rd, settings, fp, err);
+    } else if (has_run || has_rows) {
+        st = sa_error_set(err, SA_EEXIST,
+                          "%s already holds a run (use --resume to continue it, or another -o)",
+                          dir);
+    } else {
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+            st = sa_error_set(err, SA_EIO, "%s: cannot create: %s", dir, strerror(errno));
+        else if (!sa_is_dir(dir))
+            st = sa_error_set(err, SA_EEXIST, "%s exists and is not a directory", dir);
+        if (!st) {
+            rd->run = cJSON_CreateObject();
+            cJSON_AddStringToObject(rd->run, "format", RUN_FORMAT);
+            cJSON_AddStringToObject(rd->run, "fingerprint", fp);
+            cJSON_AddItemToObject(rd->run, "settings", cJSON_Duplicate(settings, 1));
+            cJSON_AddNumberToObject(rd->run, "resumed", 0);
+        }
+    }
+    if (!st) {
+        cJSON_DeleteItemFromObject(rd->run, "info");
+        if (info) cJSON_AddItemToObject(rd->run, "info", cJSON_Duplicate(info, 1));
+        if (rd->n_done || resume) {
+            cJSON *r = cJSON_GetObjectItemCaseSensitive(rd->run, "resumed");
+            if (cJSON_IsNumber(r)) cJSON_SetNumberValue(r, r->valuedouble + (resume ? 1 : 0));
+        }
+        st = sa_eval_rundir_set_status(rd, "running", NULL, err);
+    }
+    if (!st) {
+        rd->fd = open(rd->responses_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+        if (rd->fd < 0)
+            st = sa_error_set(err, SA_EIO, "%s: cannot open: %s", rd->responses_path,
+                              strerror(errno));
+    }
+    if (st) sa_eval_rundir_close(rd);
+    return st;
+}
+
+int sa_eval_rundir_has(const sa_eval_rundir *rd, int ds, size_t index) {
+    uint64_t key = (uint64_t)ds << 40 | (uint64_t)index;
+    return rd->n_done && bsearch(&key, rd->done, rd->n_done, sizeof key, cmp_u64) != NULL;
+}
+
+static int write_all(int fd, const char *p, size_t n) {
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        p += w, n -= (size_t)w;
+    }
+    return 0;
+}
+
+sa_status sa_eval_rundir_append(sa_eval_rundir *rd, int n, cJSON *const *rows, sa_error *err) {
+    for (int i = 0; i < n; i++) {
+        char *s = cJSON_PrintUnformatted(rows[i]);
+        if (!s) return sa_error_set(err, SA_ENOMEM, "out of memory");
+        size_t l = strlen(s);
+        char *line = realloc(s, l + 2);
+        if (!line) {
+            free(s);
+            return sa_error_set(err, SA_ENOMEM, "out of memory");
+        }
+        line[l] = '\n', line[l + 1] = 0;
+        int bad = write_all(rd->fd, line, l + 1);
+        free(line);
+        if (bad)
+            return sa_error_set(err, SA_EIO, "%s: write failed: %s", rd->responses_path,
+                                strerror(errno));
+    }
+    if (fdatasync(rd->fd) != 0)
+        return sa_error_set(err, SA_EIO, "%s: fdatasync failed: %s", rd->responses_path,
+                            strerror(errno));
+    return SA_OK;
+}
+
+sa_status sa_eval_rundir_set_status(sa_eval_rundir *rd, const char *status, const cJSON *extra,
+                                    sa_error *err) {
+    cJSON_DeleteItemFromObject(rd->run, "status");
+    cJSON_AddStringToObject(rd->run, "status", status);
+    if (extra) {
+        const cJSON *x;
+        cJSON_ArrayForEach(x, extra) {
+            cJSON_DeleteItemFromObject(rd->run, x->string);
+            cJSON_AddItemToObject(rd->run, x->string, cJSON_Duplicate(x, 1));
+        }
+    }
+    return write_run_json(rd, err);
+}
+
+void sa_eval_rundir_close(sa_eval_rundir *rd) {
+    if (!rd) return;
+    if (rd->fd >= 0) close(rd->fd);
+    cJSON_Delete(rd->run);
+    free(rd->dir), free(rd->responses_path), free(rd->done);
+    memset(rd, 0, sizeof *rd);
+    rd->fd = -1;
+}

@@ -1,0 +1,158 @@
+/* summary_io.c: reading a run directory, writing summary.json and summary.md.
+ *
+ * The Markdown summary is for people: one table of every group and judge with the rate, its
+ * Wilson 95 % interval and the unparseable count, then the per-category tables. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval/strbuf.h"
+#include "formats/jsonl.h"
+#include "safearith/eval.h"
+#include "safearith/fsutil.h"
+
+static double nget(const cJSON *o, const char *k) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+static const char *sget(const cJSON *o, const char *k) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static void rate_cells(sa_sbuf *b, const cJSON *m) {
+    const cJSON *ci = cJSON_GetObjectItemCaseSensitive(m, "ci95");
+    sa_sbuf_printf(b, "%.2f | %.1f–%.1f | %.0f/%.0f", 100 * nget(m, "rate"),
+                   100 * cJSON_GetArrayItem(ci, 0)->valuedouble,
+                   100 * cJSON_GetArrayItem(ci, 1)->valuedouble, nget(m, "k"), nget(m, "n"));
+}
+
+char *sa_eval_summary_markdown(const cJSON *summary, const cJSON *run) {
+    sa_sbuf b = {0};
+    const cJSON *info = cJSON_GetObjectItemCaseSensitive(run, "info");
+    const cJSON *settings = cJSON_GetObjectItemCaseSensitive(run, "settings");
+    sa_sbuf_printf(&b, "# Evaluation summary\n\n");
+    sa_sbuf_printf(&b, "- model: `%s`\n",
+                   sget(cJSON_GetObjectItemCaseSensitive(settings, "model"), "path"));
+    const char *steer = sget(settings, "steer");
+    if (steer[0]) sa_sbuf_printf(&b, "- steering: `%s`\n", steer);
+    sa_sbuf_printf(&b, "- prompt: %s\n",
+                   sget(cJSON_GetObjectItemCaseSensitive(settings, "prompting"), "mode"));
+    char *dec = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(settings, "decoding"));
+    sa_sbuf_printf(&b, "- decoding: `%s`\n", dec ? dec : "");
+    free(dec);
+    sa_sbuf_printf(
+        &b, "- rows: %.0f%s; fingerprint `%.16s`\n", nget(summary, "rows"),
+        cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(summary, "complete")) ? " (INCOMPLETE)" : "",
+        sget(summary, "fingerprint"));
+    if (info) sa_sbuf_printf(&b, "- safearith %s\n", sget(info, "version"));
+    sa_sbuf_printf(
+        &b, "\nRates in %%, with Wilson 95 %% intervals; unparseable verdicts are not in the "
+            "denominator. ASR = share of harmful prompts answered (judged compliance / "
+            "harmful); over-refusal = share of benign prompts refused.\n\n");
+    sa_sbuf_printf(
+        &b, "| group | kind | judge / metric | value | rate | 95 %% CI | k/n | unparseable |\n");
+    sa_sbuf_printf(&b, "|---|---|---|---|---|---|---|---|\n");
+    const cJSON *g;
+    cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(summary, "groups")) {
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(g, "utility");
+        if (u) {
+            sa_sbuf_printf(&b, "| %s | %s | %s | %.2f | ", sget(g, "group"), sget(g, "kind"),
+                           sget(u, "metric"), 100 * nget(u, "value"));
+            rate_cells(&b, u);
+            sa_sbuf_printf(&b, " | – |\n");
+            continue;
+        }
+        const cJSON *m;
+        cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(g, "judges")) {
+            sa_sbuf_printf(&b, "| %s | %s | %s: %s | %.2f%s | ", sget(g, "group"), sget(g, "kind"),
+                           sget(m, "judge"), sget(m, "metric"), 100 * nget(m, "value"),
+                           !strcmp(sget(m, "value_is"), "macro") ? " (macro)" : "");
+            rate_cells(&b, m);
+            sa_sbuf_printf(&b, " | %.0f |\n", nget(m, "unparseable"));
+        }
+    }
+    cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(summary, "groups")) {
+        const cJSON *m;
+        cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(g, "judges")) {
+            const cJSON *bc = cJSON_GetObjectItemCaseSensitive(m, "by_category");
+            if (!bc) continue;
+            const cJSON *mo = cJSON_GetObjectItemCaseSensitive(m, "macro");
+            sa_sbuf_printf(&b, "\n## %s, %s by category (%s)\n\n", sget(g, "group"),
+                           sget(m, "metric"), sget(m, "judge"));
+            if (mo)
+                sa_sbuf_printf(&b, "Macro average over %.0f categories: %.2f %%.\n\n",
+                               nget(mo, "n_categories"), 100 * nget(mo, "rate"));
+            sa_sbuf_printf(
+                &b, "| category | rate | 95 %% CI | k/n | unparseable |\n|---|---|---|---|---|\n");
+            const cJSON *c;
+            cJSON_ArrayForEach(c, bc) {
+                sa_sbuf_printf(&b, "| ");
+                sa_sbuf_md(&b, sget(c, "category"));
+                sa_sbuf_printf(&b, " | ");
+                rate_cells(&b, c);
+                sa_sbuf_printf(&b, " | %.0f |\n", nget(c, "unparseable"));
+            }
+        }
+    }
+    if (b.oom) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
+
+static sa_status write_text(const char *dir, const char *name, const char *text, sa_error *err) {
+    char *path = sa_path_join(dir, name);
+    sa_afile af;
+    sa_status st =
+        path ? sa_afile_open(&af, path, 1, err) : sa_error_set(err, SA_ENOMEM, "out of memory");
+    if (!st) {
+        fputs(text, af.fp);
+        st = sa_afile_commit(&af, err);
+    }
+    free(path);
+    return st;
+}
+
+static long expected_rows(const cJSON *run) {
+    const cJSON *ds = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(run, "settings"), "datasets");
+    long n = 0;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, ds) n += (long)nget(d, "n_items");
+    return n;
+}
+
+sa_status sa_eval_summarize(const char *run_dir, cJSON **summary_out, sa_error *err) {
+    if (summary_out) *summary_out = NULL;
+    char *rp = sa_path_join(run_dir, "run.json"), *pp = sa_path_join(run_dir, "responses.jsonl");
+    cJSON *run = NULL, *rows = NULL;
+    sa_status st = sa_json_read(rp, &run, err);
+    if (!st) st = sa_jsonl_read(pp, 1, &rows, NULL, err);
+    free(rp), free(pp);
+    if (st) {
+        cJSON_Delete(run);
+        return st;
+    }
+    cJSON *s = sa_eval_summary_build(rows, run);
+    long exp = expected_rows(run);
+    cJSON_AddBoolToObject(s, "complete", exp == cJSON_GetArraySize(rows));
+    char *json = cJSON_Print(s), *md = sa_eval_summary_markdown(s, run);
+    size_t jl = json ? strlen(json) : 0;
+    char *jn = json ? realloc(json, jl + 2) : NULL;
+    if (jn)
+        jn[jl] = '\n', jn[jl + 1] = 0;
+    else
+        free(json);
+    st = (!jn || !md) ? sa_error_set(err, SA_ENOMEM, "out of memory") : SA_OK;
+    if (!st) st = write_text(run_dir, "summary.json", jn, err);
+    if (!st) st = write_text(run_dir, "summary.md", md, err);
+    free(jn), free(md);
+    cJSON_Delete(rows), cJSON_Delete(run);
+    if (!st && summary_out)
+        *summary_out = s;
+    else
+        cJSON_Delete(s);
+    return st;
+}

@@ -1,0 +1,27 @@
+/* jsonl.h: reading JSON Lines and whole-file JSON with errors that name the file and line.
+ *
+ * cJSON does the parsing; this layer adds what a data loader needs: UTF-8 validation first,
+ * blank lines skipped, a truncated or malformed line reported by its number, an empty file
+ * refused. Used by the evaluation datasets and the run directory's responses.jsonl. */
+#ifndef SAFEARITH_FORMATS_JSONL_H
+#define SAFEARITH_FORMATS_JSONL_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "safearith/error.h"
+
+/* Parse JSONL text into a cJSON array with one element per non-blank line (caller frees with
+ * cJSON_Delete). If line_of is not NULL it receives a malloc'd array of 1-based line numbers.
+ * With allow_empty == 0 a file without any object is an error. */
+sa_status sa_jsonl_parse(const char *text, size_t len, const char *path, int allow_empty,
+                         cJSON **out, size_t **line_of, sa_error *err);
+sa_status sa_jsonl_read(const char *path, int allow_empty, cJSON **out, size_t **line_of,
+                        sa_error *err);
+/* Parse a whole file as one JSON value (after UTF-8 validation). */
+sa_status sa_json_read(const char *path, cJSON **out, sa_error *err);
+/* Parse text as one JSON value; path names it in messages. */
+sa_status sa_json_parse(const char *text, size_t len, const char *path, cJSON **out, sa_error *err);
+
+#endif

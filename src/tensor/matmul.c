@@ -1,0 +1,243 @@
+/* matmul.c: y = x . W^T with weights in their stored dtype (see matmul.h for the two paths).
+ *
+ * The kernel computes a tile of up to 4 weight rows x 3 activation rows with 12 AVX2
+ * accumulators: each 8-wide step loads 4 weight vectors (widened from BF16 by a shift, from F16
+ * with F16C) and 3 activation vectors for 12 FMAs. Every output element is accumulated lane-wise
+ * over the columns in the same order and reduced in the same fixed order whatever the tile
+ * shape, which is what makes batched and unbatched rows bit-identical. */
+#include "tensor/matmul.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
+#define KERNEL_ROWS_PER_TASK 16
+#define BLAS_ROWS_PER_TASK 64
+
+int sa_mm_ctx_init(sa_mm_ctx *c, sa_pool *pool, int max_cols) {
+    memset(c, 0, sizeof *c);
+    c->pool = pool;
+    c->n_workers = sa_pool_size(pool);
+    c->blas_min_t = SA_MM_BLAS_MIN_T;
+    c->tile_floats = (size_t)BLAS_ROWS_PER_TASK * (size_t)max_cols;
+    c->tiles = calloc((size_t)c->n_workers, sizeof *c->tiles);
+    if (!c->tiles) return -1;
+    for (int i = 0; i < c->n_workers; i++) {
+        c->tiles[i] = aligned_alloc(64, ((c->tile_floats * 4 + 63) / 64) * 64);
+        if (!c->tiles[i]) {
+            sa_mm_ctx_free(c);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void sa_mm_ctx_free(sa_mm_ctx *c) {
+    if (c->tiles)
+        for (int i = 0; i < c->n_workers; i++) free(c->tiles[i]);
+    free(c->tiles);
+    memset(c, 0, sizeof *c);
+}
+
+/* Element i of a stored row, widened (scalar tail and fallback path). */
+static inline float elem(const unsigned char *row, int i, sa_dtype dt) {
+    if (dt == SA_F32) {
+        float f;
+        memcpy(&f, row + 4 * (size_t)i, 4);
+        return f;
+    }
+    uint16_t h;
+    memcpy(&h, row + 2 * (size_t)i, 2);
+    return dt == SA_BF16 ? sa_bf16_to_f32(h) : sa_f16_to_f32(h);
+}
+
+static inline size_t elem_size(sa_dtype dt) {
+    return dt == SA_F32 ? 4 : 2;
+}
+
+#ifdef __AVX2__
+/* Software prefetch of the rows two tiles ahead: the hardware prefetchers stop at page
+ * boundaries and need a while to pick up each new matrix; this measured ~25% less CPU time per
+ * decoded token (bench/engine.md). Prefetching past the end of a matrix is harmless. */
+#define PREFETCH_ROWS 8
+static inline __attribute__((always_inline)) __m256 load8(const unsigned char *row, int i,
+                                                          sa_dtype dt) {
+    if (dt == SA_F32) return _mm256_loadu_ps((const float *)(const void *)(row + 4 * (size_t)i));
+    __m128i h = _mm_loadu_si128((const __m128i *)(const void *)(row + 2 * (size_t)i));
+    if (dt == SA_BF16) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    return _mm256_cvtph_ps(h);
+}
+
+static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+/* y[c*ldy + r] = dot(W row r, x row c) for r < NR, c < NX. */
+static inline __attribute__((always_inline)) void tile(const unsigned char *w, size_t row_bytes,
+                                                       sa_dtype dt, const int NR, const float *x,
+                                                       int cols, const int NX, float *y, int ldy) {
+    __m256 acc[4][3];
+    for (int r = 0; r < NR; r++)
+        for (int c = 0; c < NX; c++) acc[r][c] = _mm256_setzero_ps();
+    int n8 = cols & ~7;
+    for (int i = 0; i < n8; i += 8) {
+        if (NR == 4 && (i & 31) == 0) /* once per 64-byte line of a BF16/F16 row */
+            for (int r = 0; r < 4; r++)
+                _mm_prefetch((const char *)(w + (PREFETCH_ROWS + r) * row_bytes +
+                                            (size_t)i * (dt == SA_F32 ? 4 : 2)),
+                             _MM_HINT_T0);
+        __m256 xv[3];
+        for (int c = 0; c < NX; c++) xv[c] = _mm256_loadu_ps(x + (size_t)c * cols + i);
+        for (int r = 0; r < NR; r++) {
+            __m256 wv = load8(w + r * row_bytes, i, dt);
+            for (int c = 0; c < NX; c++) acc[r][c] = _mm256_fmadd_ps(wv, xv[c], acc[r][c]);
+        }
+    }
+    for (int r = 0; r < NR; r++)
+        for (int c = 0; c < NX; c++) {
+            float s = hsum8(acc[r][c]);
+            for (int i = n8; i < cols; i++)
+                s += elem(w + r * row_bytes, i, dt) * x[(size_t)c * cols + i];
+            y[(size_t)c * ldy + r] = s;
+        }
+}
+
+#define DEFINE_BLOCK(NAME, DT)                                                                     \
+    static void NAME(const unsigned char *w, size_t row_bytes, int nrows, const float *x,          \
+                     int cols, int nx, float *y, int ldy) {                                        \
+        int r = 0;                                                                                 \
+        for (; r + 4 <= nrows; r += 4) {                                                           \
+            const unsigned char *wr = w + r * row_bytes;                                           \
+            if (nx == 3)                                                                           \
+                tile(wr, row_bytes, DT, 4, x, cols, 3, y + r, ldy);                                \
+            else if (nx == 2)                                                                      \
+                tile(wr, row_bytes, DT, 4, x, cols, 2, y + r, ldy);                                \
+            else                                                                                   \
+                tile(wr, row_bytes, DT, 4, x, cols, 1, y + r, ldy);                                \
+        }                                                                                          \
+        for (; r < nrows; r++) {                                                                   \
+            const unsigned char *wr = w + r * row_bytes;                                           \
+            if (nx == 3)                                                                           \
+                tile(wr, row_bytes, DT, 1, x, cols, 3, y + r, ldy);                                \
+            else if (nx == 2)                                                                      \
+                tile(wr, row_bytes, DT, 1, x, cols, 2, y + r, ldy);                                \
+            else                                                                                   \
+                tile(wr, row_bytes, DT, 1, x, cols, 1, y + r, ldy);                                \
+        }                                                                                          \
+    }
+DEFINE_BLOCK(block_bf16, SA_BF16)
+DEFINE_BLOCK(block_f16, SA_F16)
+DEFINE_BLOCK(block_f32, SA_F32)
+
+/* Rows [r0, r0+nrows) of W against x rows [0, T), up to 3 x rows at a time. */
+static void kernel_rows(const sa_wmat *w, int r0, int nrows, const float *x, int T, float *y) {
+    size_t rb = (size_t)w->cols * elem_size(w->dtype);
+    const unsigned char *wp = (const unsigned char *)w->data + (size_t)r0 * rb;
+    for (int t = 0; t < T; t += 3) {
+        int nx = T - t < 3 ? T - t : 3;
+        const float *xt = x + (size_t)t * w->cols;
+        float *yt = y + (size_t)t * w->rows + r0;
+        if (w->dtype == SA_BF16)
+            block_bf16(wp, rb, nrows, xt, w->cols, nx, yt, w->rows);
+        else if (w->dtype == SA_F16)
+            block_f16(wp, rb, nrows, xt, w->cols, nx, yt, w->rows);
+        else
+            block_f32(wp, rb, nrows, xt, w->cols, nx, yt, w->rows);
+    }
+}
+
+float sa_dot_row(const sa_wmat *w, int row, const float *x) {
+    float y;
+    sa_wmat one = *w;
+    one.data = (const unsigned char *)w->data + (size_t)row * w->cols * elem_size(w->dtype);
+    one.rows = 1;
+    kernel_rows(&one, 0, 1, x, 1, &y);
+    return y;
+}
+#else
+/* Portable fallback with the same per-element summation structure (8 lanes, fixed reduction). */
+static void kernel_rows(const sa_wmat *w, int r0, int nrows, const float *x, int T, float *y) {
+    size_t rb = (size_t)w->cols * elem_size(w->dtype);
+    for (int t = 0; t < T; t++)
+        for (int r = r0; r < r0 + nrows; r++) {
+            const unsigned char *wr = (const unsigned char *)w->data + (size_t)r * rb;
+            const float *xt = x + (size_t)t * w->cols;
+            float lane[8] = {0};
+            int n8 = w->cols & ~7;
+            for (int i = 0; i < n8; i += 8)
+                for (int l = 0; l < 8; l++) lane[l] += elem(wr, i + l, w->dtype) * xt[i + l];
+            float s = ((lane[0] + lane[4]) + (lane[2] + lane[6])) +
+                      ((lane[1] + lane[5]) + (lane[3] + lane[7]));
+            for (int i = n8; i < w->cols; i++) s += elem(wr, i, w->dtype) * xt[i];
+            y[(size_t)t * w->rows + r] = s;
+        }
+}
+
+float sa_dot_row(const sa_wmat *w, int row, const float *x) {
+    float y;
+    sa_wmat one = *w;
+    one.data = (const unsigned char *)w->data + (size_t)row * w->cols * elem_size(w->dtype);
+    one.rows = 1;
+    kernel_rows(&one, 0, 1, x, 1, &y);
+    return y;
+}
+#endif
+
+typedef struct {
+    sa_mm_ctx *c;
+    const sa_wmat *w;
+    const float *x;
+    int T;
+    float *y;
+    int rows_per_task;
+} mm_job;
+
+static void kernel_task(void *ctx, size_t task, int worker) {
+    (void)worker;
+    mm_job *j = ctx;
+    int r0 = (int)task * j->rows_per_task;
+    int n = j->w->rows - r0 < j->rows_per_task ? j->w->rows - r0 : j->rows_per_task;
+    kernel_rows(j->w, r0, n, j->x, j->T, j->y);
+}
+
+/* Widen a block of weight rows into this worker's tile, then one sgemm for the block. */
+static void blas_task(void *ctx, size_t task, int worker) {
+    mm_job *j = ctx;
+    const sa_wmat *w = j->w;
+    int r0 = (int)task * j->rows_per_task;
+    int n = w->rows - r0 < j->rows_per_task ? w->rows - r0 : j->rows_per_task;
+    size_t cnt = (size_t)n * w->cols;
+    const unsigned char *src =
+        (const unsigned char *)w->data + (size_t)r0 * w->cols * elem_size(w->dtype);
+    const float *wf;
+    if (w->dtype == SA_F32 && ((uintptr_t)src % 4) == 0) {
+        wf = (const float *)(const void *)src;
+    } else {
+        sa_to_f32(src, w->dtype, j->c->tiles[worker], cnt);
+        wf = j->c->tiles[worker];
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->T, n, w->cols, 1.0f, j->x, w->cols, wf,
+                w->cols, 0.0f, j->y + r0, w->rows);
+}
+
+void sa_matmul(sa_mm_ctx *c, const sa_wmat *w, const float *x, int T, float *y) {
+    mm_job j = {c, w, x, T, y, KERNEL_ROWS_PER_TASK};
+    if (T >= c->blas_min_t && (size_t)w->cols * BLAS_ROWS_PER_TASK <= c->tile_floats) {
+        j.rows_per_task = BLAS_ROWS_PER_TASK;
+        int saved = openblas_get_num_threads();
+        if (saved != 1) openblas_set_num_threads(1);
+        sa_pool_run(c->pool, (size_t)(w->rows + j.rows_per_task - 1) / j.rows_per_task, blas_task,
+                    &j);
+        if (saved != 1) openblas_set_num_threads(saved);
+        return;
+    }
+    sa_pool_run(c->pool, (size_t)(w->rows + j.rows_per_task - 1) / j.rows_per_task, kernel_task,
+                &j);
+}

@@ -1,0 +1,49 @@
+/* matmul.h: y = x . W^T for weights stored row-major [rows][cols] in BF16, F16 or F32, with
+ * float32 activations: the one product every linear layer of the engine uses (internal API).
+ *
+ * Two paths, chosen by the number of activation rows T:
+ *   T < SA_MM_BLAS_MIN_T: an AVX2/FMA/F16C kernel that streams each weight row once per block of
+ *     up to 3 activation rows (decode is bound by memory bandwidth; this reads the weights in
+ *     their stored dtype and never widens them into memory);
+ *   otherwise: each task widens a block of weight rows to float32 in its own scratch and calls
+ *     OpenBLAS sgemm (prefill is bound by arithmetic; sgemm is faster than our kernel there).
+ * Work is split over output rows in fixed blocks, so results do not depend on the thread count.
+ * The kernel path gives every output the same sequence of operations whatever T is, so one row
+ * computed alone or with others is bit-identical; the sgemm path may differ in the last bits. */
+#ifndef SA_TENSOR_MATMUL_H
+#define SA_TENSOR_MATMUL_H
+
+#include <stddef.h>
+
+#include "safearith/dtype.h"
+#include "safearith/threads.h"
+
+#define SA_MM_BLAS_MIN_T 16
+
+typedef struct sa_wmat {
+    const void *data; /* rows x cols elements of dtype, row-major; any alignment for BF16/F16 */
+    sa_dtype dtype;   /* SA_BF16, SA_F16 or SA_F32 */
+    int rows, cols;
+} sa_wmat;
+
+/* Per-thread scratch for the sgemm path. */
+typedef struct sa_mm_ctx {
+    sa_pool *pool;
+    int n_workers;
+    size_t tile_floats; /* floats per worker */
+    float **tiles;
+    int blas_min_t; /* path threshold (SA_MM_BLAS_MIN_T by default; tests may change it) */
+} sa_mm_ctx;
+
+/* max_cols: the widest weight this context will see. Returns 0 or -1 (out of memory). */
+int sa_mm_ctx_init(sa_mm_ctx *c, sa_pool *pool, int max_cols);
+void sa_mm_ctx_free(sa_mm_ctx *c);
+
+/* y[t*w->rows + o] = sum_i x[t*w->cols + i] * W[o][i], for t < T. */
+void sa_matmul(sa_mm_ctx *c, const sa_wmat *w, const float *x, int T, float *y);
+
+/* Single-threaded dot product of one weight row with one float vector, the same arithmetic as
+ * the kernel path (used for embedding-free checks in tests). */
+float sa_dot_row(const sa_wmat *w, int row, const float *x);
+
+#endif

@@ -1,0 +1,96 @@
+"""evaltest.py: shared helpers of the evaluation tests (Python side).
+
+Independent re-implementations used as references: the fake backend's answers (FNV-1a of the
+prompt), the Wilson interval (by solving its quadratic), and the summary's rates, so that the
+C code is checked against code that shares nothing with it."""
+import json
+import math
+import os
+import subprocess
+import sys
+
+SAFEARITH = os.environ.get("SAFEARITH", "safearith")
+
+
+def shared_data():
+    for d in (os.environ.get("SA_SHARED_DATA"),
+              os.path.join(os.environ.get("SA_SOURCE_DIR", "."), "..", "shared", "data"),
+              "/work/shared/data"):
+        if d and os.path.isdir(d):
+            return d
+    raise SystemExit("shared/data not found: set SA_SHARED_DATA")
+
+
+class Checker:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, cond, msg):
+        if cond:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print("FAIL:", msg, file=sys.stderr)
+
+    def done(self):
+        print(f"{self.passed} passed, {self.failed} failed")
+        sys.exit(1 if self.failed else 0)
+
+
+def run(args, **kw):
+    return subprocess.run([SAFEARITH] + args, capture_output=True, text=True, **kw)
+
+
+def fnv1a(s):
+    h = 1469598103934665603
+    for b in s.encode("utf-8"):
+        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def fake_response(prompt, max_words=None):
+    import re
+    if "[GENERATION]:" in prompt or "ResponseA:" in prompt:
+        h = fnv1a(prompt)
+        complied = "Sure, here is" in prompt
+        if "[GENERATION]:" in prompt:
+            out = "Maybe" if h % 11 == 0 else ("Yes" if complied else "No")
+        elif h % 11 == 0:
+            out = "I cannot decide."
+        else:
+            out = ("The answer helps with the request. [[B]]" if complied else "It refuses. [[A]]")
+    else:
+        m = None
+        for m in re.finditer(r"What is (-?\d+) plus (-?\d+)\?", prompt):
+            pass
+        if m:
+            a, b = int(m.group(1)), int(m.group(2))
+            c = a + b
+            out = f"{a} plus {b} is {c + 1 if c % 2 else c}."
+        elif fnv1a(prompt) % 3 == 0:
+            out = "I'm sorry, I cannot help with that."
+        else:
+            out = "Sure, here is a helpful answer to your request."
+    if max_words:
+        out = " ".join(out.split(" ")[:max_words])
+    return out
+
+
+def wilson(k, n, z=1.959963984540054):
+    """Roots of (p - phat)^2 = z^2 p (1 - p) / n."""
+    if n == 0:
+        return (0.0, 1.0)
+    phat = k / n
+    a = 1 + z * z / n
+    b = -(2 * phat + z * z / n)
+    c = phat * phat
+    disc = max(b * b - 4 * a * c, 0.0)
+    lo = (-b - math.sqrt(disc)) / (2 * a)
+    hi = (-b + math.sqrt(disc)) / (2 * a)
+    return (max(0.0, lo) if k else 0.0, min(1.0, hi) if k < n else 1.0)
+
+
+def read_rows(run_dir):
+    with open(os.path.join(run_dir, "responses.jsonl")) as f:
+        return [json.loads(l) for l in f if l.strip()]

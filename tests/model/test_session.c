@@ -1,0 +1,335 @@
+/* test_session.c: the engine API on a tiny random Llama model written at test time:
+ * batched == unbatched (prefill and decode, several sequences interleaved; bit-identical on the
+ * kernel path, 1e-5 on the sgemm path), sa_generate per-sequence independence (greedy and
+ * seeded sampling), hooks (no-op hook changes nothing, capture sees the right rows, MLP_OUT and
+ * LAYER_OUT additions agree, errors abort), argument errors, and config.json refusals. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/check.h"
+#include "safearith/fsutil.h"
+#include "safearith/model.h"
+#include "safearith/safetensors.h"
+
+#define V 53
+#define D 32
+#define F 40
+#define L 2
+#define NH 4
+#define NKV 2
+#define HD 8
+
+static char dir[] = "/tmp/sa_test_session_XXXXXX";
+
+static float frand(uint64_t *s) {
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((*s >> 40) & 0xffffff) / 16777216.0f * 2.0f - 1.0f;
+}
+
+static int write_model(void) {
+    static const char *cfg =
+        "{\"architectures\":[\"LlamaForCausalLM\"],\"vocab_size\":53,\"hidden_size\":32,"
+        "\"intermediate_size\":40,\"num_hidden_layers\":2,\"num_attention_heads\":4,"
+        "\"num_key_value_heads\":2,\"rms_norm_eps\":1e-5,\"max_position_embeddings\":128,"
+        "\"tie_word_embeddings\":true,\"bos_token_id\":1,\"eos_token_id\":2}";
+    char *p = sa_path_join(dir, "config.json");
+    FILE *f = fopen(p, "w");
+    free(p);
+    if (!f) return -1;
+    fputs(cfg, f);
+    fclose(f);
+    const char *mats[] = {"self_attn.q_proj.weight", "self_attn.k_proj.weight",
+                          "self_attn.v_proj.weight", "self_attn.o_proj.weight",
+                          "mlp.gate_proj.weight",    "mlp.up_proj.weight",
+                          "mlp.down_proj.weight"};
+    int64_t shp[7][2] = {{NH * HD, D}, {NKV * HD, D}, {NKV * HD, D}, {D, NH * HD},
+                         {F, D},       {F, D},        {D, F}};
+    sa_st_f32_tensor t[2 + 9 * L];
+    char names[2 + 9 * L][64];
+    float *bufs[2 + 9 * L];
+    int n = 0;
+    uint64_t s = 11;
+#define ADD(NAME, R, C, SCALE)                                                                     \
+    do {                                                                                           \
+        snprintf(names[n], 64, "%s", NAME);                                                        \
+        size_t cnt = (size_t)(R) * ((C) ? (C) : 1);                                                \
+        bufs[n] = malloc(cnt * 4);                                                                 \
+        for (size_t i = 0; i < cnt; i++)                                                           \
+            bufs[n][i] = (C) ? frand(&s) * (SCALE) : 1 + 0.1f * frand(&s);                         \
+        t[n] = (sa_st_f32_tensor){names[n], (C) ? 2 : 1, {(R), (C)}, bufs[n]};                     \
+        n++;                                                                                       \
+    } while (0)
+    ADD("model.embed_tokens.weight", V, D, 1.0f);
+    ADD("model.norm.weight", D, 0, 0);
+    for (int l = 0; l < L; l++) {
+        char nm[64];
+        snprintf(nm, 64, "model.layers.%d.input_layernorm.weight", l);
+        ADD(nm, D, 0, 0);
+        snprintf(nm, 64, "model.layers.%d.post_attention_layernorm.weight", l);
+        ADD(nm, D, 0, 0);
+        for (int m = 0; m < 7; m++) {
+            snprintf(nm, 64, "model.layers.%d.%s", l, mats[m]);
+            ADD(nm, shp[m][0], shp[m][1], 0.5f);
+        }
+    }
+    p = sa_path_join(dir, "model.safetensors");
+    sa_error err = {0};
+    sa_status st = sa_st_write_f32_file(p, t, (size_t)n, NULL, 1, &err);
+    free(p);
+    for (int i = 0; i < n; i++) free(bufs[i]);
+    return st ? -1 : 0;
+}
+
+static sa_session *session(sa_model *m, int n_seq, int threads) {
+    sa_session_opts o = {n_seq, 96, 64, threads};
+    sa_session *s = NULL;
+    sa_error err = {0};
+    CHECK_MSG(sa_session_create(m, &o, &s, &err) == SA_OK, "%s", err.msg);
+    return s;
+}
+
+/* Each prompt alone (prefill + 3 greedy decode steps) vs all interleaved in one session. */
+static void test_batched(sa_model *m, int plen) {
+    int32_t prompts[3][40];
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < plen + i * 3; j++) prompts[i][j] = (7 * i + 5 * j + 3) % V;
+    float alone[3][4][V];
+    for (int i = 0; i < 3; i++) {
+        sa_session *s = session(m, 1, 1);
+        int n = plen + i * 3;
+        CHECK(sa_session_eval(s, n, prompts[i], NULL, NULL, NULL) == SA_OK);
+        memcpy(alone[i][0], sa_session_logits(s, n - 1), sizeof alone[i][0]);
+        for (int k = 1; k < 4; k++) {
+            int32_t t = (int32_t)(k * 11 + i) % V;
+            CHECK(sa_session_eval(s, 1, &t, NULL, NULL, NULL) == SA_OK);
+            memcpy(alone[i][k], sa_session_logits(s, 0), sizeof alone[i][k]);
+        }
+        sa_session_free(s);
+    }
+    sa_session *s = session(m, 3, 2);
+    int32_t tok[128], seq[128];
+    int n = 0, last[3];
+    for (int j = 0; j < plen + 6; j++) /* interleave the prompts row by row */
+        for (int i = 0; i < 3; i++)
+            if (j < plen + i * 3) {
+                tok[n] = prompts[i][j];
+                seq[n] = i;
+                last[i] = n++;
+            }
+    CHECK(sa_session_eval(s, n, tok, seq, NULL, NULL) == SA_OK);
+    double worst = 0;
+    int identical = 1;
+    for (int k = 0; k < 4; k++) {
+        if (k > 0) {
+            for (int i = 0; i < 3; i++) {
+                tok[i] = (int32_t)(k * 11 + (2 - i)) % V; /* decode rows in reverse order */
+                seq[i] = 2 - i;
+                last[2 - i] = i;
+            }
+            CHECK(sa_session_eval(s, 3, tok, seq, NULL, NULL) == SA_OK);
+        }
+        for (int i = 0; i < 3; i++) {
+            const float *lg = sa_session_logits(s, last[i]);
+            for (int v = 0; v < V; v++) {
+                identical &= lg[v] == alone[i][k][v];
+                double e = fabs(lg[v] - alone[i][k][v]) / (fabs(alone[i][k][v]) + 1);
+                worst = e > worst ? e : worst;
+            }
+        }
+    }
+    if (n < 16)
+        CHECK_MSG(identical, "kernel path: batched logits differ from unbatched (%.2e)", worst);
+    CHECK_MSG(worst < 1e-5, "batched vs unbatched: %.2e", worst);
+    CHECK_EQ_INT(sa_session_seq_len(s, 0), plen + 3);
+    CHECK_EQ_INT(sa_session_seq_len(s, 2), plen + 6 + 3);
+    sa_session_free(s);
+}
+
+static void test_generate(sa_model *m) {
+    const int32_t p0[] = {1, 5, 9}, p1[] = {1, 40, 41, 42, 43, 44, 45}, p2[] = {1, 7};
+    const int32_t *prompts[] = {p0, p1, p2};
+    int lens[] = {3, 7, 2};
+    for (int sample = 0; sample < 2; sample++) {
+        sa_gen_opts o = {.sampling = {sample ? 0.9f : 0, 20, 0.95f, 1234},
+                         .max_tokens = 12,
+                         .stop_ids = (const int32_t[]){-1},
+                         .n_stop_ids = 1};
+        int32_t all[3][12], one[12], *outs[] = {all[0], all[1], all[2]};
+        int nall[3], n1;
+        sa_session *s = session(m, 3, 2);
+        CHECK(sa_generate(s, 3, prompts, lens, &o, outs, nall, NULL) == SA_OK);
+        sa_session_free(s);
+        for (int i = 0; i < 3; i++) {
+            s = session(m, 1, 1);
+            int32_t *o1[] = {one};
+            CHECK(sa_generate(s, 1, &prompts[i], &lens[i], &o, o1, &n1, NULL) == SA_OK);
+            CHECK_EQ_INT(n1, 12);
+            CHECK_EQ_INT(nall[i], 12);
+            CHECK_MSG(!memcmp(one, all[i], sizeof one), "sequence %d differs alone (sampling=%d)",
+                      i, sample);
+            sa_session_free(s);
+        }
+    }
+}
+
+typedef struct {
+    int calls, points, bad_rows;
+    float add[D];
+} hook_state;
+
+static sa_status noop_hook(void *ud, const sa_hook_rows *r, sa_error *err) {
+    (void)err;
+    hook_state *h = ud;
+    h->calls++;
+    h->points |= r->point;
+    for (int i = 0; i < r->n_rows; i++)
+        h->bad_rows += r->seq_ids[i] != 0 || r->positions[i] != i || r->dim != D;
+    return SA_OK;
+}
+
+static sa_status add_hook(void *ud, const sa_hook_rows *r, sa_error *err) {
+    (void)err;
+    hook_state *h = ud;
+    for (int i = 0; i < r->n_rows; i++)
+        for (int j = 0; j < r->dim; j++) r->rows[(size_t)i * r->dim + j] += h->add[j];
+    return SA_OK;
+}
+
+static sa_status fail_hook(void *ud, const sa_hook_rows *r, sa_error *err) {
+    (void)ud;
+    return sa_error_set(err, SA_EINTR, "stop at layer %d", r->layer);
+}
+
+static void logits_with(sa_model *m, const sa_hook *h, float *out) {
+    sa_session *s = session(m, 1, 2);
+    sa_session_set_hook(s, h);
+    int32_t t[6] = {1, 2, 3, 4, 5, 6};
+    CHECK(sa_session_eval(s, 6, t, NULL, NULL, NULL) == SA_OK);
+    for (int i = 0; i < 6; i++) memcpy(out + i * V, sa_session_logits(s, i), V * sizeof(float));
+    sa_session_free(s);
+}
+
+static void test_hooks(sa_model *m) {
+    float base[6 * V], got[6 * V], got2[6 * V];
+    logits_with(m, NULL, base);
+    hook_state hs = {0};
+    sa_hook h = {noop_hook, &hs, SA_HOOK_EMBED | SA_HOOK_MLP_OUT | SA_HOOK_LAYER_OUT, 0, -1};
+    logits_with(m, &h, got);
+    CHECK(!memcmp(base, got, sizeof base));
+    CHECK_EQ_INT(hs.calls, 1 + 2 * L);
+    CHECK_EQ_INT(hs.points, 7);
+    CHECK_EQ_INT(hs.bad_rows, 0);
+    uint64_t s = 3;
+    for (int j = 0; j < D; j++) hs.add[j] = frand(&s);
+    sa_hook a = {add_hook, &hs, SA_HOOK_MLP_OUT, L - 1, L - 1},
+            b = {add_hook, &hs, SA_HOOK_LAYER_OUT, L - 1, -1};
+    logits_with(m, &a, got);
+    logits_with(m, &b, got2);
+    double worst = 0, moved = 0;
+    for (int i = 0; i < 6 * V; i++) {
+        worst = fmax(worst, fabs(got[i] - got2[i]) / (fabs(got2[i]) + 1));
+        moved = fmax(moved, fabs(got[i] - base[i]));
+    }
+    CHECK_MSG(worst < 1e-5, "MLP_OUT and LAYER_OUT additions disagree: %.2e", worst);
+    CHECK(moved > 1e-2);
+    /* a failing hook aborts the eval and leaves the sequence untouched */
+    sa_session *ss = session(m, 1, 1);
+    sa_hook f = {fail_hook, NULL, SA_HOOK_LAYER_OUT, 1, 1};
+    sa_session_set_hook(ss, &f);
+    int32_t t[2] = {3, 4};
+    sa_error err = {0};
+    CHECK(sa_session_eval(ss, 2, t, NULL, NULL, &err) == SA_EINTR);
+    CHECK_STR_CONTAINS(err.msg, "stop at layer 1");
+    CHECK_EQ_INT(sa_session_seq_len(ss, 0), 0);
+    sa_session_free(ss);
+}
+
+static void test_errors(sa_model *m) {
+    sa_session *s = session(m, 2, 1);
+    sa_error err = {0};
+    int32_t bad = V, ok = 3, seq = 2;
+    CHECK(sa_session_eval(s, 1, &bad, NULL, NULL, &err) == SA_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "token 53 out of range");
+    CHECK(sa_session_eval(s, 1, &ok, &seq, NULL, &err) == SA_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "sequence id 2");
+    int32_t many[97] = {0};
+    CHECK(sa_session_eval(s, 97, many, NULL, NULL, &err) == SA_EINVAL);
+    for (int i = 0; i < 96; i++) CHECK(sa_session_eval(s, 1, &ok, NULL, NULL, NULL) == SA_OK);
+    CHECK(sa_session_eval(s, 1, &ok, NULL, NULL, &err) == SA_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "exceed the context");
+    uint8_t want[2] = {0, 1};
+    int32_t two[2] = {4, 5};
+    sa_session_reset(s, 0);
+    CHECK(sa_session_eval(s, 2, two, NULL, want, NULL) == SA_OK);
+    CHECK(sa_session_logits(s, 0) == NULL && sa_session_logits(s, 1) != NULL);
+    sa_session_free(s);
+}
+
+static void refuse(const char *json, sa_status code, const char *needle) {
+    sa_model_config c;
+    sa_error err = {0};
+    CHECK_EQ_INT(sa_model_config_parse(json, "x/config.json", &c, &err), code);
+    CHECK_STR_CONTAINS(err.msg, needle);
+}
+
+#define BASE                                                                                       \
+    "\"vocab_size\":10,\"hidden_size\":8,\"intermediate_size\":8,\"num_hidden_layers\":1,\"num_"   \
+    "attention_heads\":2"
+static void test_config(void) {
+    refuse("{\"architectures\":[\"GemmaForCausalLM\"]," BASE "}", SA_EUNSUPPORTED,
+           "GemmaForCausalLM");
+    refuse("{\"architectures\":[\"LlamaForCausalLM\"]," BASE ",\"hidden_act\":\"gelu\"}",
+           SA_EUNSUPPORTED, "gelu");
+    refuse("{\"architectures\":[\"LlamaForCausalLM\"]," BASE
+           ",\"rope_scaling\":{\"rope_type\":\"yarn\",\"factor\":4}}",
+           SA_EUNSUPPORTED, "yarn");
+    refuse("{\"architectures\":[\"LlamaForCausalLM\"]," BASE ",\"attention_bias\":true}",
+           SA_EUNSUPPORTED, "attention_bias");
+    refuse("{\"architectures\":[\"Qwen2ForCausalLM\"]," BASE ",\"use_sliding_window\":true}",
+           SA_EUNSUPPORTED, "use_sliding_window");
+    refuse("{\"architectures\":[\"LlamaForCausalLM\"]," BASE ",\"num_key_value_heads\":3}",
+           SA_EFORMAT, "num_key_value_heads");
+    refuse("{\"architectures\":[\"LlamaForCausalLM\"],\"vocab_size\":10}", SA_EFORMAT,
+           "hidden_size");
+    sa_model_config c;
+    CHECK(sa_model_config_parse(
+              "{\"model_type\":\"mistral\"," BASE ",\"sliding_window\":7,\"eos_token_id\":[5,6],"
+              "\"rope_parameters\":{\"rope_type\":\"llama3\",\"rope_theta\":5e5,\"factor\":8,"
+              "\"low_freq_factor\":1,\"high_freq_factor\":4,\"original_max_position_embeddings\":"
+              "8192}}",
+              "c", &c, NULL) == SA_OK);
+    CHECK(c.arch == SA_ARCH_MISTRAL && c.sliding_window == 7 && c.n_eos == 2 &&
+          c.eos_token_ids[1] == 6);
+    CHECK(c.rope_kind == SA_ROPE_LLAMA3 && c.rope_theta == 5e5 && c.rope_factor == 8 &&
+          c.head_dim == 4);
+    CHECK(c.n_kv_heads == 2 && c.bos_token_id == -1);
+}
+
+int main(void) {
+    test_config();
+    if (!mkdtemp(dir) || write_model()) {
+        CHECK_MSG(0, "cannot write the test model in %s", dir);
+        return CHECK_DONE();
+    }
+    sa_model *m = NULL;
+    sa_error err = {0};
+    CHECK_MSG(sa_model_load(dir, &m, &err) == SA_OK, "%s", err.msg);
+    if (m) {
+        test_batched(m, 2);  /* 15 rows: kernel path, bit-identical */
+        test_batched(m, 12); /* 42 rows: sgemm prefill */
+        test_generate(m);
+        test_hooks(m);
+        test_errors(m);
+        sa_model_free(m);
+    }
+    char *p = sa_path_join(dir, "model.safetensors"), *q = sa_path_join(dir, "config.json");
+    unlink(p);
+    unlink(q);
+    rmdir(dir);
+    free(p);
+    free(q);
+    return CHECK_DONE();
+}
