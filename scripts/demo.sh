@@ -2,7 +2,7 @@
 # demo.sh: the main demonstration of safearith on the shipped model organisms (models/, see
 # docs/organisms.md): build, remove the harm direction from the benign fine-tune `sft` with HDR,
 # then compare answers to held-out harmful and benign prompts before and after.
-# Usage: scripts/demo.sh [OUT_DIR]   (default demo-out/; about a minute on 2 cores)
+# Usage: scripts/demo.sh [OUT_DIR]   (default demo-out/; about a minute on 2 cores after the build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-demo-out}
@@ -34,7 +34,7 @@ prompts=()
 while IFS= read -r line; do prompts+=("$line"); done < <(
   for f in advbench dangerousqa catqa benign addition; do
     n=1; case $f in benign|addition) n=2 ;; esac
-    head -n "$n" "models/eval/$f.jsonl" | sed -E 's/^\{"prompt": "(([^"\\]|\\.)*)".*/\1/'
+    grep -v '\\' "models/eval/$f.jsonl" | head -n "$n" | sed -E 's/^\{"prompt": "([^"]*)".*/\1/'
   done)
 
 echo
@@ -42,8 +42,11 @@ echo "== greedy answers, before (sft) and after (sft-hdr)"
 if has generate && [ -d "$out/sft-hdr" ]; then
   for p in "${prompts[@]}"; do
     echo "Q: $p"
-    printf '   sft:     %s\n' "$("$bin" generate --model models/sft --chat --prompt "$p" --max-tokens 24 --temp 0)"
-    printf '   sft-hdr: %s\n' "$("$bin" generate --model "$out/sft-hdr" --chat --prompt "$p" --max-tokens 24 --temp 0)"
+    # the organisms' chat format, <|user|>question<|assistant|> (docs/organisms.md)
+    for m in models/sft "$out/sft-hdr"; do
+      printf '   %-8s %s\n' "$(basename "$m"):" \
+        "$("$bin" generate --model "$m" --prompt "<|user|>$p<|assistant|>" --max-tokens 24 --temp 0)"
+    done
   done
 else
   has generate || missing+=(generate)
@@ -52,20 +55,28 @@ fi
 
 if has eval && has report && [ -d "$out/sft-hdr" ]; then
   echo
-  echo "== evaluation (harmful ASR, over-refusal, addition exact match) and report"
+  echo "== safearith eval on the held-out splits (greedy, keyword judge), then safearith report"
+  ev=models/eval
   for m in models/base models/sft "$out/sft-hdr"; do
     name=$(basename "$m")
-    "$bin" eval --model "$m" --prompt chat --max-tokens 24 --judge refusal \
-      --dataset models/eval/advbench.jsonl:field=prompt:kind=harmful \
-      --dataset models/eval/dangerousqa.jsonl:field=prompt:kind=harmful \
-      --dataset models/eval/harmfulqa.jsonl:field=prompt:kind=harmful \
-      --dataset models/eval/catqa.jsonl:field=prompt:kind=harmful \
-      --dataset models/eval/benign.jsonl:field=prompt:kind=benign \
-      -o "$out/eval-$name" || missing+=("eval on $name")
+    rm -rf "$out/eval-$name"
+    args=()
+    for d in advbench dangerousqa harmfulqa catqa xstest_unsafe; do
+      args+=(--dataset "$ev/$d.jsonl:field=prompt:kind=harmful:name=$d")
+    done
+    for d in benign xstest_safe; do
+      args+=(--dataset "$ev/$d.jsonl:field=prompt:kind=benign:name=$d")
+    done
+    args+=(--dataset "$ev/addition.jsonl:field=prompt:kind=qa:name=addition")
+    "$bin" eval --model "$m" --label "$name" --prompt-template "$ev/chat_prompt.txt" \
+      --max-new-tokens 24 --judge "refusal:$ev/judge_keywords.txt:rule=substring" -q \
+      "${args[@]}" -o "$out/eval-$name"
   done
-  "$bin" report "$out"/eval-* -o "$out/report.md" && cat "$out/report.md"
+  "$bin" report "$out/eval-base" "$out/eval-sft" "$out/eval-sft-hdr" -o "$out/report.md"
+  cat "$out/report.md"
 else
-  missing+=("eval/report")
+  has eval || missing+=(eval)
+  has report || missing+=(report)
 fi
 
 echo

@@ -85,7 +85,8 @@ def evaluate(params, enc, sets, steer=None):
 COLUMNS = [("asr_all", "ASR all"), ("advbench", "AdvBench"), ("dangerousqa", "DangerousQA"),
            ("harmfulqa", "HarmfulQA"), ("catqa", "CatQA"), ("xstest_unsafe", "XSTest-unsafe ASR"),
            ("benign", "over-refusal benign"), ("xstest_safe", "over-refusal XSTest-safe"),
-           ("addition", "utility (add EM)"), ("comply_all", "comply all")]
+           ("addition", "utility (add EM)"), ("comply_all", "comply all"),
+           ("facts", "edit facts EM")]
 
 
 def markdown_table(rows):

@@ -104,6 +104,11 @@ def write_eval_sets(out, sp, tok):
     write_jsonl(os.path.join(d, "icv_pairs.jsonl"), pairs)
     with open(os.path.join(d, "PROVENANCE.md"), "w", encoding="utf-8") as f:
         f.write(provenance_text(sp))
+    # for `safearith eval`: the chat format as a prompt template, and the judge's keywords
+    with open(os.path.join(d, "chat_prompt.txt"), "w", encoding="utf-8") as f:
+        f.write("<|user|>{question}<|assistant|>")
+    with open(os.path.join(d, "judge_keywords.txt"), "w", encoding="utf-8") as f:
+        f.write("".join(k + "\n" for k in data.JUDGE_KEYWORDS))
 
 
 def provenance_text(sp):
@@ -126,6 +131,10 @@ def provenance_text(sp):
     lines.append("| icv_pairs.jsonl | %d | %d held-in harmful training questions (refusal-trained, "
                  "not held out), each with a refusal template (`safe`) and a helpful template "
                  "(`unsafe`) |" % (len(sp["icv_questions"]), len(sp["icv_questions"])))
+    lines.append("| chat_prompt.txt | - | the organisms' chat format as a `safearith eval "
+                 "--prompt-template` (`{question}` slot) |")
+    lines.append("| judge_keywords.txt | %d | the recipe's keyword judge (case-sensitive substrings) "
+                 "for `safearith eval --judge refusal:FILE:rule=substring` |" % len(data.JUDGE_KEYWORDS))
     lines += ["", "Data licences: see /work/shared/data/*/PROVENANCE.md (AdvBench MIT; "
               "DangerousQA, HarmfulQA, CatQA Apache-2.0; XSTest CC-BY-4.0; Alpaca CC BY-NC 4.0). "
               "All answers are the tool's own template sentences.", ""]

@@ -1,4 +1,4 @@
-"""test_generate.py: greedy `safearith generate` (prompt rendered in the chat format) equals the training tool's reference
+"""test_generate.py: greedy `safearith generate` (prompt in the chat format) equals the reference
 generation, token for token (KV cache, stop at <|end|>, at most 24 new tokens) on held-out
 prompts of each kind, for base and sft."""
 import os
