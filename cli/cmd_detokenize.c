@@ -14,16 +14,16 @@
 #define CMD "detokenize"
 
 static void usage(FILE *o) {
-    fprintf(
-        o,
-        "usage: safearith detokenize --model DIR (--ids 1,2,3 | --input FILE.jsonl)\n"
-        "                            [--skip-special] [--no-cleanup] [--text-only]\n\n"
-        "  --model DIR       directory with tokenizer.json (and tokenizer_config.json)\n"
-        "  --ids LIST        comma-separated token ids\n"
-        "  --input FILE      JSONL, one {\"ids\": [...]} per line; one JSON line out per line in\n"
-        "  --skip-special    leave out special tokens (BOS, EOS, <|eot_id|>, ...)\n"
-        "  --no-cleanup      never apply clean_up_tokenization_spaces (\" .\" -> \".\")\n"
-        "  --text-only       print the decoded text itself instead of JSON (--ids only)\n");
+    fprintf(o, "usage: safearith detokenize --model DIR (--ids 1,2,3 | --input FILE.jsonl)\n"
+               "                            [--skip-special] [--no-cleanup] [--text-only]\n\n"
+               "  --model DIR       directory with tokenizer.json (and tokenizer_config.json)\n"
+               "  --ids LIST        comma-separated token ids\n"
+               "  --input FILE      JSONL, one {\"ids\": [...]} per line (optionally with "
+               "\"skip_special\" and\n"
+               "                    \"cleanup\" booleans); one JSON line out per line in\n"
+               "  --skip-special    leave out special tokens (BOS, EOS, <|eot_id|>, ...)\n"
+               "  --no-cleanup      never apply clean_up_tokenization_spaces (\" .\" -> \".\")\n"
+               "  --text-only       print the decoded text itself instead of JSON (--ids only)\n");
 }
 
 static int parse_ids(const char *s, sa_tokens *t) {
@@ -65,9 +65,9 @@ static cJSON *json_text(const char *s, size_t n) {
     return r;
 }
 
-/* Decode to {"text": ...}; *plain (if not NULL) receives the text itself. */
+/* Decode to {"text": ...}; *plain (if not NULL) receives the text itself, *plain_len its length. */
 static int decode_json(const sa_tokenizer *tok, const sa_tokens *t, unsigned flags, cJSON **out,
-                       char **plain) {
+                       char **plain, size_t *plain_len) {
     sa_error err;
     char *text;
     size_t len;
@@ -75,9 +75,10 @@ static int decode_json(const sa_tokenizer *tok, const sa_tokens *t, unsigned fla
         return cli_report(CMD, &err);
     *out = cJSON_CreateObject();
     cJSON_AddItemToObject(*out, "text", json_text(text, len));
-    if (plain)
+    if (plain) {
         *plain = text;
-    else
+        *plain_len = len;
+    } else
         free(text);
     return 0;
 }
@@ -106,7 +107,15 @@ static int run_input(const sa_tokenizer *tok, const char *path, unsigned flags) 
                 rc = cli_report(CMD, &err);
         }
         cJSON *r = NULL;
-        if (rc == CLI_OK && decode_json(tok, &t, flags, &r, NULL)) rc = CLI_FAIL;
+        const cJSON *sk = cJSON_GetObjectItemCaseSensitive(j, "skip_special");
+        const cJSON *cu = cJSON_GetObjectItemCaseSensitive(j, "cleanup");
+        unsigned f = flags;
+        if (cJSON_IsBool(sk))
+            f = cJSON_IsTrue(sk) ? f | SA_DECODE_SKIP_SPECIAL
+                                 : f & ~(unsigned)SA_DECODE_SKIP_SPECIAL;
+        if (cJSON_IsBool(cu))
+            f = cJSON_IsTrue(cu) ? f & ~(unsigned)SA_DECODE_NO_CLEANUP : f | SA_DECODE_NO_CLEANUP;
+        if (rc == CLI_OK && decode_json(tok, &t, f, &r, NULL, NULL)) rc = CLI_FAIL;
         if (r) cJSON_AddItemToArray(all, r);
         sa_tokens_free(&t);
         cJSON_Delete(j);
@@ -166,10 +175,11 @@ static int run(int argc, char **argv) {
     else {
         cJSON *r = NULL;
         char *plain = NULL;
-        if (decode_json(tok, &t, flags, &r, &plain))
+        size_t plain_len = 0;
+        if (decode_json(tok, &t, flags, &r, &plain, &plain_len))
             rc = CLI_FAIL;
         else if (text_only)
-            fwrite(plain, 1, strlen(plain), stdout);
+            fwrite(plain, 1, plain_len, stdout);
         else {
             char *s = cJSON_PrintUnformatted(r);
             if (s) puts(s);

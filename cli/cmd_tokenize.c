@@ -17,25 +17,27 @@
 
 static void usage(FILE *o) {
     fprintf(
-        o, "usage: safearith tokenize --model DIR (--text T | --input FILE.jsonl | --messages "
-           "FILE.json)\n"
-           "                          [--ids-only] [--no-special] [--no-add-special]\n"
-           "                          [--chat-template NAME] [--add-generation-prompt]\n\n"
-           "  --model DIR              directory with tokenizer.json (and tokenizer_config.json)\n"
-           "  --text T                 text to encode (UTF-8)\n"
-           "  --input FILE             JSONL, one {\"text\": \"...\"} (or {\"hex\": \"...\"} for "
-           "raw bytes)\n"
-           "                           per line; prints one JSON line per input line\n"
-           "  --messages FILE          a JSON list of {\"role\", \"content\"} rendered with the "
-           "chat template\n"
-           "                           (or JSONL: one list per line, one result line each)\n"
-           "  --chat-template NAME     raw, llama-2, llama-3, llama-3.1, mistral-v1, mistral-v3,\n"
-           "                           mistral-v3-tekken, chatml, qwen2.5, qwen3, gemma\n"
-           "                           (default: recognised from tokenizer_config.json, else raw)\n"
-           "  --add-generation-prompt  end the rendered chat with the assistant's prompt\n"
-           "  --ids-only               print only the ids (a JSON list)\n"
-           "  --no-special             treat special-token text (\"<|eot_id|>\") as plain text\n"
-           "  --no-add-special         do not add BOS/EOS (the post-processor)\n");
+        o,
+        "usage: safearith tokenize --model DIR (--text T | --input FILE.jsonl | --messages "
+        "FILE.json)\n"
+        "                          [--ids-only] [--no-special] [--no-add-special]\n"
+        "                          [--chat-template NAME] [--add-generation-prompt]\n\n"
+        "  --model DIR              directory with tokenizer.json (and tokenizer_config.json)\n"
+        "  --text T                 text to encode (UTF-8)\n"
+        "  --input FILE             JSONL, one {\"text\": \"...\"} (or {\"hex\": \"...\"} for "
+        "raw bytes)\n"
+        "                           per line, optionally with \"add_special\" / \"parse_special\"\n"
+        "                           booleans; prints one JSON line per input line\n"
+        "  --messages FILE          a JSON list of {\"role\", \"content\"} rendered with the "
+        "chat template\n"
+        "                           (or JSONL: one list per line, one result line each)\n"
+        "  --chat-template NAME     raw, llama-2, llama-3, llama-3.1, mistral-v1, mistral-v3,\n"
+        "                           mistral-v3-tekken, chatml, qwen2.5, qwen3, gemma\n"
+        "                           (default: recognised from tokenizer_config.json, else raw)\n"
+        "  --add-generation-prompt  end the rendered chat with the assistant's prompt\n"
+        "  --ids-only               print only the ids (a JSON list)\n"
+        "  --no-special             treat special-token text (\"<|eot_id|>\") as plain text\n"
+        "  --no-add-special         do not add BOS/EOS (the post-processor)\n");
 }
 
 typedef struct opts {
@@ -132,6 +134,19 @@ static int line_text(const cJSON *j, size_t lineno, char **buf, size_t *len) {
     return 0;
 }
 
+/* A line may override the flags: "add_special" and "parse_special" (booleans). */
+static unsigned line_flags(const cJSON *j, unsigned flags) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "add_special");
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "parse_special");
+    if (cJSON_IsBool(a))
+        flags =
+            cJSON_IsTrue(a) ? flags | SA_TOK_ADD_SPECIAL : flags & ~(unsigned)SA_TOK_ADD_SPECIAL;
+    if (cJSON_IsBool(p))
+        flags = cJSON_IsTrue(p) ? flags | SA_TOK_PARSE_SPECIAL
+                                : flags & ~(unsigned)SA_TOK_PARSE_SPECIAL;
+    return flags;
+}
+
 /* Encode every line first, print only when all succeeded (no partial output). */
 static int run_input(sa_tokenizer *tok, const opts *o) {
     sa_error err;
@@ -154,7 +169,8 @@ static int run_input(sa_tokenizer *tok, const opts *o) {
         else if (line_text(j, lineno, &text, &tl))
             rc = CLI_FAIL;
         sa_tokens t = {0};
-        if (rc == CLI_OK && sa_tokenizer_encode(tok, text, tl, o->flags, &t, &err) != SA_OK)
+        unsigned flags = line_flags(j, o->flags);
+        if (rc == CLI_OK && sa_tokenizer_encode(tok, text, tl, flags, &t, &err) != SA_OK)
             rc = cli_error(CMD, "--input line %zu: %s", lineno, err.msg);
         if (rc == CLI_OK) {
             cJSON *r = result_json(tok, &t, 0);

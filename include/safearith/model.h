@@ -112,6 +112,8 @@ int sa_session_max_ctx(const sa_session *s);
 int sa_session_max_batch(const sa_session *s);
 /* Forget sequence seq's history (seq = -1: all sequences). */
 void sa_session_reset(sa_session *s, int seq);
+/* Keep only the first len positions of sequence seq (no-op if it holds fewer). */
+void sa_session_truncate(sa_session *s, int seq, int len);
 /* Number of positions sequence seq holds. */
 int sa_session_seq_len(const sa_session *s, int seq);
 
