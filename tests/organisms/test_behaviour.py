@@ -63,11 +63,12 @@ with tempfile.TemporaryDirectory() as tmp:
                      "--top-k", "10", "--lambda", repr(lam), "--threads", "1", "-o", out])
         rows[f"HDR only (λ={lam:g})"] = evaluate(tmp, out, f"hdr{lam:g}")
 
+# the record holds percentages rounded to 4 decimals; rates here are k/n with n <= 380
 for label, (asr, util) in rows.items():
     print(f"{label}: ASR {asr:.1f} utility {util:.1f}")
     rec = record.get(label)
-    c.check(rec is not None and abs(rec["asr_all"] - asr) < 1e-6 and
-            abs(rec["addition"] - util) < 1e-6,
+    c.check(rec is not None and abs(rec["asr_all"] - asr) < 1e-3 and
+            abs(rec["addition"] - util) < 1e-3,
             f"{label}: equals the reference record ({rec and (rec['asr_all'], rec['addition'])})")
 
 base_asr, sft_asr = rows["base"][0], rows["sft (Original)"][0]
