@@ -131,7 +131,8 @@ typedef enum sa_chat_family {
     SA_CHAT_CHATML,            /* <|im_start|>role\n..<|im_end|>\n */
     SA_CHAT_QWEN25,            /* chatml with Qwen2.5's default system prompt */
     SA_CHAT_QWEN3,             /* chatml with Qwen3's <think> handling of the last answer */
-    SA_CHAT_GEMMA, /* <start_of_turn>user|model\n..<end_of_turn>\n, system in first user */
+    SA_CHAT_GEMMA,    /* <start_of_turn>user|model\n..<end_of_turn>\n, system in first user */
+    SA_CHAT_ORGANISM, /* <|user|>question<|assistant|>answer<|end|> (the shipped organisms) */
     SA_CHAT_N_FAMILIES
 } sa_chat_family;
 
