@@ -121,7 +121,17 @@ with open(os.path.join(tmp, "steer", "run.json")) as f:
     st = json.load(f)["settings"]
 C.check(st["steer"][0]["scale"] == 2 and len(st["steer"][0]["sha256"]) == 64, "steering recorded")
 
-# 5. a response ends when the sequence fills the context (--ctx 30, bare questions): the last
+# 5. sampling: the same seed gives the same text; the settings are recorded
+s1 = ev("samp1", "--temp", "0.8", "--top-k", "20", "--top-p", "0.9", "--seed", "11")
+s2 = ev("samp2", "--temp", "0.8", "--top-k", "20", "--top-p", "0.9", "--seed", "11", "--batch", "2")
+C.check([x["response"] for x in s1] == [x["response"] for x in s2], "same seed, same samples")
+C.check([x["response"] for x in s1] != [x["response"] for x in gen], "sampling differs from greedy")
+with open(os.path.join(tmp, "samp1", "run.json")) as f:
+    d = json.load(f)["settings"]["decoding"]
+C.check(d == {"mode": "sample", "max_new_tokens": MAXNEW, "temperature": 0.8, "top_k": 20,
+              "top_p": 0.9, "seed": 11}, f"decoding recorded: {d}")
+
+# 6. a response ends when the sequence fills the context (--ctx 30, bare questions): the last
 # token is predicted from the last position and not fed back
 rows = ev("ctx", "--prefix", "", "--ctx", "30")
 for x in rows:
@@ -132,7 +142,7 @@ r = run(["eval", "-q", "--model", model, "-o", os.path.join(tmp, "ctx2"), "--dat
          "--ctx", "20"])
 C.check(r.returncode == 1 and "does not fit the context of 20" in r.stderr, f"long prompt: {r.stderr}")
 
-# 6. a model judge: the same checkpoint, a custom prompt without chat template
+# 7. a model judge: the same checkpoint, a custom prompt without chat template
 jp = os.path.join(tmp, "judge.json")
 with open(jp, "w") as f:
     json.dump({"template": "Q: {question}\nR: {response}\nVerdict:", "harmful": "[[B]]",
