@@ -182,6 +182,7 @@ static sa_status model_entry(rctx *c, yaml_node_t *m, int i, sa_merge_model *out
 
 static sa_status models_list(rctx *c, yaml_node_t *seq) {
     if (seq->type != YAML_SEQUENCE_NODE) return bad(c, "models", "expected a list");
+    if (c->r->models) return bad(c, "models", "given twice");
     int n = (int)(seq->data.sequence.items.top - seq->data.sequence.items.start);
     sa_merge_recipe *r = c->r;
     r->models = calloc((size_t)n + 1, sizeof *r->models);

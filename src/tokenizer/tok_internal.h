@@ -69,7 +69,7 @@ int tok_is_alnum(uint32_t cp);      /* L*, N*, M* or '_' (regex \w) */
 /* ---- hash maps (tok_map.c) ---- */
 /* string -> int32 with strings owned by the map. */
 typedef struct tok_strmap {
-    uint32_t *slots; /* index+1 into keys, 0 empty */
+    uint64_t *slots; /* (hash high bits << 32) | (index+1 into keys); 0 empty */
     size_t mask;
     char **keys;
     uint32_t *klen;
@@ -280,7 +280,7 @@ struct sa_tokenizer {
 
     size_t n_vocab;
     int32_t bos_id, eos_id, pad_id, unk_id;
-    int32_t stop_ids[8];
+    int32_t stop_ids[16];
     size_t n_stop;
     int cleanup;
     char *chat_template;

@@ -46,36 +46,44 @@ int tok_strmap_init(tok_strmap *m, size_t expect) {
     return (m->slots && m->keys && m->klen && m->vals) ? 0 : -1;
 }
 
+/* Slots hold the entry index and the upper hash bits, so that a probe touches the key only
+ * when the hashes agree. */
+#define TAG(h) ((h) & 0xFFFFFFFF00000000ull)
+
 static size_t find_slot(const tok_strmap *m, const char *k, size_t n, uint64_t h) {
-    size_t i = h & m->mask;
+    size_t i = (size_t)h & m->mask;
     for (;;) {
-        uint32_t e = m->slots[i];
-        if (!e) return i;
-        e--;
-        if (m->klen[e] == n && memcmp(m->keys[e], k, n) == 0) return i;
+        uint64_t s = m->slots[i];
+        if (!s) return i;
+        if (TAG(s) == TAG(h)) {
+            uint32_t e = (uint32_t)s - 1;
+            if (m->klen[e] == n && memcmp(m->keys[e], k, n) == 0) return i;
+        }
         i = (i + 1) & m->mask;
     }
 }
 
 static int rehash(tok_strmap *m) {
     size_t s = (m->mask + 1) * 2;
-    uint32_t *slots = calloc(s, sizeof *slots);
+    uint64_t *slots = calloc(s, sizeof *slots);
     if (!slots) return -1;
     free(m->slots);
     m->slots = slots;
     m->mask = s - 1;
     for (size_t e = 0; e < m->n; e++) {
-        size_t i = tok_hash(m->keys[e], m->klen[e]) & m->mask;
+        uint64_t h = tok_hash(m->keys[e], m->klen[e]);
+        size_t i = (size_t)h & m->mask;
         while (m->slots[i]) i = (i + 1) & m->mask;
-        m->slots[i] = (uint32_t)e + 1;
+        m->slots[i] = TAG(h) | (uint32_t)(e + 1);
     }
     return 0;
 }
 
 int tok_strmap_put(tok_strmap *m, const char *k, size_t n, int32_t v) {
-    size_t i = find_slot(m, k, n, tok_hash(k, n));
+    uint64_t h = tok_hash(k, n);
+    size_t i = find_slot(m, k, n, h);
     if (m->slots[i]) {
-        m->vals[m->slots[i] - 1] = v;
+        m->vals[(uint32_t)m->slots[i] - 1] = v;
         return 0;
     }
     if (m->n == m->cap) {
@@ -98,7 +106,7 @@ int tok_strmap_put(tok_strmap *m, const char *k, size_t n, int32_t v) {
     m->keys[m->n] = copy;
     m->klen[m->n] = (uint32_t)n;
     m->vals[m->n] = v;
-    m->slots[i] = (uint32_t)++m->n;
+    m->slots[i] = TAG(h) | (uint32_t)++m->n;
     if (m->n * 2 > m->mask) return rehash(m);
     return 0;
 }
@@ -106,7 +114,7 @@ int tok_strmap_put(tok_strmap *m, const char *k, size_t n, int32_t v) {
 int32_t tok_strmap_get(const tok_strmap *m, const char *k, size_t n) {
     if (!m->slots) return -1;
     size_t i = find_slot(m, k, n, tok_hash(k, n));
-    return m->slots[i] ? m->vals[m->slots[i] - 1] : -1;
+    return m->slots[i] ? m->vals[(uint32_t)m->slots[i] - 1] : -1;
 }
 
 void tok_strmap_free(tok_strmap *m) {
