@@ -19,7 +19,7 @@ static void usage(FILE *o) {
     fprintf(
         o,
         "usage: safearith tokenize --model DIR (--text T | --input FILE.jsonl | --messages "
-        "FILE.json)\n"
+        "FILE.json | --info)\n"
         "                          [--ids-only] [--no-special] [--no-add-special]\n"
         "                          [--chat-template NAME] [--add-generation-prompt]\n\n"
         "  --model DIR              directory with tokenizer.json (and tokenizer_config.json)\n"
@@ -35,6 +35,8 @@ static void usage(FILE *o) {
         "                           mistral-v3-tekken, chatml, qwen2.5, qwen3, gemma\n"
         "                           (default: recognised from tokenizer_config.json, else raw)\n"
         "  --add-generation-prompt  end the rendered chat with the assistant's prompt\n"
+        "  --info                   print vocab_size, bos/eos/pad/unk ids, stop_ids and the\n"
+        "                           recognised chat template (-1: none)\n"
         "  --ids-only               print only the ids (a JSON list)\n"
         "  --no-special             treat special-token text (\"<|eot_id|>\") as plain text\n"
         "  --no-add-special         do not add BOS/EOS (the post-processor)\n");
@@ -42,7 +44,7 @@ static void usage(FILE *o) {
 
 typedef struct opts {
     const char *model, *text, *input, *messages, *chat_template;
-    int ids_only, gen;
+    int ids_only, gen, info;
     unsigned flags;
 } opts;
 
@@ -67,12 +69,14 @@ static int parse(int argc, char **argv, opts *o) {
             o->flags &= ~(unsigned)SA_TOK_ADD_SPECIAL;
         else if (!strcmp(a, "--add-generation-prompt"))
             o->gen = 1;
+        else if (!strcmp(a, "--info"))
+            o->info = 1;
         else
             return cli_usage_error(CMD, "unknown option '%s'", a);
     }
     if (!o->model) return cli_usage_error(CMD, "--model is required");
-    if (!!o->text + !!o->input + !!o->messages != 1)
-        return cli_usage_error(CMD, "give exactly one of --text, --input, --messages");
+    if (!!o->text + !!o->input + !!o->messages + o->info != 1)
+        return cli_usage_error(CMD, "give exactly one of --text, --input, --messages, --info");
     return 0;
 }
 
@@ -290,6 +294,27 @@ static int run_messages(sa_tokenizer *tok, const opts *o) {
     return rc;
 }
 
+/* --info: the tokenizer's special ids, size and chat template family. */
+static int run_info(const sa_tokenizer *tok) {
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "vocab_size", (double)sa_tokenizer_vocab_size(tok));
+    cJSON_AddNumberToObject(r, "bos_id", sa_tokenizer_bos_id(tok));
+    cJSON_AddNumberToObject(r, "eos_id", sa_tokenizer_eos_id(tok));
+    cJSON_AddNumberToObject(r, "pad_id", sa_tokenizer_pad_id(tok));
+    cJSON_AddNumberToObject(r, "unk_id", sa_tokenizer_unk_id(tok));
+    const int32_t *stop;
+    size_t n = sa_tokenizer_stop_ids(tok, &stop);
+    cJSON *s = cJSON_AddArrayToObject(r, "stop_ids");
+    for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(s, cJSON_CreateNumber(stop[i]));
+    sa_chat_family f;
+    sa_error err;
+    if (sa_tokenizer_chat_family(tok, &f, &err) == SA_OK)
+        cJSON_AddStringToObject(r, "chat_template", sa_chat_family_name(f));
+    else
+        cJSON_AddStringToObject(r, "chat_template", "unrecognised");
+    return print_json(r);
+}
+
 static int run(int argc, char **argv) {
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -302,7 +327,9 @@ static int run(int argc, char **argv) {
     sa_error err;
     sa_tokenizer *tok;
     if (sa_tokenizer_load(o.model, &tok, &err) != SA_OK) return cli_report(CMD, &err);
-    if (o.input)
+    if (o.info)
+        rc = run_info(tok);
+    else if (o.input)
         rc = run_input(tok, &o);
     else if (o.messages)
         rc = run_messages(tok, &o);

