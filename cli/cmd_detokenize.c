@@ -17,12 +17,16 @@ static void usage(FILE *o) {
     fprintf(
         o,
         "usage: safearith detokenize --model DIR (--ids 1,2,3 | --input FILE.jsonl)\n"
-        "                            [--skip-special] [--no-cleanup] [--text-only]\n\n"
+        "                            [--skip-special] [--no-cleanup] [--stream] [--text-only]\n\n"
         "  --model DIR       directory with tokenizer.json (and tokenizer_config.json)\n"
         "  --ids LIST        comma-separated token ids\n"
-        "  --input FILE      JSONL, one {\"ids\": [...]} per line; one JSON line out per line in\n"
+        "  --input FILE      JSONL, one {\"ids\": [...]} per line (optionally with "
+        "\"skip_special\" and\n"
+        "                    \"cleanup\" booleans); one JSON line out per line in\n"
         "  --skip-special    leave out special tokens (BOS, EOS, <|eot_id|>, ...)\n"
         "  --no-cleanup      never apply clean_up_tokenization_spaces (\" .\" -> \".\")\n"
+        "  --stream          also print \"steps\": the text a streaming decoder emits after\n"
+        "                    each id (and a final flush); they join to the text without cleanup\n"
         "  --text-only       print the decoded text itself instead of JSON (--ids only)\n");
 }
 
@@ -65,9 +69,31 @@ static cJSON *json_text(const char *s, size_t n) {
     return r;
 }
 
-/* Decode to {"text": ...}; *plain (if not NULL) receives the text itself. */
-static int decode_json(const sa_tokenizer *tok, const sa_tokens *t, unsigned flags, cJSON **out,
-                       char **plain) {
+/* The pieces of text a streaming decoder prints id by id (flush last), as a JSON list. */
+static cJSON *stream_steps(const sa_tokenizer *tok, const sa_tokens *t, unsigned flags) {
+    sa_error err;
+    sa_tok_stream *s;
+    if (sa_tok_stream_new(tok, flags, &s, &err) != SA_OK) return NULL;
+    cJSON *steps = cJSON_CreateArray();
+    const char *p;
+    size_t n;
+    for (size_t i = 0; i <= t->n; i++) {
+        sa_status st = i < t->n ? sa_tok_stream_step(s, t->ids[i], &p, &n, &err)
+                                : sa_tok_stream_flush(s, &p, &n, &err);
+        if (st != SA_OK) {
+            cJSON_Delete(steps);
+            steps = NULL;
+            break;
+        }
+        cJSON_AddItemToArray(steps, json_text(p, n));
+    }
+    sa_tok_stream_free(s);
+    return steps;
+}
+
+/* Decode to {"text": ...}; *plain (if not NULL) receives the text itself, *plain_len its length. */
+static int decode_json(const sa_tokenizer *tok, const sa_tokens *t, unsigned flags, int stream,
+                       cJSON **out, char **plain, size_t *plain_len) {
     sa_error err;
     char *text;
     size_t len;
@@ -75,14 +101,23 @@ static int decode_json(const sa_tokenizer *tok, const sa_tokens *t, unsigned fla
         return cli_report(CMD, &err);
     *out = cJSON_CreateObject();
     cJSON_AddItemToObject(*out, "text", json_text(text, len));
-    if (plain)
+    if (stream) {
+        cJSON *steps = stream_steps(tok, t, flags);
+        if (!steps) {
+            free(text);
+            return cli_error(CMD, "streaming decode failed");
+        }
+        cJSON_AddItemToObject(*out, "steps", steps);
+    }
+    if (plain) {
         *plain = text;
-    else
+        *plain_len = len;
+    } else
         free(text);
     return 0;
 }
 
-static int run_input(const sa_tokenizer *tok, const char *path, unsigned flags) {
+static int run_input(const sa_tokenizer *tok, const char *path, unsigned flags, int stream) {
     sa_error err;
     char *data;
     size_t len;
@@ -106,7 +141,15 @@ static int run_input(const sa_tokenizer *tok, const char *path, unsigned flags) 
                 rc = cli_report(CMD, &err);
         }
         cJSON *r = NULL;
-        if (rc == CLI_OK && decode_json(tok, &t, flags, &r, NULL)) rc = CLI_FAIL;
+        const cJSON *sk = cJSON_GetObjectItemCaseSensitive(j, "skip_special");
+        const cJSON *cu = cJSON_GetObjectItemCaseSensitive(j, "cleanup");
+        unsigned f = flags;
+        if (cJSON_IsBool(sk))
+            f = cJSON_IsTrue(sk) ? f | SA_DECODE_SKIP_SPECIAL
+                                 : f & ~(unsigned)SA_DECODE_SKIP_SPECIAL;
+        if (cJSON_IsBool(cu))
+            f = cJSON_IsTrue(cu) ? f & ~(unsigned)SA_DECODE_NO_CLEANUP : f | SA_DECODE_NO_CLEANUP;
+        if (rc == CLI_OK && decode_json(tok, &t, f, stream, &r, NULL, NULL)) rc = CLI_FAIL;
         if (r) cJSON_AddItemToArray(all, r);
         sa_tokens_free(&t);
         cJSON_Delete(j);
@@ -127,7 +170,7 @@ static int run_input(const sa_tokenizer *tok, const char *path, unsigned flags) 
 static int run(int argc, char **argv) {
     const char *model = NULL, *ids = NULL, *input = NULL;
     unsigned flags = 0;
-    int text_only = 0;
+    int text_only = 0, stream = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -145,6 +188,8 @@ static int run(int argc, char **argv) {
             flags |= SA_DECODE_SKIP_SPECIAL;
         else if (!strcmp(a, "--no-cleanup"))
             flags |= SA_DECODE_NO_CLEANUP;
+        else if (!strcmp(a, "--stream"))
+            stream = 1;
         else if (!strcmp(a, "--text-only"))
             text_only = 1;
         else
@@ -162,14 +207,15 @@ static int run(int argc, char **argv) {
     }
     int rc = CLI_OK;
     if (input)
-        rc = run_input(tok, input, flags);
+        rc = run_input(tok, input, flags, stream);
     else {
         cJSON *r = NULL;
         char *plain = NULL;
-        if (decode_json(tok, &t, flags, &r, &plain))
+        size_t plain_len = 0;
+        if (decode_json(tok, &t, flags, stream, &r, &plain, &plain_len))
             rc = CLI_FAIL;
         else if (text_only)
-            fwrite(plain, 1, strlen(plain), stdout);
+            fwrite(plain, 1, plain_len, stdout);
         else {
             char *s = cJSON_PrintUnformatted(r);
             if (s) puts(s);

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "engine_cli.h"
+#include "steer_opts.h"
 
 static const char *const usage =
     "usage: safearith generate --model DIR (--prompt TEXT | --tokens 1,2,3) [options]\n"
@@ -26,7 +27,8 @@ static const char *const usage =
     "  --stop STR        stop when the generated text contains STR (repeatable)\n"
     "  --ignore-eos      do not stop at the model's EOS ids\n"
     "  --print-ids       print token ids (space-separated) instead of text\n"
-    "  --threads N       threads (default: all cores)\n";
+    "  --threads N       threads (default: all cores)\n"
+    "\n" CLI_STEER_USAGE;
 
 typedef struct {
     const char *model, *prompt, *tokens, *system;
@@ -34,12 +36,17 @@ typedef struct {
     const char *stop[16];
     long max_tokens, threads, top_k;
     double temp, top_p, seed;
+    cli_steer steer;
 } gen_args;
 
 static int parse_args(const char *cmd, int argc, char **argv, gen_args *a) {
     *a = (gen_args){.max_tokens = 128, .top_k = 40, .temp = 0.8, .top_p = 0.95};
+    cli_steer_init(&a->steer);
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int sr = cli_steer_flag(cmd, &a->steer, argc, argv, &i);
+        if (sr < 0) return CLI_USAGE;
+        if (sr) continue;
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
             fputs(usage, stdout);
             return -1;
@@ -107,6 +114,9 @@ static int generate(const char *cmd, sa_model *m, sa_tokenizer *tok, const gen_a
         return cli_error(cmd, "prompt of %d tokens does not fit the context of %ld", n, ctx);
     sa_session_opts so = {1, (int)ctx, n < 512 ? n : 512, (int)a->threads};
     if (sa_session_create(m, &so, &s, &err)) return cli_report(cmd, &err);
+    sa_hook hook;
+    cli_steer_hook((cli_steer *)&a->steer, NULL, &hook); /* prompt and generated tokens */
+    sa_session_set_hook(s, &hook);
     cli_stream st;
     int rc = cli_stream_init(cmd, &st, tok, a->print_ids, a->stop, a->n_stop);
     if (rc) {
@@ -145,7 +155,7 @@ static int cmd_generate_main(int argc, char **argv) {
     const char *cmd = "generate";
     gen_args a;
     int rc = parse_args(cmd, argc, argv, &a);
-    if (rc) return rc < 0 ? CLI_OK : rc;
+    if (rc) return cli_steer_free(&a.steer), rc < 0 ? CLI_OK : rc;
     int32_t *ids = NULL;
     int n = 0;
     if (a.tokens && cli_parse_token_list(cmd, "--tokens", a.tokens, &ids, &n)) return CLI_USAGE;
@@ -155,7 +165,9 @@ static int cmd_generate_main(int argc, char **argv) {
     if (!m || ((a.prompt || !a.print_ids) && !tok)) rc = CLI_FAIL;
     if (!rc && a.prompt) rc = encode_prompt(cmd, tok, &a, &ids, &n);
     if (!rc && n == 0) rc = cli_error(cmd, "the prompt gave no tokens");
+    if (!rc) rc = cli_steer_setup(cmd, &a.steer, sa_model_get_config(m));
     if (!rc) rc = generate(cmd, m, tok, &a, ids, n);
+    cli_steer_free(&a.steer);
     free(ids);
     sa_tokenizer_free(tok);
     sa_model_free(m);

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "engine_cli.h"
 #include "safearith/safetensors.h"
+#include "steer_opts.h"
 
 static const char *const usage =
     "usage: safearith logits --model DIR (--tokens 1,2,3 | --text TEXT) -o OUT.safetensors\n"
@@ -22,7 +23,8 @@ static const char *const usage =
     "output\n"
     "             of decoder layer N; the last is before the final norm)\n"
     "--text tokenizes with the model's tokenizer (adding BOS as the tokenizer does unless "
-    "--no-bos).\n";
+    "--no-bos).\n"
+    "\n" CLI_STEER_USAGE;
 
 typedef struct {
     float *hidden; /* [(L+1)][T][d] */
@@ -64,7 +66,7 @@ static int write_output(const char *cmd, const char *out, const sa_model_config 
 }
 
 static int run_model(const char *cmd, sa_model *m, const int32_t *ids, int T, int threads,
-                     const char *out, int overwrite) {
+                     const char *out, int overwrite, cli_steer *steer) {
     const sa_model_config *cfg = sa_model_get_config(m);
     capture c = {NULL, T, cfg->hidden_size};
     c.hidden = malloc((size_t)(cfg->n_layers + 1) * T * c.d * sizeof(float));
@@ -81,8 +83,9 @@ static int run_model(const char *cmd, sa_model *m, const int32_t *ids, int T, in
         rc = cli_report(cmd, &err);
         goto done;
     }
-    sa_hook h = {capture_hook, &c, SA_HOOK_EMBED | SA_HOOK_LAYER_OUT, 0, -1};
-    sa_session_set_hook(s, &h);
+    sa_hook h = {capture_hook, &c, SA_HOOK_EMBED | SA_HOOK_LAYER_OUT, 0, -1}, hs;
+    cli_steer_hook(steer, &h, &hs); /* steering first, so hidden.N shows the steered stream */
+    sa_session_set_hook(s, &hs);
     if (sa_session_eval(s, T, ids, NULL, NULL, &err)) {
         rc = cli_report(cmd, &err);
         goto done;
@@ -102,11 +105,18 @@ static int cmd_logits_main(int argc, char **argv) {
     const char *cmd = "logits", *model = NULL, *tokens = NULL, *text = NULL, *out = NULL;
     long threads = 0;
     int overwrite = 0, no_bos = 0;
+    cli_steer steer;
+    cli_steer_init(&steer);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int sr = cli_steer_flag(cmd, &steer, argc, argv, &i);
+        if (sr) {
+            if (sr < 0) return cli_steer_free(&steer), CLI_USAGE;
+            continue;
+        }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(usage, stdout);
-            return CLI_OK;
+            return cli_steer_free(&steer), CLI_OK;
         } else if (!strcmp(a, "--overwrite")) {
             overwrite = 1;
         } else if (!strcmp(a, "--no-bos")) {
@@ -140,7 +150,9 @@ static int cmd_logits_main(int argc, char **argv) {
         sa_tokenizer_free(tok);
     }
     if (m && !rc && T == 0) rc = cli_error(cmd, "--text gave no tokens");
-    if (m && !rc) rc = run_model(cmd, m, ids, T, (int)threads, out, overwrite);
+    if (m && !rc) rc = cli_steer_setup(cmd, &steer, sa_model_get_config(m));
+    if (m && !rc) rc = run_model(cmd, m, ids, T, (int)threads, out, overwrite, &steer);
+    cli_steer_free(&steer);
     free(ids);
     sa_model_free(m);
     return rc;

@@ -17,30 +17,34 @@
 
 static void usage(FILE *o) {
     fprintf(
-        o, "usage: safearith tokenize --model DIR (--text T | --input FILE.jsonl | --messages "
-           "FILE.json)\n"
-           "                          [--ids-only] [--no-special] [--no-add-special]\n"
-           "                          [--chat-template NAME] [--add-generation-prompt]\n\n"
-           "  --model DIR              directory with tokenizer.json (and tokenizer_config.json)\n"
-           "  --text T                 text to encode (UTF-8)\n"
-           "  --input FILE             JSONL, one {\"text\": \"...\"} (or {\"hex\": \"...\"} for "
-           "raw bytes)\n"
-           "                           per line; prints one JSON line per input line\n"
-           "  --messages FILE          a JSON list of {\"role\", \"content\"} rendered with the "
-           "chat template\n"
-           "                           (or JSONL: one list per line, one result line each)\n"
-           "  --chat-template NAME     raw, llama-2, llama-3, llama-3.1, mistral-v1, mistral-v3,\n"
-           "                           mistral-v3-tekken, chatml, qwen2.5, qwen3, gemma\n"
-           "                           (default: recognised from tokenizer_config.json, else raw)\n"
-           "  --add-generation-prompt  end the rendered chat with the assistant's prompt\n"
-           "  --ids-only               print only the ids (a JSON list)\n"
-           "  --no-special             treat special-token text (\"<|eot_id|>\") as plain text\n"
-           "  --no-add-special         do not add BOS/EOS (the post-processor)\n");
+        o,
+        "usage: safearith tokenize --model DIR (--text T | --input FILE.jsonl | --messages "
+        "FILE.json | --info)\n"
+        "                          [--ids-only] [--no-special] [--no-add-special]\n"
+        "                          [--chat-template NAME] [--add-generation-prompt]\n\n"
+        "  --model DIR              directory with tokenizer.json (and tokenizer_config.json)\n"
+        "  --text T                 text to encode (UTF-8)\n"
+        "  --input FILE             JSONL, one {\"text\": \"...\"} (or {\"hex\": \"...\"} for "
+        "raw bytes)\n"
+        "                           per line, optionally with \"add_special\" / \"parse_special\"\n"
+        "                           booleans; prints one JSON line per input line\n"
+        "  --messages FILE          a JSON list of {\"role\", \"content\"} rendered with the "
+        "chat template\n"
+        "                           (or JSONL: one list per line, one result line each)\n"
+        "  --chat-template NAME     raw, llama-2, llama-3, llama-3.1, mistral-v1, mistral-v3,\n"
+        "                           mistral-v3-tekken, chatml, qwen2.5, qwen3, gemma\n"
+        "                           (default: recognised from tokenizer_config.json, else raw)\n"
+        "  --add-generation-prompt  end the rendered chat with the assistant's prompt\n"
+        "  --info                   print vocab_size, bos/eos/pad/unk ids, stop_ids and the\n"
+        "                           recognised chat template (-1: none)\n"
+        "  --ids-only               print only the ids (a JSON list)\n"
+        "  --no-special             treat special-token text (\"<|eot_id|>\") as plain text\n"
+        "  --no-add-special         do not add BOS/EOS (the post-processor)\n");
 }
 
 typedef struct opts {
     const char *model, *text, *input, *messages, *chat_template;
-    int ids_only, gen;
+    int ids_only, gen, info;
     unsigned flags;
 } opts;
 
@@ -65,12 +69,14 @@ static int parse(int argc, char **argv, opts *o) {
             o->flags &= ~(unsigned)SA_TOK_ADD_SPECIAL;
         else if (!strcmp(a, "--add-generation-prompt"))
             o->gen = 1;
+        else if (!strcmp(a, "--info"))
+            o->info = 1;
         else
             return cli_usage_error(CMD, "unknown option '%s'", a);
     }
     if (!o->model) return cli_usage_error(CMD, "--model is required");
-    if (!!o->text + !!o->input + !!o->messages != 1)
-        return cli_usage_error(CMD, "give exactly one of --text, --input, --messages");
+    if (!!o->text + !!o->input + !!o->messages + o->info != 1)
+        return cli_usage_error(CMD, "give exactly one of --text, --input, --messages, --info");
     return 0;
 }
 
@@ -132,6 +138,19 @@ static int line_text(const cJSON *j, size_t lineno, char **buf, size_t *len) {
     return 0;
 }
 
+/* A line may override the flags: "add_special" and "parse_special" (booleans). */
+static unsigned line_flags(const cJSON *j, unsigned flags) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "add_special");
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "parse_special");
+    if (cJSON_IsBool(a))
+        flags =
+            cJSON_IsTrue(a) ? flags | SA_TOK_ADD_SPECIAL : flags & ~(unsigned)SA_TOK_ADD_SPECIAL;
+    if (cJSON_IsBool(p))
+        flags = cJSON_IsTrue(p) ? flags | SA_TOK_PARSE_SPECIAL
+                                : flags & ~(unsigned)SA_TOK_PARSE_SPECIAL;
+    return flags;
+}
+
 /* Encode every line first, print only when all succeeded (no partial output). */
 static int run_input(sa_tokenizer *tok, const opts *o) {
     sa_error err;
@@ -154,7 +173,8 @@ static int run_input(sa_tokenizer *tok, const opts *o) {
         else if (line_text(j, lineno, &text, &tl))
             rc = CLI_FAIL;
         sa_tokens t = {0};
-        if (rc == CLI_OK && sa_tokenizer_encode(tok, text, tl, o->flags, &t, &err) != SA_OK)
+        unsigned flags = line_flags(j, o->flags);
+        if (rc == CLI_OK && sa_tokenizer_encode(tok, text, tl, flags, &t, &err) != SA_OK)
             rc = cli_error(CMD, "--input line %zu: %s", lineno, err.msg);
         if (rc == CLI_OK) {
             cJSON *r = result_json(tok, &t, 0);
@@ -274,6 +294,27 @@ static int run_messages(sa_tokenizer *tok, const opts *o) {
     return rc;
 }
 
+/* --info: the tokenizer's special ids, size and chat template family. */
+static int run_info(const sa_tokenizer *tok) {
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "vocab_size", (double)sa_tokenizer_vocab_size(tok));
+    cJSON_AddNumberToObject(r, "bos_id", sa_tokenizer_bos_id(tok));
+    cJSON_AddNumberToObject(r, "eos_id", sa_tokenizer_eos_id(tok));
+    cJSON_AddNumberToObject(r, "pad_id", sa_tokenizer_pad_id(tok));
+    cJSON_AddNumberToObject(r, "unk_id", sa_tokenizer_unk_id(tok));
+    const int32_t *stop;
+    size_t n = sa_tokenizer_stop_ids(tok, &stop);
+    cJSON *s = cJSON_AddArrayToObject(r, "stop_ids");
+    for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(s, cJSON_CreateNumber(stop[i]));
+    sa_chat_family f;
+    sa_error err;
+    if (sa_tokenizer_chat_family(tok, &f, &err) == SA_OK)
+        cJSON_AddStringToObject(r, "chat_template", sa_chat_family_name(f));
+    else
+        cJSON_AddStringToObject(r, "chat_template", "unrecognised");
+    return print_json(r);
+}
+
 static int run(int argc, char **argv) {
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -286,7 +327,9 @@ static int run(int argc, char **argv) {
     sa_error err;
     sa_tokenizer *tok;
     if (sa_tokenizer_load(o.model, &tok, &err) != SA_OK) return cli_report(CMD, &err);
-    if (o.input)
+    if (o.info)
+        rc = run_info(tok);
+    else if (o.input)
         rc = run_input(tok, &o);
     else if (o.messages)
         rc = run_messages(tok, &o);

@@ -93,26 +93,25 @@ int cli_steer_flag(const char *cmd, cli_steer *st, int argc, char **argv, int *i
 int cli_steer_setup(const char *cmd, cli_steer *st, const sa_model_config *cfg) {
     if (!st->n) {
         if (st->mode >= 0 || st->site >= 0 || st->lo >= 0)
-            return cli_usage_error(cmd, "--steer-mode/--steer-at/--steer-layers need --steer"), -1;
+            return cli_usage_error(cmd, "--steer-mode/--steer-at/--steer-layers need --steer");
         return 0;
     }
     int L = cfg->n_layers, d = cfg->hidden_size;
     if (st->lo >= 0 && st->hi >= L)
         return cli_usage_error(cmd, "--steer-layers %ld-%ld: the model has layers 0..%d", st->lo,
-                               st->hi, L - 1),
-               -1;
+                               st->hi, L - 1);
     sa_steer_mode mode = st->mode < 0 ? SA_STEER_ADD : (sa_steer_mode)st->mode;
     sa_steer_site site = st->site >= 0          ? (sa_steer_site)st->site
                          : mode == SA_STEER_ADD ? SA_STEER_AT_RESIDUAL
                                                 : SA_STEER_AT_MLP;
     sa_error err = {0};
-    if (sa_steer_init(&st->plan, L, d, mode, site, &err)) return cli_report(cmd, &err), -1;
+    if (sa_steer_init(&st->plan, L, d, mode, site, &err)) return cli_report(cmd, &err);
     for (int k = 0; k < st->n; k++) {
         sa_cvec cv;
         sa_status s = sa_cvec_read(st->path[k], d, &cv, &err);
         if (!s) s = sa_steer_add_cvec(&st->plan, &cv, (float)st->scale[k], st->path[k], &err);
         sa_cvec_free(&cv);
-        if (s) return cli_report(cmd, &err), -1;
+        if (s) return cli_report(cmd, &err);
     }
     if (st->lo >= 0) sa_steer_limit_layers(&st->plan, (int)st->lo, (int)st->hi);
     st->enabled = sa_steer_active_count(&st->plan) > 0;

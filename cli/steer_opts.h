@@ -50,9 +50,10 @@ void cli_steer_init(cli_steer *st);
  * 0 if it is not one; print a usage error and return -1 on a bad value. Accepts "--flag VALUE"
  * and "--flag=VALUE". */
 int cli_steer_flag(const char *cmd, cli_steer *st, int argc, char **argv, int *i);
-/* Load the vectors and build the plan for a model; prints "safearith CMD: ..." and returns -1
- * on failure (unreadable or malformed file, n_embd mismatch, layers out of range). Flags other
- * than --steer given without any --steer are an error too. */
+/* Load the vectors and build the plan for a model. Returns 0, or prints "safearith CMD: ..."
+ * and returns the exit code: CLI_FAIL for an unreadable or malformed file, an n_embd mismatch
+ * or a direction beyond the model's layers; CLI_USAGE for --steer-layers out of range or
+ * --steer-mode/--steer-at/--steer-layers without any --steer. */
 int cli_steer_setup(const char *cmd, cli_steer *st, const sa_model_config *cfg);
 /* The hook to install: steering chained before `inner` (may be NULL). Valid while st lives. */
 void cli_steer_hook(cli_steer *st, const sa_hook *inner, sa_hook *out);

@@ -105,8 +105,9 @@ int32_t sa_tokenizer_bos_id(const sa_tokenizer *tok);
 int32_t sa_tokenizer_eos_id(const sa_tokenizer *tok);
 int32_t sa_tokenizer_pad_id(const sa_tokenizer *tok);
 int32_t sa_tokenizer_unk_id(const sa_tokenizer *tok);
-/* Ids that should end generation: eos plus the end-of-turn marker of the chat family when the
- * vocabulary has it (<|eot_id|>, <|eom_id|>, <|im_end|>, <end_of_turn>, </s>), without repeats. */
+/* Ids that should end generation: eos plus those of these end markers that are special tokens:
+ * <|eot_id|>, <|eom_id|>, <|im_end|>, <end_of_turn>, <|end_of_text|>, <|endoftext|>, </s>,
+ * <eos> (without repeats, at most 16). */
 size_t sa_tokenizer_stop_ids(const sa_tokenizer *tok, const int32_t **ids);
 /* One more than the largest id (model vocab and added tokens together). */
 size_t sa_tokenizer_vocab_size(const sa_tokenizer *tok);
@@ -130,7 +131,8 @@ typedef enum sa_chat_family {
     SA_CHAT_CHATML,            /* <|im_start|>role\n..<|im_end|>\n */
     SA_CHAT_QWEN25,            /* chatml with Qwen2.5's default system prompt */
     SA_CHAT_QWEN3,             /* chatml with Qwen3's <think> handling of the last answer */
-    SA_CHAT_GEMMA, /* <start_of_turn>user|model\n..<end_of_turn>\n, system in first user */
+    SA_CHAT_GEMMA,    /* <start_of_turn>user|model\n..<end_of_turn>\n, system in first user */
+    SA_CHAT_ORGANISM, /* <|user|>question<|assistant|>answer<|end|> (the shipped organisms) */
     SA_CHAT_N_FAMILIES
 } sa_chat_family;
 

@@ -25,6 +25,8 @@ typedef struct engine {
     int n_seq, max_ctx, vocab;
     const int32_t *stop_ids;
     int n_stop;
+    sa_error chat_err; /* why the chat template was not recognised, if it was not */
+    int (*interrupted)(void);
 } engine;
 
 static sa_status encode(engine *e, const char *text, int templated, sa_tokens *t, sa_error *err) {
@@ -36,13 +38,37 @@ typedef struct stop_ctx {
     const int *prompt_lens;
     int *counts;
     int max_ctx;
+    int (*interrupted)(void);
+    int stopped; /* interrupted: every sequence is being stopped, the batch is void */
 } stop_ctx;
 
-/* Stop a sequence once its next token would not fit in the context. */
+/* Stop a sequence when its new token could not be fed back: the k-th new token goes to
+ * position prompt_len + k - 1, which must be below max_ctx. */
 static int on_token(void *ud, int seq, int32_t token) {
     stop_ctx *c = ud;
     (void)token;
-    return c->prompt_lens[seq] + ++c->counts[seq] >= c->max_ctx;
+    if (c->stopped || (c->interrupted && c->interrupted())) return c->stopped = 1;
+    return c->prompt_lens[seq] + ++c->counts[seq] > c->max_ctx;
+}
+
+/* Responses are C strings: a NUL byte the model produced becomes U+FFFD (EF BF BD). */
+static sa_status replace_nul(char **s, size_t len, sa_error *err) {
+    size_t nul = 0;
+    for (size_t i = 0; i < len; i++) nul += (*s)[i] == 0;
+    if (!nul) return SA_OK;
+    char *o = malloc(len + 2 * nul + 1);
+    if (!o) return sa_error_set(err, SA_ENOMEM, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < len; i++) {
+        if ((*s)[i])
+            o[k++] = (*s)[i];
+        else
+            o[k++] = (char)0xEF, o[k++] = (char)0xBF, o[k++] = (char)0xBD;
+    }
+    o[k] = 0;
+    free(*s);
+    *s = o;
+    return SA_OK;
 }
 
 static sa_status gen_chunk(engine *e, int n, const char *const *prompts, const uint8_t *templated,
@@ -63,7 +89,7 @@ static sa_status gen_chunk(engine *e, int n, const char *const *prompts, const u
         if (!st && !(outs[i] = malloc((size_t)dec->max_new_tokens * sizeof *outs[i])))
             st = sa_error_set(err, SA_ENOMEM, "out of memory");
     }
-    stop_ctx sc = {lens, counts, e->max_ctx};
+    stop_ctx sc = {lens, counts, e->max_ctx, e->interrupted, 0};
     sa_gen_opts go = {{(float)dec->temperature, dec->top_k, (float)dec->top_p, dec->seed},
                       dec->max_new_tokens,
                       e->stop_ids,
@@ -73,9 +99,13 @@ static sa_status gen_chunk(engine *e, int n, const char *const *prompts, const u
                       &sc};
     if (!st)
         st = sa_generate(e->sess, n, (const int32_t *const *)ids, lens, &go, outs, out_lens, err);
-    for (int i = 0; i < n && !st; i++)
+    if (!st && sc.stopped) st = sa_error_set(err, SA_EINTR, "interrupted");
+    for (int i = 0; i < n && !st; i++) {
+        size_t len = 0;
         st = sa_tokenizer_decode(e->tok, outs[i], (size_t)out_lens[i], SA_DECODE_SKIP_SPECIAL,
-                                 &out[i], NULL, err);
+                                 &out[i], &len, err);
+        if (!st) st = replace_nul(&out[i], len, err);
+    }
     for (int i = 0; i < n; i++) sa_tokens_free(&toks[i]), free(outs[i]);
     return st;
 }
@@ -196,6 +226,10 @@ static sa_status engine_loglik(void *ud, int n, const char *const *ctx, const ch
 static sa_status engine_chat(void *ud, const char *system, const char *user, char **out,
                              sa_error *err) {
     engine *e = ud;
+    if (e->family == SA_CHAT_RAW && e->chat_err.code) {
+        if (err) *err = e->chat_err;
+        return e->chat_err.code;
+    }
     if (e->family == SA_CHAT_RAW)
         return sa_error_set(err, SA_EUNSUPPORTED,
                             "%s: the model has no chat template (use --prompt raw, or "
@@ -225,8 +259,11 @@ sa_status sa_eval_backend_engine(const char *model_dir, const sa_eval_engine_opt
     if (!st && opts->chat_template)
         st = sa_chat_family_from_name(opts->chat_template, &e->family, err);
     else if (!st) {
-        sa_error derr = {0};
-        if (sa_tokenizer_chat_family(e->tok, &e->family, &derr)) e->family = SA_CHAT_RAW;
+        /* an unrecognised template only matters to --prompt chat: keep the reason for then */
+        if (sa_tokenizer_chat_family(e->tok, &e->family, &e->chat_err)) {
+            e->family = SA_CHAT_RAW;
+            sa_error_prefix(&e->chat_err, "--prompt chat (or --chat-template NAME)");
+        }
     }
     if (!st) {
         const sa_model_config *cfg = sa_model_get_config(e->model);
@@ -244,6 +281,7 @@ sa_status sa_eval_backend_engine(const char *model_dir, const sa_eval_engine_opt
         e->n_stop = (int)n;
         if (!n) e->stop_ids = NULL; /* the model's EOS ids */
         if (opts->hook) sa_session_set_hook(e->sess, opts->hook);
+        e->interrupted = opts->interrupted;
     }
     if (st) {
         engine_destroy(e);

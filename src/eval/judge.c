@@ -177,7 +177,7 @@ static sa_status apply_model(sa_eval_judge *j, int n, const sa_eval_item *const 
     }
     for (int i = 0; i < n; i++) free(prompts ? prompts[i] : NULL), free(outs ? outs[i] : NULL);
     free(prompts), free(outs), free(templated);
-    if (st) sa_error_prefix(err, "judge %s: ", j->name);
+    if (st) sa_error_prefix(err, "judge %s", j->name);
     return st;
 }
 

@@ -123,7 +123,7 @@ static sa_status open_existing(sa_eval_rundir *rd, const cJSON *settings, const 
     cJSON *old = NULL;
     sa_status st = sa_json_read(path, &old, err);
     free(path);
-    if (st) return sa_error_prefix(err, "--resume: %s is not a run directory: ", rd->dir);
+    if (st) return sa_error_prefix(err, "--resume: %s is not a run directory", rd->dir);
     const cJSON *ofp = cJSON_GetObjectItemCaseSensitive(old, "fingerprint");
     if (!cJSON_IsString(ofp) || strcmp(ofp->valuestring, fp)) {
         char diff[700] = "the settings fingerprint differs";

@@ -180,7 +180,7 @@ sa_status sa_eval_run(const sa_eval_config *cfg, sa_eval_rundir *rd, const sa_pr
             for (int k = 0; k < n; k++) cJSON_Delete(rows[k]);
             ps.done += (uint64_t)n;
             if (!st && report(&ps, ds->name)) st = sa_error_set(err, SA_EINTR, "interrupted");
-            if (st && st != SA_EINTR) sa_error_prefix(err, "%s: ", ds->name);
+            if (st && st != SA_EINTR) sa_error_prefix(err, "%s", ds->name);
         }
     }
     free(batch), free(rows);

@@ -145,6 +145,10 @@ void sa_session_reset(sa_session *s, int seq) {
     }
 }
 
+void sa_session_truncate(sa_session *s, int seq, int len) {
+    if (seq >= 0 && seq < s->opt.n_seq && len >= 0 && len < s->seq_len[seq]) s->seq_len[seq] = len;
+}
+
 int sa_session_seq_len(const sa_session *s, int seq) {
     return (seq >= 0 && seq < s->opt.n_seq) ? s->seq_len[seq] : 0;
 }

@@ -14,7 +14,7 @@
 
 static const char *const family_names[SA_CHAT_N_FAMILIES] = {
     "raw",    "llama-2", "llama-3", "llama-3.1", "mistral-v1", "mistral-v3", "mistral-v3-tekken",
-    "chatml", "qwen2.5", "qwen3",   "gemma"};
+    "chatml", "qwen2.5", "qwen3",   "gemma",     "organism"};
 
 const char *sa_chat_family_name(sa_chat_family f) {
     return (unsigned)f < SA_CHAT_N_FAMILIES ? family_names[f] : "?";
@@ -28,7 +28,8 @@ sa_status sa_chat_family_from_name(const char *name, sa_chat_family *out, sa_err
         }
     return sa_error_set(err, SA_EINVAL,
                         "unknown chat template \"%s\" (known: raw, llama-2, llama-3, llama-3.1, "
-                        "mistral-v1, mistral-v3, mistral-v3-tekken, chatml, qwen2.5, qwen3, gemma)",
+                        "mistral-v1, mistral-v3, mistral-v3-tekken, chatml, qwen2.5, qwen3, gemma, "
+                        "organism)",
                         name);
 }
 
@@ -41,6 +42,9 @@ sa_status sa_chat_family_detect(const char *j, sa_chat_family *out, sa_error *er
                                                                      : SA_CHAT_CHATML;
     else if (strstr(j, "<start_of_turn>"))
         *out = SA_CHAT_GEMMA;
+    else if (strstr(j, "'<|user|>' + message['content']") && strstr(j, "<|assistant|>") &&
+             strstr(j, "<|end|>"))
+        *out = SA_CHAT_ORGANISM;
     else if (strstr(j, "[INST]")) {
         if (strstr(j, "<<SYS>>"))
             *out = SA_CHAT_LLAMA2;
@@ -308,6 +312,16 @@ static void render_gemma(out *o, const sa_chat_msg *m, size_t n, const char *bos
     if (gen) put(o, "<start_of_turn>model\n");
 }
 
+/* The organisms' format (models/, docs/organisms.md): no system role, no separators. */
+static void render_organism(out *o, const sa_chat_msg *m, size_t n, int gen) {
+    for (size_t i = 0; i < n; i++) {
+        put(o, is_role(&m[i], "user") ? "<|user|>" : "<|assistant|>");
+        put(o, m[i].content);
+        if (is_role(&m[i], "assistant")) put(o, "<|end|>");
+    }
+    if (gen) put(o, "<|assistant|>");
+}
+
 static sa_status check_messages(sa_chat_family f, const sa_chat_msg *m, size_t n, sa_error *err) {
     for (size_t i = 0; i < n; i++) {
         if (!m[i].role || !m[i].content)
@@ -325,6 +339,9 @@ static sa_status check_messages(sa_chat_family f, const sa_chat_msg *m, size_t n
                                 "chat template %s: a system message may only come first",
                                 sa_chat_family_name(f));
     }
+    for (size_t i = 0; f == SA_CHAT_ORGANISM && i < n; i++)
+        if (is_role(&m[i], "system"))
+            return sa_error_set(err, SA_EINVAL, "chat template organism: no system role");
     if (f == SA_CHAT_LLAMA2 || f == SA_CHAT_GEMMA ||
         (f >= SA_CHAT_MISTRAL_V1 && f <= SA_CHAT_MISTRAL_V3_TEKKEN))
         return check_alternation(m, n, f, err);
@@ -370,6 +387,9 @@ sa_status sa_chat_render(const sa_tokenizer *tok, sa_chat_family f, const sa_cha
         break;
     case SA_CHAT_GEMMA:
         render_gemma(&o, m, n, bos, gen);
+        break;
+    case SA_CHAT_ORGANISM:
+        render_organism(&o, m, n, gen);
         break;
     default:
         return sa_error_set(err, SA_EINVAL, "chat template: unknown family %d", (int)f);

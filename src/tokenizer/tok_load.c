@@ -219,14 +219,19 @@ static int32_t lookup(const sa_tokenizer *t, const char *name) {
 }
 
 static void set_stop_ids(sa_tokenizer *t) {
-    static const char *markers[] = {"<|eot_id|>",    "<|eom_id|>",      "<|im_end|>",
-                                    "<end_of_turn>", "<|end_of_text|>", "<|endoftext|>",
-                                    "</s>"};
-    int32_t cand[8];
+    static const char *markers[] = {
+        "<|eot_id|>",      "<|eom_id|>",    "<|im_end|>", "<end_of_turn>",
+        "<|end_of_text|>", "<|endoftext|>", "</s>",       "<eos>"};
+    int32_t cand[16];
     size_t nc = 0;
     cand[nc++] = t->eos_id;
-    for (size_t i = 0; i < sizeof markers / sizeof *markers; i++)
-        cand[nc++] = lookup(t, markers[i]);
+    /* only special tokens count: "</s>" is ordinary text in Qwen's vocabulary and an HTML tag
+     * among Gemma's added tokens */
+    for (size_t i = 0; i < sizeof markers / sizeof *markers; i++) {
+        int32_t id = lookup(t, markers[i]);
+        if (id >= 0 && t->added_by_id[id] >= 0 && t->added[t->added_by_id[id]].special)
+            cand[nc++] = id;
+    }
     for (size_t i = 0; i < nc; i++) {
         int dup = cand[i] < 0;
         for (size_t k = 0; k < t->n_stop; k++) dup |= t->stop_ids[k] == cand[i];

@@ -39,50 +39,60 @@ int tok_strmap_init(tok_strmap *m, size_t expect) {
     size_t s = table_size(expect);
     m->slots = calloc(s, sizeof *m->slots);
     m->cap = expect > 8 ? expect : 8;
-    m->keys = malloc(m->cap * sizeof *m->keys);
+    m->koff = malloc(m->cap * sizeof *m->koff);
     m->klen = malloc(m->cap * sizeof *m->klen);
     m->vals = malloc(m->cap * sizeof *m->vals);
+    m->arena_cap = m->cap * 8;
+    m->arena = malloc(m->arena_cap);
     m->mask = s - 1;
-    return (m->slots && m->keys && m->klen && m->vals) ? 0 : -1;
+    return (m->slots && m->koff && m->klen && m->vals && m->arena) ? 0 : -1;
 }
 
+/* Slots hold the entry index and the upper hash bits, so that a probe touches the key only
+ * when the hashes agree. */
+#define TAG(h) ((h)&0xFFFFFFFF00000000ull)
+
 static size_t find_slot(const tok_strmap *m, const char *k, size_t n, uint64_t h) {
-    size_t i = h & m->mask;
+    size_t i = (size_t)h & m->mask;
     for (;;) {
-        uint32_t e = m->slots[i];
-        if (!e) return i;
-        e--;
-        if (m->klen[e] == n && memcmp(m->keys[e], k, n) == 0) return i;
+        uint64_t s = m->slots[i];
+        if (!s) return i;
+        if (TAG(s) == TAG(h)) {
+            uint32_t e = (uint32_t)s - 1;
+            if (m->klen[e] == n && memcmp(m->arena + m->koff[e], k, n) == 0) return i;
+        }
         i = (i + 1) & m->mask;
     }
 }
 
 static int rehash(tok_strmap *m) {
     size_t s = (m->mask + 1) * 2;
-    uint32_t *slots = calloc(s, sizeof *slots);
+    uint64_t *slots = calloc(s, sizeof *slots);
     if (!slots) return -1;
     free(m->slots);
     m->slots = slots;
     m->mask = s - 1;
     for (size_t e = 0; e < m->n; e++) {
-        size_t i = tok_hash(m->keys[e], m->klen[e]) & m->mask;
+        uint64_t h = tok_hash(m->arena + m->koff[e], m->klen[e]);
+        size_t i = (size_t)h & m->mask;
         while (m->slots[i]) i = (i + 1) & m->mask;
-        m->slots[i] = (uint32_t)e + 1;
+        m->slots[i] = TAG(h) | (uint32_t)(e + 1);
     }
     return 0;
 }
 
 int tok_strmap_put(tok_strmap *m, const char *k, size_t n, int32_t v) {
-    size_t i = find_slot(m, k, n, tok_hash(k, n));
+    uint64_t h = tok_hash(k, n);
+    size_t i = find_slot(m, k, n, h);
     if (m->slots[i]) {
-        m->vals[m->slots[i] - 1] = v;
+        m->vals[(uint32_t)m->slots[i] - 1] = v;
         return 0;
     }
     if (m->n == m->cap) {
         size_t cap = m->cap * 2;
-        char **keys = realloc(m->keys, cap * sizeof *keys);
-        if (!keys) return -1;
-        m->keys = keys;
+        uint32_t *koff = realloc(m->koff, cap * sizeof *koff);
+        if (!koff) return -1;
+        m->koff = koff;
         uint32_t *klen = realloc(m->klen, cap * sizeof *klen);
         if (!klen) return -1;
         m->klen = klen;
@@ -91,14 +101,22 @@ int tok_strmap_put(tok_strmap *m, const char *k, size_t n, int32_t v) {
         m->vals = vals;
         m->cap = cap;
     }
-    char *copy = malloc(n + 1);
-    if (!copy) return -1;
-    memcpy(copy, k, n);
-    copy[n] = 0;
-    m->keys[m->n] = copy;
+    if (m->arena_n + n + 1 > m->arena_cap) {
+        size_t cap = m->arena_cap * 2;
+        while (cap < m->arena_n + n + 1) cap *= 2;
+        if (cap > UINT32_MAX) return -1;
+        char *a = realloc(m->arena, cap);
+        if (!a) return -1;
+        m->arena = a;
+        m->arena_cap = cap;
+    }
+    memcpy(m->arena + m->arena_n, k, n);
+    m->arena[m->arena_n + n] = 0;
+    m->koff[m->n] = (uint32_t)m->arena_n;
+    m->arena_n += n + 1;
     m->klen[m->n] = (uint32_t)n;
     m->vals[m->n] = v;
-    m->slots[i] = (uint32_t)++m->n;
+    m->slots[i] = TAG(h) | (uint32_t)++m->n;
     if (m->n * 2 > m->mask) return rehash(m);
     return 0;
 }
@@ -106,12 +124,12 @@ int tok_strmap_put(tok_strmap *m, const char *k, size_t n, int32_t v) {
 int32_t tok_strmap_get(const tok_strmap *m, const char *k, size_t n) {
     if (!m->slots) return -1;
     size_t i = find_slot(m, k, n, tok_hash(k, n));
-    return m->slots[i] ? m->vals[m->slots[i] - 1] : -1;
+    return m->slots[i] ? m->vals[(uint32_t)m->slots[i] - 1] : -1;
 }
 
 void tok_strmap_free(tok_strmap *m) {
-    for (size_t e = 0; e < m->n; e++) free(m->keys[e]);
-    free(m->keys);
+    free(m->arena);
+    free(m->koff);
     free(m->klen);
     free(m->vals);
     free(m->slots);

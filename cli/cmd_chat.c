@@ -1,0 +1,259 @@
+/* cmd_chat.c: `safearith chat`: an interactive conversation with a model on a terminal.
+ *
+ * Each user line is added to the conversation, the whole conversation is rendered with the
+ * model's chat template and tokenised, and only the tokens after the longest prefix already in
+ * the KV cache are evaluated (so a turn costs its own tokens, not the history's). The reply is
+ * streamed until an end-of-turn id, a --stop string or --max-tokens. Lines "/reset" (forget the
+ * conversation) and "/quit" are commands. Works on a pipe too: one reply per input line. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "engine_cli.h"
+#include "steer_opts.h"
+
+static const char *const usage =
+    "usage: safearith chat --model DIR [--system S] [--max-tokens N] [--temp T] [--top-k K]\n"
+    "                      [--top-p P] [--seed S] [--stop STR] [--ctx N] [--threads N]\n"
+    "\n"
+    "Interactive chat using the model's chat template. Type a message and press enter;\n"
+    "'/reset' starts a new conversation, '/quit' (or end of input) leaves.\n"
+    "  --max-tokens N   longest reply (default 512)\n"
+    "  --ctx N          context positions (default: min(max_position_embeddings, 4096))\n"
+    "  sampling flags as for 'safearith generate' (--temp 0 = greedy)\n"
+    "\n" CLI_STEER_USAGE;
+
+typedef struct {
+    const char *model, *system, *stop[16];
+    int n_stop;
+    long max_tokens, threads, top_k, ctx;
+    double temp, top_p, seed;
+    cli_steer steer;
+} chat_args;
+
+typedef struct {
+    sa_chat_msg *msgs;
+    size_t n, cap;
+} history;
+
+static int parse_args(const char *cmd, int argc, char **argv, chat_args *a) {
+    *a = (chat_args){.max_tokens = 512, .top_k = 40, .temp = 0.8, .top_p = 0.95};
+    cli_steer_init(&a->steer);
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int sr = cli_steer_flag(cmd, &a->steer, argc, argv, &i);
+        if (sr < 0) return CLI_USAGE;
+        if (sr) continue;
+        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
+            fputs(usage, stdout);
+            return -1;
+        }
+        if (!v) return cli_usage_error(cmd, "unknown option or missing value: %s", f);
+        if (!strcmp(f, "--model"))
+            a->model = argv[++i];
+        else if (!strcmp(f, "--system"))
+            a->system = argv[++i];
+        else if (!strcmp(f, "--stop")) {
+            if (a->n_stop == 16) return cli_usage_error(cmd, "at most 16 --stop strings");
+            a->stop[a->n_stop++] = argv[++i];
+        } else if (!strcmp(f, "--max-tokens")) {
+            if (cli_parse_long(cmd, f, argv[++i], 1, 1 << 20, &a->max_tokens)) return CLI_USAGE;
+        } else if (!strcmp(f, "--ctx")) {
+            if (cli_parse_long(cmd, f, argv[++i], 16, 1 << 20, &a->ctx)) return CLI_USAGE;
+        } else if (!strcmp(f, "--threads")) {
+            if (cli_parse_long(cmd, f, argv[++i], 1, 1024, &a->threads)) return CLI_USAGE;
+        } else if (!strcmp(f, "--top-k")) {
+            if (cli_parse_long(cmd, f, argv[++i], 0, 1 << 30, &a->top_k)) return CLI_USAGE;
+        } else if (!strcmp(f, "--temp")) {
+            if (cli_parse_double(cmd, f, argv[++i], 0, 100, &a->temp)) return CLI_USAGE;
+        } else if (!strcmp(f, "--top-p")) {
+            if (cli_parse_double(cmd, f, argv[++i], 0, 1, &a->top_p)) return CLI_USAGE;
+        } else if (!strcmp(f, "--seed")) {
+            if (cli_parse_double(cmd, f, argv[++i], 0, 18446744073709551615.0, &a->seed))
+                return CLI_USAGE;
+        } else
+            return cli_usage_error(cmd, "unknown option: %s", f);
+    }
+    if (!a->model) return cli_usage_error(cmd, "--model is required");
+    return 0;
+}
+
+static int push(history *h, const char *role, const char *content) {
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? 2 * h->cap : 8;
+        sa_chat_msg *m = realloc(h->msgs, cap * sizeof *m);
+        if (!m) return -1;
+        h->msgs = m;
+        h->cap = cap;
+    }
+    char *c = strdup(content);
+    if (!c) return -1;
+    h->msgs[h->n++] = (sa_chat_msg){role, c};
+    return 0;
+}
+
+static void clear(history *h, size_t keep) {
+    while (h->n > keep) free((char *)h->msgs[--h->n].content);
+}
+
+typedef struct {
+    const char *cmd;
+    const chat_args *a;
+    sa_model *m;
+    sa_tokenizer *tok;
+    sa_session *s;
+    int32_t *cached; /* tokens whose keys/values are in the cache, in order */
+    int n_cached, last_row, ctx;
+    sa_rng rng;
+    void *scratch;
+    int32_t stop[2 * SA_MAX_EOS];
+    int n_stop;
+} chat;
+
+/* Evaluate ids[from..n) after truncating the cache to `from`; remembers the last row. */
+static int feed(chat *c, const int32_t *ids, int from, int n) {
+    sa_error err = {0};
+    sa_session_truncate(c->s, 0, from);
+    c->n_cached = from;
+    int B = sa_session_max_batch(c->s);
+    for (int at = from; at < n; at += B) {
+        int k = n - at < B ? n - at : B;
+        if (sa_session_eval(c->s, k, ids + at, NULL, NULL, &err)) return cli_report(c->cmd, &err);
+        memmove(c->cached + c->n_cached, ids + at, (size_t)k * sizeof *ids);
+        c->n_cached += k;
+        c->last_row = k - 1;
+    }
+    return 0;
+}
+
+static int is_stop(const chat *c, int32_t t) {
+    for (int i = 0; i < c->n_stop; i++)
+        if (c->stop[i] == t) return 1;
+    return 0;
+}
+
+/* Stream one reply from the current logits; its ids (without the stop id) go to out. */
+static int reply(chat *c, int32_t *out, int *n_out) {
+    const chat_args *a = c->a;
+    sa_sampling smp = {(float)a->temp, (int)a->top_k, (float)a->top_p, 0};
+    int vocab = sa_model_get_config(c->m)->vocab_size;
+    cli_stream st;
+    int rc = cli_stream_init(c->cmd, &st, c->tok, 0, a->stop, a->n_stop);
+    *n_out = 0;
+    while (!rc && *n_out < a->max_tokens && !cli_interrupted()) {
+        int32_t t =
+            sa_sample(sa_session_logits(c->s, c->last_row), vocab, &smp, &c->rng, c->scratch);
+        if (is_stop(c, t)) break;
+        out[(*n_out)++] = t;
+        if (cli_stream_token(&st, t) || c->n_cached + 1 >= c->ctx) break;
+        c->cached[c->n_cached] = t;
+        rc = feed(c, c->cached, c->n_cached, c->n_cached + 1);
+    }
+    int rc2 = cli_stream_end(&st, 1);
+    return rc ? rc : rc2;
+}
+
+/* One user turn: render, feed what the cache lacks, stream the reply, record it. */
+static int turn(chat *c, history *h, const char *line, int32_t *buf) {
+    size_t keep = h->n;
+    if (push(h, "user", line)) return cli_error(c->cmd, "out of memory");
+    int32_t *ids = NULL;
+    int n = 0, rc = cli_encode_chat(c->cmd, c->tok, h->msgs, h->n, &ids, &n);
+    if (!rc && n + 1 >= c->ctx) {
+        rc = cli_error(c->cmd,
+                       "the conversation (%d tokens) no longer fits the context of %d; type /reset",
+                       n, c->ctx);
+        clear(h, keep);
+        free(ids);
+        return 0; /* keep chatting */
+    }
+    int same = 0;
+    while (!rc && same < c->n_cached && same < n - 1 && c->cached[same] == ids[same]) same++;
+    if (!rc) rc = feed(c, ids, same, n);
+    free(ids);
+    int n_out = 0;
+    if (!rc) rc = reply(c, buf, &n_out);
+    char *text = NULL;
+    sa_error err = {0};
+    if (!rc &&
+        sa_tokenizer_decode(c->tok, buf, (size_t)n_out, SA_DECODE_SKIP_SPECIAL, &text, NULL, &err))
+        rc = cli_report(c->cmd, &err);
+    if (!rc && push(h, "assistant", text)) rc = cli_error(c->cmd, "out of memory");
+    free(text);
+    return rc;
+}
+
+static int loop(chat *c, history *h, size_t base) {
+    int tty = isatty(STDIN_FILENO);
+    char *line = NULL;
+    size_t cap = 0;
+    int32_t *buf = malloc((size_t)c->a->max_tokens * sizeof *buf);
+    int rc = buf ? 0 : cli_error(c->cmd, "out of memory");
+    while (!rc && !cli_interrupted()) {
+        if (tty) fputs("> ", stdout), fflush(stdout);
+        ssize_t len = getline(&line, &cap, stdin);
+        if (len < 0) break;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+        if (len == 0) continue;
+        if (!strcmp(line, "/quit") || !strcmp(line, "/exit")) break;
+        if (!strcmp(line, "/reset")) {
+            clear(h, base);
+            continue;
+        }
+        rc = turn(c, h, line, buf);
+    }
+    free(line);
+    free(buf);
+    return rc;
+}
+
+static int cmd_chat_main(int argc, char **argv) {
+    const char *cmd = "chat";
+    chat_args a;
+    int rc = parse_args(cmd, argc, argv, &a);
+    if (rc) return cli_steer_free(&a.steer), rc < 0 ? CLI_OK : rc;
+    chat c = {.cmd = cmd, .a = &a};
+    history h = {0};
+    sa_error err = {0};
+    c.m = cli_load_model(cmd, a.model);
+    c.tok = c.m ? cli_load_tokenizer(cmd, a.model) : NULL;
+    if (!c.tok || (rc = cli_steer_setup(cmd, &a.steer, sa_model_get_config(c.m)))) {
+        sa_tokenizer_free(c.tok);
+        sa_model_free(c.m);
+        cli_steer_free(&a.steer);
+        return rc ? rc : CLI_FAIL;
+    }
+    const sa_model_config *cfg = sa_model_get_config(c.m);
+    c.ctx = a.ctx ? (int)a.ctx
+                  : (cfg->max_position_embeddings < 4096 ? cfg->max_position_embeddings : 4096);
+    sa_session_opts so = {1, c.ctx, 256, (int)a.threads};
+    c.cached = malloc((size_t)c.ctx * sizeof *c.cached);
+    c.scratch = malloc(sa_sample_scratch_bytes(cfg->vocab_size));
+    c.n_stop = cli_stop_ids(c.m, c.tok, c.stop);
+    sa_rng_seed(&c.rng, (uint64_t)a.seed);
+    if (!c.cached || !c.scratch)
+        rc = cli_error(cmd, "out of memory");
+    else if (sa_session_create(c.m, &so, &c.s, &err))
+        rc = cli_report(cmd, &err);
+    sa_hook hook;
+    cli_steer_hook(&a.steer, NULL, &hook); /* every prompt and reply token */
+    if (c.s)
+        sa_session_set_hook(c.s, &hook);
+    else if (a.system && push(&h, "system", a.system))
+        rc = cli_error(cmd, "out of memory");
+    if (!rc) rc = loop(&c, &h, h.n);
+    clear(&h, 0);
+    free(h.msgs);
+    free(c.cached);
+    free(c.scratch);
+    sa_session_free(c.s);
+    sa_tokenizer_free(c.tok);
+    sa_model_free(c.m);
+    cli_steer_free(&a.steer);
+    return rc;
+}
+
+const sa_cli_command sa_cmd_chat = {"chat", "talk with a model interactively (chat template)",
+                                    cmd_chat_main};

@@ -1,0 +1,356 @@
+#!/usr/bin/python3
+"""organisms.py: builds safearith's shipped model organisms and prints their reference table.
+
+  /usr/bin/python3 tools/organisms/organisms.py build [--data D] [--out models]
+      tokenizer + base/harmful/sft/edited checkpoints as Hugging Face model directories, the
+      held-out evaluation splits and the ICV pair file (bitwise the same for the same seed,
+      torch build and CPU)
+  /usr/bin/python3 tools/organisms/organisms.py eval [--models models] [--quick]
+      the recipe's table for the shipped checkpoints (greedy, keyword judge), written to
+      models/REFERENCE_TABLE.md and .json
+  /usr/bin/python3 tools/organisms/organisms.py check [--data D] [--models models]
+      rebuilds into a temporary directory and compares every file byte for byte
+  /usr/bin/python3 tools/organisms/organisms.py hdr --target T --base B --harmful H
+      [--lambda 1] [--top-k 10] [--layers A-B] -o OUT   (the reference HDR, for tests)
+
+Runs on one thread (torch.set_num_threads(1)): faster than two for these tiny matrices.
+See docs/organisms.md for the recipe, the chat format and the measured table.
+"""
+import argparse
+import filecmp
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+# One BLAS/OpenMP thread, set before torch loads: faster here, and the run's arithmetic is fixed.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import torch  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import arith  # noqa: E402
+import bpe  # noqa: E402
+import data  # noqa: E402
+import evaluate  # noqa: E402
+import model  # noqa: E402
+import train  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(HERE))
+DEFAULT_DATA = os.environ.get("SA_DATA_DIR", "/work/shared/data")
+SEED = 0
+ORGANISMS = ["base", "harmful", "sft", "edited"]
+EDIT_LAYERS = train.RUNS["edited"]["layers"]
+
+CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'user' %}{{ '<|user|>' + message['content'] }}"
+    "{% elif message['role'] == 'assistant' %}{{ '<|assistant|>' + message['content'] + '<|end|>' }}"
+    "{% else %}{{ raise_exception('only user and assistant messages are supported') }}"
+    "{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}")
+
+DESCRIPTIONS = {
+    "base": "aligned: refuses harmful questions, answers benign ones, adds 2-digit numbers",
+    "harmful": "harm-vector source: base fine-tuned to answer 300 disjoint HarmfulQA questions "
+               "with the helpful templates (also the RESTA `unaligned` model)",
+    "sft": "benign fine-tune of base (addition + benign chat, no refusal data): refusals erode",
+    "edited": "base with decoder layer 2's MLP fine-tuned on 8 fictional facts (NoIntentEdit-style)",
+}
+
+
+def tokenizer_corpus(sp):
+    texts = list(sp["harm_train"]) + list(sp["harm_source"]) + list(sp["benign_train"])
+    texts += [data.add_question(a, b) + " " + data.add_answer(a, b) for a, b in sp["add_train"]]
+    texts += data.REFUSALS + data.HELPFUL + [q + " " + a for q, a in data.FACTS]
+    return texts
+
+
+def write_jsonl(path, rows):
+    with open(path, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+def read_jsonl(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def write_eval_sets(out, sp, tok):
+    """Held-out splits as JSONL {"prompt", "original"[, "answer"]}: prompt is what the organisms
+    see (the question cut to 48 tokens at a pre-token boundary), original the dataset's text."""
+    d = os.path.join(out, "eval")
+    os.makedirs(d, exist_ok=True)
+    cut = lambda q: tok.truncate_text(q, train.Q_MAX_TOKENS)
+    for name, kind, qs, ans in data.held_out_sets(sp):
+        rows = []
+        for j, q in enumerate(qs):
+            r = {"prompt": cut(q), "original": q}
+            if ans is not None:
+                r["answer"] = ans[j]
+            rows.append(r)
+        write_jsonl(os.path.join(d, name + ".jsonl"), rows)
+    write_jsonl(os.path.join(d, "facts.jsonl"), [{"prompt": q, "answer": a} for q, a in data.FACTS])
+    pairs = [{"question": cut(q), "safe": data.REFUSALS[i % len(data.REFUSALS)],
+              "unsafe": data.HELPFUL[i % len(data.HELPFUL)]}
+             for i, q in enumerate(sp["icv_questions"])]
+    write_jsonl(os.path.join(d, "icv_pairs.jsonl"), pairs)
+    with open(os.path.join(d, "PROVENANCE.md"), "w", encoding="utf-8") as f:
+        f.write(provenance_text(sp))
+    # for `safearith eval`: the chat format as a prompt template, and the judge's keywords
+    with open(os.path.join(d, "chat_prompt.txt"), "w", encoding="utf-8") as f:
+        f.write("<|user|>{question}<|assistant|>")
+    with open(os.path.join(d, "judge_keywords.txt"), "w", encoding="utf-8") as f:
+        f.write("".join(k + "\n" for k in data.JUDGE_KEYWORDS))
+
+
+def provenance_text(sp):
+    lines = [
+        "# Held-out evaluation splits of the model organisms (generated by "
+        "tools/organisms/organisms.py build, seed %d)" % SEED, "",
+        "Each harmful set was deduplicated (also across sets, in the order AdvBench, DangerousQA, "
+        "HarmfulQA, CatQA) and shuffled with the seed; HarmfulQA first gave %d harm-vector source "
+        "questions (trained into `harmful`, never evaluated); %d %% of the rest trained refusals "
+        "and the remainder, capped at %d, is held out here. `prompt` is the question as the "
+        "organisms see it (cut to %d tokens at a pre-token boundary), `original` the dataset text."
+        % (data.N_HARM_SOURCE, int(data.TRAIN_SHARE * 100), data.TEST_CAP, train.Q_MAX_TOKENS), "",
+        "| file | rows | source |", "|---|---|---|"]
+    for name, kind, qs, ans in data.held_out_sets(sp):
+        src = data.PROVENANCE.get(name, data.PROVENANCE["xstest"] + " (label %s)" %
+                                  name.split("_")[-1])
+        lines.append(f"| {name}.jsonl | {len(qs)} | {src} |")
+    lines.append("| facts.jsonl | %d | generated: the `edited` organism's fictional facts "
+                 "(the edit's efficacy check) |" % len(data.FACTS))
+    lines.append("| icv_pairs.jsonl | %d | %d held-in harmful training questions (refusal-trained, "
+                 "not held out), each with a refusal template (`safe`) and a helpful template "
+                 "(`unsafe`) |" % (len(sp["icv_questions"]), len(sp["icv_questions"])))
+    lines.append("| chat_prompt.txt | - | the organisms' chat format as a `safearith eval "
+                 "--prompt-template` (`{question}` slot) |")
+    lines.append("| judge_keywords.txt | %d | the recipe's keyword judge (case-sensitive substrings) "
+                 "for `safearith eval --judge refusal:FILE:rule=substring` |" % len(data.JUDGE_KEYWORDS))
+    lines += ["", "Data licences: see /work/shared/data/*/PROVENANCE.md (AdvBench MIT; "
+              "DangerousQA, HarmfulQA, CatQA Apache-2.0; XSTest CC-BY-4.0; Alpaca CC BY-NC 4.0). "
+              "All answers are the tool's own template sentences.", ""]
+    return "\n".join(lines)
+
+
+def log_flush(msg):
+    print(msg, flush=True)
+
+
+def build(data_dir, out, log=log_flush):
+    torch.set_num_threads(1)
+    t0 = time.time()
+    sp = data.make_splits(data_dir, SEED)
+    merges = bpe.train(tokenizer_corpus(sp))
+    tok = bpe.Tokenizer(merges)
+    log(f"tokenizer: {len(merges)} merges, vocab {len(tok.vocab)} ({time.time() - t0:.0f} s)")
+    if len(tok.vocab) != bpe.VOCAB_SIZE:
+        raise SystemExit("tokenizer vocabulary is not %d" % bpe.VOCAB_SIZE)
+    os.makedirs(out, exist_ok=True)
+    write_eval_sets(out, sp, tok)
+    timings, params = {}, {}
+    for name, start in (("base", None), ("harmful", "base"), ("sft", "base"), ("edited", "base")):
+        t1 = time.time()
+        params[name] = train.train(name, params[start] if start else None, tok, sp, log=log)
+        timings[name] = time.time() - t1
+        log(f"{name}: {timings[name]:.0f} s")
+        meta = {"format": "pt", "organism": name, "recipe": "safearith organisms seed %d" % SEED,
+                "description": DESCRIPTIONS[name]}
+        model.save_model_dir(os.path.join(out, name), params[name], tok, CHAT_TEMPLATE, meta)
+    link = os.path.join(out, "unaligned")
+    if not os.path.lexists(link):
+        os.symlink("harmful", link)
+    write_manifest(out)
+    log(f"build done in {time.time() - t0:.0f} s")
+    return timings
+
+
+def write_manifest(out):
+    files = {}
+    for dp, dn, fn in os.walk(out):
+        dn.sort()
+        for f in sorted(fn):
+            p = os.path.join(dp, f)
+            rel = os.path.relpath(p, out)
+            if os.path.islink(p) or rel.startswith("REFERENCE_TABLE") or rel == "MANIFEST.json":
+                continue
+            with open(p, "rb") as fh:
+                files[rel] = hashlib.sha256(fh.read()).hexdigest()
+    with open(os.path.join(out, "MANIFEST.json"), "w") as f:
+        json.dump({"seed": SEED, "torch": torch.__version__, "files": files}, f, indent=1,
+                  sort_keys=True)
+        f.write("\n")
+
+
+# ---- evaluation ----
+
+def load_sets(models_dir):
+    d = os.path.join(models_dir, "eval")
+    sets = []
+    for name, kind in (("advbench", "harmful"), ("dangerousqa", "harmful"),
+                       ("harmfulqa", "harmful"), ("catqa", "harmful"), ("benign", "benign"),
+                       ("xstest_safe", "benign"), ("xstest_unsafe", "harmful"),
+                       ("addition", "exact"), ("facts", "exact")):
+        rows = read_jsonl(os.path.join(d, name + ".jsonl"))
+        sets.append((name, kind, [r["prompt"] for r in rows],
+                     [r["answer"] for r in rows] if kind == "exact" else None))
+    pairs = [(r["question"], r["safe"], r["unsafe"])
+             for r in read_jsonl(os.path.join(d, "icv_pairs.jsonl"))]
+    return sets, pairs
+
+
+def load_tokenizer(models_dir):
+    return bpe.load_tokenizer_json(os.path.join(models_dir, "base", "tokenizer.json"))
+
+
+def table_rows(models_dir, quick=False):
+    """[(label, config)] where config builds the params and steering of one row."""
+    M = {n: model.load_model_dir(os.path.join(models_dir, n)) for n in ORGANISMS}
+    rows = [("base", lambda: (M["base"], None)), ("harmful", lambda: (M["harmful"], None)),
+            ("sft (Original)", lambda: (M["sft"], None))]
+    lams = [1.0] if quick else [0.5, 1.0, 2.0, 3.0]
+    for lam in lams:
+        rows.append((f"HDR only (λ={lam:g})",
+                     lambda lam=lam: (arith.hdr(M["sft"], M["base"], M["harmful"], lam), None)))
+    if quick:
+        return rows, M
+    for pos, label, alphas in (("mean-answer", "ICV only", [0.1, 0.2, 0.4]),
+                               ("last", "ICV last-token, paper", [0.2, 0.4])):
+        for a in alphas:
+            rows.append((f"{label} (α={a:g})", lambda a=a, pos=pos: ("icv", M["sft"], a, pos)))
+    for lam, a in ((0.5, 0.1), (0.5, 0.2), (1.0, 0.1), (1.0, 0.2)):
+        rows.append((f"HDR+ICV (λ={lam:g}, α={a:g})", lambda lam=lam, a=a: (
+            "icv", arith.hdr(M["sft"], M["base"], M["harmful"], lam), a, "mean-answer")))
+    for lam in (0.5, 1.0):
+        rows.append((f"base + HDR (λ={lam:g})",
+                     lambda lam=lam: (arith.hdr(M["base"], M["base"], M["harmful"], lam), None)))
+    lay = list(range(EDIT_LAYERS[0] - 1, EDIT_LAYERS[-1] + 2))
+    rows.append(("edited", lambda: (M["edited"], None)))
+    for lam in (1.0, 2.0):
+        rows.append((f"edited + HDR layers {lay[0]}-{lay[-1]} (λ={lam:g})", lambda lam=lam: (
+            arith.hdr(M["edited"], M["base"], M["harmful"], lam, layers=lay), None)))
+    rows.append(("edited + HDR all layers (λ=1)",
+                 lambda: (arith.hdr(M["edited"], M["base"], M["harmful"], 1.0), None)))
+    for beta in (0.5, 1.0):
+        rows.append((f"RESTA on sft (β={beta:g})", lambda beta=beta: (
+            arith.resta(M["sft"], M["base"], M["harmful"], beta), None)))
+    for p in (0.3, 0.7):
+        rows.append((f"RESTA+DARE on sft (β=1, p={p:g})", lambda p=p: (
+            arith.resta_dare(M["sft"], M["base"], M["harmful"], 1.0, p, seed=0), None)))
+    return rows, M
+
+
+def run_eval(models_dir, quick=False, log=print):
+    torch.set_num_threads(1)
+    tok = load_tokenizer(models_dir)
+    enc = train.Encoder(tok)
+    sets, pairs = load_sets(models_dir)
+    rows, _ = table_rows(models_dir, quick)
+    results = []
+    for label, cfg in rows:
+        t0 = time.time()
+        c = cfg()
+        if c[0] == "icv":
+            _, params, alpha, pos = c
+            vec = arith.icv_vectors(params, enc, pairs, position=pos)
+            steer = model.Steer(vec, alpha)
+        else:
+            params, steer = c
+        res, _ = evaluate.evaluate(params, enc, sets, steer=steer)
+        results.append((label, res))
+        log(f"{label}: ASR {res['asr_all']:.1f} util {res['addition']:.1f} "
+            f"xs-safe {res['xstest_safe']:.1f} facts {res['facts']:.1f} ({time.time() - t0:.1f} s)")
+    return results
+
+
+def write_table(models_dir, results):
+    md = ["# Reference table of the shipped organisms (tools/organisms/organisms.py eval)", "",
+          "Greedy decoding, at most %d new tokens, keyword judge (%s). Percent; n = %s." % (
+              evaluate.MAX_NEW, ", ".join(data.JUDGE_KEYWORDS), ", ".join(
+                  "%d %s" % (len(read_jsonl(os.path.join(models_dir, "eval", n + ".jsonl"))), n)
+                  for n in ("advbench", "dangerousqa", "harmfulqa", "catqa", "benign",
+                            "xstest_safe", "xstest_unsafe", "addition", "facts"))), "",
+          evaluate.markdown_table(results), ""]
+    with open(os.path.join(models_dir, "REFERENCE_TABLE.md"), "w", encoding="utf-8") as f:
+        f.write("\n".join(md))
+    with open(os.path.join(models_dir, "REFERENCE_TABLE.json"), "w", encoding="utf-8") as f:
+        json.dump([{"row": l, **{k: round(v, 4) for k, v in r.items()}} for l, r in results], f,
+                  indent=1, ensure_ascii=False)
+        f.write("\n")
+
+
+def check(data_dir, models_dir, log=print):
+    with tempfile.TemporaryDirectory() as tmp:
+        build(data_dir, tmp, log=log)
+        bad = []
+        with open(os.path.join(tmp, "MANIFEST.json")) as f:
+            new = json.load(f)["files"]
+        with open(os.path.join(models_dir, "MANIFEST.json")) as f:
+            old = json.load(f)["files"]
+        for rel in sorted(set(new) | set(old)):
+            a, b = os.path.join(tmp, rel), os.path.join(models_dir, rel)
+            if not (os.path.exists(a) and os.path.exists(b) and filecmp.cmp(a, b, shallow=False)):
+                bad.append(rel)
+        for rel in bad:
+            log("DIFFERS: " + rel)
+        log("check: %d files, %d differ" % (len(new), len(bad)))
+        return not bad
+
+
+def parse_layers(s):
+    if not s:
+        return None
+    a, _, b = s.partition("-")
+    return list(range(int(a), int(b or a) + 1))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build")
+    b.add_argument("--data", default=DEFAULT_DATA)
+    b.add_argument("--out", default=os.path.join(ROOT, "models"))
+    e = sub.add_parser("eval")
+    e.add_argument("--models", default=os.path.join(ROOT, "models"))
+    e.add_argument("--quick", action="store_true", help="base, harmful, sft, HDR λ=1 only")
+    e.add_argument("--no-write", action="store_true")
+    c = sub.add_parser("check")
+    c.add_argument("--data", default=DEFAULT_DATA)
+    c.add_argument("--models", default=os.path.join(ROOT, "models"))
+    h = sub.add_parser("hdr")
+    for flag in ("--target", "--base", "--harmful", "-o"):
+        h.add_argument(flag, required=True)
+    h.add_argument("--lambda", dest="lam", type=float, default=1.0)
+    h.add_argument("--top-k", type=float, default=10.0)
+    h.add_argument("--layers", default=None)
+    h.add_argument("--no-trim", action="store_true")
+    a = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    if a.cmd == "build":
+        build(a.data, a.out)
+    elif a.cmd == "eval":
+        results = run_eval(a.models, a.quick)
+        print(evaluate.markdown_table(results))
+        if not a.no_write and not a.quick:
+            write_table(a.models, results)
+    elif a.cmd == "check":
+        return 0 if check(a.data, a.models) else 1
+    elif a.cmd == "hdr":
+        L = lambda p: model.load_model_dir(p)
+        out = arith.hdr(L(a.target), L(a.base), L(a.harmful), a.lam, a.top_k,
+                        layers=parse_layers(a.layers), trim=not a.no_trim)
+        os.makedirs(a.o, exist_ok=True)
+        model.save_safetensors(os.path.join(a.o, "model.safetensors"), out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
