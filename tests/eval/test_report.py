@@ -25,7 +25,7 @@ with open(mcq, "w") as f:
 runs = []
 for label, extra in [("base", []), ("prefixless", ["--prefix", ""]),
                      (None, ["--prompt", "chat", "--mcq-format", "Q: {question}\nA:"])]:
-    out = os.path.join(tmp, label or "chat-run")
+    out = os.path.join(tmp, "dir-" + label if label else "chat-run")
     cmd = ["eval", "-q", "--model", "fake", "-o", out, "--dataset",
            os.path.join(D, "dangerousqa/dangerousqa.json"), "--dataset",
            os.path.join(D, "xstest/xstest_prompts.csv"), "--dataset", qa, "--dataset", mcq] + extra
