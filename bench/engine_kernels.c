@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "safearith/dtype.h"
@@ -18,21 +19,33 @@ static double now(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+static double cpu_now(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+static double cpu_per_call; /* CPU seconds (all threads) per call, median run */
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
 static double time_it(sa_mm_ctx *c, const sa_wmat *w, const float *x, int T, float *y, int reps) {
-    double t[15];
+    double t[15], cpu[15];
     if (reps > 15) reps = 15;
     sa_matmul(c, w, x, T, y);
     for (int r = 0; r < reps; r++) {
-        double t0 = now();
+        double t0 = now(), c0 = cpu_now();
         sa_matmul(c, w, x, T, y);
         t[r] = now() - t0;
+        cpu[r] = cpu_now() - c0;
     }
     qsort(t, (size_t)reps, sizeof t[0], cmp_double);
+    qsort(cpu, (size_t)reps, sizeof cpu[0], cmp_double);
+    cpu_per_call = cpu[reps / 2];
     return t[reps / 2];
 }
 
@@ -50,18 +63,20 @@ int main(int argc, char **argv) {
     sa_mm_ctx c;
     if (sa_mm_ctx_init(&c, pool, cols)) return 1;
     sa_wmat w = {wd, SA_BF16, rows, cols};
+    if (getenv("BLAS_ROWS")) c.blas_rows = atoi(getenv("BLAS_ROWS"));
     printf("BF16 weight [%d, %d], %d thread(s)\n", rows, cols, threads);
-    printf("%5s %14s %14s %14s\n", "T", "kernel GFLOP/s", "kernel GB/s", "sgemm GFLOP/s");
+    printf("%5s %14s %14s %14s %18s %18s\n", "T", "kernel GFLOP/s", "kernel GB/s", "sgemm GFLOP/s",
+           "kernel GFLOP/cpu-s", "sgemm GFLOP/cpu-s");
     int Ts[] = {1, 2, 4, 8, 16, 32, 128};
     for (size_t i = 0; i < sizeof Ts / sizeof Ts[0]; i++) {
         int T = Ts[i], reps = T >= 32 ? 5 : 11;
         c.blas_min_t = 1 << 30;
-        double tk = time_it(&c, &w, x, T, y, reps);
+        double tk = time_it(&c, &w, x, T, y, reps), ck = cpu_per_call;
         c.blas_min_t = 1;
-        double tb = time_it(&c, &w, x, T, y, reps);
+        double tb = time_it(&c, &w, x, T, y, reps), cb = cpu_per_call;
         double flop = 2.0 * nw * T;
-        printf("%5d %14.1f %14.1f %14.1f\n", T, flop / tk / 1e9, nw * 2.0 / tk / 1e9,
-               flop / tb / 1e9);
+        printf("%5d %14.1f %14.1f %14.1f %18.1f %18.1f\n", T, flop / tk / 1e9, nw * 2.0 / tk / 1e9,
+               flop / tb / 1e9, flop / ck / 1e9, flop / cb / 1e9);
     }
     sa_mm_ctx_free(&c);
     sa_pool_destroy(pool);

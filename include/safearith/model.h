@@ -117,9 +117,9 @@ void sa_session_truncate(sa_session *s, int seq, int len);
 /* Number of positions sequence seq holds. */
 int sa_session_seq_len(const sa_session *s, int seq);
 
-/* One forward pass over n rows (see the comment at the top). Fails without changing the cache
- * if a token is out of range, a sequence would exceed max_ctx, n exceeds max_batch, or the hook
- * returns an error (then the rows before the failure have been appended: reset the sequence). */
+/* One forward pass over n rows (see the comment at the top). Fails, leaving every sequence's
+ * length as it was, if a token is out of range, a sequence would exceed max_ctx, n exceeds
+ * max_batch, or the hook returns an error. */
 sa_status sa_session_eval(sa_session *s, int n, const int32_t *tokens, const int32_t *seq_ids,
                           const uint8_t *want_logits, sa_error *err);
 /* Logits (vocab_size floats) of row i of the last eval; NULL if that row's logits were not

@@ -17,6 +17,38 @@
 
 #include "model/model_internal.h"
 
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
+/* sum a[i] * b[i] (8 lanes, then a fixed reduction order) */
+static float dot(const float *a, const float *b, int n) {
+    int i = 0;
+    float s = 0;
+#ifdef __AVX2__
+    __m256 acc = _mm256_setzero_ps();
+    for (; i + 8 <= n; i += 8)
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    s = _mm_cvtss_f32(_mm_add_ss(h, _mm_shuffle_ps(h, h, 1)));
+#endif
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* y += w * x */
+static void axpy(float *y, float w, const float *x, int n) {
+    int i = 0;
+#ifdef __AVX2__
+    __m256 wv = _mm256_set1_ps(w);
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i,
+                         _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+#endif
+    for (; i < n; i++) y[i] += w * x[i];
+}
+
 static void rmsnorm(float *out, const float *x, const float *w, int d, float eps) {
     double ss = 0;
     for (int i = 0; i < d; i++) ss += (double)x[i] * x[i];
@@ -72,9 +104,7 @@ static void attention_task(void *ctx, size_t task, int worker) {
     float scale = 1.0f / sqrtf((float)hd), mx = -INFINITY;
     for (int p = start; p <= pos; p++) {
         const float *k = cache_row(s, s->kcache, j->layer, seq, p) + (size_t)kvh * hd;
-        float dot = 0;
-        for (int i = 0; i < hd; i++) dot += q[i] * k[i];
-        sc[p] = dot * scale;
+        sc[p] = dot(q, k, hd) * scale;
         if (sc[p] > mx) mx = sc[p];
     }
     float sum = 0;
@@ -86,8 +116,7 @@ static void attention_task(void *ctx, size_t task, int worker) {
     memset(out, 0, (size_t)hd * sizeof *out);
     for (int p = start; p <= pos; p++) {
         const float *v = cache_row(s, s->vcache, j->layer, seq, p) + (size_t)kvh * hd;
-        float w = sc[p] / sum;
-        for (int i = 0; i < hd; i++) out[i] += w * v[i];
+        axpy(out, sc[p] / sum, v, hd);
     }
 }
 

@@ -16,14 +16,14 @@
 #endif
 
 #define KERNEL_ROWS_PER_TASK 16
-#define BLAS_ROWS_PER_TASK 64
 
 int sa_mm_ctx_init(sa_mm_ctx *c, sa_pool *pool, int max_cols) {
     memset(c, 0, sizeof *c);
     c->pool = pool;
     c->n_workers = sa_pool_size(pool);
     c->blas_min_t = SA_MM_BLAS_MIN_T;
-    c->tile_floats = (size_t)BLAS_ROWS_PER_TASK * (size_t)max_cols;
+    c->blas_rows = SA_MM_BLAS_ROWS;
+    c->tile_floats = (size_t)SA_MM_BLAS_ROWS * (size_t)max_cols;
     c->tiles = calloc((size_t)c->n_workers, sizeof *c->tiles);
     if (!c->tiles) return -1;
     for (int i = 0; i < c->n_workers; i++) {
@@ -161,6 +161,17 @@ float sa_dot_row(const sa_wmat *w, int row, const float *x) {
     kernel_rows(&one, 0, 1, x, 1, &y);
     return y;
 }
+
+/* Widen n stored elements to float32 (exact), 8 at a time. */
+static void widen(const unsigned char *src, sa_dtype dt, float *dst, size_t n) {
+    size_t i = 0;
+    if (dt == SA_BF16)
+        for (; i + 8 <= n; i += 8)
+            _mm256_storeu_ps(dst + i, load8(src, (int)0, SA_BF16)), src += 16;
+    else if (dt == SA_F16)
+        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, load8(src, (int)0, SA_F16)), src += 16;
+    sa_to_f32(src, dt, dst + i, n - i);
+}
 #else
 /* Portable fallback with the same per-element summation structure (8 lanes, fixed reduction). */
 static void kernel_rows(const sa_wmat *w, int r0, int nrows, const float *x, int T, float *y) {
@@ -187,6 +198,10 @@ float sa_dot_row(const sa_wmat *w, int row, const float *x) {
     one.rows = 1;
     kernel_rows(&one, 0, 1, x, 1, &y);
     return y;
+}
+
+static void widen(const unsigned char *src, sa_dtype dt, float *dst, size_t n) {
+    sa_to_f32(src, dt, dst, n);
 }
 #endif
 
@@ -220,7 +235,7 @@ static void blas_task(void *ctx, size_t task, int worker) {
     if (w->dtype == SA_F32 && ((uintptr_t)src % 4) == 0) {
         wf = (const float *)(const void *)src;
     } else {
-        sa_to_f32(src, w->dtype, j->c->tiles[worker], cnt);
+        widen(src, w->dtype, j->c->tiles[worker], cnt);
         wf = j->c->tiles[worker];
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->T, n, w->cols, 1.0f, j->x, w->cols, wf,
@@ -229,8 +244,8 @@ static void blas_task(void *ctx, size_t task, int worker) {
 
 void sa_matmul(sa_mm_ctx *c, const sa_wmat *w, const float *x, int T, float *y) {
     mm_job j = {c, w, x, T, y, KERNEL_ROWS_PER_TASK};
-    if (T >= c->blas_min_t && (size_t)w->cols * BLAS_ROWS_PER_TASK <= c->tile_floats) {
-        j.rows_per_task = BLAS_ROWS_PER_TASK;
+    if (T >= c->blas_min_t && (size_t)w->cols * c->blas_rows <= c->tile_floats) {
+        j.rows_per_task = c->blas_rows;
         int saved = openblas_get_num_threads();
         if (saved != 1) openblas_set_num_threads(1);
         sa_pool_run(c->pool, (size_t)(w->rows + j.rows_per_task - 1) / j.rows_per_task, blas_task,

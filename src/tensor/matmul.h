@@ -2,7 +2,7 @@
  * float32 activations: the one product every linear layer of the engine uses (internal API).
  *
  * Two paths, chosen by the number of activation rows T:
- *   T < SA_MM_BLAS_MIN_T: an AVX2/FMA/F16C kernel that streams each weight row once per block of
+ *   T < SA_MM_BLAS_MIN_T (24): an AVX2/FMA/F16C kernel that streams each weight row once per block of
  *     up to 3 activation rows (decode is bound by memory bandwidth; this reads the weights in
  *     their stored dtype and never widens them into memory);
  *   otherwise: each task widens a block of weight rows to float32 in its own scratch and calls
@@ -18,7 +18,8 @@
 #include "safearith/dtype.h"
 #include "safearith/threads.h"
 
-#define SA_MM_BLAS_MIN_T 16
+#define SA_MM_BLAS_MIN_T 24
+#define SA_MM_BLAS_ROWS 256
 
 typedef struct sa_wmat {
     const void *data; /* rows x cols elements of dtype, row-major; any alignment for BF16/F16 */
@@ -33,6 +34,7 @@ typedef struct sa_mm_ctx {
     size_t tile_floats; /* floats per worker */
     float **tiles;
     int blas_min_t; /* path threshold (SA_MM_BLAS_MIN_T by default; tests may change it) */
+    int blas_rows;  /* weight rows per sgemm task (SA_MM_BLAS_ROWS by default) */
 } sa_mm_ctx;
 
 /* max_cols: the widest weight this context will see. Returns 0 or -1 (out of memory). */
