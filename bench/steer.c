@@ -1,14 +1,12 @@
 /* steer.c (bench): decode speed with and without steering.
  *
- * usage: steer [--model DIR] [--tokens N] [--runs R] [--threads T] [--mode
- * add|icv|icv-code]
+ * usage: steer [--model DIR] [--tokens N] [--runs R] [--threads T] [--mode add|icv|icv-code]
  *
- * Without --model it writes a random-weight Llama checkpoint (hidden 1024, 8
- * layers, F32) to a temporary directory. Each run prefills 16 tokens and
- * decodes N more one at a time (greedy tokens are irrelevant here: a fixed
- * token stream is fed), once plain and once steered at every layer, alternating
- * so that machine noise hits both; prints the median tokens/s of each and the
- * ratio steered/plain. */
+ * Without --model it writes a random-weight Llama checkpoint (hidden 1024, 8 layers, F32) to a
+ * temporary directory. Each run prefills 16 tokens and decodes N more one at a time (a fixed
+ * token stream is fed; sampling is irrelevant here), switching between no hook and a steering
+ * hook on every layer at every step, so that the noise of a shared machine hits both alike;
+ * prints the median step speed of each, their ratio, and the steering work timed alone. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,14 +19,14 @@
 #include "safearith/steer.h"
 
 static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static float frand(unsigned *s) {
-  *s = *s * 1664525u + 1013904223u;
-  return ((*s >> 8) / 16777216.0f - 0.5f) * 0.06f;
+    *s = *s * 1664525u + 1013904223u;
+    return ((*s >> 8) / 16777216.0f - 0.5f) * 0.06f;
 }
 
 #define D 1024
@@ -37,175 +35,174 @@ static float frand(unsigned *s) {
 #define V 2048
 
 typedef struct {
-  sa_st_f32_tensor t[2 + 9 * NL + 1];
-  char names[2 + 9 * NL + 1][64];
-  float *bufs[2 + 9 * NL + 1];
-  int k;
-  unsigned seed;
+    sa_st_f32_tensor t[2 + 9 * NL + 1];
+    char names[2 + 9 * NL + 1][64];
+    float *bufs[2 + 9 * NL + 1];
+    int k;
+    unsigned seed;
 } ckpt;
 
 /* A tensor of rows x cols random values (cols == 1: a norm weight of ones). */
-static void add(ckpt *c, const char *prefix, const char *name, int rows,
-                int cols) {
-  int k = c->k++;
-  snprintf(c->names[k], sizeof c->names[k], "%s%s", prefix, name);
-  size_t cnt = (size_t)rows * cols;
-  c->bufs[k] = malloc(cnt * sizeof(float));
-  for (size_t i = 0; i < cnt; i++)
-    c->bufs[k][i] = cols == 1 ? 1.0f : frand(&c->seed);
-  c->t[k] = cols == 1
-                ? (sa_st_f32_tensor){c->names[k], 1, {rows}, c->bufs[k]}
-                : (sa_st_f32_tensor){c->names[k], 2, {rows, cols}, c->bufs[k]};
+static void add(ckpt *c, const char *prefix, const char *name, int rows, int cols) {
+    int k = c->k++;
+    snprintf(c->names[k], sizeof c->names[k], "%s%s", prefix, name);
+    size_t cnt = (size_t)rows * cols;
+    c->bufs[k] = malloc(cnt * sizeof(float));
+    for (size_t i = 0; i < cnt; i++) c->bufs[k][i] = cols == 1 ? 1.0f : frand(&c->seed);
+    c->t[k] = cols == 1 ? (sa_st_f32_tensor){c->names[k], 1, {rows}, c->bufs[k]}
+                        : (sa_st_f32_tensor){c->names[k], 2, {rows, cols}, c->bufs[k]};
 }
 
 static int write_model(const char *dir) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/config.json", dir);
-  FILE *f = fopen(path, "w");
-  if (!f)
-    return -1;
-  fprintf(
-      f,
-      "{\"architectures\":[\"LlamaForCausalLM\"],\"model_type\":\"llama\","
-      "\"vocab_size\":%d,"
-      "\"hidden_size\":%d,\"intermediate_size\":%d,\"num_hidden_layers\":%d,"
-      "\"num_attention_heads\":16,\"num_key_value_heads\":8,\"rms_norm_eps\":"
-      "1e-5,"
-      "\"max_position_embeddings\":2048,\"rope_theta\":10000.0,\"bos_token_"
-      "id\":1,"
-      "\"eos_token_id\":2,\"tie_word_embeddings\":false}\n",
-      V, D, FF, NL);
-  fclose(f);
-  ckpt *c = calloc(1, sizeof *c);
-  if (!c)
-    return -1;
-  c->seed = 1;
-  add(c, "", "model.embed_tokens.weight", V, D);
-  add(c, "", "model.norm.weight", D, 1);
-  add(c, "", "lm_head.weight", V, D);
-  for (int l = 0; l < NL; l++) {
-    char p[64];
-    snprintf(p, sizeof p, "model.layers.%d.", l);
-    add(c, p, "input_layernorm.weight", D, 1);
-    add(c, p, "post_attention_layernorm.weight", D, 1);
-    add(c, p, "self_attn.q_proj.weight", D, D);
-    add(c, p, "self_attn.k_proj.weight", D / 2, D);
-    add(c, p, "self_attn.v_proj.weight", D / 2, D);
-    add(c, p, "self_attn.o_proj.weight", D, D);
-    add(c, p, "mlp.gate_proj.weight", FF, D);
-    add(c, p, "mlp.up_proj.weight", FF, D);
-    add(c, p, "mlp.down_proj.weight", D, FF);
-  }
-  snprintf(path, sizeof path, "%s/model.safetensors", dir);
-  sa_error err = {0};
-  int rc =
-      sa_st_write_f32_file(path, c->t, (size_t)c->k, NULL, 1, &err) ? -1 : 0;
-  if (rc)
-    fprintf(stderr, "bench: %s\n", err.msg);
-  for (int i = 0; i < c->k; i++)
-    free(c->bufs[i]);
-  free(c);
-  return rc;
+    char path[512];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    fprintf(f,
+            "{\"architectures\":[\"LlamaForCausalLM\"],\"model_type\":\"llama\","
+            "\"vocab_size\":%d,"
+            "\"hidden_size\":%d,\"intermediate_size\":%d,\"num_hidden_layers\":%d,"
+            "\"num_attention_heads\":16,\"num_key_value_heads\":8,\"rms_norm_eps\":"
+            "1e-5,"
+            "\"max_position_embeddings\":2048,\"rope_theta\":10000.0,\"bos_token_"
+            "id\":1,"
+            "\"eos_token_id\":2,\"tie_word_embeddings\":false}\n",
+            V, D, FF, NL);
+    fclose(f);
+    ckpt *c = calloc(1, sizeof *c);
+    if (!c) return -1;
+    c->seed = 1;
+    add(c, "", "model.embed_tokens.weight", V, D);
+    add(c, "", "model.norm.weight", D, 1);
+    add(c, "", "lm_head.weight", V, D);
+    for (int l = 0; l < NL; l++) {
+        char p[64];
+        snprintf(p, sizeof p, "model.layers.%d.", l);
+        add(c, p, "input_layernorm.weight", D, 1);
+        add(c, p, "post_attention_layernorm.weight", D, 1);
+        add(c, p, "self_attn.q_proj.weight", D, D);
+        add(c, p, "self_attn.k_proj.weight", D / 2, D);
+        add(c, p, "self_attn.v_proj.weight", D / 2, D);
+        add(c, p, "self_attn.o_proj.weight", D, D);
+        add(c, p, "mlp.gate_proj.weight", FF, D);
+        add(c, p, "mlp.up_proj.weight", FF, D);
+        add(c, p, "mlp.down_proj.weight", D, FF);
+    }
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    sa_error err = {0};
+    int rc = sa_st_write_f32_file(path, c->t, (size_t)c->k, NULL, 1, &err) ? -1 : 0;
+    if (rc) fprintf(stderr, "bench: %s\n", err.msg);
+    for (int i = 0; i < c->k; i++) free(c->bufs[i]);
+    free(c);
+    return rc;
 }
 
-/* Prefill 16 tokens, decode n; returns decode tokens/s. */
-static double run(sa_session *s, int n) {
-  int32_t tok[16], seq[16] = {0};
-  for (int i = 0; i < 16; i++)
-    tok[i] = 3 + i;
-  sa_session_reset(s, -1);
-  sa_error err = {0};
-  if (sa_session_eval(s, 16, tok, seq, NULL, &err))
-    return fprintf(stderr, "%s\n", err.msg), 0;
-  double t0 = now();
-  for (int i = 0; i < n; i++) {
-    int32_t t = 5 + (i * 7) % 1000, z = 0;
-    if (sa_session_eval(s, 1, &t, &z, NULL, &err))
-      return fprintf(stderr, "%s\n", err.msg), 0;
-  }
-  return n / (now() - t0);
+/* Prefill 16 tokens, then decode n tokens one at a time, switching between the plain and the
+ * steering hook at every step so that machine noise hits both alike; step times go to tp
+ * (even steps, plain) and ts (odd steps, steered). */
+static int run(sa_session *s, const sa_hook *plain, const sa_hook *steered, int n, double *tp,
+               double *ts) {
+    int32_t tok[16], seq[16] = {0};
+    for (int i = 0; i < 16; i++) tok[i] = 3 + i;
+    sa_session_reset(s, -1);
+    sa_error err = {0};
+    sa_session_set_hook(s, plain);
+    if (sa_session_eval(s, 16, tok, seq, NULL, &err)) return fprintf(stderr, "%s\n", err.msg), -1;
+    for (int i = 0; i < n; i++) {
+        int32_t t = 5 + (i * 7) % 1000, z = 0;
+        sa_session_set_hook(s, i % 2 ? steered : plain);
+        double t0 = now();
+        if (sa_session_eval(s, 1, &t, &z, NULL, &err)) return fprintf(stderr, "%s\n", err.msg), -1;
+        (i % 2 ? ts : tp)[i / 2] = now() - t0;
+    }
+    return 0;
 }
 
 static int cmpd(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
 }
 
 int main(int argc, char **argv) {
-  const char *model = NULL;
-  int n = 64, runs = 7, threads = 2, mode = SA_STEER_ICV;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!strcmp(argv[i], "--model"))
-      model = argv[i + 1];
-    else if (!strcmp(argv[i], "--tokens"))
-      n = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--runs"))
-      runs = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--threads"))
-      threads = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--mode"))
-      mode = sa_steer_mode_parse(argv[i + 1]);
-  }
-  if (mode < 0 || runs < 1 || runs > 99 || n < 1)
-    return fprintf(stderr, "bench: bad arguments\n"), 2;
-  char tmp[] = "/tmp/sa_steer_bench_XXXXXX";
-  if (!model) {
-    if (!mkdtemp(tmp) || write_model(tmp))
-      return 1;
-    model = tmp;
-  }
-  sa_model *m;
-  sa_session *s;
-  sa_error err = {0};
-  sa_session_opts so = {1, n + 32, 64, threads};
-  if (sa_model_load(model, &m, &err) || sa_session_create(m, &so, &s, &err))
-    return fprintf(stderr, "bench: %s\n", err.msg), 1;
-  const sa_model_config *cfg = sa_model_get_config(m);
-  sa_steer plan;
-  sa_cvec cv;
-  if (sa_steer_init(&plan, cfg->n_layers, cfg->hidden_size, (sa_steer_mode)mode,
-                    mode == SA_STEER_ADD ? SA_STEER_AT_RESIDUAL
-                                         : SA_STEER_AT_MLP,
-                    &err) ||
-      sa_cvec_alloc(&cv, cfg->n_layers, cfg->hidden_size, &err))
-    return fprintf(stderr, "bench: %s\n", err.msg), 1;
-  unsigned seed = 7;
-  for (int l = 0; l < cfg->n_layers; l++) {
-    cv.has[l] = 1;
-    for (int k = 0; k < cfg->hidden_size; k++)
-      cv.dir[(size_t)l * cfg->hidden_size + k] = frand(&seed);
-  }
-  sa_steer_add_cvec(&plan, &cv, 0.1f, "bench", &err);
-  sa_steer_chain chain;
-  sa_hook steer_hook, none = {0};
-  sa_steer_hook(&plan, NULL, &chain, &steer_hook);
-  double plain[99], steered[99];
-  run(s, n); /* warm-up */
-  for (int r = 0; r < runs; r++) {
-    sa_session_set_hook(s, &none);
-    plain[r] = run(s, n);
-    sa_session_set_hook(s, &steer_hook);
-    steered[r] = run(s, n);
-  }
-  qsort(plain, (size_t)runs, sizeof *plain, cmpd);
-  qsort(steered, (size_t)runs, sizeof *steered, cmpd);
-  double p = plain[runs / 2], q = steered[runs / 2];
-  printf("model %s: %d layers, hidden %d; %d threads; %d decode tokens x %d "
-         "runs\n",
-         model, cfg->n_layers, cfg->hidden_size, threads, n, runs);
-  printf("plain   %.2f tok/s (median)\nsteered %.2f tok/s (median, %s at every "
-         "layer)\n"
-         "ratio steered/plain %.4f\n",
-         p, q, sa_steer_mode_name((sa_steer_mode)mode), q / p);
-  sa_cvec_free(&cv);
-  sa_steer_free(&plan);
-  sa_session_free(s);
-  sa_model_free(m);
-  if (model == tmp) {
-    char path[600];
-    snprintf(path, sizeof path, "%s/config.json", tmp), unlink(path);
-    snprintf(path, sizeof path, "%s/model.safetensors", tmp), unlink(path);
-    rmdir(tmp);
-  }
-  return 0;
+    const char *model = NULL;
+    int n = 64, runs = 7, threads = 2, mode = SA_STEER_ICV;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--model"))
+            model = argv[i + 1];
+        else if (!strcmp(argv[i], "--tokens"))
+            n = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--runs"))
+            runs = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--threads"))
+            threads = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--mode"))
+            mode = sa_steer_mode_parse(argv[i + 1]);
+    }
+    if (mode < 0 || runs < 1 || runs > 99 || n < 2)
+        return fprintf(stderr, "bench: bad arguments\n"), 2;
+    char tmp[] = "/tmp/sa_steer_bench_XXXXXX";
+    if (!model) {
+        if (!mkdtemp(tmp) || write_model(tmp)) return 1;
+        model = tmp;
+    }
+    sa_model *m;
+    sa_session *s;
+    sa_error err = {0};
+    sa_session_opts so = {1, n + 32, 64, threads};
+    if (sa_model_load(model, &m, &err) || sa_session_create(m, &so, &s, &err))
+        return fprintf(stderr, "bench: %s\n", err.msg), 1;
+    const sa_model_config *cfg = sa_model_get_config(m);
+    sa_steer plan;
+    sa_cvec cv;
+    if (sa_steer_init(&plan, cfg->n_layers, cfg->hidden_size, (sa_steer_mode)mode,
+                      mode == SA_STEER_ADD ? SA_STEER_AT_RESIDUAL : SA_STEER_AT_MLP, &err) ||
+        sa_cvec_alloc(&cv, cfg->n_layers, cfg->hidden_size, &err))
+        return fprintf(stderr, "bench: %s\n", err.msg), 1;
+    unsigned seed = 7;
+    for (int l = 0; l < cfg->n_layers; l++) {
+        cv.has[l] = 1;
+        for (int k = 0; k < cfg->hidden_size; k++)
+            cv.dir[(size_t)l * cfg->hidden_size + k] = frand(&seed);
+    }
+    sa_steer_add_cvec(&plan, &cv, 0.1f, "bench", &err);
+    sa_steer_chain chain;
+    sa_hook steer_hook, none = {0};
+    sa_steer_hook(&plan, NULL, &chain, &steer_hook);
+    int half = n / 2, total = half * runs;
+    double *tp = malloc((size_t)total * sizeof *tp), *ts = malloc((size_t)total * sizeof *ts);
+    if (!tp || !ts || run(s, &none, &steer_hook, n, tp, ts)) return 1; /* warm-up */
+    for (int r = 0; r < runs; r++)
+        if (run(s, &none, &steer_hook, n, tp + r * half, ts + r * half)) return 1;
+    qsort(tp, (size_t)total, sizeof *tp, cmpd);
+    qsort(ts, (size_t)total, sizeof *ts, cmpd);
+    double p = 1 / tp[total / 2], q = 1 / ts[total / 2];
+    /* The steering work alone, timed directly: one row through every layer's rule. */
+    float *row = malloc((size_t)cfg->hidden_size * sizeof *row);
+    for (int k = 0; k < cfg->hidden_size; k++) row[k] = frand(&seed);
+    double t0 = now();
+    int reps = 2000;
+    for (int i = 0; i < reps; i++)
+        for (int l = 0; l < cfg->n_layers; l++)
+            sa_steer_apply(&plan, l, plan.site, row, 1, (size_t)cfg->hidden_size);
+    double per_token = (now() - t0) / reps;
+    printf("model %s: %d layers, hidden %d; %d threads; %d runs x %d decode steps, plain and "
+           "steered alternating\n",
+           model, cfg->n_layers, cfg->hidden_size, threads, runs, n);
+    printf("plain   %.2f tok/s (median step)\nsteered %.2f tok/s (median step, %s at every layer)\n"
+           "ratio steered/plain %.4f\nsteering work alone: %.2f us per token (%.3f%% of a plain "
+           "step)\n",
+           p, q, sa_steer_mode_name((sa_steer_mode)mode), q / p, per_token * 1e6,
+           100 * per_token * p);
+    free(tp), free(ts), free(row);
+    sa_cvec_free(&cv);
+    sa_steer_free(&plan);
+    sa_session_free(s);
+    sa_model_free(m);
+    if (model == tmp) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/config.json", tmp), unlink(path);
+        snprintf(path, sizeof path, "%s/model.safetensors", tmp), unlink(path);
+        rmdir(tmp);
+    }
+    return 0;
 }

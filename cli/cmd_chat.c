@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "engine_cli.h"
+#include "steer_opts.h"
 
 static const char *const usage =
     "usage: safearith chat --model DIR [--system S] [--max-tokens N] [--temp T] [--top-k K]\n"
@@ -21,13 +22,15 @@ static const char *const usage =
     "'/reset' starts a new conversation, '/quit' (or end of input) leaves.\n"
     "  --max-tokens N   longest reply (default 512)\n"
     "  --ctx N          context positions (default: min(max_position_embeddings, 4096))\n"
-    "  sampling flags as for 'safearith generate' (--temp 0 = greedy)\n";
+    "  sampling flags as for 'safearith generate' (--temp 0 = greedy)\n"
+    "\n" CLI_STEER_USAGE;
 
 typedef struct {
     const char *model, *system, *stop[16];
     int n_stop;
     long max_tokens, threads, top_k, ctx;
     double temp, top_p, seed;
+    cli_steer steer;
 } chat_args;
 
 typedef struct {
@@ -37,8 +40,12 @@ typedef struct {
 
 static int parse_args(const char *cmd, int argc, char **argv, chat_args *a) {
     *a = (chat_args){.max_tokens = 512, .top_k = 40, .temp = 0.8, .top_p = 0.95};
+    cli_steer_init(&a->steer);
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int sr = cli_steer_flag(cmd, &a->steer, argc, argv, &i);
+        if (sr < 0) return CLI_USAGE;
+        if (sr) continue;
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
             fputs(usage, stdout);
             return -1;
@@ -206,15 +213,17 @@ static int cmd_chat_main(int argc, char **argv) {
     const char *cmd = "chat";
     chat_args a;
     int rc = parse_args(cmd, argc, argv, &a);
-    if (rc) return rc < 0 ? CLI_OK : rc;
+    if (rc) return cli_steer_free(&a.steer), rc < 0 ? CLI_OK : rc;
     chat c = {.cmd = cmd, .a = &a};
     history h = {0};
     sa_error err = {0};
     c.m = cli_load_model(cmd, a.model);
     c.tok = c.m ? cli_load_tokenizer(cmd, a.model) : NULL;
-    if (!c.tok) {
+    if (!c.tok || (rc = cli_steer_setup(cmd, &a.steer, sa_model_get_config(c.m)))) {
+        sa_tokenizer_free(c.tok);
         sa_model_free(c.m);
-        return CLI_FAIL;
+        cli_steer_free(&a.steer);
+        return rc ? rc : CLI_FAIL;
     }
     const sa_model_config *cfg = sa_model_get_config(c.m);
     c.ctx = a.ctx ? (int)a.ctx
@@ -228,6 +237,10 @@ static int cmd_chat_main(int argc, char **argv) {
         rc = cli_error(cmd, "out of memory");
     else if (sa_session_create(c.m, &so, &c.s, &err))
         rc = cli_report(cmd, &err);
+    sa_hook hook;
+    cli_steer_hook(&a.steer, NULL, &hook); /* every prompt and reply token */
+    if (c.s)
+        sa_session_set_hook(c.s, &hook);
     else if (a.system && push(&h, "system", a.system))
         rc = cli_error(cmd, "out of memory");
     if (!rc) rc = loop(&c, &h, h.n);
@@ -238,6 +251,7 @@ static int cmd_chat_main(int argc, char **argv) {
     sa_session_free(c.s);
     sa_tokenizer_free(c.tok);
     sa_model_free(c.m);
+    cli_steer_free(&a.steer);
     return rc;
 }
 

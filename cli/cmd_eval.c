@@ -294,7 +294,8 @@ static int load_inputs(state *s, sa_error *err) {
             if (!strncmp(jdir, "fake", 4))
                 st = sa_eval_backend_fake(0, &s->judges[i].backend, err);
             else {
-                sa_eval_engine_opts eo = {(int)o->threads, (int)o->batch, 0, NULL, NULL};
+                sa_eval_engine_opts eo = {(int)o->threads, (int)o->batch, 0, NULL, NULL,
+                                          cli_interrupted};
                 st = sa_eval_backend_engine(jdir, &eo, &s->judges[i].backend, err);
             }
             free(jdir);
@@ -334,7 +335,8 @@ static int open_model(state *s, sa_error *err) {
         cli_steer_hook(&o->steer, NULL, &hook);
         hp = &hook;
     }
-    sa_eval_engine_opts eo = {(int)o->threads, (int)o->batch, (int)o->ctx, hp, o->chat_template};
+    sa_eval_engine_opts eo = {(int)o->threads,  (int)o->batch,  (int)o->ctx, hp,
+                              o->chat_template, cli_interrupted};
     return sa_eval_backend_engine(o->model, &eo, &s->model, err) ? -1 : 0;
 }
 

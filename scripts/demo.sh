@@ -34,7 +34,8 @@ prompts=()
 while IFS= read -r line; do prompts+=("$line"); done < <(
   for f in advbench dangerousqa catqa benign addition; do
     n=1; case $f in benign|addition) n=2 ;; esac
-    grep -v '\\' "models/eval/$f.jsonl" | head -n "$n" | sed -E 's/^\{"prompt": "([^"]*)".*/\1/'
+    awk -v n="$n" '!/\\/ && c < n { c++; print }' "models/eval/$f.jsonl" |
+      sed -E 's/^\{"prompt": "([^"]*)".*/\1/'
   done)
 
 echo
@@ -58,7 +59,7 @@ if has eval && has report && [ -d "$out/sft-hdr" ]; then
   echo "== safearith eval on the held-out splits (greedy, keyword judge), then safearith report"
   ev=models/eval
   for m in models/base models/sft "$out/sft-hdr"; do
-    name=$(basename "$m")
+    name=$(basename "$m")  # the run directory's name labels the report's row
     rm -rf "$out/eval-$name"
     args=()
     for d in advbench dangerousqa harmfulqa catqa xstest_unsafe; do

@@ -133,6 +133,7 @@ typedef struct sa_eval_engine_opts {
     int max_ctx;               /* positions per sequence; 0: min(max_position_embeddings, 1024) */
     const sa_hook *hook;       /* installed on the session (steering), or NULL */
     const char *chat_template; /* family name; NULL: recognised from tokenizer_config.json */
+    int (*interrupted)(void);  /* polled per token; non-zero abandons the batch (SA_EINTR) */
 } sa_eval_engine_opts;
 sa_status sa_eval_backend_engine(const char *model_dir, const sa_eval_engine_opts *opts,
                                  sa_eval_backend *out, sa_error *err);

@@ -26,6 +26,7 @@ typedef struct engine {
     const int32_t *stop_ids;
     int n_stop;
     sa_error chat_err; /* why the chat template was not recognised, if it was not */
+    int (*interrupted)(void);
 } engine;
 
 static sa_status encode(engine *e, const char *text, int templated, sa_tokens *t, sa_error *err) {
@@ -37,6 +38,8 @@ typedef struct stop_ctx {
     const int *prompt_lens;
     int *counts;
     int max_ctx;
+    int (*interrupted)(void);
+    int stopped; /* interrupted: every sequence is being stopped, the batch is void */
 } stop_ctx;
 
 /* Stop a sequence when its new token could not be fed back: the k-th new token goes to
@@ -44,6 +47,7 @@ typedef struct stop_ctx {
 static int on_token(void *ud, int seq, int32_t token) {
     stop_ctx *c = ud;
     (void)token;
+    if (c->stopped || (c->interrupted && c->interrupted())) return c->stopped = 1;
     return c->prompt_lens[seq] + ++c->counts[seq] > c->max_ctx;
 }
 
@@ -85,7 +89,7 @@ static sa_status gen_chunk(engine *e, int n, const char *const *prompts, const u
         if (!st && !(outs[i] = malloc((size_t)dec->max_new_tokens * sizeof *outs[i])))
             st = sa_error_set(err, SA_ENOMEM, "out of memory");
     }
-    stop_ctx sc = {lens, counts, e->max_ctx};
+    stop_ctx sc = {lens, counts, e->max_ctx, e->interrupted, 0};
     sa_gen_opts go = {{(float)dec->temperature, dec->top_k, (float)dec->top_p, dec->seed},
                       dec->max_new_tokens,
                       e->stop_ids,
@@ -95,6 +99,7 @@ static sa_status gen_chunk(engine *e, int n, const char *const *prompts, const u
                       &sc};
     if (!st)
         st = sa_generate(e->sess, n, (const int32_t *const *)ids, lens, &go, outs, out_lens, err);
+    if (!st && sc.stopped) st = sa_error_set(err, SA_EINTR, "interrupted");
     for (int i = 0; i < n && !st; i++) {
         size_t len = 0;
         st = sa_tokenizer_decode(e->tok, outs[i], (size_t)out_lens[i], SA_DECODE_SKIP_SPECIAL,
@@ -276,6 +281,7 @@ sa_status sa_eval_backend_engine(const char *model_dir, const sa_eval_engine_opt
         e->n_stop = (int)n;
         if (!n) e->stop_ids = NULL; /* the model's EOS ids */
         if (opts->hook) sa_session_set_hook(e->sess, opts->hook);
+        e->interrupted = opts->interrupted;
     }
     if (st) {
         engine_destroy(e);

@@ -53,7 +53,7 @@ static sa_status load_run(const char *dir, run_info *ri, sa_error *err) {
     }
     free(rp), free(sp);
     if (st) return st;
-    const char *label = sget(cJSON_GetObjectItemCaseSensitive(ri->run, "settings"), "label");
+    const char *label = sget(cJSON_GetObjectItemCaseSensitive(ri->run, "info"), "label");
     if (!label || !label[0]) {
         const char *b = strrchr(dir, '/');
         while (b && !b[1] && b > dir) { /* trailing slash */

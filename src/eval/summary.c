@@ -162,6 +162,30 @@ static cJSON *judge_names(const cJSON *run, const cJSON *const *rows, int n) {
     return names;
 }
 
+/* Means over groups of their headline values (first judge): ASR over harmful groups,
+ * over-refusal over benign groups, utility over mcq / qa groups; null where there is none. */
+static cJSON *overall(const cJSON *groups) {
+    double sum[3] = {0, 0, 0};
+    int n[3] = {0, 0, 0};
+    const cJSON *g;
+    cJSON_ArrayForEach(g, groups) {
+        const char *kind = sget(g, "kind");
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(g, "utility");
+        const cJSON *m =
+            u ? u : cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(g, "judges"), 0);
+        int k = u ? 2 : !strcmp(kind, "harmful") ? 0 : -1;
+        if (k < 0 && m && !strcmp(sget(m, "metric"), "over_refusal")) k = 1;
+        if (k < 0 || !m || !nget(m, "n")) continue;
+        sum[k] += nget(m, "value"), n[k]++;
+    }
+    cJSON *o = cJSON_CreateObject();
+    const char *names[3] = {"mean_asr", "mean_over_refusal", "mean_utility"};
+    for (int k = 0; k < 3; k++)
+        cJSON_AddItemToObject(
+            o, names[k], n[k] ? cJSON_CreateNumber(round6(sum[k] / n[k])) : cJSON_CreateNull());
+    return o;
+}
+
 cJSON *sa_eval_summary_build(const cJSON *rows_arr, const cJSON *run) {
     int n = cJSON_GetArraySize(rows_arr);
     const cJSON **rows = calloc((size_t)n + 1, sizeof *rows);
@@ -206,5 +230,6 @@ cJSON *sa_eval_summary_build(const cJSON *rows_arr, const cJSON *run) {
     }
     free(grow), free(taken), free(rows);
     cJSON_AddItemToObject(s, "judges", names);
+    cJSON_AddItemToObject(s, "overall", overall(groups));
     return s;
 }

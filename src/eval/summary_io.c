@@ -46,6 +46,12 @@ char *sa_eval_summary_markdown(const cJSON *summary, const cJSON *run) {
         cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(summary, "complete")) ? " (INCOMPLETE)" : "",
         sget(summary, "fingerprint"));
     if (info) sa_sbuf_printf(&b, "- safearith %s\n", sget(info, "version"));
+    const cJSON *ov = cJSON_GetObjectItemCaseSensitive(summary, "overall");
+    const char *ovk[3] = {"mean_asr", "mean_over_refusal", "mean_utility"};
+    const char *ovn[3] = {"mean ASR", "mean over-refusal", "mean utility"};
+    for (int k = 0; k < 3; k++)
+        if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(ov, ovk[k])))
+            sa_sbuf_printf(&b, "- %s over groups: %.2f %%\n", ovn[k], 100 * nget(ov, ovk[k]));
     sa_sbuf_printf(
         &b, "\nRates in %%, with Wilson 95 %% intervals; unparseable verdicts are not in the "
             "denominator. ASR = share of harmful prompts answered (judged compliance / "

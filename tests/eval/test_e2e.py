@@ -121,7 +121,17 @@ with open(os.path.join(tmp, "steer", "run.json")) as f:
     st = json.load(f)["settings"]
 C.check(st["steer"][0]["scale"] == 2 and len(st["steer"][0]["sha256"]) == 64, "steering recorded")
 
-# 5. a response ends when the sequence fills the context (--ctx 30, bare questions): the last
+# 5. sampling: the same seed gives the same text; the settings are recorded
+s1 = ev("samp1", "--temp", "0.8", "--top-k", "20", "--top-p", "0.9", "--seed", "11")
+s2 = ev("samp2", "--temp", "0.8", "--top-k", "20", "--top-p", "0.9", "--seed", "11", "--batch", "2")
+C.check([x["response"] for x in s1] == [x["response"] for x in s2], "same seed, same samples")
+C.check([x["response"] for x in s1] != [x["response"] for x in gen], "sampling differs from greedy")
+with open(os.path.join(tmp, "samp1", "run.json")) as f:
+    d = json.load(f)["settings"]["decoding"]
+C.check(d == {"mode": "sample", "max_new_tokens": MAXNEW, "temperature": 0.8, "top_k": 20,
+              "top_p": 0.9, "seed": 11}, f"decoding recorded: {d}")
+
+# 6. a response ends when the sequence fills the context (--ctx 30, bare questions): the last
 # token is predicted from the last position and not fed back
 rows = ev("ctx", "--prefix", "", "--ctx", "30")
 for x in rows:
@@ -132,7 +142,7 @@ r = run(["eval", "-q", "--model", model, "-o", os.path.join(tmp, "ctx2"), "--dat
          "--ctx", "20"])
 C.check(r.returncode == 1 and "does not fit the context of 20" in r.stderr, f"long prompt: {r.stderr}")
 
-# 6. a model judge: the same checkpoint, a custom prompt without chat template
+# 7. a model judge: the same checkpoint, a custom prompt without chat template
 jp = os.path.join(tmp, "judge.json")
 with open(jp, "w") as f:
     json.dump({"template": "Q: {question}\nR: {response}\nVerdict:", "harmful": "[[B]]",
@@ -151,4 +161,35 @@ with open(os.path.join(tmp, "judge", "summary.json")) as f:
     summ = json.load(f)
 mj = summ["groups"][0]["judges"][1]
 C.check(mj["unparseable"] + mj["n"] == len(questions), "unparseable verdicts counted apart")
+# 8. Ctrl-C in the middle of a batch: the batch is abandoned, no partial row is written, and
+# run.json says "interrupted". The model decodes 3500 tokens for 6 prompts: seconds of work, so
+# the interrupt (sent once the run directory exists) lands inside the batch.
+import signal, subprocess, time  # noqa: E401,E402
+cfg2 = R.make_config(vocab=258, hidden=128, inter=256, layers=2, heads=4, kv_heads=2, max_pos=4096)
+big = os.path.join(tmp, "big")
+R.write_model(big, cfg2, R.random_weights(cfg2, 5))
+for name, key in (("config.json", "eos_token_id"), ("tokenizer_config.json", "eos_token")):
+    with open(os.path.join(big, name)) as f:  # no EOS: every sequence runs its 3500 tokens
+        c = json.load(f)
+    c.pop(key)
+    with open(os.path.join(big, name), "w") as f:
+        json.dump(c, f)
+longq = os.path.join(tmp, "long.json")
+with open(longq, "w") as f:
+    json.dump([f"Question number {k}." for k in range(6)], f)
+out = os.path.join(tmp, "int")
+cmd = [os.environ["SAFEARITH"], "eval", "-q", "--model", big, "-o", out, "--dataset", longq,
+       "--max-new-tokens", "3500", "--ctx", "4000", "--batch", "6", "--threads", "1"]
+p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+t0 = time.time()
+while not os.path.exists(os.path.join(out, "responses.jsonl")) and time.time() - t0 < 60:
+    time.sleep(0.01)
+time.sleep(0.3)
+p.send_signal(signal.SIGINT)
+err = p.communicate()[1]
+C.check(p.returncode == 1 and "interrupted" in err and "--resume" in err,
+        f"interrupt: exit {p.returncode}, {err!r}")
+C.check(read_rows(out) == [], "no partial rows after an interrupted batch")
+with open(os.path.join(out, "run.json")) as f:
+    C.check(json.load(f)["status"] == "interrupted", "run.json status interrupted")
 C.done()

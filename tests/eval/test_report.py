@@ -25,7 +25,7 @@ with open(mcq, "w") as f:
 runs = []
 for label, extra in [("base", []), ("prefixless", ["--prefix", ""]),
                      (None, ["--prompt", "chat", "--mcq-format", "Q: {question}\nA:"])]:
-    out = os.path.join(tmp, label or "chat-run")
+    out = os.path.join(tmp, "dir-" + label if label else "chat-run")
     cmd = ["eval", "-q", "--model", "fake", "-o", out, "--dataset",
            os.path.join(D, "dangerousqa/dangerousqa.json"), "--dataset",
            os.path.join(D, "xstest/xstest_prompts.csv"), "--dataset", qa, "--dataset", mcq] + extra
@@ -67,6 +67,8 @@ for out, row in zip(runs, body):
         elif g["kind"] in ("mcq", "qa"):
             util.append(m["value"])
     ma, mu = sum(asr) / len(asr), sum(util) / len(util)
+    C.check(abs(s["overall"]["mean_asr"] - ma) < 2e-6 and abs(s["overall"]["mean_utility"] - mu) < 2e-6,
+            f"summary overall {s['overall']} vs {ma}, {mu}")
     C.check(abs(float(cells[-2]) - 100 * ma) < 0.051, f"mean ASR {cells[-2]} vs {ma}")
     C.check(abs(float(cells[-1]) - 100 * mu) < 0.051, f"mean utility {cells[-1]} vs {mu}")
     means.append((ma, mu))
