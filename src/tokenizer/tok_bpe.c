@@ -78,7 +78,9 @@ static sa_status load_vocab(const cJSON *vocab, tok_bpe *m, sa_error *err) {
     m->n_ids = max_id;
     m->id_to_tok = calloc(max_id ? max_id : 1, sizeof *m->id_to_tok);
     if (!m->id_to_tok) return sa_error_set(err, SA_ENOMEM, "model.vocab");
-    for (size_t e = 0; e < m->vocab.n; e++) m->id_to_tok[m->vocab.vals[e]] = m->vocab.keys[e];
+    /* the vocab gets no more keys, so pointers into its arena stay valid */
+    for (size_t e = 0; e < m->vocab.n; e++)
+        m->id_to_tok[m->vocab.vals[e]] = (char *)tok_strmap_key(&m->vocab, e);
     return SA_OK;
 }
 

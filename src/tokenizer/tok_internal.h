@@ -67,15 +67,21 @@ int tok_is_punct(uint32_t cp);      /* ASCII punctuation or general category P* 
 int tok_is_alnum(uint32_t cp);      /* L*, N*, M* or '_' (regex \w) */
 
 /* ---- hash maps (tok_map.c) ---- */
-/* string -> int32 with strings owned by the map. */
+/* string -> int32; the map keeps copies of its keys, back to back (NUL-terminated) in one
+ * arena, so a key pointer stays valid only until the next insertion. */
 typedef struct tok_strmap {
-    uint64_t *slots; /* (hash high bits << 32) | (index+1 into keys); 0 empty */
+    uint64_t *slots; /* (hash high bits << 32) | (index+1 into koff); 0 empty */
     size_t mask;
-    char **keys;
-    uint32_t *klen;
+    char *arena;
+    size_t arena_n, arena_cap;
+    uint32_t *koff, *klen;
     int32_t *vals;
     size_t n, cap;
 } tok_strmap;
+
+static inline const char *tok_strmap_key(const tok_strmap *m, size_t e) {
+    return m->arena + m->koff[e];
+}
 
 int tok_strmap_init(tok_strmap *m, size_t expect);
 int tok_strmap_put(tok_strmap *m, const char *k, size_t n, int32_t v); /* replaces; -1 OOM */

@@ -39,16 +39,18 @@ int tok_strmap_init(tok_strmap *m, size_t expect) {
     size_t s = table_size(expect);
     m->slots = calloc(s, sizeof *m->slots);
     m->cap = expect > 8 ? expect : 8;
-    m->keys = malloc(m->cap * sizeof *m->keys);
+    m->koff = malloc(m->cap * sizeof *m->koff);
     m->klen = malloc(m->cap * sizeof *m->klen);
     m->vals = malloc(m->cap * sizeof *m->vals);
+    m->arena_cap = m->cap * 8;
+    m->arena = malloc(m->arena_cap);
     m->mask = s - 1;
-    return (m->slots && m->keys && m->klen && m->vals) ? 0 : -1;
+    return (m->slots && m->koff && m->klen && m->vals && m->arena) ? 0 : -1;
 }
 
 /* Slots hold the entry index and the upper hash bits, so that a probe touches the key only
  * when the hashes agree. */
-#define TAG(h) ((h) & 0xFFFFFFFF00000000ull)
+#define TAG(h) ((h)&0xFFFFFFFF00000000ull)
 
 static size_t find_slot(const tok_strmap *m, const char *k, size_t n, uint64_t h) {
     size_t i = (size_t)h & m->mask;
@@ -57,7 +59,7 @@ static size_t find_slot(const tok_strmap *m, const char *k, size_t n, uint64_t h
         if (!s) return i;
         if (TAG(s) == TAG(h)) {
             uint32_t e = (uint32_t)s - 1;
-            if (m->klen[e] == n && memcmp(m->keys[e], k, n) == 0) return i;
+            if (m->klen[e] == n && memcmp(m->arena + m->koff[e], k, n) == 0) return i;
         }
         i = (i + 1) & m->mask;
     }
@@ -71,7 +73,7 @@ static int rehash(tok_strmap *m) {
     m->slots = slots;
     m->mask = s - 1;
     for (size_t e = 0; e < m->n; e++) {
-        uint64_t h = tok_hash(m->keys[e], m->klen[e]);
+        uint64_t h = tok_hash(m->arena + m->koff[e], m->klen[e]);
         size_t i = (size_t)h & m->mask;
         while (m->slots[i]) i = (i + 1) & m->mask;
         m->slots[i] = TAG(h) | (uint32_t)(e + 1);
@@ -88,9 +90,9 @@ int tok_strmap_put(tok_strmap *m, const char *k, size_t n, int32_t v) {
     }
     if (m->n == m->cap) {
         size_t cap = m->cap * 2;
-        char **keys = realloc(m->keys, cap * sizeof *keys);
-        if (!keys) return -1;
-        m->keys = keys;
+        uint32_t *koff = realloc(m->koff, cap * sizeof *koff);
+        if (!koff) return -1;
+        m->koff = koff;
         uint32_t *klen = realloc(m->klen, cap * sizeof *klen);
         if (!klen) return -1;
         m->klen = klen;
@@ -99,11 +101,19 @@ int tok_strmap_put(tok_strmap *m, const char *k, size_t n, int32_t v) {
         m->vals = vals;
         m->cap = cap;
     }
-    char *copy = malloc(n + 1);
-    if (!copy) return -1;
-    memcpy(copy, k, n);
-    copy[n] = 0;
-    m->keys[m->n] = copy;
+    if (m->arena_n + n + 1 > m->arena_cap) {
+        size_t cap = m->arena_cap * 2;
+        while (cap < m->arena_n + n + 1) cap *= 2;
+        if (cap > UINT32_MAX) return -1;
+        char *a = realloc(m->arena, cap);
+        if (!a) return -1;
+        m->arena = a;
+        m->arena_cap = cap;
+    }
+    memcpy(m->arena + m->arena_n, k, n);
+    m->arena[m->arena_n + n] = 0;
+    m->koff[m->n] = (uint32_t)m->arena_n;
+    m->arena_n += n + 1;
     m->klen[m->n] = (uint32_t)n;
     m->vals[m->n] = v;
     m->slots[i] = TAG(h) | (uint32_t)++m->n;
@@ -118,8 +128,8 @@ int32_t tok_strmap_get(const tok_strmap *m, const char *k, size_t n) {
 }
 
 void tok_strmap_free(tok_strmap *m) {
-    for (size_t e = 0; e < m->n; e++) free(m->keys[e]);
-    free(m->keys);
+    free(m->arena);
+    free(m->koff);
     free(m->klen);
     free(m->vals);
     free(m->slots);

@@ -8,6 +8,7 @@
  * Splitting follows tokenizers' NormalizedString::split: the text is covered by alternating
  * match / non-match segments, the behaviour decides how they are grouped, empty pieces go. */
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,10 +20,9 @@
 /* ---- byte-level alphabet ---- */
 static uint32_t byte_char[256];
 static int byte_of_char[324]; /* code points < 0x144 */
-static int alphabet_ready;
+static pthread_once_t alphabet_once = PTHREAD_ONCE_INIT;
 
-static void build_alphabet(void) {
-    if (alphabet_ready) return;
+static void fill_alphabet(void) {
     uint32_t extra = 0;
     for (int i = 0; i < 324; i++) byte_of_char[i] = -1;
     for (int b = 0; b < 256; b++) {
@@ -30,7 +30,11 @@ static void build_alphabet(void) {
         byte_char[b] = keep ? (uint32_t)b : 256 + extra++;
         byte_of_char[byte_char[b]] = b;
     }
-    alphabet_ready = 1;
+}
+
+/* Built once, safely when tokenizers are loaded from several threads. */
+static void build_alphabet(void) {
+    pthread_once(&alphabet_once, fill_alphabet);
 }
 
 uint32_t tok_bytelevel_char(unsigned char b) {
@@ -297,8 +301,9 @@ static int bytelevel_map(const char *s, size_t n, int first, tok_pieces *out) {
     size_t start;
     tok_pieces_begin(out, &start);
     if (tok_buf_reserve(&out->buf, 2 * n)) return -1;
+    build_alphabet();
     for (size_t i = 0; i < n; i++)
-        if (tok_buf_put_cp(&out->buf, tok_bytelevel_char((unsigned char)s[i]))) return -1;
+        if (tok_buf_put_cp(&out->buf, byte_char[(unsigned char)s[i]])) return -1;
     return tok_pieces_end(out, start, first);
 }
 
