@@ -30,6 +30,14 @@ def timed(cmd):
     return wall, int(p.stderr.strip().splitlines()[-1]) / 1024.0, p.stdout
 
 
+def mem_available_gib():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 2**20
+    return 0.0
+
+
 def warm(size_dir):
     for m in ("base", "harmful", "target"):
         d = os.path.join(size_dir, m)
@@ -70,7 +78,13 @@ def main():
             io_out = os.path.join(size_dir, "io_floor.bin")
             res["io"].append(timed([os.path.join(build, "io_floor"), io_out, T, B, H])[:2])
             os.unlink(io_out)
-        if want_torch:
+        # alive at the peak: tau, |tau| and kthvalue's copy (float32) and its int64 index
+        # buffer, plus the memory-mapped bf16 inputs
+        need = params * (4 * 3 + 8 + 2 * 3) / 2**30
+        if want_torch and mem_available_gib() < need + 2:
+            print("skipping PyTorch on %.2f B params: needs ~%.1f GiB, %.1f GiB available"
+                  % (params / 1e9, need, mem_available_gib()), flush=True)
+        elif want_torch:
             tout = os.path.join(size_dir, "torch_out.safetensors")
             for r in range(int(want_torch)):
                 warm(size_dir)

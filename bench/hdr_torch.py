@@ -51,7 +51,14 @@ def load(path):
 
 
 def flat(sd, names):
-    return torch.cat([sd[n].float().reshape(-1) for n in names])
+    """state_dict_to_vector in float32, filled in place (no per-tensor temporaries)."""
+    out = torch.empty(sum(sd[n].numel() for n in names), dtype=torch.float32)
+    at = 0
+    for n in names:
+        k = sd[n].numel()
+        out[at:at + k].copy_(sd[n].reshape(-1))
+        at += k
+    return out
 
 
 def save(path, sd, names, shapes, merged, dtype):
@@ -91,7 +98,9 @@ def main():
     shapes = {n: tuple(sd_t[n].shape) for n in names}
     dtype = sd_t[names[0]].dtype
     tau = flat(sd_h, names)
-    tau -= flat(sd_b, names)
+    b = flat(sd_b, names)
+    tau -= b
+    del b
     d = tau.numel()
     K = top_k / 100
     a = tau.abs()

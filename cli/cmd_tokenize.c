@@ -32,7 +32,7 @@ static void usage(FILE *o) {
         "chat template\n"
         "                           (or JSONL: one list per line, one result line each)\n"
         "  --chat-template NAME     raw, llama-2, llama-3, llama-3.1, mistral-v1, mistral-v3,\n"
-        "                           mistral-v3-tekken, chatml, qwen2.5, qwen3, gemma\n"
+        "                           mistral-v3-tekken, chatml, qwen2.5, qwen3, gemma, organism\n"
         "                           (default: recognised from tokenizer_config.json, else raw)\n"
         "  --add-generation-prompt  end the rendered chat with the assistant's prompt\n"
         "  --info                   print vocab_size, bos/eos/pad/unk ids, stop_ids and the\n"

@@ -64,7 +64,10 @@ uint64_t sa_ckpt_total_bytes(const sa_checkpoint *ck);
 uint64_t sa_ckpt_total_params(const sa_checkpoint *ck);
 
 /* Advise the kernel that tensors are about to be / no longer are needed (madvise WILLNEED /
- * DONTNEED), so streaming passes over models larger than RAM keep a bounded page cache. */
+ * DONTNEED), so streaming passes over models larger than RAM keep a bounded page cache. `t` may
+ * also describe part of a tensor (same shard, data and nbytes narrowed). Release also unmaps up
+ * to 2 MiB of the shard on either side, which the kernel maps ahead of faults; this is always
+ * safe (the data stays in the page cache; a later access just faults it in again). */
 void sa_ckpt_prefetch(const sa_checkpoint *ck, const sa_st_tensor *t);
 void sa_ckpt_release(const sa_checkpoint *ck, const sa_st_tensor *t);
 

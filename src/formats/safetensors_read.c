@@ -172,22 +172,29 @@ void sa_ckpt_metadata_at(const sa_checkpoint *ck, size_t i, const char **key, co
     *value = i < ck->n_meta ? ck->meta[2 * i + 1] : NULL;
 }
 
-static void advise(const sa_st_tensor *t, int advice) {
-    if (!t || !t->nbytes) return;
-    long page = sysconf(_SC_PAGESIZE);
-    uintptr_t a = (uintptr_t)t->data & ~(uintptr_t)(page - 1);
-    uintptr_t b = (uintptr_t)t->data + t->nbytes;
+/* Release margin: the kernel maps pages around a faulting address (fault-around, large page
+ * cache folios), so pages just outside a released range can stay mapped; dropping this much on
+ * either side keeps resident memory independent of the number of tensors and batches. */
+#define RELEASE_MARGIN ((uintptr_t)2 << 20)
+
+static void advise(const sa_checkpoint *ck, const sa_st_tensor *t, int advice, uintptr_t margin) {
+    if (!t || !t->nbytes || t->shard < 0 || t->shard >= ck->n_shards) return;
+    const sa_st_shard *sh = &ck->shards[t->shard];
+    uintptr_t lo = (uintptr_t)sh->map, hi = lo + (uintptr_t)sh->size;
+    uintptr_t a = (uintptr_t)t->data, b = a + (uintptr_t)t->nbytes;
+    a = a - lo > margin ? a - margin : lo;
+    b = hi - b > margin ? b + margin : hi;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    a &= ~(page - 1);
     madvise((void *)a, b - a, advice);
 }
 
 void sa_ckpt_prefetch(const sa_checkpoint *ck, const sa_st_tensor *t) {
-    (void)ck;
-    advise(t, MADV_WILLNEED);
+    advise(ck, t, MADV_WILLNEED, 0);
 }
 
 void sa_ckpt_release(const sa_checkpoint *ck, const sa_st_tensor *t) {
-    (void)ck;
-    advise(t, MADV_DONTNEED);
+    advise(ck, t, MADV_DONTNEED, RELEASE_MARGIN);
 }
 
 sa_status sa_tensor_read_f32(const sa_st_tensor *t, float *dst, sa_error *err) {
