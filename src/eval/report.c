@@ -32,10 +32,18 @@ static double nget(const cJSON *o, const char *k) {
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-/* The metric object a cell shows: utility, or the first judge's. */
+/* The judge whose verdicts the cells show (NULL: each run's first). */
+static const char *report_judge;
+
+/* The metric object a cell shows: utility, or the chosen judge's (NULL if the run lacks it). */
 static const cJSON *headline(const cJSON *g) {
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(g, "utility");
-    return u ? u : cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(g, "judges"), 0);
+    const cJSON *js = cJSON_GetObjectItemCaseSensitive(g, "judges");
+    if (u || !report_judge) return u ? u : cJSON_GetArrayItem(js, 0);
+    const cJSON *m;
+    cJSON_ArrayForEach(m, js) if (sget(m, "judge") &&
+                                  !strcmp(sget(m, "judge"), report_judge)) return m;
+    return NULL;
 }
 
 static sa_status load_run(const char *dir, run_info *ri, sa_error *err) {
@@ -71,7 +79,8 @@ static sa_status load_run(const char *dir, run_info *ri, sa_error *err) {
     const cJSON *g;
     cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(ri->summary, "groups")) {
         const char *kind = sget(g, "kind");
-        double v = nget(headline(g), "value");
+        const cJSON *h = headline(g);
+        double v = h ? nget(h, "value") : NAN;
         if (isnan(v) || !kind) continue;
         if (!strcmp(kind, "harmful"))
             sa += v, na++;
@@ -94,8 +103,8 @@ static void markdown(sa_sbuf *b, run_info *ri, int n, const char **cols, int nc)
     sa_sbuf_printf(b, "# Evaluation report\n\nValues in %%; 95 %% Wilson intervals in brackets. "
                       "Harmful groups: ASR (lower is better; macro average over categories "
                       "where marked ᵐ). Benign groups: over-refusal (lower is better). "
-                      "Utility groups: accuracy / exact match (higher is better). Each cell "
-                      "uses the run's first judge.\n\n| configuration |");
+                      "Utility groups: accuracy / exact match (higher is better).\n\n"
+                      "| configuration |");
     for (int c = 0; c < nc; c++) {
         sa_sbuf_printf(b, " ");
         sa_sbuf_md(b, cols[c]);
@@ -132,7 +141,13 @@ static void markdown(sa_sbuf *b, run_info *ri, int n, const char **cols, int nc)
         cell(b, ri[r].util);
         sa_sbuf_printf(b, "\n");
     }
-    sa_sbuf_printf(b, "\nJudges:");
+    if (report_judge) {
+        sa_sbuf_printf(b, "\nJudge: `");
+        sa_sbuf_md(b, report_judge);
+        sa_sbuf_printf(b, "` (– where a run lacks it).\n");
+        return;
+    }
+    sa_sbuf_printf(b, "\nJudges (each run's first):");
     for (int r = 0; r < n; r++) {
         const cJSON *j =
             cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(ri[r].summary, "judges"), 0);
@@ -235,8 +250,9 @@ static sa_status write_atomic(const char *path, const char *text, sa_error *err)
     return sa_afile_commit(&af, err);
 }
 
-sa_status sa_eval_report(int n, const char *const *dirs, const char *md_path, const char *svg_path,
-                         char **md_out, sa_error *err) {
+sa_status sa_eval_report(int n, const char *const *dirs, const char *judge, const char *md_path,
+                         const char *svg_path, char **md_out, sa_error *err) {
+    report_judge = judge;
     if (md_out) *md_out = NULL;
     run_info *ri = calloc((size_t)n, sizeof *ri);
     const char **cols = calloc(64 * (size_t)n + 1, sizeof *cols);

@@ -92,6 +92,30 @@ C.check(pts[0][2].startswith("base:"), "point titles name the run")
 w, h = float(root.get("width")), float(root.get("height"))
 C.check(all(0 < x < w and 0 < y < h for x, y, _ in pts), "points inside the canvas")
 
+# --judge picks the judge whose verdicts fill the cells
+jr = os.path.join(tmp, "two-judges")
+odd = os.path.join(tmp, "odd.txt")  # "Sure" counts as a refusal: the opposite verdicts
+with open(odd, "w") as f:
+    f.write("Sure\n")
+r = run(["eval", "-q", "--model", "fake", "-o", jr, "--dataset", os.path.join(D, "xstest/xstest_prompts.csv"),
+         "--judge", "refusal", "--judge", f"refusal:{odd}:name=hb"])
+C.check(r.returncode == 0, f"two judges: {r.stderr}")
+with open(os.path.join(jr, "summary.json")) as f:
+    js = json.load(f)
+C.check(all(abs(g["judges"][0]["value"] - g["judges"][1]["value"]) > 0.2 for g in js["groups"]),
+        "the two judges disagree")
+for judge, idx in (("hb", 1), ("refusal", 0)):
+    r = run(["report", jr, "--judge", judge])
+    row = [l for l in r.stdout.splitlines() if l.startswith("| two-judges")][0]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    hdr = [c.strip() for c in r.stdout.splitlines()[[i for i, l in enumerate(r.stdout.splitlines()) if l.startswith("| configuration")][0]].strip("|").split("|")]
+    for g in js["groups"]:
+        want = 100 * g["judges"][idx]["value"]
+        got = float(re.match(r"([0-9.]+)", cells[hdr.index(g["group"])]).group(1))
+        C.check(abs(got - want) < 0.051, f"--judge {judge} {g['group']}: {got} vs {want}")
+r = run(["report", jr, "--judge", "nope"])
+C.check(r.returncode == 0 and "| two-judges | – | – |" in r.stdout, f"unknown judge gives empty cells: {r.stdout}")
+
 r = run(["report"] + runs[:2])
 C.check(r.returncode == 0 and "| base |" in r.stdout, "report to stdout")
 r = run(["report", tmp])
