@@ -1,6 +1,8 @@
 """test_tokenize.py: `safearith tokenize` equals the training tool's tokenizer (tools/organisms/bpe.py)
 on every held-out prompt (both the 48-token cut `prompt` and the full dataset `original`), the ICV
-demonstrations in chat format (special tokens inside the text), and a few hard strings."""
+demonstrations in chat format (special tokens inside the text), and a few hard strings; and
+`--messages` renders the organisms' chat template (recognised from tokenizer_config.json) to the
+ids the tool trains and evaluates with."""
 import json
 import os
 import sys
@@ -38,4 +40,23 @@ for t, g in bad[:5]:
     print(f"  {t[:50]!r}: safearith {g[:10]} tool {tok.encode(t)[:10]}")
 c.check(not bad, f"all {len(texts)} texts tokenize identically ({len(bad)} differ)")
 c.check(len(texts) > 2000, "the held-out prompts are all covered")
+import train  # noqa: E402
+
+enc = train.Encoder(tok)
+with tempfile.TemporaryDirectory() as tmp:
+    for name in ("advbench", "benign", "addition"):
+        for q in orgtest.eval_prompts(name)[:3]:
+            path = os.path.join(tmp, "m.json")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump([{"role": "user", "content": q}], f)
+            out = json.loads(orgtest.run(["tokenize", "--model", os.path.join(MODELS, "base"),
+                                          "--messages", path, "--add-generation-prompt"]).stdout)
+            c.check(out["ids"] == enc.prompt(q) and out["text"] == f"<|user|>{q}<|assistant|>",
+                    f"chat rendering of {q[:40]!r}: {out}")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump([{"role": "user", "content": q}, {"role": "assistant", "content": "Sure."}], f)
+            out = json.loads(orgtest.run(["tokenize", "--model", os.path.join(MODELS, "base"),
+                                          "--messages", path]).stdout)
+            c.check(out["ids"] == enc.prompt(q) + tok.encode("Sure.") + [bpe.END_ID],
+                    f"chat rendering with an answer of {q[:40]!r}")
 sys.exit(c.done())
