@@ -1,9 +1,12 @@
 """arith_fixtures.py: small random Hugging Face-style checkpoints for the end-to-end tests, and
 helpers to run the safearith binary and compare outputs bit for bit."""
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import torch
 
@@ -11,6 +14,13 @@ sys.path.insert(0, os.path.join(os.environ.get("SA_SOURCE_DIR", "../.."), "tests
 import st_io  # noqa: E402
 
 SAFEARITH = os.environ.get("SAFEARITH", "safearith")
+
+
+def make_tmp(prefix):
+    """A temporary directory removed when the test exits."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, d, ignore_errors=True)
+    return d
 
 
 def llama_shapes(vocab, dim, ffn, layers):

@@ -3,14 +3,13 @@ errors (exit 2, message naming the flag), --shard-size parsing (decimal and bina
 checked through the shard count of the output), --dtype names."""
 import json
 import os
-import tempfile
 
 import torch
 
-from arith_fixtures import Checker, llama_shapes, perturb, random_model, run, save_model, st_io
+from arith_fixtures import Checker, make_tmp, llama_shapes, perturb, random_model, run, save_model, st_io
 
 c = Checker()
-tmp = tempfile.mkdtemp(prefix="sa_cli_args_")
+tmp = make_tmp("sa_cli_args_")
 gen = torch.Generator().manual_seed(3)
 base = random_model(llama_shapes(32, 16, 32, 2), torch.float32, gen)
 B = save_model(os.path.join(tmp, "B"), base)

@@ -4,15 +4,14 @@ not, global and per-tensor selection, ties at the threshold, layer/regex selecti
 stored task vectors, --dtype, thread counts; outputs must be bit-identical after rounding."""
 import json
 import os
-import tempfile
 
 import torch
 
 import arith_ref as ref
-from arith_fixtures import Checker, llama_shapes, perturb, random_model, run, save_model, st_io
+from arith_fixtures import Checker, make_tmp, llama_shapes, perturb, random_model, run, save_model, st_io
 
 c = Checker()
-tmp = tempfile.mkdtemp(prefix="sa_hdr_e2e_")
+tmp = make_tmp("sa_hdr_e2e_")
 gen = torch.Generator().manual_seed(1234)
 
 

@@ -4,14 +4,13 @@ different order, so norms are compared to 1e-12 relative; counts exactly)."""
 import json
 import math
 import os
-import tempfile
 
 import torch
 
-from arith_fixtures import Checker, llama_shapes, random_model, run, save_model
+from arith_fixtures import Checker, make_tmp, llama_shapes, random_model, run, save_model
 
 c = Checker()
-tmp = tempfile.mkdtemp(prefix="sa_inspect_diff_")
+tmp = make_tmp("sa_inspect_diff_")
 gen = torch.Generator().manual_seed(5)
 shapes = llama_shapes(40, 8, 20, 3)
 a = random_model(shapes, torch.bfloat16, gen)

@@ -3,15 +3,14 @@ mergekit's generalized task arithmetic (arith_ref.merge): task_arithmetic, ties 
 global trimming), dare_linear and dare_ties (l1, inverse, no rescale), weights, densities,
 lambda, normalize, dtype/out_dtype; bit-identical outputs; recipe errors name the key."""
 import os
-import tempfile
 
 import torch
 
 import arith_ref as ref
-from arith_fixtures import Checker, llama_shapes, perturb, random_model, run, save_model, st_io
+from arith_fixtures import Checker, make_tmp, llama_shapes, perturb, random_model, run, save_model, st_io
 
 c = Checker()
-tmp = tempfile.mkdtemp(prefix="sa_merge_e2e_")
+tmp = make_tmp("sa_merge_e2e_")
 gen = torch.Generator().manual_seed(7)
 
 shapes = llama_shapes(48, 16, 24, 2)

@@ -3,15 +3,14 @@ independent PyTorch reference (arith_ref.py, including its own Philox4x32-10 DAR
 BF16 and F32 checkpoints, sharded and not; bit-identical outputs, and identical files for any
 thread count and input sharding."""
 import os
-import tempfile
 
 import torch
 
 import arith_ref as ref
-from arith_fixtures import Checker, llama_shapes, perturb, random_model, run, save_model, st_io
+from arith_fixtures import Checker, make_tmp, llama_shapes, perturb, random_model, run, save_model, st_io
 
 c = Checker()
-tmp = tempfile.mkdtemp(prefix="sa_resta_e2e_")
+tmp = make_tmp("sa_resta_e2e_")
 gen = torch.Generator().manual_seed(99)
 
 
