@@ -2,14 +2,14 @@
  * float32 activations: the one product every linear layer of the engine uses (internal API).
  *
  * Two paths, chosen by the number of activation rows T:
- *   T < SA_MM_BLAS_MIN_T (24): an AVX2/FMA/F16C kernel that streams each weight row once per block of
- *     up to 3 activation rows (decode is bound by memory bandwidth; this reads the weights in
- *     their stored dtype and never widens them into memory);
- *   otherwise: each task widens a block of weight rows to float32 in its own scratch and calls
- *     OpenBLAS sgemm (prefill is bound by arithmetic; sgemm is faster than our kernel there).
- * Work is split over output rows in fixed blocks, so results do not depend on the thread count.
- * The kernel path gives every output the same sequence of operations whatever T is, so one row
- * computed alone or with others is bit-identical; the sgemm path may differ in the last bits. */
+ *   T < SA_MM_BLAS_MIN_T (24): an AVX2/FMA/F16C kernel that streams each weight row once per block
+ * of up to 3 activation rows (decode is bound by memory bandwidth; this reads the weights in their
+ * stored dtype and never widens them into memory); otherwise: each task widens a block of weight
+ * rows to float32 in its own scratch and calls OpenBLAS sgemm (prefill is bound by arithmetic;
+ * sgemm is faster than our kernel there). Work is split over output rows in fixed blocks, so
+ * results do not depend on the thread count. The kernel path gives every output the same sequence
+ * of operations whatever T is, so one row computed alone or with others is bit-identical; the sgemm
+ * path may differ in the last bits. */
 #ifndef SA_TENSOR_MATMUL_H
 #define SA_TENSOR_MATMUL_H
 
