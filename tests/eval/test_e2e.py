@@ -165,7 +165,9 @@ C.check(mj["unparseable"] + mj["n"] == len(questions), "unparseable verdicts cou
 # run.json says "interrupted". The model decodes 3500 tokens for 6 prompts: seconds of work, so
 # the interrupt (sent once the run directory exists) lands inside the batch.
 import signal, subprocess, time  # noqa: E401,E402
-cfg2 = R.make_config(vocab=258, hidden=128, inter=256, layers=2, heads=4, kv_heads=2, max_pos=4096)
+# (hidden 384 x 4 layers: about 10 s of uninterrupted work here, 0.35 s with hidden 128 x 2
+# layers, which raced the interrupt and made this check flaky)
+cfg2 = R.make_config(vocab=258, hidden=384, inter=1024, layers=4, heads=4, kv_heads=2, max_pos=4096)
 big = os.path.join(tmp, "big")
 R.write_model(big, cfg2, R.random_weights(cfg2, 5))
 # no EOS anywhere (config, tokenizer config, the </s> token itself): every sequence runs its
@@ -191,7 +193,8 @@ p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, tex
 t0 = time.time()
 while not os.path.exists(os.path.join(out, "responses.jsonl")) and time.time() - t0 < 60:
     time.sleep(0.01)
-time.sleep(0.3)
+time.sleep(0.1)
+C.check(p.poll() is None, "the run was still generating when interrupted")
 p.send_signal(signal.SIGINT)
 err = p.communicate()[1]
 C.check(p.returncode == 1 and "interrupted" in err and "--resume" in err,
