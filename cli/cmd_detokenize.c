@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "tok_cli.h"
 #include "safearith/fsutil.h"
 #include "safearith/tokenizer.h"
 
@@ -125,11 +126,8 @@ static int run_input(const sa_tokenizer *tok, const char *path, unsigned flags, 
     cJSON *all = cJSON_CreateArray();
     int rc = CLI_OK;
     size_t lineno = 0;
-    for (char *line = data, *next; rc == CLI_OK && line && *line; line = next) {
-        next = strchr(line, '\n');
-        if (next) *next++ = 0;
-        lineno++;
-        if (!line[strspn(line, " \t\r")]) continue;
+    char *pos = data, *line;
+    while (rc == CLI_OK && (line = tok_cli_next_line(&pos, &lineno))) {
         cJSON *j = cJSON_Parse(line), *ids = cJSON_GetObjectItemCaseSensitive(j, "ids");
         sa_tokens t = {0};
         if (!cJSON_IsArray(ids))
@@ -141,30 +139,15 @@ static int run_input(const sa_tokenizer *tok, const char *path, unsigned flags, 
                 rc = cli_report(CMD, &err);
         }
         cJSON *r = NULL;
-        const cJSON *sk = cJSON_GetObjectItemCaseSensitive(j, "skip_special");
-        const cJSON *cu = cJSON_GetObjectItemCaseSensitive(j, "cleanup");
-        unsigned f = flags;
-        if (cJSON_IsBool(sk))
-            f = cJSON_IsTrue(sk) ? f | SA_DECODE_SKIP_SPECIAL
-                                 : f & ~(unsigned)SA_DECODE_SKIP_SPECIAL;
-        if (cJSON_IsBool(cu))
-            f = cJSON_IsTrue(cu) ? f & ~(unsigned)SA_DECODE_NO_CLEANUP : f | SA_DECODE_NO_CLEANUP;
+        unsigned f = tok_cli_json_flag(j, "skip_special", flags, SA_DECODE_SKIP_SPECIAL, 1);
+        f = tok_cli_json_flag(j, "cleanup", f, SA_DECODE_NO_CLEANUP, 0);
         if (rc == CLI_OK && decode_json(tok, &t, f, stream, &r, NULL, NULL)) rc = CLI_FAIL;
         if (r) cJSON_AddItemToArray(all, r);
         sa_tokens_free(&t);
         cJSON_Delete(j);
     }
     free(data);
-    for (cJSON *r = all->child; rc == CLI_OK && r; r = r->next) {
-        char *s = cJSON_PrintUnformatted(r);
-        if (!s)
-            rc = cli_error(CMD, "out of memory printing the result");
-        else
-            puts(s);
-        free(s);
-    }
-    cJSON_Delete(all);
-    return rc;
+    return tok_cli_print_lines(CMD, all, rc);
 }
 
 static int run(int argc, char **argv) {

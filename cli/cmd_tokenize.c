@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "tok_cli.h"
 #include "safearith/fsutil.h"
 #include "safearith/tokenizer.h"
 
@@ -140,15 +141,8 @@ static int line_text(const cJSON *j, size_t lineno, char **buf, size_t *len) {
 
 /* A line may override the flags: "add_special" and "parse_special" (booleans). */
 static unsigned line_flags(const cJSON *j, unsigned flags) {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "add_special");
-    const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "parse_special");
-    if (cJSON_IsBool(a))
-        flags =
-            cJSON_IsTrue(a) ? flags | SA_TOK_ADD_SPECIAL : flags & ~(unsigned)SA_TOK_ADD_SPECIAL;
-    if (cJSON_IsBool(p))
-        flags = cJSON_IsTrue(p) ? flags | SA_TOK_PARSE_SPECIAL
-                                : flags & ~(unsigned)SA_TOK_PARSE_SPECIAL;
-    return flags;
+    flags = tok_cli_json_flag(j, "add_special", flags, SA_TOK_ADD_SPECIAL, 1);
+    return tok_cli_json_flag(j, "parse_special", flags, SA_TOK_PARSE_SPECIAL, 1);
 }
 
 /* Encode every line first, print only when all succeeded (no partial output). */
@@ -160,11 +154,8 @@ static int run_input(sa_tokenizer *tok, const opts *o) {
     cJSON *all = cJSON_CreateArray();
     size_t lineno = 0;
     int rc = CLI_OK;
-    for (char *line = data, *next; rc == CLI_OK && line && *line; line = next) {
-        next = strchr(line, '\n');
-        if (next) *next++ = 0;
-        lineno++;
-        if (!line[strspn(line, " \t\r")]) continue;
+    char *pos = data, *line;
+    while (rc == CLI_OK && (line = tok_cli_next_line(&pos, &lineno))) {
         cJSON *j = cJSON_Parse(line);
         char *text = NULL;
         size_t tl = 0;
@@ -188,16 +179,7 @@ static int run_input(sa_tokenizer *tok, const opts *o) {
         cJSON_Delete(j);
     }
     free(data);
-    for (cJSON *r = all->child; rc == CLI_OK && r; r = r->next) {
-        char *s = cJSON_PrintUnformatted(r);
-        if (!s)
-            rc = cli_error(CMD, "out of memory printing the result");
-        else
-            puts(s);
-        free(s);
-    }
-    cJSON_Delete(all);
-    return rc;
+    return tok_cli_print_lines(CMD, all, rc);
 }
 
 /* One conversation (a JSON list of {role, content}) to messages pointing into j. */
@@ -266,11 +248,8 @@ static int run_messages(sa_tokenizer *tok, const opts *o) {
         if (r) cJSON_AddItemToArray(all, r);
     } else {
         size_t lineno = 0;
-        for (char *line = data, *next; rc == CLI_OK && line && *line; line = next) {
-            next = strchr(line, '\n');
-            if (next) *next++ = 0;
-            lineno++;
-            if (!line[strspn(line, " \t\r")]) continue;
+        char *pos = data, *line;
+        while (rc == CLI_OK && (line = tok_cli_next_line(&pos, &lineno))) {
             char where[64];
             snprintf(where, sizeof where, "--messages line %zu", lineno);
             cJSON *j = cJSON_Parse(line), *r = NULL;
@@ -282,16 +261,7 @@ static int run_messages(sa_tokenizer *tok, const opts *o) {
     }
     cJSON_Delete(whole);
     free(data);
-    for (cJSON *r = all->child; rc == CLI_OK && r; r = r->next) {
-        char *s = cJSON_PrintUnformatted(r);
-        if (!s)
-            rc = cli_error(CMD, "out of memory printing the result");
-        else
-            puts(s);
-        free(s);
-    }
-    cJSON_Delete(all);
-    return rc;
+    return tok_cli_print_lines(CMD, all, rc);
 }
 
 /* --info: the tokenizer's special ids, size and chat template family. */

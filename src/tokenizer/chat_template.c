@@ -75,24 +75,14 @@ static int py_space(uint32_t c) {
     return tok_is_whitespace(c) || (c >= 0x1C && c <= 0x1F);
 }
 
+static int is_newline(uint32_t c) {
+    return c == '\n';
+}
+
 static void trim_range(const char *s, const char **a, const char **b, int left, int right,
                        int only_newlines) {
-    const unsigned char *u = (const unsigned char *)s;
-    size_t n = strlen(s), i = 0, e = n;
-    while (left && i < e) {
-        uint32_t cp;
-        size_t bad, k = tok_utf8_next(u + i, e - i, &cp, &bad);
-        if (!k || (only_newlines ? cp != '\n' : !py_space(cp))) break;
-        i += k;
-    }
-    while (right && e > i) {
-        size_t p = e - 1;
-        while (p > i && (u[p] & 0xC0) == 0x80) p--;
-        uint32_t cp;
-        size_t bad, k = tok_utf8_next(u + p, e - p, &cp, &bad);
-        if (!k || (only_newlines ? cp != '\n' : !py_space(cp))) break;
-        e = p;
-    }
+    size_t i = 0, e = strlen(s);
+    tok_utf8_trim(s, &i, &e, left, right, only_newlines ? is_newline : py_space);
     *a = s + i;
     *b = s + e;
 }

@@ -42,24 +42,6 @@ struct tok_cache {
 };
 
 /* ---- loading ---- */
-static char *dupn(const char *s, size_t n) {
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = 0;
-    }
-    return d;
-}
-
-static const char *jstr(const cJSON *j, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int jbool(const cJSON *j, const char *key) {
-    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, key));
-}
-
 static sa_status load_vocab(const cJSON *vocab, tok_bpe *m, sa_error *err) {
     int n = cJSON_GetArraySize(vocab);
     if (!cJSON_IsObject(vocab))
@@ -146,7 +128,7 @@ static sa_status load_merges(const cJSON *merges, tok_bpe *m, sa_error *err) {
 sa_status tok_bpe_parse(const cJSON *j, tok_bpe *m, sa_error *err) {
     memset(m, 0, sizeof *m);
     m->unk_id = -1;
-    const char *type = jstr(j, "type");
+    const char *type = tok_json_str(j, "type");
     if (type && strcmp(type, "BPE"))
         return sa_error_set(err, SA_EUNSUPPORTED, "model type \"%s\" is not supported (only BPE)",
                             type);
@@ -158,16 +140,17 @@ sa_status tok_bpe_parse(const cJSON *j, tok_bpe *m, sa_error *err) {
         return sa_error_set(err, SA_EUNSUPPORTED,
                             "model.dropout %g is not supported (encoding would be random)",
                             drop->valuedouble);
-    m->byte_fallback = jbool(j, "byte_fallback");
-    m->fuse_unk = jbool(j, "fuse_unk");
-    m->ignore_merges = jbool(j, "ignore_merges");
-    const char *p = jstr(j, "continuing_subword_prefix"), *s = jstr(j, "end_of_word_suffix");
-    if (p && *p) m->cont_prefix = dupn(p, strlen(p));
-    if (s && *s) m->eow_suffix = dupn(s, strlen(s));
+    m->byte_fallback = tok_json_bool(j, "byte_fallback", 0);
+    m->fuse_unk = tok_json_bool(j, "fuse_unk", 0);
+    m->ignore_merges = tok_json_bool(j, "ignore_merges", 0);
+    const char *p = tok_json_str(j, "continuing_subword_prefix"),
+               *s = tok_json_str(j, "end_of_word_suffix");
+    if (p && *p) m->cont_prefix = tok_strdup(p);
+    if (s && *s) m->eow_suffix = tok_strdup(s);
     sa_status st = load_vocab(cJSON_GetObjectItemCaseSensitive(j, "vocab"), m, err);
     if (st == SA_OK) st = load_merges(cJSON_GetObjectItemCaseSensitive(j, "merges"), m, err);
     if (st != SA_OK) return st;
-    const char *unk = jstr(j, "unk_token");
+    const char *unk = tok_json_str(j, "unk_token");
     if (unk) {
         m->unk_id = tok_strmap_get(&m->vocab, unk, strlen(unk));
         if (m->unk_id < 0)

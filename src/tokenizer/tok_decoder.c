@@ -11,20 +11,6 @@
 
 #include "tokenizer/tok_internal.h"
 
-sa_status tok_prepend_parse(const cJSON *j, tok_prepend *out, sa_error *err);
-
-static char *dupstr(const char *s) {
-    size_t n = strlen(s);
-    char *d = malloc(n + 1);
-    if (d) memcpy(d, s, n + 1);
-    return d;
-}
-
-static const char *jstr(const cJSON *j, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static int jint(const cJSON *j, const char *key) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
     return cJSON_IsNumber(v) ? (int)v->valuedouble : 0;
@@ -39,30 +25,30 @@ static sa_status parse_kind(const cJSON *j, const char *type, tok_decoder *d, sa
         d->type = TOK_DEC_FUSE;
     else if (!strcmp(type, "Metaspace")) {
         d->type = TOK_DEC_METASPACE;
-        const char *r = jstr(j, "replacement");
-        d->replacement = dupstr(r ? r : "\xE2\x96\x81");
+        const char *r = tok_json_str(j, "replacement");
+        d->replacement = tok_strdup(r ? r : "\xE2\x96\x81");
         return tok_prepend_parse(j, &d->prepend, err);
     } else if (!strcmp(type, "Strip")) {
         d->type = TOK_DEC_STRIP;
-        const char *c = jstr(j, "content");
+        const char *c = tok_json_str(j, "content");
         if (!c) return sa_error_set(err, SA_EFORMAT, "decoder Strip: no \"content\"");
-        d->content = dupstr(c);
+        d->content = tok_strdup(c);
         d->start = jint(j, "start");
         d->stop = jint(j, "stop");
     } else if (!strcmp(type, "Replace")) {
         d->type = TOK_DEC_REPLACE;
         const cJSON *pat = cJSON_GetObjectItemCaseSensitive(j, "pattern");
-        const char *lit = jstr(pat, "String"), *c = jstr(j, "content");
+        const char *lit = tok_json_str(pat, "String"), *c = tok_json_str(j, "content");
         if (!lit)
             return sa_error_set(err, SA_EUNSUPPORTED,
                                 "decoder Replace with a regex pattern is not supported");
         if (!c) return sa_error_set(err, SA_EFORMAT, "decoder Replace: no \"content\"");
-        d->pattern = dupstr(lit);
-        d->content = dupstr(c);
+        d->pattern = tok_strdup(lit);
+        d->content = tok_strdup(c);
     } else if (!strcmp(type, "BPEDecoder")) {
         d->type = TOK_DEC_BPE;
-        const char *s = jstr(j, "suffix");
-        d->content = dupstr(s ? s : "</w>");
+        const char *s = tok_json_str(j, "suffix");
+        d->content = tok_strdup(s ? s : "</w>");
     } else {
         return sa_error_set(err, SA_EUNSUPPORTED, "decoder type \"%s\" is not supported", type);
     }
@@ -72,7 +58,7 @@ static sa_status parse_kind(const cJSON *j, const char *type, tok_decoder *d, sa
 sa_status tok_decoder_parse(const cJSON *j, tok_decoder **out, sa_error *err) {
     *out = NULL;
     if (!j || cJSON_IsNull(j)) return SA_OK;
-    const char *type = jstr(j, "type");
+    const char *type = tok_json_str(j, "type");
     if (!type) return sa_error_set(err, SA_EFORMAT, "decoder without a \"type\"");
     tok_decoder *d = calloc(1, sizeof *d);
     if (!d) return sa_error_set(err, SA_ENOMEM, "decoder");

@@ -61,6 +61,10 @@ size_t tok_utf8_next(const unsigned char *s, size_t n, uint32_t *cp, size_t *bad
 /* Copy text into out, replacing invalid sequences by U+FFFD. */
 int tok_utf8_sanitize(const char *s, size_t n, tok_buf *out);
 int tok_utf8_is_valid(const char *s, size_t n);
+/* Narrow the range [*a, *b) of s by the code points at its start (when left) and at its end
+ * (when right) for which drop(cp) holds; an invalid sequence stops the narrowing. */
+void tok_utf8_trim(const char *s, size_t *a, size_t *b, int left, int right,
+                   int (*drop)(uint32_t cp));
 int tok_is_whitespace(uint32_t cp); /* Unicode White_Space */
 int tok_is_numeric(uint32_t cp);    /* general category N* */
 int tok_is_punct(uint32_t cp);      /* ASCII punctuation or general category P* */
@@ -102,6 +106,14 @@ int tok_pairmap_put(tok_pairmap *m, int32_t a, int32_t b, uint32_t rank, int32_t
 int tok_pairmap_get(const tok_pairmap *m, int32_t a, int32_t b, uint32_t *rank, int32_t *merged);
 void tok_pairmap_free(tok_pairmap *m);
 
+/* ---- JSON fields and strings (tok_json.c) ---- */
+struct cJSON;
+char *tok_strdup(const char *s); /* malloc'd copy, NULL on OOM */
+/* j[key] when it is a string, else NULL (also when j is NULL). */
+const char *tok_json_str(const struct cJSON *j, const char *key);
+/* j[key] when it is a boolean, else dflt. */
+int tok_json_bool(const struct cJSON *j, const char *key, int dflt);
+
 /* ---- normalizers (tok_normalizer.c) ---- */
 typedef enum tok_norm_type {
     TOK_NORM_SEQUENCE,
@@ -125,7 +137,6 @@ typedef struct tok_normalizer {
     size_t n_kids;
 } tok_normalizer;
 
-struct cJSON;
 sa_status tok_normalizer_parse(const struct cJSON *j, tok_normalizer **out, sa_error *err);
 void tok_normalizer_free(tok_normalizer *n);
 /* Normalise in[0..n) into out (cleared first). */

@@ -12,22 +12,6 @@
 #include "safearith/fsutil.h"
 #include "tokenizer/tok_internal.h"
 
-static char *dupstr(const char *s) {
-    size_t n = strlen(s);
-    char *d = malloc(n + 1);
-    if (d) memcpy(d, s, n + 1);
-    return d;
-}
-
-static const char *jstr(const cJSON *j, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int jbool(const cJSON *j, const char *key) {
-    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, key));
-}
-
 static sa_status parse_added(const cJSON *arr, sa_tokenizer *t, sa_error *err) {
     int n = cJSON_GetArraySize(arr);
     if (arr && !cJSON_IsArray(arr))
@@ -38,21 +22,20 @@ static sa_status parse_added(const cJSON *arr, sa_tokenizer *t, sa_error *err) {
     for (int i = 0; i < n; i++) {
         const cJSON *e = cJSON_GetArrayItem(arr, i),
                     *id = cJSON_GetObjectItemCaseSensitive(e, "id");
-        const char *content = jstr(e, "content");
+        const char *content = tok_json_str(e, "content");
         if (!content || !cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble > 2e9)
             return sa_error_set(err, SA_EFORMAT, "added_tokens[%d]: needs \"id\" and \"content\"",
                                 i);
         tok_added *a = &t->added[t->n_added++];
         a->id = (int32_t)id->valuedouble;
-        a->content = dupstr(content);
+        a->content = tok_strdup(content);
         if (!a->content) return sa_error_set(err, SA_ENOMEM, "added_tokens");
         a->len = strlen(content);
-        a->special = jbool(e, "special");
-        a->lstrip = jbool(e, "lstrip");
-        a->rstrip = jbool(e, "rstrip");
-        a->single_word = jbool(e, "single_word");
-        const cJSON *nz = cJSON_GetObjectItemCaseSensitive(e, "normalized");
-        a->normalized = cJSON_IsBool(nz) ? cJSON_IsTrue(nz) : !a->special;
+        a->special = tok_json_bool(e, "special", 0);
+        a->lstrip = tok_json_bool(e, "lstrip", 0);
+        a->rstrip = tok_json_bool(e, "rstrip", 0);
+        a->single_word = tok_json_bool(e, "single_word", 0);
+        a->normalized = tok_json_bool(e, "normalized", !a->special);
         if (tok_strmap_put(&t->added_map, content, a->len, (int32_t)(t->n_added - 1)))
             return sa_error_set(err, SA_ENOMEM, "added_tokens");
     }
@@ -82,15 +65,15 @@ static sa_status parse_template(const cJSON *j, tok_buf *pre, tok_buf *post, sa_
         const cJSON *sp = cJSON_GetObjectItemCaseSensitive(it, "SpecialToken");
         const cJSON *seq = cJSON_GetObjectItemCaseSensitive(it, "Sequence");
         if (seq) {
-            const char *id = jstr(seq, "id");
+            const char *id = tok_json_str(seq, "id");
             if (!id || strcmp(id, "A"))
                 return sa_error_set(
                     err, SA_EUNSUPPORTED,
                     "post_processor TemplateProcessing: single template uses sequence \"%s\"",
                     id ? id : "?");
             seen_a = 1;
-        } else if (sp && jstr(sp, "id")) {
-            sa_status st = template_ids(specials, jstr(sp, "id"), seen_a ? post : pre, err);
+        } else if (sp && tok_json_str(sp, "id")) {
+            sa_status st = template_ids(specials, tok_json_str(sp, "id"), seen_a ? post : pre, err);
             if (st != SA_OK) return st;
         } else {
             return sa_error_set(err, SA_EFORMAT,
@@ -104,7 +87,7 @@ static sa_status parse_template(const cJSON *j, tok_buf *pre, tok_buf *post, sa_
 
 static sa_status parse_post(const cJSON *j, tok_buf *pre, tok_buf *post, sa_error *err) {
     if (!j || cJSON_IsNull(j)) return SA_OK;
-    const char *type = jstr(j, "type");
+    const char *type = tok_json_str(j, "type");
     if (!type) return sa_error_set(err, SA_EFORMAT, "post_processor without a \"type\"");
     if (!strcmp(type, "ByteLevel")) return SA_OK; /* offsets only */
     if (!strcmp(type, "TemplateProcessing")) return parse_template(j, pre, post, err);
@@ -158,7 +141,7 @@ static sa_status build_tries(sa_tokenizer *t, sa_error *err) {
         if (tok_normalize(t->normalizer, t->added[i].content, t->added[i].len, &t->norm,
                           &t->norm_tmp, t->md))
             return sa_error_set(err, SA_ENOMEM, "added tokens");
-        t->norm_patterns[i] = dupstr(t->norm.s ? t->norm.s : "");
+        t->norm_patterns[i] = tok_strdup(t->norm.s ? t->norm.s : "");
     }
     int yes = 1, no = 0;
     t->trie_all = tok_trie_build(t->added, t->n_added, NULL, keep_all, NULL);
@@ -211,7 +194,7 @@ sa_status tok_load_json(sa_tokenizer *t, const cJSON *root, sa_error *err) {
 static const char *config_token(const cJSON *cfg, const char *key) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
     if (cJSON_IsString(v)) return v->valuestring;
-    return cJSON_IsObject(v) ? jstr(v, "content") : NULL;
+    return cJSON_IsObject(v) ? tok_json_str(v, "content") : NULL;
 }
 
 static int32_t lookup(const sa_tokenizer *t, const char *name) {
@@ -244,10 +227,11 @@ static sa_status chat_template_of(const cJSON *cfg, sa_tokenizer *t, sa_error *e
     const char *s = cJSON_IsString(ct) ? ct->valuestring : NULL;
     if (cJSON_IsArray(ct))
         for (const cJSON *e = ct->child; e; e = e->next) {
-            const char *name = jstr(e, "name");
-            if (name && !strcmp(name, "default")) s = jstr(e, "template");
+            const char *name = tok_json_str(e, "name");
+            if (name && !strcmp(name, "default")) s = tok_json_str(e, "template");
         }
-    if (s && !(t->chat_template = dupstr(s))) return sa_error_set(err, SA_ENOMEM, "chat_template");
+    if (s && !(t->chat_template = tok_strdup(s)))
+        return sa_error_set(err, SA_ENOMEM, "chat_template");
     /* Meta-Llama-3-Instruct's first template writes the assistant header unconditionally */
     sa_chat_family f;
     if (s && sa_chat_family_detect(s, &f, NULL) == SA_OK && f == SA_CHAT_LLAMA3 &&
@@ -267,8 +251,8 @@ sa_status tok_load_config(sa_tokenizer *t, const cJSON *cfg, sa_error *err) {
     const cJSON *ab = cJSON_GetObjectItemCaseSensitive(cfg, "add_bos_token");
     const cJSON *ae = cJSON_GetObjectItemCaseSensitive(cfg, "add_eos_token");
     if (cJSON_IsBool(ab) || cJSON_IsBool(ae)) {
-        int add_bos = cJSON_IsBool(ab) ? cJSON_IsTrue(ab) : t->n_pre > 0;
-        int add_eos = cJSON_IsBool(ae) ? cJSON_IsTrue(ae) : t->n_post > 0;
+        int add_bos = tok_json_bool(cfg, "add_bos_token", t->n_pre > 0);
+        int add_eos = tok_json_bool(cfg, "add_eos_token", t->n_post > 0);
         if (add_bos && t->bos_id < 0)
             return sa_error_set(err, SA_EFORMAT,
                                 "add_bos_token is true but bos_token is not in the vocabulary");
@@ -285,8 +269,7 @@ sa_status tok_load_config(sa_tokenizer *t, const cJSON *cfg, sa_error *err) {
         t->pre_ids[0] = t->bos_id;
         t->post_ids[0] = t->eos_id;
     }
-    const cJSON *cu = cJSON_GetObjectItemCaseSensitive(cfg, "clean_up_tokenization_spaces");
-    t->cleanup = cJSON_IsBool(cu) ? cJSON_IsTrue(cu) : 0;
+    t->cleanup = tok_json_bool(cfg, "clean_up_tokenization_spaces", 0);
     set_stop_ids(t);
     return chat_template_of(cfg, t, err);
 }

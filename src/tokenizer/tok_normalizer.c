@@ -11,32 +11,15 @@
 
 #include "tokenizer/tok_internal.h"
 
-static char *dupstr(const char *s) {
-    size_t n = strlen(s);
-    char *d = malloc(n + 1);
-    if (d) memcpy(d, s, n + 1);
-    return d;
-}
-
-static const char *jstr(const cJSON *j, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int jbool(const cJSON *j, const char *key, int dflt) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    return cJSON_IsBool(v) ? cJSON_IsTrue(v) : dflt;
-}
-
 static sa_status parse_replace(const cJSON *j, tok_normalizer *n, sa_error *err) {
     const cJSON *pat = cJSON_GetObjectItemCaseSensitive(j, "pattern");
-    const char *content = jstr(j, "content");
-    const char *lit = jstr(pat, "String"), *rx = jstr(pat, "Regex");
+    const char *content = tok_json_str(j, "content");
+    const char *lit = tok_json_str(pat, "String"), *rx = tok_json_str(pat, "Regex");
     if (!content || (!lit && !rx))
         return sa_error_set(err, SA_EFORMAT, "normalizer Replace: needs pattern and content");
-    n->content = dupstr(content);
+    n->content = tok_strdup(content);
     if (lit) {
-        n->str = dupstr(lit);
+        n->str = tok_strdup(lit);
         return n->str && n->content ? SA_OK : sa_error_set(err, SA_ENOMEM, "normalizer Replace");
     }
     return tok_regex_compile(rx, 0, &n->re, err);
@@ -45,7 +28,7 @@ static sa_status parse_replace(const cJSON *j, tok_normalizer *n, sa_error *err)
 sa_status tok_normalizer_parse(const cJSON *j, tok_normalizer **out, sa_error *err) {
     *out = NULL;
     if (!j || cJSON_IsNull(j)) return SA_OK;
-    const char *type = jstr(j, "type");
+    const char *type = tok_json_str(j, "type");
     if (!type) return sa_error_set(err, SA_EFORMAT, "normalizer without a \"type\"");
     tok_normalizer *n = calloc(1, sizeof *n);
     if (!n) return sa_error_set(err, SA_ENOMEM, "normalizer");
@@ -62,11 +45,11 @@ sa_status tok_normalizer_parse(const cJSON *j, tok_normalizer **out, sa_error *e
         }
     } else if (!strcmp(type, "Prepend")) {
         n->type = TOK_NORM_PREPEND;
-        const char *p = jstr(j, "prepend");
+        const char *p = tok_json_str(j, "prepend");
         if (!p)
             st = sa_error_set(err, SA_EFORMAT, "normalizer Prepend: no \"prepend\"");
         else
-            n->str = dupstr(p);
+            n->str = tok_strdup(p);
     } else if (!strcmp(type, "Replace")) {
         n->type = TOK_NORM_REPLACE;
         st = parse_replace(j, n, err);
@@ -82,8 +65,8 @@ sa_status tok_normalizer_parse(const cJSON *j, tok_normalizer **out, sa_error *e
         n->type = TOK_NORM_LOWERCASE;
     else if (!strcmp(type, "Strip")) {
         n->type = TOK_NORM_STRIP;
-        n->left = jbool(j, "strip_left", 1);
-        n->right = jbool(j, "strip_right", 1);
+        n->left = tok_json_bool(j, "strip_left", 1);
+        n->right = tok_json_bool(j, "strip_right", 1);
     } else {
         st = sa_error_set(err, SA_EUNSUPPORTED, "normalizer type \"%s\" is not supported", type);
     }
@@ -187,22 +170,8 @@ static int lowercase(const tok_buf *in, tok_buf *out) {
 }
 
 static int strip(int left, int right, const tok_buf *in, tok_buf *out) {
-    const unsigned char *u = (const unsigned char *)in->s;
     size_t a = 0, b = in->n;
-    while (left && a < b) {
-        uint32_t cp;
-        size_t bad, k = tok_utf8_next(u + a, b - a, &cp, &bad);
-        if (!k || !tok_is_whitespace(cp)) break;
-        a += k;
-    }
-    while (right && b > a) {
-        size_t s = b - 1;
-        while (s > a && (u[s] & 0xC0) == 0x80) s--;
-        uint32_t cp;
-        size_t bad, k = tok_utf8_next(u + s, b - s, &cp, &bad);
-        if (!k || !tok_is_whitespace(cp)) break;
-        b = s;
-    }
+    tok_utf8_trim(in->s, &a, &b, left, right, tok_is_whitespace);
     out->n = 0;
     return tok_buf_put(out, in->s + a, b - a);
 }

@@ -48,23 +48,6 @@ int tok_bytelevel_byte(uint32_t cp) {
 }
 
 /* ---- parsing ---- */
-static char *dupstr(const char *s) {
-    size_t n = strlen(s);
-    char *d = malloc(n + 1);
-    if (d) memcpy(d, s, n + 1);
-    return d;
-}
-
-static const char *jstr(const cJSON *j, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int jbool(const cJSON *j, const char *key, int dflt) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    return cJSON_IsBool(v) ? cJSON_IsTrue(v) : dflt;
-}
-
 static sa_status parse_behavior(const char *b, tok_split_behavior *out, sa_error *err) {
     static const char *names[] = {"Removed", "Isolated", "MergedWithPrevious", "MergedWithNext",
                                   "Contiguous"};
@@ -79,9 +62,9 @@ static sa_status parse_behavior(const char *b, tok_split_behavior *out, sa_error
 }
 
 sa_status tok_prepend_parse(const cJSON *j, tok_prepend *out, sa_error *err) {
-    const char *s = jstr(j, "prepend_scheme");
+    const char *s = tok_json_str(j, "prepend_scheme");
     if (!s) {
-        *out = jbool(j, "add_prefix_space", 1) ? TOK_PREPEND_ALWAYS : TOK_PREPEND_NEVER;
+        *out = tok_json_bool(j, "add_prefix_space", 1) ? TOK_PREPEND_ALWAYS : TOK_PREPEND_NEVER;
         return SA_OK;
     }
     if (!strcmp(s, "always"))
@@ -97,19 +80,19 @@ sa_status tok_prepend_parse(const cJSON *j, tok_prepend *out, sa_error *err) {
 }
 
 static sa_status parse_metaspace(const cJSON *j, tok_pretok *p, sa_error *err) {
-    const char *r = jstr(j, "replacement");
-    p->replacement = dupstr(r ? r : "\xE2\x96\x81");
+    const char *r = tok_json_str(j, "replacement");
+    p->replacement = tok_strdup(r ? r : "\xE2\x96\x81");
     if (!p->replacement) return sa_error_set(err, SA_ENOMEM, "Metaspace");
-    p->split = jbool(j, "split", 1);
+    p->split = tok_json_bool(j, "split", 1);
     return tok_prepend_parse(j, &p->prepend, err);
 }
 
 static sa_status parse_split(const cJSON *j, tok_pretok *p, sa_error *err) {
     const cJSON *pat = cJSON_GetObjectItemCaseSensitive(j, "pattern");
-    const char *lit = jstr(pat, "String"), *rx = jstr(pat, "Regex");
+    const char *lit = tok_json_str(pat, "String"), *rx = tok_json_str(pat, "Regex");
     if (!lit && !rx) return sa_error_set(err, SA_EFORMAT, "pre_tokenizer Split: no pattern");
-    p->invert = jbool(j, "invert", 0);
-    sa_status st = parse_behavior(jstr(j, "behavior"), &p->behavior, err);
+    p->invert = tok_json_bool(j, "invert", 0);
+    sa_status st = parse_behavior(tok_json_str(j, "behavior"), &p->behavior, err);
     if (st != SA_OK) return st;
     return tok_regex_compile(lit ? lit : rx, lit != NULL, &p->re, err);
 }
@@ -117,7 +100,7 @@ static sa_status parse_split(const cJSON *j, tok_pretok *p, sa_error *err) {
 sa_status tok_pretok_parse(const cJSON *j, tok_pretok **out, sa_error *err) {
     *out = NULL;
     if (!j || cJSON_IsNull(j)) return SA_OK;
-    const char *type = jstr(j, "type");
+    const char *type = tok_json_str(j, "type");
     if (!type) return sa_error_set(err, SA_EFORMAT, "pre_tokenizer without a \"type\"");
     tok_pretok *p = calloc(1, sizeof *p);
     if (!p) return sa_error_set(err, SA_ENOMEM, "pre_tokenizer");
@@ -137,18 +120,18 @@ sa_status tok_pretok_parse(const cJSON *j, tok_pretok **out, sa_error *err) {
         st = parse_metaspace(j, p, err);
     } else if (!strcmp(type, "ByteLevel")) {
         p->type = TOK_PRE_BYTELEVEL;
-        p->add_prefix_space = jbool(j, "add_prefix_space", 1);
-        p->use_regex = jbool(j, "use_regex", 1);
+        p->add_prefix_space = tok_json_bool(j, "add_prefix_space", 1);
+        p->use_regex = tok_json_bool(j, "use_regex", 1);
         if (p->use_regex) st = tok_regex_compile(GPT2_PATTERN, 0, &p->re, err);
     } else if (!strcmp(type, "Split")) {
         p->type = TOK_PRE_SPLIT;
         st = parse_split(j, p, err);
     } else if (!strcmp(type, "Digits")) {
         p->type = TOK_PRE_DIGITS;
-        p->individual_digits = jbool(j, "individual_digits", 0);
+        p->individual_digits = tok_json_bool(j, "individual_digits", 0);
     } else if (!strcmp(type, "Punctuation")) {
         p->type = TOK_PRE_PUNCTUATION;
-        const char *b = jstr(j, "behavior");
+        const char *b = tok_json_str(j, "behavior");
         p->behavior = TOK_SPLIT_ISOLATED;
         if (b) st = parse_behavior(b, &p->behavior, err);
     } else if (!strcmp(type, "Whitespace")) {

@@ -77,6 +77,25 @@ int tok_utf8_is_valid(const char *s, size_t n) {
     return 1;
 }
 
+void tok_utf8_trim(const char *s, size_t *a, size_t *b, int left, int right,
+                   int (*drop)(uint32_t cp)) {
+    const unsigned char *u = (const unsigned char *)s;
+    while (left && *a < *b) {
+        uint32_t cp;
+        size_t bad, k = tok_utf8_next(u + *a, *b - *a, &cp, &bad);
+        if (!k || !drop(cp)) break;
+        *a += k;
+    }
+    while (right && *b > *a) {
+        size_t p = *b - 1;
+        while (p > *a && (u[p] & 0xC0) == 0x80) p--;
+        uint32_t cp;
+        size_t bad, k = tok_utf8_next(u + p, *b - p, &cp, &bad);
+        if (!k || !drop(cp)) break;
+        *b = p;
+    }
+}
+
 int tok_is_whitespace(uint32_t c) {
     return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
            (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||

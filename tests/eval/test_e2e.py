@@ -168,12 +168,19 @@ import signal, subprocess, time  # noqa: E401,E402
 cfg2 = R.make_config(vocab=258, hidden=128, inter=256, layers=2, heads=4, kv_heads=2, max_pos=4096)
 big = os.path.join(tmp, "big")
 R.write_model(big, cfg2, R.random_weights(cfg2, 5))
+# no EOS anywhere (config, tokenizer config, the </s> token itself): every sequence runs its
+# 3500 tokens, so the run cannot end before the interrupt
 for name, key in (("config.json", "eos_token_id"), ("tokenizer_config.json", "eos_token")):
-    with open(os.path.join(big, name)) as f:  # no EOS: every sequence runs its 3500 tokens
+    with open(os.path.join(big, name)) as f:
         c = json.load(f)
     c.pop(key)
     with open(os.path.join(big, name), "w") as f:
         json.dump(c, f)
+with open(os.path.join(big, "tokenizer.json")) as f:
+    tj = json.load(f)
+tj["added_tokens"] = [t for t in tj["added_tokens"] if t["content"] != "</s>"]
+with open(os.path.join(big, "tokenizer.json"), "w") as f:
+    json.dump(tj, f)
 longq = os.path.join(tmp, "long.json")
 with open(longq, "w") as f:
     json.dump([f"Question number {k}." for k in range(6)], f)

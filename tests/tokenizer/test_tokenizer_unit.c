@@ -114,6 +114,13 @@ static char *pieces(sa_tokenizer *t, const char *text, unsigned flags) {
         CHECK_MSG(!strcmp(got_, (want)), "\"%s\": got \"%s\", want \"%s\"", (text), got_, (want)); \
     } while (0)
 
+/* Build the tokenizer of s, check one encoding, free it. */
+static void check_built(const spec *s, const char *text, unsigned flags, const char *want) {
+    sa_tokenizer *t = build(s, NULL, NULL);
+    CHECK_PIECES(t, text, flags, want);
+    sa_tokenizer_free(t);
+}
+
 static char *decode(sa_tokenizer *t, const char *const *toks, unsigned flags) {
     static char out[1024];
     sa_tokens ids = {0};
@@ -144,16 +151,12 @@ static void split_behaviours(void) {
                  "{'type':'Split','pattern':{'String':'-'},'behavior':'%s','invert':false}",
                  beh[i][0]);
         spec s = {.pre = pre, .words = words};
-        sa_tokenizer *t = build(&s, NULL, NULL);
-        CHECK_PIECES(t, "the-final--countdown", 0, beh[i][1]);
-        sa_tokenizer_free(t);
+        check_built(&s, "the-final--countdown", 0, beh[i][1]);
     }
     spec inv = {
         .pre = "{'type':'Split','pattern':{'Regex':'[a-z]+'},'behavior':'Removed','invert':true}",
         .words = words};
-    sa_tokenizer *t = build(&inv, NULL, NULL);
-    CHECK_PIECES(t, "the-final--countdown", 0, "the|final|countdown");
-    sa_tokenizer_free(t);
+    check_built(&inv, "the-final--countdown", 0, "the|final|countdown");
 }
 
 static void other_pretokenizers(void) {
@@ -168,33 +171,26 @@ static void other_pretokenizers(void) {
                                         "friend!",
                                         "\xe2\x96\x81",
                                         NULL};
-    spec d1 = {.pre = "{'type':'Digits','individual_digits':true}", .words = words};
-    sa_tokenizer *t = build(&d1, NULL, NULL);
-    CHECK_PIECES(t, "ab123c4", 0, "ab|1|2|3|c|4");
-    sa_tokenizer_free(t);
-    spec d2 = {.pre = "{'type':'Digits','individual_digits':false}", .words = words};
-    t = build(&d2, NULL, NULL);
-    CHECK_PIECES(t, "ab123c4", 0, "ab|123|c|4");
-    sa_tokenizer_free(t);
-    spec p = {.pre = "{'type':'Punctuation','behavior':'Isolated'}", .words = words};
-    t = build(&p, NULL, NULL);
-    CHECK_PIECES(t, "Hey, you!!", 0, "Hey|,| you|!|!");
-    sa_tokenizer_free(t);
-    spec w = {.pre = "{'type':'Whitespace'}", .words = words};
-    t = build(&w, NULL, NULL);
-    CHECK_PIECES(t, "Hey  friend!", 0, "Hey|friend|!");
-    sa_tokenizer_free(t);
-    spec ws = {.pre = "{'type':'WhitespaceSplit'}", .words = words};
-    t = build(&ws, NULL, NULL);
-    CHECK_PIECES(t, "Hey \t friend! ", 0, "Hey|friend!");
-    sa_tokenizer_free(t);
+    /* {pre_tokenizer, text, pieces} */
+    static const char *const cases[][3] = {
+        {"{'type':'Digits','individual_digits':true}", "ab123c4", "ab|1|2|3|c|4"},
+        {"{'type':'Digits','individual_digits':false}", "ab123c4", "ab|123|c|4"},
+        {"{'type':'Punctuation','behavior':'Isolated'}", "Hey, you!!", "Hey|,| you|!|!"},
+        {"{'type':'Whitespace'}", "Hey  friend!", "Hey|friend|!"},
+        {"{'type':'WhitespaceSplit'}", "Hey \t friend! ", "Hey|friend!"},
+        {"{'type':'Metaspace','replacement':'\xe2\x96\x81','add_prefix_space':false}", "Hey",
+         "Hey"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        spec s = {.pre = cases[i][0], .words = words};
+        check_built(&s, cases[i][1], 0, cases[i][2]);
+    }
     /* Metaspace: split on the replacement, merged with the next piece; prepend schemes */
     spec m1 = {.pre = "{'type':'Metaspace','replacement':'\xe2\x96\x81','prepend_scheme':'always','"
                       "split':true}",
                .added = "{'id':200,'content':'<x>','single_word':false,'lstrip':false,'rstrip':"
                         "false,'normalized':false,'special':true}",
                .words = words};
-    t = build(&m1, NULL, NULL);
+    sa_tokenizer *t = build(&m1, NULL, NULL);
     CHECK_PIECES(t, "Hey friend!", 0,
                  "\xe2\x96\x81Hey|\xe2\x96\x81"
                  "friend!");
@@ -210,11 +206,6 @@ static void other_pretokenizers(void) {
     CHECK_PIECES(t, "Hey<x>Hey", SA_TOK_PARSE_SPECIAL, "\xe2\x96\x81Hey|<x>|Hey");
     CHECK_PIECES(t, " Hey", 0, "\xe2\x96\x81Hey");
     sa_tokenizer_free(t);
-    spec m3 = {.pre = "{'type':'Metaspace','replacement':'\xe2\x96\x81','add_prefix_space':false}",
-               .words = words};
-    t = build(&m3, NULL, NULL);
-    CHECK_PIECES(t, "Hey", 0, "Hey");
-    sa_tokenizer_free(t);
 }
 
 static void normalizers(void) {
@@ -225,26 +216,20 @@ static void normalizers(void) {
                                         "\xe2\x96\x81hi",
                                         NULL};
     spec lc = {.normalizer = "{'type':'Lowercase'}", .words = words};
-    sa_tokenizer *t = build(&lc, NULL, NULL);
-    CHECK_PIECES(t, "H\xc3\x89LLO \xc4\xb0 \xce\xa3\xce\x91\xce\xa3", 0,
-                 "h\xc3\xa9llo i\xcc\x87 \xcf\x83\xce\xb1\xcf\x82");
-    sa_tokenizer_free(t);
+    check_built(&lc, "H\xc3\x89LLO \xc4\xb0 \xce\xa3\xce\x91\xce\xa3", 0,
+                "h\xc3\xa9llo i\xcc\x87 \xcf\x83\xce\xb1\xcf\x82");
     spec nfkc = {.normalizer = "{'type':'NFKC'}", .words = words};
-    t = build(&nfkc, NULL, NULL);
-    CHECK_PIECES(t, "\xef\xac\x81\xe2\x91\xa0", 0, "fi1"); /* ﬁ① */
-    sa_tokenizer_free(t);
+    check_built(&nfkc, "\xef\xac\x81\xe2\x91\xa0", 0, "fi1"); /* ﬁ① */
     spec seq = {.normalizer = "{'type':'Sequence','normalizers':[{'type':'Strip','strip_left':true,"
                               "'strip_right':true},"
                               "{'type':'Replace','pattern':{'Regex':'\\\\s+'},'content':' '}]}",
                 .words = words};
-    t = build(&seq, NULL, NULL);
-    CHECK_PIECES(t, "  a \t\n b  ", 0, "a b");
-    sa_tokenizer_free(t);
+    check_built(&seq, "  a \t\n b  ", 0, "a b");
     spec pre = {
         .normalizer =
             "{'type':'Sequence','normalizers':[{'type':'Prepend','prepend':'\xe2\x96\x81'}]}",
         .words = words};
-    t = build(&pre, NULL, NULL);
+    sa_tokenizer *t = build(&pre, NULL, NULL);
     CHECK_PIECES(t, "hi", 0, "\xe2\x96\x81hi");
     CHECK_PIECES(t, "", SA_TOK_DEFAULT, "");
     sa_tokenizer_free(t);
@@ -292,40 +277,32 @@ static void bpe_model(void) {
     /* unk and fuse_unk */
     static const char *const w1[] = {NULL};
     spec u = {.model_extra = "'fuse_unk':true", .words = w1};
-    sa_tokenizer *t = build(&u, NULL, NULL);
-    CHECK_PIECES(t,
-                 "a\xc3\xa9\xc3\xa9"
-                 "b",
-                 0, "a|<unk>|b");
-    sa_tokenizer_free(t);
+    check_built(&u,
+                "a\xc3\xa9\xc3\xa9"
+                "b",
+                0, "a|<unk>|b");
     spec u2 = {.model_extra = "'fuse_unk':false", .words = w1};
-    t = build(&u2, NULL, NULL);
-    CHECK_PIECES(t,
-                 "a\xc3\xa9\xc3\xa9"
-                 "b",
-                 0, "a|<unk>|<unk>|b");
-    sa_tokenizer_free(t);
+    check_built(&u2,
+                "a\xc3\xa9\xc3\xa9"
+                "b",
+                0, "a|<unk>|<unk>|b");
     /* byte fallback: present bytes used, a character with a missing byte becomes unk */
     static const char *const w2[] = {"<0xC3>", "<0xA9>", NULL};
     spec bf = {.model_extra = "'byte_fallback':true", .words = w2};
-    t = build(&bf, NULL, NULL);
-    CHECK_PIECES(t, "\xc3\xa9\xc3\xb1", 0, "<0xC3>|<0xA9>|<unk>");
-    sa_tokenizer_free(t);
+    check_built(&bf, "\xc3\xa9\xc3\xb1", 0, "<0xC3>|<0xA9>|<unk>");
     /* rank order, ties to the left, both merge serialisations, #version line skipped */
     static const char *const w3[] = {"aa", "aaa", "ab", "abc", "bc", NULL};
     spec r = {.model_extra = "'ignore_merges':false",
               .merges = "'#version: 0.2','a a',['b','c'],'a bc'",
               .words = w3};
-    t = build(&r, NULL, NULL);
+    sa_tokenizer *t = build(&r, NULL, NULL);
     CHECK_PIECES(t, "aaa", 0, "aa|a");
     CHECK_PIECES(t, "abc", 0, "abc"); /* b c (rank 1) before a b (no merge), then a bc (rank 2) */
     sa_tokenizer_free(t);
     /* ignore_merges: a word in the vocab wins over what the merges would give */
     static const char *const w4[] = {"aa", "aaa", NULL};
     spec im = {.model_extra = "'ignore_merges':true", .merges = "'a a'", .words = w4};
-    t = build(&im, NULL, NULL);
-    CHECK_PIECES(t, "aaa", 0, "aaa");
-    sa_tokenizer_free(t);
+    check_built(&im, "aaa", 0, "aaa");
     /* continuing_subword_prefix: merge of h + ##e gives he */
     static const char *const w5[] = {"##e", "##y", "he", "hey", NULL};
     spec cp = {.model_extra = "'ignore_merges':false,'continuing_subword_prefix':'##'",
@@ -433,7 +410,8 @@ static void refusals(void) {
         char msg[SA_ERROR_MSG_MAX];
         sa_tokenizer *t = build(&cases[i].s, &st, msg);
         CHECK(t == NULL && st == SA_EUNSUPPORTED);
-        CHECK_MSG(strstr(msg, cases[i].name) != NULL, "'%s' does not name '%s'", msg, cases[i].name);
+        CHECK_MSG(strstr(msg, cases[i].name) != NULL, "'%s' does not name '%s'", msg,
+                  cases[i].name);
         sa_tokenizer_free(t);
     }
     write_file("tokenizer.json", "{\"model\":{\"type\":\"WordPiece\",\"vocab\":{}}}");
