@@ -10,6 +10,11 @@
 #include "safearith/fsutil.h"
 #include "safearith/dtype.h"
 #include "safearith/safetensors.h"
+#include "safearith/arith.h"
+#include "safearith/model.h"
 #include "safearith/tokenizer.h"
+#include "safearith/gguf.h"
+#include "safearith/steer.h"
+#include "safearith/eval.h"
 
 #endif
