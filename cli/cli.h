@@ -16,7 +16,7 @@
 
 typedef struct sa_cli_command {
     const char *name;
-    const char *summary; /* one line for `safearith help` */
+    const char *summary;               /* one line for `safearith help` */
     int (*run)(int argc, char **argv); /* argv[0] is the command name */
 } sa_cli_command;
 

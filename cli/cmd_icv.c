@@ -59,220 +59,193 @@ static const char *const usage =
     "  --overwrite       replace an existing output file\n";
 
 typedef struct {
-  const char *model, *pairs, *out, *format, *dump;
-  sa_icv_opts o;
-  int overwrite;
-  char *format_buf;
+    const char *model, *pairs, *out, *format, *dump;
+    sa_icv_opts o;
+    int overwrite;
+    char *format_buf;
 } icv_args;
 
 /* Turn \n, \t and \\ into their characters (shells pass them literally). */
 static char *unescape(const char *s) {
-  char *out = malloc(strlen(s) + 1), *w = out;
-  if (!out)
-    return NULL;
-  for (; *s; s++) {
-    if (*s == '\\' && (s[1] == 'n' || s[1] == 't' || s[1] == '\\')) {
-      s++;
-      *w++ = *s == 'n' ? '\n' : *s == 't' ? '\t' : '\\';
-    } else {
-      *w++ = *s;
+    char *out = malloc(strlen(s) + 1), *w = out;
+    if (!out) return NULL;
+    for (; *s; s++) {
+        if (*s == '\\' && (s[1] == 'n' || s[1] == 't' || s[1] == '\\')) {
+            s++;
+            *w++ = *s == 'n' ? '\n' : *s == 't' ? '\t' : '\\';
+        } else {
+            *w++ = *s;
+        }
     }
-  }
-  *w = '\0';
-  return out;
+    *w = '\0';
+    return out;
 }
 
-static int parse_enum(const char *cmd, const char *flag, const char *v,
-                      int (*fn)(const char *), const char *choices, int *out) {
-  int r = fn(v);
-  if (r < 0)
-    return cli_usage_error(cmd, "%s: expected %s, got '%s'", flag, choices, v),
-           -1;
-  *out = r;
-  return 0;
+static int parse_enum(const char *cmd, const char *flag, const char *v, int (*fn)(const char *),
+                      const char *choices, int *out) {
+    int r = fn(v);
+    if (r < 0) return cli_usage_error(cmd, "%s: expected %s, got '%s'", flag, choices, v), -1;
+    *out = r;
+    return 0;
 }
 
 static int parse_args(const char *cmd, int argc, char **argv, icv_args *a) {
-  long n;
-  int e;
-  for (int i = 1; i < argc; i++) {
-    const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    int takes = strcmp(f, "--chat") && strcmp(f, "--layer0") &&
-                strcmp(f, "--overwrite");
-    if (!strcmp(f, "--help") || !strcmp(f, "-h"))
-      return fputs(usage, stdout), 1;
-    if (f[0] != '-')
-      return cli_usage_error(cmd, "unexpected argument '%s'", f), -1;
-    if (takes && !v)
-      return cli_usage_error(cmd, "%s needs a value", f), -1;
-    if (takes)
-      i++;
-    if (!strcmp(f, "--model"))
-      a->model = v;
-    else if (!strcmp(f, "--pairs"))
-      a->pairs = v;
-    else if (!strcmp(f, "-o") || !strcmp(f, "--output"))
-      a->out = v;
-    else if (!strcmp(f, "--format"))
-      a->format = v;
-    else if (!strcmp(f, "--dump-states"))
-      a->dump = v;
-    else if (!strcmp(f, "--chat"))
-      a->o.chat = 1;
-    else if (!strcmp(f, "--layer0"))
-      a->o.layer0 = 1;
-    else if (!strcmp(f, "--overwrite"))
-      a->overwrite = 1;
-    else if (!strcmp(f, "--position")) {
-      if (parse_enum(cmd, f, v, sa_icv_position_parse,
-                     "last, mean-last-4 or mean-answer", &e))
-        return -1;
-      a->o.position = (sa_icv_position)e;
-    } else if (!strcmp(f, "--method")) {
-      if (parse_enum(cmd, f, v, sa_icv_method_parse, "pca, mean or pca+mean",
-                     &e))
-        return -1;
-      a->o.method = (sa_icv_method)e;
-    } else if (!strcmp(f, "--scope")) {
-      if (parse_enum(cmd, f, v, sa_icv_scope_parse, "per-layer or concat", &e))
-        return -1;
-      a->o.scope = (sa_icv_scope)e;
-    } else if (!strcmp(f, "--batch")) {
-      if (cli_parse_long(cmd, f, v, 1, 4096, &n))
-        return -1;
-      a->o.batch = (int)n;
-    } else if (!strcmp(f, "--threads")) {
-      if (cli_parse_long(cmd, f, v, 1, 1024, &n))
-        return -1;
-      a->o.n_threads = (int)n;
-    } else
-      return cli_usage_error(cmd, "unknown option '%s'", f), -1;
-  }
-  if (!a->model || !a->pairs || !a->out)
-    return cli_usage_error(cmd, "--model, --pairs and -o are required"), -1;
-  if (a->format && a->o.chat)
-    return cli_usage_error(cmd, "--format and --chat exclude each other"), -1;
-  if (a->format) {
-    if (!(a->format_buf = unescape(a->format)))
-      return cli_error(cmd, "out of memory"), -1;
-    a->o.format = a->format_buf;
-    sa_error err = {0};
-    if (sa_format_check(a->o.format, &err))
-      return cli_usage_error(cmd, "%s", err.msg), -1;
-  }
-  return 0;
+    long n;
+    int e;
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = strcmp(f, "--chat") && strcmp(f, "--layer0") && strcmp(f, "--overwrite");
+        if (!strcmp(f, "--help") || !strcmp(f, "-h")) return fputs(usage, stdout), 1;
+        if (f[0] != '-') return cli_usage_error(cmd, "unexpected argument '%s'", f), -1;
+        if (takes && !v) return cli_usage_error(cmd, "%s needs a value", f), -1;
+        if (takes) i++;
+        if (!strcmp(f, "--model"))
+            a->model = v;
+        else if (!strcmp(f, "--pairs"))
+            a->pairs = v;
+        else if (!strcmp(f, "-o") || !strcmp(f, "--output"))
+            a->out = v;
+        else if (!strcmp(f, "--format"))
+            a->format = v;
+        else if (!strcmp(f, "--dump-states"))
+            a->dump = v;
+        else if (!strcmp(f, "--chat"))
+            a->o.chat = 1;
+        else if (!strcmp(f, "--layer0"))
+            a->o.layer0 = 1;
+        else if (!strcmp(f, "--overwrite"))
+            a->overwrite = 1;
+        else if (!strcmp(f, "--position")) {
+            if (parse_enum(cmd, f, v, sa_icv_position_parse, "last, mean-last-4 or mean-answer",
+                           &e))
+                return -1;
+            a->o.position = (sa_icv_position)e;
+        } else if (!strcmp(f, "--method")) {
+            if (parse_enum(cmd, f, v, sa_icv_method_parse, "pca, mean or pca+mean", &e)) return -1;
+            a->o.method = (sa_icv_method)e;
+        } else if (!strcmp(f, "--scope")) {
+            if (parse_enum(cmd, f, v, sa_icv_scope_parse, "per-layer or concat", &e)) return -1;
+            a->o.scope = (sa_icv_scope)e;
+        } else if (!strcmp(f, "--batch")) {
+            if (cli_parse_long(cmd, f, v, 1, 4096, &n)) return -1;
+            a->o.batch = (int)n;
+        } else if (!strcmp(f, "--threads")) {
+            if (cli_parse_long(cmd, f, v, 1, 1024, &n)) return -1;
+            a->o.n_threads = (int)n;
+        } else
+            return cli_usage_error(cmd, "unknown option '%s'", f), -1;
+    }
+    if (!a->model || !a->pairs || !a->out)
+        return cli_usage_error(cmd, "--model, --pairs and -o are required"), -1;
+    if (a->format && a->o.chat)
+        return cli_usage_error(cmd, "--format and --chat exclude each other"), -1;
+    if (a->format) {
+        if (!(a->format_buf = unescape(a->format))) return cli_error(cmd, "out of memory"), -1;
+        a->o.format = a->format_buf;
+        sa_error err = {0};
+        if (sa_format_check(a->o.format, &err)) return cli_usage_error(cmd, "%s", err.msg), -1;
+    }
+    return 0;
 }
 
 /* states [n_texts, L, d] and tokens.i / select.i per text. */
 static int dump_states(const char *cmd, const char *path, const float *states,
-                       const sa_icv_text *texts, int nt, int L, int d,
-                       int overwrite) {
-  size_t nten = 1 + 2 * (size_t)nt;
-  sa_st_f32_tensor *t = calloc(nten, sizeof *t);
-  char(*names)[40] = calloc(nten, sizeof *names);
-  float **bufs = calloc(nten, sizeof *bufs);
-  int rc = CLI_FAIL;
-  if (!t || !names || !bufs)
-    goto done;
-  t[0] = (sa_st_f32_tensor){"states", 3, {nt, L, d}, states};
-  for (int i = 0; i < nt; i++) {
-    float *ids = malloc((size_t)texts[i].n * sizeof *ids),
-          *sel = malloc(4 * sizeof *sel);
-    bufs[1 + 2 * i] = ids, bufs[2 + 2 * i] = sel;
-    if (!ids || !sel)
-      goto done;
-    for (int k = 0; k < texts[i].n; k++)
-      ids[k] = (float)texts[i].ids[k];
-    sel[0] = (float)texts[i].sel_begin, sel[1] = (float)texts[i].sel_end;
-    sel[2] = (float)texts[i].ans_begin, sel[3] = (float)texts[i].ans_end;
-    snprintf(names[1 + 2 * i], sizeof names[0], "tokens.%d", i);
-    snprintf(names[2 + 2 * i], sizeof names[0], "select.%d", i);
-    t[1 + 2 * i] = (sa_st_f32_tensor){names[1 + 2 * i], 1, {texts[i].n}, ids};
-    t[2 + 2 * i] = (sa_st_f32_tensor){names[2 + 2 * i], 1, {4}, sel};
-  }
-  sa_error err = {0};
-  const char *meta[] = {"producer", "safearith icv", NULL};
-  rc = sa_st_write_f32_file(path, t, nten, meta, overwrite, &err)
-           ? cli_report(cmd, &err)
-           : CLI_OK;
+                       const sa_icv_text *texts, int nt, int L, int d, int overwrite) {
+    size_t nten = 1 + 2 * (size_t)nt;
+    sa_st_f32_tensor *t = calloc(nten, sizeof *t);
+    char(*names)[40] = calloc(nten, sizeof *names);
+    float **bufs = calloc(nten, sizeof *bufs);
+    int rc = CLI_FAIL;
+    if (!t || !names || !bufs) goto done;
+    t[0] = (sa_st_f32_tensor){"states", 3, {nt, L, d}, states};
+    for (int i = 0; i < nt; i++) {
+        float *ids = malloc((size_t)texts[i].n * sizeof *ids), *sel = malloc(4 * sizeof *sel);
+        bufs[1 + 2 * i] = ids, bufs[2 + 2 * i] = sel;
+        if (!ids || !sel) goto done;
+        for (int k = 0; k < texts[i].n; k++) ids[k] = (float)texts[i].ids[k];
+        sel[0] = (float)texts[i].sel_begin, sel[1] = (float)texts[i].sel_end;
+        sel[2] = (float)texts[i].ans_begin, sel[3] = (float)texts[i].ans_end;
+        snprintf(names[1 + 2 * i], sizeof names[0], "tokens.%d", i);
+        snprintf(names[2 + 2 * i], sizeof names[0], "select.%d", i);
+        t[1 + 2 * i] = (sa_st_f32_tensor){names[1 + 2 * i], 1, {texts[i].n}, ids};
+        t[2 + 2 * i] = (sa_st_f32_tensor){names[2 + 2 * i], 1, {4}, sel};
+    }
+    sa_error err = {0};
+    const char *meta[] = {"producer", "safearith icv", NULL};
+    rc =
+        sa_st_write_f32_file(path, t, nten, meta, overwrite, &err) ? cli_report(cmd, &err) : CLI_OK;
 done:
-  if (rc && !t)
-    rc = cli_error(cmd, "out of memory");
-  for (size_t i = 0; bufs && i < nten; i++)
-    free(bufs[i]);
-  free(bufs), free(names), free(t);
-  return rc;
+    if (rc && !t) rc = cli_error(cmd, "out of memory");
+    for (size_t i = 0; bufs && i < nten; i++) free(bufs[i]);
+    free(bufs), free(names), free(t);
+    return rc;
 }
 
 static void summary(const char *out, const sa_cvec *cv) {
-  int n = 0, first = -1, last = -1;
-  for (int l = 0; l < cv->n_layers; l++)
-    if (cv->has[l])
-      n++, last = l, first = first < 0 ? l : first;
-  printf("{\"output\":\"%s\",\"pairs\":%lld,\"method\":\"%s\",\"position\":\"%"
-         "s\",\"scope\":\"%s\","
-         "\"layers\":%d,\"first_layer\":%d,\"last_layer\":%d,\"n_embd\":%d}\n",
-         out, (long long)cv->n_pairs, cv->method, cv->position, cv->scope, n,
-         first, last, cv->n_embd);
+    int n = 0, first = -1, last = -1;
+    for (int l = 0; l < cv->n_layers; l++)
+        if (cv->has[l]) n++, last = l, first = first < 0 ? l : first;
+    printf("{\"output\":\"%s\",\"pairs\":%lld,\"method\":\"%s\",\"position\":\"%"
+           "s\",\"scope\":\"%s\","
+           "\"layers\":%d,\"first_layer\":%d,\"last_layer\":%d,\"n_embd\":%d}\n",
+           out, (long long)cv->n_pairs, cv->method, cv->position, cv->scope, n, first, last,
+           cv->n_embd);
 }
 
 static int compute(const char *cmd, icv_args *a) {
-  sa_error err = {0};
-  sa_pairs pairs = {0};
-  sa_model *m = NULL;
-  sa_tokenizer *tok = NULL;
-  sa_cvec cv = {0};
-  float *states = NULL;
-  sa_icv_text *texts = NULL;
-  int rc = CLI_FAIL;
-  if (sa_pairs_read(a->pairs, &pairs, &err) ||
-      sa_model_load(a->model, &m, &err) ||
-      sa_tokenizer_load(a->model, &tok, &err)) {
-    rc = cli_report(cmd, &err);
-    goto done;
-  }
-  sa_progress prog = cli_progress("icv");
-  sa_status st = sa_icv_compute(m, tok, &pairs, a->pairs, &a->o, &cv,
-                                a->dump ? &states : NULL,
-                                a->dump ? &texts : NULL, &prog, &err);
-  cli_progress_end();
-  if (st) {
-    rc = cli_report(cmd, &err);
-    goto done;
-  }
-  const sa_model_config *cfg = sa_model_get_config(m);
-  if (a->dump &&
-      (rc = dump_states(cmd, a->dump, states, texts, (int)(2 * pairs.n),
-                        cfg->n_layers, cfg->hidden_size, a->overwrite)))
-    goto done;
-  if (sa_cvec_write(a->out, &cv, a->overwrite, &err)) {
-    rc = cli_report(cmd, &err);
-    goto done;
-  }
-  summary(a->out, &cv);
-  rc = CLI_OK;
+    sa_error err = {0};
+    sa_pairs pairs = {0};
+    sa_model *m = NULL;
+    sa_tokenizer *tok = NULL;
+    sa_cvec cv = {0};
+    float *states = NULL;
+    sa_icv_text *texts = NULL;
+    int rc = CLI_FAIL;
+    if (sa_pairs_read(a->pairs, &pairs, &err) || sa_model_load(a->model, &m, &err) ||
+        sa_tokenizer_load(a->model, &tok, &err)) {
+        rc = cli_report(cmd, &err);
+        goto done;
+    }
+    sa_progress prog = cli_progress("icv");
+    sa_status st = sa_icv_compute(m, tok, &pairs, a->pairs, &a->o, &cv, a->dump ? &states : NULL,
+                                  a->dump ? &texts : NULL, &prog, &err);
+    cli_progress_end();
+    if (st) {
+        rc = cli_report(cmd, &err);
+        goto done;
+    }
+    const sa_model_config *cfg = sa_model_get_config(m);
+    if (a->dump && (rc = dump_states(cmd, a->dump, states, texts, (int)(2 * pairs.n), cfg->n_layers,
+                                     cfg->hidden_size, a->overwrite)))
+        goto done;
+    if (sa_cvec_write(a->out, &cv, a->overwrite, &err)) {
+        rc = cli_report(cmd, &err);
+        goto done;
+    }
+    summary(a->out, &cv);
+    rc = CLI_OK;
 done:
-  sa_icv_texts_free(texts, 2 * pairs.n);
-  free(states);
-  sa_cvec_free(&cv);
-  sa_pairs_free(&pairs);
-  sa_tokenizer_free(tok);
-  sa_model_free(m);
-  return rc;
+    sa_icv_texts_free(texts, 2 * pairs.n);
+    free(states);
+    sa_cvec_free(&cv);
+    sa_pairs_free(&pairs);
+    sa_tokenizer_free(tok);
+    sa_model_free(m);
+    return rc;
 }
 
 static int run(int argc, char **argv) {
-  const char *cmd = "icv";
-  icv_args a = {0};
-  a.o.batch = 8;
-  int r = parse_args(cmd, argc, argv, &a);
-  if (r) {
+    const char *cmd = "icv";
+    icv_args a = {0};
+    a.o.batch = 8;
+    int r = parse_args(cmd, argc, argv, &a);
+    if (r) {
+        free(a.format_buf);
+        return r > 0 ? CLI_OK : CLI_USAGE;
+    }
+    int rc = compute(cmd, &a);
     free(a.format_buf);
-    return r > 0 ? CLI_OK : CLI_USAGE;
-  }
-  int rc = compute(cmd, &a);
-  free(a.format_buf);
-  return rc;
+    return rc;
 }
 
 const sa_cli_command sa_cmd_icv = {

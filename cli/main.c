@@ -9,10 +9,25 @@
 
 #include "cli.h"
 
-#define SA_COMMANDS(X)                                                                             \
-    X(inspect)                                                                                     \
-    X(diff) X(task_vector) X(hdr) X(resta) X(merge) X(tokenize) X(detokenize) X(logits)            \
-        X(generate) X(chat) X(bench) X(icv) X(icv_info) X(eval) X(report)
+// clang-format off
+#define SA_COMMANDS(X) \
+    X(inspect) \
+    X(diff) \
+    X(task_vector) \
+    X(hdr) \
+    X(resta) \
+    X(merge) \
+    X(tokenize) \
+    X(detokenize) \
+    X(logits) \
+    X(generate) \
+    X(chat) \
+    X(bench) \
+    X(icv) \
+    X(icv_info) \
+    X(eval) \
+    X(report)
+// clang-format on
 
 #define DECLARE(name) extern const sa_cli_command sa_cmd_##name __attribute__((weak));
 SA_COMMANDS(DECLARE)

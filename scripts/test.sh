@@ -9,6 +9,9 @@ if [ -f tests/tokenizer/package.json ]; then
   (cd tests/tokenizer && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; })
 fi
 jobs=$(nproc)
+# Formatting is part of the build's contract (.clang-format).
+find include src cli tests bench -name '*.[ch]' -not -path '*/node_modules/*' -print0 |
+  xargs -0 clang-format --dry-run -Werror
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSA_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure -j"$jobs")

@@ -327,7 +327,8 @@ static sa_status run(merge_ctx *x, const char *const *paths, int n, const sa_ari
         if (oo.out_dtype < 0) oo.out_dtype = x->r->out_dtype;
         unsigned mask = (1u << n) - 1;
         sa_write_spec spec = {plan, prepare, apply, mask, x, oo.out_dtype};
-        sa_output_job j = {x->s, &spec, &oo, paths, n, sa_output_model_dir(paths[0]), "merge", params};
+        sa_output_job j = {x->s,    &spec, &oo, paths, n, sa_output_model_dir(paths[0]),
+                           "merge", params};
         s = sa_output_run(&j, err);
     }
     free(params);

@@ -56,7 +56,8 @@ sa_status sa_task_vector(const char *model, const char *base, const sa_arith_opt
     if (s == SA_OK && !params) s = sa_error_set(err, SA_ENOMEM, "out of memory");
     if (s == SA_OK) {
         sa_write_spec spec = {plan_all, NULL, subtract, 3u, NULL, o->out_dtype};
-        sa_output_job j = {st, &spec, o, paths, 2, sa_output_model_dir(model), "task_vector", params};
+        sa_output_job j = {st,    &spec, o, paths, 2, sa_output_model_dir(model), "task_vector",
+                           params};
         s = sa_output_run(&j, err);
     }
     free(params);

@@ -19,188 +19,166 @@
 
 #define NTOK 6
 
-static sa_status gen(sa_model *m, const sa_steer *plan, int n,
-                     int32_t **prompts, int *lens, int32_t **out, int *out_lens,
-                     sa_error *err) {
-  sa_session_opts so = {n, 128, 64, 1};
-  sa_session *s;
-  sa_status st = sa_session_create(m, &so, &s, err);
-  if (st)
+static sa_status gen(sa_model *m, const sa_steer *plan, int n, int32_t **prompts, int *lens,
+                     int32_t **out, int *out_lens, sa_error *err) {
+    sa_session_opts so = {n, 128, 64, 1};
+    sa_session *s;
+    sa_status st = sa_session_create(m, &so, &s, err);
+    if (st) return st;
+    sa_steer_chain chain;
+    sa_hook h;
+    sa_steer_hook(plan, NULL, &chain, &h);
+    sa_session_set_hook(s, &h);
+    sa_gen_opts go = {0};
+    go.max_tokens = NTOK;
+    int32_t none = -1;
+    go.stop_ids = &none, go.n_stop_ids = 1;
+    st = sa_generate(s, n, (const int32_t *const *)prompts, lens, &go, out, out_lens, err);
+    sa_session_free(s);
     return st;
-  sa_steer_chain chain;
-  sa_hook h;
-  sa_steer_hook(plan, NULL, &chain, &h);
-  sa_session_set_hook(s, &h);
-  sa_gen_opts go = {0};
-  go.max_tokens = NTOK;
-  int32_t none = -1;
-  go.stop_ids = &none, go.n_stop_ids = 1;
-  st = sa_generate(s, n, (const int32_t *const *)prompts, lens, &go, out,
-                   out_lens, err);
-  sa_session_free(s);
-  return st;
 }
 
 static int32_t *encode(const char *text, int *n) {
-  size_t k = strlen(text);
-  int32_t *ids = malloc((k + 1) * sizeof *ids);
-  ids[0] = 256;
-  for (size_t i = 0; i < k; i++)
-    ids[i + 1] = (unsigned char)text[i];
-  *n = (int)k + 1;
-  return ids;
+    size_t k = strlen(text);
+    int32_t *ids = malloc((k + 1) * sizeof *ids);
+    ids[0] = 256;
+    for (size_t i = 0; i < k; i++) ids[i + 1] = (unsigned char)text[i];
+    *n = (int)k + 1;
+    return ids;
 }
 
 static int tool(int argc, char **argv) {
-  sa_model *m;
-  sa_cvec cv;
-  sa_steer plan;
-  sa_error err = {0};
-  int n = argc - 5, mode = sa_steer_mode_parse(argv[4]);
-  if (n < 1 || n > 8 || mode < 0)
-    return fprintf(stderr, "bad arguments\n"), 2;
-  if (sa_model_load(argv[1], &m, &err))
-    return fprintf(stderr, "%s\n", err.msg), 1;
-  const sa_model_config *cfg = sa_model_get_config(m);
-  if (sa_cvec_read(argv[2], cfg->hidden_size, &cv, &err) ||
-      sa_steer_init(&plan, cfg->n_layers, cfg->hidden_size, (sa_steer_mode)mode,
-                    mode == SA_STEER_ADD ? SA_STEER_AT_RESIDUAL
-                                         : SA_STEER_AT_MLP,
-                    &err) ||
-      sa_steer_add_cvec(&plan, &cv, (float)atof(argv[3]), argv[2], &err))
-    return fprintf(stderr, "%s\n", err.msg), 1;
-  int32_t *prompts[8], *out[8];
-  int lens[8], out_lens[8];
-  for (int i = 0; i < n; i++)
-    prompts[i] = encode(argv[5 + i], &lens[i]), out[i] = malloc(NTOK * 4);
-  if (gen(m, &plan, n, prompts, lens, out, out_lens, &err))
-    return fprintf(stderr, "%s\n", err.msg), 1;
-  for (int i = 0; i < n; i++) {
-    for (int k = 0; k < out_lens[i]; k++)
-      printf("%s%d", k ? " " : "", out[i][k]);
-    printf("\n");
-    free(prompts[i]), free(out[i]);
-  }
-  sa_cvec_free(&cv);
-  sa_steer_free(&plan);
-  sa_model_free(m);
-  return 0;
+    sa_model *m;
+    sa_cvec cv;
+    sa_steer plan;
+    sa_error err = {0};
+    int n = argc - 5, mode = sa_steer_mode_parse(argv[4]);
+    if (n < 1 || n > 8 || mode < 0) return fprintf(stderr, "bad arguments\n"), 2;
+    if (sa_model_load(argv[1], &m, &err)) return fprintf(stderr, "%s\n", err.msg), 1;
+    const sa_model_config *cfg = sa_model_get_config(m);
+    if (sa_cvec_read(argv[2], cfg->hidden_size, &cv, &err) ||
+        sa_steer_init(&plan, cfg->n_layers, cfg->hidden_size, (sa_steer_mode)mode,
+                      mode == SA_STEER_ADD ? SA_STEER_AT_RESIDUAL : SA_STEER_AT_MLP, &err) ||
+        sa_steer_add_cvec(&plan, &cv, (float)atof(argv[3]), argv[2], &err))
+        return fprintf(stderr, "%s\n", err.msg), 1;
+    int32_t *prompts[8], *out[8];
+    int lens[8], out_lens[8];
+    for (int i = 0; i < n; i++)
+        prompts[i] = encode(argv[5 + i], &lens[i]), out[i] = malloc(NTOK * 4);
+    if (gen(m, &plan, n, prompts, lens, out, out_lens, &err))
+        return fprintf(stderr, "%s\n", err.msg), 1;
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < out_lens[i]; k++) printf("%s%d", k ? " " : "", out[i][k]);
+        printf("\n");
+        free(prompts[i]), free(out[i]);
+    }
+    sa_cvec_free(&cv);
+    sa_steer_free(&plan);
+    sa_model_free(m);
+    return 0;
 }
 
 static unsigned seed = 12345;
 static float frand(void) {
-  seed = seed * 1664525u + 1013904223u;
-  return (seed >> 8) / 16777216.0f - 0.5f;
+    seed = seed * 1664525u + 1013904223u;
+    return (seed >> 8) / 16777216.0f - 0.5f;
 }
 
 /* A 3-layer, hidden-32 model with vocab 300 in dir. */
 static int write_model(const char *dir) {
-  enum { D = 32, FF = 64, L = 3, V = 300 };
-  char path[256];
-  snprintf(path, sizeof path, "%s/config.json", dir);
-  FILE *f = fopen(path, "w");
-  if (!f)
-    return -1;
-  fprintf(
-      f,
-      "{\"architectures\":[\"LlamaForCausalLM\"],\"model_type\":\"llama\","
-      "\"vocab_size\":%d,"
-      "\"hidden_size\":%d,\"intermediate_size\":%d,\"num_hidden_layers\":%d,"
-      "\"num_attention_heads\":4,\"num_key_value_heads\":2,\"rms_norm_eps\":1e-"
-      "5,"
-      "\"max_position_embeddings\":256,\"rope_theta\":10000.0,\"bos_token_id\":"
-      "256,"
-      "\"eos_token_id\":257,\"tie_word_embeddings\":false}\n",
-      V, D, FF, L);
-  fclose(f);
-  static const struct {
-    const char *name;
-    int r, c;
-  } shapes[] = {{"input_layernorm.weight", D, 1},
-                {"post_attention_layernorm.weight", D, 1},
-                {"self_attn.q_proj.weight", D, D},
-                {"self_attn.k_proj.weight", D / 2, D},
-                {"self_attn.v_proj.weight", D / 2, D},
-                {"self_attn.o_proj.weight", D, D},
-                {"mlp.gate_proj.weight", FF, D},
-                {"mlp.up_proj.weight", FF, D},
-                {"mlp.down_proj.weight", D, FF}};
-  sa_st_f32_tensor t[3 + 9 * L];
-  char names[3 + 9 * L][64];
-  float *bufs[3 + 9 * L];
-  int k = 0;
-  for (int i = -3; i < 9 * L; i++) {
-    const char *nm = i == -3   ? "model.embed_tokens.weight"
-                     : i == -2 ? "model.norm.weight"
-                               : "lm_head.weight";
-    int r = i == -2 ? D : V, c = i == -2 ? 1 : D;
-    if (i >= 0) {
-      snprintf(names[k], 64, "model.layers.%d.%s", i / 9, shapes[i % 9].name);
-      r = shapes[i % 9].r, c = shapes[i % 9].c;
-    } else {
-      snprintf(names[k], 64, "%s", nm);
+    enum { D = 32, FF = 64, L = 3, V = 300 };
+    char path[256];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    fprintf(f,
+            "{\"architectures\":[\"LlamaForCausalLM\"],\"model_type\":\"llama\","
+            "\"vocab_size\":%d,"
+            "\"hidden_size\":%d,\"intermediate_size\":%d,\"num_hidden_layers\":%d,"
+            "\"num_attention_heads\":4,\"num_key_value_heads\":2,\"rms_norm_eps\":1e-"
+            "5,"
+            "\"max_position_embeddings\":256,\"rope_theta\":10000.0,\"bos_token_id\":"
+            "256,"
+            "\"eos_token_id\":257,\"tie_word_embeddings\":false}\n",
+            V, D, FF, L);
+    fclose(f);
+    static const struct {
+        const char *name;
+        int r, c;
+    } shapes[] = {{"input_layernorm.weight", D, 1},      {"post_attention_layernorm.weight", D, 1},
+                  {"self_attn.q_proj.weight", D, D},     {"self_attn.k_proj.weight", D / 2, D},
+                  {"self_attn.v_proj.weight", D / 2, D}, {"self_attn.o_proj.weight", D, D},
+                  {"mlp.gate_proj.weight", FF, D},       {"mlp.up_proj.weight", FF, D},
+                  {"mlp.down_proj.weight", D, FF}};
+    sa_st_f32_tensor t[3 + 9 * L];
+    char names[3 + 9 * L][64];
+    float *bufs[3 + 9 * L];
+    int k = 0;
+    for (int i = -3; i < 9 * L; i++) {
+        const char *nm = i == -3   ? "model.embed_tokens.weight"
+                         : i == -2 ? "model.norm.weight"
+                                   : "lm_head.weight";
+        int r = i == -2 ? D : V, c = i == -2 ? 1 : D;
+        if (i >= 0) {
+            snprintf(names[k], 64, "model.layers.%d.%s", i / 9, shapes[i % 9].name);
+            r = shapes[i % 9].r, c = shapes[i % 9].c;
+        } else {
+            snprintf(names[k], 64, "%s", nm);
+        }
+        bufs[k] = malloc((size_t)r * c * sizeof(float));
+        for (int e = 0; e < r * c; e++)
+            bufs[k][e] = c == 1 ? 1.0f + 0.1f * frand() : frand() * (i == -3 ? 2.0f : 0.6f);
+        t[k] = c == 1 ? (sa_st_f32_tensor){names[k], 1, {r}, bufs[k]}
+                      : (sa_st_f32_tensor){names[k], 2, {r, c}, bufs[k]};
+        k++;
     }
-    bufs[k] = malloc((size_t)r * c * sizeof(float));
-    for (int e = 0; e < r * c; e++)
-      bufs[k][e] =
-          c == 1 ? 1.0f + 0.1f * frand() : frand() * (i == -3 ? 2.0f : 0.6f);
-    t[k] = c == 1 ? (sa_st_f32_tensor){names[k], 1, {r}, bufs[k]}
-                  : (sa_st_f32_tensor){names[k], 2, {r, c}, bufs[k]};
-    k++;
-  }
-  snprintf(path, sizeof path, "%s/model.safetensors", dir);
-  sa_error err = {0};
-  int rc = sa_st_write_f32_file(path, t, (size_t)k, NULL, 1, &err) ? -1 : 0;
-  for (int i = 0; i < k; i++)
-    free(bufs[i]);
-  return rc;
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    sa_error err = {0};
+    int rc = sa_st_write_f32_file(path, t, (size_t)k, NULL, 1, &err) ? -1 : 0;
+    for (int i = 0; i < k; i++) free(bufs[i]);
+    return rc;
 }
 
 int main(int argc, char **argv) {
-  if (argc >= 6)
-    return tool(argc, argv);
-  char dir[] = "/tmp/sa_steer_batch_XXXXXX", path[300];
-  CHECK(mkdtemp(dir) != NULL);
-  CHECK(!write_model(dir));
-  sa_model *m = NULL;
-  sa_error err = {0};
-  CHECK(!sa_model_load(dir, &m, &err));
-  if (!m)
-    return fprintf(stderr, "%s\n", err.msg), CHECK_DONE();
-  sa_cvec cv;
-  sa_steer plan;
-  CHECK(!sa_cvec_alloc(&cv, 3, 32, &err));
-  for (int l = 0; l < 3; l++) {
-    cv.has[l] = 1;
-    for (int e = 0; e < 32; e++)
-      cv.dir[l * 32 + e] = frand();
-  }
-  CHECK(!sa_steer_init(&plan, 3, 32, SA_STEER_ICV, SA_STEER_AT_MLP, &err));
-  CHECK(!sa_steer_add_cvec(&plan, &cv, 0.8f, "v", &err));
-  const char *texts[3] = {"Hello", "Steering applies to every row", "Yo!"};
-  int32_t *prompts[3], *batched[3], *alone[3], *plain[3];
-  int lens[3], bl[3], al[3], pl[3], differs = 0;
-  for (int i = 0; i < 3; i++) {
-    prompts[i] = encode(texts[i], &lens[i]);
-    batched[i] = malloc(NTOK * 4), alone[i] = malloc(NTOK * 4),
-    plain[i] = malloc(NTOK * 4);
-  }
-  CHECK(!gen(m, &plan, 3, prompts, lens, batched, bl, &err));
-  for (int i = 0; i < 3; i++) {
-    CHECK(!gen(m, &plan, 1, &prompts[i], &lens[i], &alone[i], &al[i], &err));
-    CHECK(!gen(m, NULL, 1, &prompts[i], &lens[i], &plain[i], &pl[i], &err));
-    CHECK(bl[i] == NTOK && al[i] == NTOK && pl[i] == NTOK);
-    CHECK_MSG(!memcmp(batched[i], alone[i], NTOK * 4),
-              "prompt %d: batched != alone", i);
-    differs += memcmp(alone[i], plain[i], NTOK * 4) != 0;
-    free(prompts[i]), free(batched[i]), free(alone[i]), free(plain[i]);
-  }
-  CHECK_MSG(differs > 0, "steering changed no generation");
-  sa_cvec_free(&cv);
-  sa_steer_free(&plan);
-  sa_model_free(m);
-  snprintf(path, sizeof path, "%s/config.json", dir), unlink(path);
-  snprintf(path, sizeof path, "%s/model.safetensors", dir), unlink(path);
-  rmdir(dir);
-  return CHECK_DONE();
+    if (argc >= 6) return tool(argc, argv);
+    char dir[] = "/tmp/sa_steer_batch_XXXXXX", path[300];
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK(!write_model(dir));
+    sa_model *m = NULL;
+    sa_error err = {0};
+    CHECK(!sa_model_load(dir, &m, &err));
+    if (!m) return fprintf(stderr, "%s\n", err.msg), CHECK_DONE();
+    sa_cvec cv;
+    sa_steer plan;
+    CHECK(!sa_cvec_alloc(&cv, 3, 32, &err));
+    for (int l = 0; l < 3; l++) {
+        cv.has[l] = 1;
+        for (int e = 0; e < 32; e++) cv.dir[l * 32 + e] = frand();
+    }
+    CHECK(!sa_steer_init(&plan, 3, 32, SA_STEER_ICV, SA_STEER_AT_MLP, &err));
+    CHECK(!sa_steer_add_cvec(&plan, &cv, 0.8f, "v", &err));
+    const char *texts[3] = {"Hello", "Steering applies to every row", "Yo!"};
+    int32_t *prompts[3], *batched[3], *alone[3], *plain[3];
+    int lens[3], bl[3], al[3], pl[3], differs = 0;
+    for (int i = 0; i < 3; i++) {
+        prompts[i] = encode(texts[i], &lens[i]);
+        batched[i] = malloc(NTOK * 4), alone[i] = malloc(NTOK * 4), plain[i] = malloc(NTOK * 4);
+    }
+    CHECK(!gen(m, &plan, 3, prompts, lens, batched, bl, &err));
+    for (int i = 0; i < 3; i++) {
+        CHECK(!gen(m, &plan, 1, &prompts[i], &lens[i], &alone[i], &al[i], &err));
+        CHECK(!gen(m, NULL, 1, &prompts[i], &lens[i], &plain[i], &pl[i], &err));
+        CHECK(bl[i] == NTOK && al[i] == NTOK && pl[i] == NTOK);
+        CHECK_MSG(!memcmp(batched[i], alone[i], NTOK * 4), "prompt %d: batched != alone", i);
+        differs += memcmp(alone[i], plain[i], NTOK * 4) != 0;
+        free(prompts[i]), free(batched[i]), free(alone[i]), free(plain[i]);
+    }
+    CHECK_MSG(differs > 0, "steering changed no generation");
+    sa_cvec_free(&cv);
+    sa_steer_free(&plan);
+    sa_model_free(m);
+    snprintf(path, sizeof path, "%s/config.json", dir), unlink(path);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir), unlink(path);
+    rmdir(dir);
+    return CHECK_DONE();
 }
