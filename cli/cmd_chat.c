@@ -26,10 +26,9 @@ static const char *const usage =
     "\n" CLI_STEER_USAGE;
 
 typedef struct {
-    const char *model, *system, *stop[16];
-    int n_stop;
-    long max_tokens, threads, top_k, ctx;
-    double temp, top_p, seed;
+    const char *model, *system;
+    long ctx;
+    cli_decode_opts dec;
     cli_steer steer;
 } chat_args;
 
@@ -39,7 +38,7 @@ typedef struct {
 } history;
 
 static int parse_args(const char *cmd, int argc, char **argv, chat_args *a) {
-    *a = (chat_args){.max_tokens = 512, .top_k = 40, .temp = 0.8, .top_p = 0.95};
+    *a = (chat_args){.dec = cli_decode_defaults(512)};
     cli_steer_init(&a->steer);
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -51,28 +50,15 @@ static int parse_args(const char *cmd, int argc, char **argv, chat_args *a) {
             return -1;
         }
         if (!v) return cli_usage_error(cmd, "unknown option or missing value: %s", f);
+        int dr = cli_decode_flag(cmd, &a->dec, argv, &i, 1);
+        if (dr < 0) return CLI_USAGE;
+        if (dr) continue;
         if (!strcmp(f, "--model"))
             a->model = argv[++i];
         else if (!strcmp(f, "--system"))
             a->system = argv[++i];
-        else if (!strcmp(f, "--stop")) {
-            if (a->n_stop == 16) return cli_usage_error(cmd, "at most 16 --stop strings");
-            a->stop[a->n_stop++] = argv[++i];
-        } else if (!strcmp(f, "--max-tokens")) {
-            if (cli_parse_long(cmd, f, argv[++i], 1, 1 << 20, &a->max_tokens)) return CLI_USAGE;
-        } else if (!strcmp(f, "--ctx")) {
+        else if (!strcmp(f, "--ctx")) {
             if (cli_parse_long(cmd, f, argv[++i], 16, 1 << 20, &a->ctx)) return CLI_USAGE;
-        } else if (!strcmp(f, "--threads")) {
-            if (cli_parse_long(cmd, f, argv[++i], 1, 1024, &a->threads)) return CLI_USAGE;
-        } else if (!strcmp(f, "--top-k")) {
-            if (cli_parse_long(cmd, f, argv[++i], 0, 1 << 30, &a->top_k)) return CLI_USAGE;
-        } else if (!strcmp(f, "--temp")) {
-            if (cli_parse_double(cmd, f, argv[++i], 0, 100, &a->temp)) return CLI_USAGE;
-        } else if (!strcmp(f, "--top-p")) {
-            if (cli_parse_double(cmd, f, argv[++i], 0, 1, &a->top_p)) return CLI_USAGE;
-        } else if (!strcmp(f, "--seed")) {
-            if (cli_parse_double(cmd, f, argv[++i], 0, 18446744073709551615.0, &a->seed))
-                return CLI_USAGE;
         } else
             return cli_usage_error(cmd, "unknown option: %s", f);
     }
@@ -137,12 +123,12 @@ static int is_stop(const chat *c, int32_t t) {
 /* Stream one reply from the current logits; its ids (without the stop id) go to out. */
 static int reply(chat *c, int32_t *out, int *n_out) {
     const chat_args *a = c->a;
-    sa_sampling smp = {(float)a->temp, (int)a->top_k, (float)a->top_p, 0};
+    sa_sampling smp = {(float)a->dec.temp, (int)a->dec.top_k, (float)a->dec.top_p, 0};
     int vocab = sa_model_get_config(c->m)->vocab_size;
     cli_stream st;
-    int rc = cli_stream_init(c->cmd, &st, c->tok, 0, a->stop, a->n_stop);
+    int rc = cli_stream_init(c->cmd, &st, c->tok, 0, a->dec.stop, a->dec.n_stop);
     *n_out = 0;
-    while (!rc && *n_out < a->max_tokens && !cli_interrupted()) {
+    while (!rc && *n_out < a->dec.max_tokens && !cli_interrupted()) {
         int32_t t =
             sa_sample(sa_session_logits(c->s, c->last_row), vocab, &smp, &c->rng, c->scratch);
         if (is_stop(c, t)) break;
@@ -189,7 +175,7 @@ static int loop(chat *c, history *h, size_t base) {
     int tty = isatty(STDIN_FILENO);
     char *line = NULL;
     size_t cap = 0;
-    int32_t *buf = malloc((size_t)c->a->max_tokens * sizeof *buf);
+    int32_t *buf = malloc((size_t)c->a->dec.max_tokens * sizeof *buf);
     int rc = buf ? 0 : cli_error(c->cmd, "out of memory");
     while (!rc && !cli_interrupted()) {
         if (tty) fputs("> ", stdout), fflush(stdout);
@@ -228,11 +214,11 @@ static int cmd_chat_main(int argc, char **argv) {
     const sa_model_config *cfg = sa_model_get_config(c.m);
     c.ctx = a.ctx ? (int)a.ctx
                   : (cfg->max_position_embeddings < 4096 ? cfg->max_position_embeddings : 4096);
-    sa_session_opts so = {1, c.ctx, 256, (int)a.threads};
+    sa_session_opts so = {1, c.ctx, 256, (int)a.dec.threads};
     c.cached = malloc((size_t)c.ctx * sizeof *c.cached);
     c.scratch = malloc(sa_sample_scratch_bytes(cfg->vocab_size));
     c.n_stop = cli_stop_ids(c.m, c.tok, c.stop);
-    sa_rng_seed(&c.rng, (uint64_t)a.seed);
+    sa_rng_seed(&c.rng, (uint64_t)a.dec.seed);
     if (!c.cached || !c.scratch)
         rc = cli_error(cmd, "out of memory");
     else if (sa_session_create(c.m, &so, &c.s, &err))

@@ -32,15 +32,13 @@ static const char *const usage =
 
 typedef struct {
     const char *model, *prompt, *tokens, *system;
-    int chat, no_bos, print_ids, ignore_eos, n_stop;
-    const char *stop[16];
-    long max_tokens, threads, top_k;
-    double temp, top_p, seed;
+    int chat, no_bos, print_ids, ignore_eos;
+    cli_decode_opts dec;
     cli_steer steer;
 } gen_args;
 
 static int parse_args(const char *cmd, int argc, char **argv, gen_args *a) {
-    *a = (gen_args){.max_tokens = 128, .top_k = 40, .temp = 0.8, .top_p = 0.95};
+    *a = (gen_args){.dec = cli_decode_defaults(128)};
     cli_steer_init(&a->steer);
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -69,24 +67,11 @@ static int parse_args(const char *cmd, int argc, char **argv, gen_args *a) {
             a->tokens = argv[++i];
         else if (!strcmp(f, "--system"))
             a->system = argv[++i];
-        else if (!strcmp(f, "--stop")) {
-            if (a->n_stop == 16) return cli_usage_error(cmd, "at most 16 --stop strings");
-            a->stop[a->n_stop++] = argv[++i];
-        } else if (!strcmp(f, "--max-tokens")) {
-            if (cli_parse_long(cmd, f, argv[++i], 0, 1 << 20, &a->max_tokens)) return CLI_USAGE;
-        } else if (!strcmp(f, "--threads")) {
-            if (cli_parse_long(cmd, f, argv[++i], 1, 1024, &a->threads)) return CLI_USAGE;
-        } else if (!strcmp(f, "--top-k")) {
-            if (cli_parse_long(cmd, f, argv[++i], 0, 1 << 30, &a->top_k)) return CLI_USAGE;
-        } else if (!strcmp(f, "--temp")) {
-            if (cli_parse_double(cmd, f, argv[++i], 0, 100, &a->temp)) return CLI_USAGE;
-        } else if (!strcmp(f, "--top-p")) {
-            if (cli_parse_double(cmd, f, argv[++i], 0, 1, &a->top_p)) return CLI_USAGE;
-        } else if (!strcmp(f, "--seed")) {
-            if (cli_parse_double(cmd, f, argv[++i], 0, 18446744073709551615.0, &a->seed))
-                return CLI_USAGE;
-        } else
-            return cli_usage_error(cmd, "unknown option: %s", f);
+        else {
+            int dr = cli_decode_flag(cmd, &a->dec, argv, &i, 0);
+            if (dr < 0) return CLI_USAGE;
+            if (!dr) return cli_usage_error(cmd, "unknown option: %s", f);
+        }
     }
     if (!a->model) return cli_usage_error(cmd, "--model is required");
     if (!!a->prompt == !!a->tokens)
@@ -108,30 +93,30 @@ static int generate(const char *cmd, sa_model *m, sa_tokenizer *tok, const gen_a
     sa_session *s = NULL;
     sa_error err = {0};
     const sa_model_config *cfg = sa_model_get_config(m);
-    long ctx = (long)n + a->max_tokens + 1;
+    long ctx = (long)n + a->dec.max_tokens + 1;
     if (ctx > cfg->max_position_embeddings) ctx = cfg->max_position_embeddings;
     if (n >= ctx)
         return cli_error(cmd, "prompt of %d tokens does not fit the context of %ld", n, ctx);
-    sa_session_opts so = {1, (int)ctx, n < 512 ? n : 512, (int)a->threads};
+    sa_session_opts so = {1, (int)ctx, n < 512 ? n : 512, (int)a->dec.threads};
     if (sa_session_create(m, &so, &s, &err)) return cli_report(cmd, &err);
     sa_hook hook;
     cli_steer_hook((cli_steer *)&a->steer, NULL, &hook); /* prompt and generated tokens */
     sa_session_set_hook(s, &hook);
     cli_stream st;
-    int rc = cli_stream_init(cmd, &st, tok, a->print_ids, a->stop, a->n_stop);
+    int rc = cli_stream_init(cmd, &st, tok, a->print_ids, a->dec.stop, a->dec.n_stop);
     if (rc) {
         sa_session_free(s);
         return rc;
     }
     int32_t stop[2 * SA_MAX_EOS];
     int n_stop = a->ignore_eos ? 0 : cli_stop_ids(m, tok, stop);
-    sa_gen_opts go = {
-        .sampling = {(float)a->temp, (int)a->top_k, (float)a->top_p, (uint64_t)a->seed},
-        .max_tokens = (int)a->max_tokens,
-        .stop_ids = stop,
-        .n_stop_ids = n_stop,
-        .on_token = on_token,
-        .ud = &st};
+    sa_gen_opts go = {.sampling = {(float)a->dec.temp, (int)a->dec.top_k, (float)a->dec.top_p,
+                                   (uint64_t)a->dec.seed},
+                      .max_tokens = (int)a->dec.max_tokens,
+                      .stop_ids = stop,
+                      .n_stop_ids = n_stop,
+                      .on_token = on_token,
+                      .ud = &st};
     const int32_t *prompts[1] = {ids};
     if (sa_generate(s, 1, prompts, &n, &go, NULL, NULL, &err)) rc = cli_report(cmd, &err);
     int rc2 = cli_stream_end(&st, 1);

@@ -97,6 +97,38 @@ int cli_encode_chat(const char *cmd, sa_tokenizer *tok, const sa_chat_msg *msgs,
     return take_tokens(cmd, &t, out, n);
 }
 
+cli_decode_opts cli_decode_defaults(long max_tokens) {
+    return (cli_decode_opts){.max_tokens = max_tokens, .top_k = 40, .temp = 0.8, .top_p = 0.95};
+}
+
+int cli_decode_flag(const char *cmd, cli_decode_opts *d, char **argv, int *i, long min_tokens) {
+    const char *f = argv[*i], *v = argv[*i + 1];
+    int bad;
+    if (!strcmp(f, "--stop")) {
+        if (d->n_stop == 16) {
+            cli_usage_error(cmd, "at most 16 --stop strings");
+            return -1;
+        }
+        d->stop[d->n_stop++] = v;
+        bad = 0;
+    } else if (!strcmp(f, "--max-tokens"))
+        bad = cli_parse_long(cmd, f, v, min_tokens, 1 << 20, &d->max_tokens);
+    else if (!strcmp(f, "--threads"))
+        bad = cli_parse_long(cmd, f, v, 1, 1024, &d->threads);
+    else if (!strcmp(f, "--top-k"))
+        bad = cli_parse_long(cmd, f, v, 0, 1 << 30, &d->top_k);
+    else if (!strcmp(f, "--temp"))
+        bad = cli_parse_double(cmd, f, v, 0, 100, &d->temp);
+    else if (!strcmp(f, "--top-p"))
+        bad = cli_parse_double(cmd, f, v, 0, 1, &d->top_p);
+    else if (!strcmp(f, "--seed"))
+        bad = cli_parse_double(cmd, f, v, 0, 18446744073709551615.0, &d->seed);
+    else
+        return 0;
+    ++*i;
+    return bad ? -1 : 1;
+}
+
 int cli_stop_ids(const sa_model *m, const sa_tokenizer *tok, int32_t *ids) {
     const sa_model_config *c = sa_model_get_config(m);
     int n = 0;

@@ -11,6 +11,22 @@
 #include "safearith/model.h"
 #include "safearith/tokenizer.h"
 
+/* The decoding flags shared by generate and chat: --stop (up to 16), --max-tokens, --threads,
+ * --top-k, --temp, --top-p, --seed. */
+typedef struct cli_decode_opts {
+    const char *stop[16];
+    int n_stop;
+    long max_tokens, threads, top_k;
+    double temp, top_p, seed;
+} cli_decode_opts;
+
+/* Defaults: top-k 40, temperature 0.8, top-p 0.95, threads 0 (all cores), seed 0. */
+cli_decode_opts cli_decode_defaults(long max_tokens);
+/* If argv[*i] is one of the decoding flags (its value in argv[*i + 1], non-NULL), parse it into d,
+ * advance *i past the value and return 1; return 0 for any other flag; print the error and return
+ * -1 for a bad value. min_tokens is the smallest --max-tokens accepted. */
+int cli_decode_flag(const char *cmd, cli_decode_opts *d, char **argv, int *i, long min_tokens);
+
 /* Parse "1,2,3" into a malloc'd array; prints an error naming the flag and returns non-zero on
  * a malformed list. */
 int cli_parse_token_list(const char *cmd, const char *flag, const char *val, int32_t **out, int *n);
