@@ -9,6 +9,9 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from checks import Checker  # noqa: E402,F401
+
 SAFEARITH = os.environ.get("SAFEARITH", "safearith")
 
 
@@ -19,23 +22,6 @@ def shared_data():
         if d and os.path.isdir(d):
             return d
     raise SystemExit("shared/data not found: set SA_SHARED_DATA")
-
-
-class Checker:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, cond, msg):
-        if cond:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print("FAIL:", msg, file=sys.stderr)
-
-    def done(self):
-        print(f"{self.passed} passed, {self.failed} failed")
-        sys.exit(1 if self.failed else 0)
 
 
 def run(args, **kw):

@@ -14,22 +14,12 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from checks import check, done, rel  # noqa: E402,F401
 import gguf_ref as G  # noqa: E402
 
 SA = os.environ["SAFEARITH"]
 TOOL = os.path.join(os.environ["SA_BUILD_DIR"], "steer_test_gguf")
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, file=sys.stderr)
-
-
 def dump(path, n_embd=0):
     r = subprocess.run([TOOL, "dump", path, str(n_embd)], capture_output=True, text=True)
     lines = [json.loads(x) for x in r.stdout.splitlines()]
@@ -164,8 +154,7 @@ def main():
         ours_read_by_numpy(tmp)
         interop(tmp)
         malformed(tmp)
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    done()
 
 
 main()

@@ -18,23 +18,13 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from checks import check, done, rel  # noqa: E402,F401
 import gguf_ref as G  # noqa: E402
 import steer_ref as R  # noqa: E402
 import st_io  # noqa: E402
 
 SA = os.environ["SAFEARITH"]
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, file=sys.stderr)
-
-
 def sa(*args):
     return subprocess.run([SA, *map(str, args)], capture_output=True, text=True)
 
@@ -216,8 +206,7 @@ def main():
         check(r.returncode == 2 and "{answer}" in r.stderr, f"bad --format: {r.stderr}")
         r = sa("icv", "--model", model, "--pairs", pairs, "-o", out)
         check(r.returncode == 1 and "exists" in r.stderr, f"no overwrite: {r.stderr}")
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    done()
 
 
 main()

@@ -16,6 +16,8 @@ import torch
 SRC = os.environ["SA_SOURCE_DIR"]
 sys.path.insert(0, os.path.join(SRC, "tools", "organisms"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from checks import check, done, rel  # noqa: E402,F401
 import arith  # noqa: E402
 import bpe  # noqa: E402
 import gguf_ref as G  # noqa: E402
@@ -25,22 +27,6 @@ import st_io  # noqa: E402
 import train  # noqa: E402
 
 SA = os.environ["SAFEARITH"]
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, file=sys.stderr)
-
-
-def rel(a, b):
-    return float((a.double() - b.double()).abs().max() / b.double().abs().max())
-
-
 def main():
     mdir = os.path.join(SRC, "models", "sft")
     pairs_path = os.path.join(SRC, "models", "eval", "icv_pairs.jsonl")
@@ -84,8 +70,7 @@ def main():
                 plain = model.forward(params, torch.tensor([ids]))
             plain = plain[0]
             check(rel(want, plain) > 1e-3, "steering changes the organism's logits")
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    done()
 
 
 main()

@@ -11,19 +11,9 @@ import tempfile
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from checks import check, done, rel  # noqa: E402,F401
 TOOL = os.path.join(os.environ["SA_BUILD_DIR"], "steer_test_pca")
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, file=sys.stderr)
-
-
 def case(tmp, rng, n, dim, noise, mean_sign):
     d = rng.standard_normal(dim)
     d /= np.linalg.norm(d)
@@ -55,8 +45,7 @@ def main():
                               (2, 64, 0.01)):
             for sign in (1, -1):
                 case(tmp, rng, n, dim, noise, sign)
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    done()
 
 
 main()

@@ -10,27 +10,13 @@ import tempfile
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from checks import check, done, rel  # noqa: E402,F401
 import steer_ref as R  # noqa: E402
 import st_io  # noqa: E402  (steer_ref put tests/common on the path)
 
 SA = os.environ["SAFEARITH"]
 BATCH_TOOL = os.path.join(os.environ["SA_BUILD_DIR"], "steer_test_steer_batch")
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, file=sys.stderr)
-
-
-def rel(a, b):
-    return float((a.double() - b.double()).abs().max() / b.double().abs().max())
-
-
 def sa(*args):
     return subprocess.run([SA, *map(str, args)], capture_output=True, text=True)
 
@@ -137,8 +123,7 @@ def main():
             r = sa("logits", "--model", model, "--tokens", tok, "-o", out, "--overwrite", *flags)
             check(r.returncode == code and needle in r.stderr and r.stderr.startswith("safearith logits: "),
                   f"{flags}: rc={r.returncode} {r.stderr.strip()!r}")
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    done()
 
 
 main()
