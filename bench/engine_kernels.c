@@ -1,14 +1,18 @@
 /* engine_kernels.c: the engine's matrix product on one TinyLlama-sized BF16 weight, by path.
  *
  * usage: engine_kernels [threads (default 1)] [rows cols (default 5632 2048)]
- * For T = 1, 2, 4, 8, 16, 32, 128 activation rows, times sa_matmul with the AVX2 kernel path
- * and with the widen-then-sgemm path, and prints GFLOP/s and the weight-read rate (GB/s) of each,
- * which is how SA_MM_BLAS_MIN_T was chosen. Medians of several runs. */
+ * For T = 1 ... 128 activation rows, times sa_matmul on its two paths (the AVX2 kernel and the
+ * packed product of gemm.h) and, as the comparison, the former path: widen blocks of 256 weight
+ * rows to float32 and call OpenBLAS sgemm on each, one block per thread task. Prints GFLOP/s by
+ * wall time and per CPU-second, medians of several runs; this is how SA_MM_GEMM_MIN_T was chosen.
+ */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <time.h>
+
+#include <cblas.h>
 
 #include "safearith/dtype.h"
 #include "tensor/matmul.h"
@@ -33,13 +37,44 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static double time_it(sa_mm_ctx *c, const sa_wmat *w, const float *x, int T, float *y, int reps) {
+/* The comparison path: 256-row blocks widened to float32, one sgemm each, one block per task. */
+typedef struct {
+    const sa_wmat *w;
+    const float *x;
+    int T;
+    float *y, **tiles;
+} sgemm_job;
+
+static void sgemm_task(void *ctx, size_t task, int worker) {
+    sgemm_job *j = ctx;
+    int r0 = (int)task * 256, n = j->w->rows - r0 < 256 ? j->w->rows - r0 : 256;
+    const uint16_t *src = (const uint16_t *)j->w->data + (size_t)r0 * j->w->cols;
+    sa_to_f32(src, SA_BF16, j->tiles[worker], (size_t)n * j->w->cols);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->T, n, j->w->cols, 1.0f, j->x,
+                j->w->cols, j->tiles[worker], j->w->cols, 0.0f, j->y + r0, j->w->rows);
+}
+
+enum { PATH_KERNEL, PATH_PACKED, PATH_SGEMM };
+
+static void run_path(int path, sa_mm_ctx *c, const sa_wmat *w, const float *x, int T, float *y,
+                     float **tiles) {
+    if (path == PATH_SGEMM) {
+        sgemm_job j = {w, x, T, y, tiles};
+        sa_pool_run(c->pool, (size_t)(w->rows + 255) / 256, sgemm_task, &j);
+        return;
+    }
+    c->gemm_min_t = path == PATH_KERNEL ? 1 << 30 : 1;
+    sa_matmul(c, w, x, T, y);
+}
+
+static double time_it(int path, sa_mm_ctx *c, const sa_wmat *w, const float *x, int T, float *y,
+                      float **tiles, int reps) {
     double t[15], cpu[15];
     if (reps > 15) reps = 15;
-    sa_matmul(c, w, x, T, y);
+    run_path(path, c, w, x, T, y, tiles);
     for (int r = 0; r < reps; r++) {
         double t0 = now(), c0 = cpu_now();
-        sa_matmul(c, w, x, T, y);
+        run_path(path, c, w, x, T, y, tiles);
         t[r] = now() - t0;
         cpu[r] = cpu_now() - c0;
     }
@@ -61,23 +96,27 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < (size_t)128 * cols; i++) x[i] = (float)(i % 97) / 97.0f;
     sa_pool *pool = sa_pool_create(threads);
     sa_mm_ctx c;
-    if (sa_mm_ctx_init(&c, pool, cols)) return 1;
+    if (!pool || sa_mm_ctx_init(&c, pool, cols)) return 1;
+    openblas_set_num_threads(1);
+    float *tiles[64];
+    for (int i = 0; i < threads && i < 64; i++) tiles[i] = malloc((size_t)256 * cols * 4);
     sa_wmat w = {wd, SA_BF16, rows, cols};
-    if (getenv("BLAS_ROWS")) c.blas_rows = atoi(getenv("BLAS_ROWS"));
-    printf("BF16 weight [%d, %d], %d thread(s)\n", rows, cols, threads);
-    printf("%5s %14s %14s %14s %18s %18s\n", "T", "kernel GFLOP/s", "kernel GB/s", "sgemm GFLOP/s",
-           "kernel GFLOP/cpu-s", "sgemm GFLOP/cpu-s");
-    int Ts[] = {1, 2, 4, 8, 16, 32, 128};
+    const char *names[] = {"kernel", "packed", "sgemm"};
+    printf("BF16 weight [%d, %d], %d thread(s); GFLOP/s by wall time (per CPU-second)\n", rows,
+           cols, threads);
+    printf("%5s %18s %18s %18s %14s\n", "T", names[0], names[1], names[2], "packed/sgemm");
+    int Ts[] = {1, 2, 4, 8, 12, 16, 24, 32, 64, 128};
     for (size_t i = 0; i < sizeof Ts / sizeof Ts[0]; i++) {
         int T = Ts[i], reps = T >= 32 ? 5 : 11;
-        c.blas_min_t = 1 << 30;
-        double tk = time_it(&c, &w, x, T, y, reps), ck = cpu_per_call;
-        c.blas_min_t = 1;
-        double tb = time_it(&c, &w, x, T, y, reps), cb = cpu_per_call;
-        double flop = 2.0 * nw * T;
-        printf("%5d %14.1f %14.1f %14.1f %18.1f %18.1f\n", T, flop / tk / 1e9, nw * 2.0 / tk / 1e9,
-               flop / tb / 1e9, flop / ck / 1e9, flop / cb / 1e9);
+        double flop = 2.0 * nw * T, wall[3];
+        printf("%5d", T);
+        for (int p = 0; p < 3; p++) {
+            wall[p] = time_it(p, &c, &w, x, T, y, tiles, reps);
+            printf("   %6.1f (%6.1f)   ", flop / wall[p] / 1e9, flop / cpu_per_call / 1e9);
+        }
+        printf("%14.2f\n", wall[2] / wall[1]);
     }
+    for (int i = 0; i < threads && i < 64; i++) free(tiles[i]);
     sa_mm_ctx_free(&c);
     sa_pool_destroy(pool);
     free(wd);

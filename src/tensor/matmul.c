@@ -7,7 +7,8 @@
  * shape, which is what makes batched and unbatched rows bit-identical. */
 #include "tensor/matmul.h"
 
-#include <cblas.h>
+#include "tensor/gemm.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,9 +22,8 @@ int sa_mm_ctx_init(sa_mm_ctx *c, sa_pool *pool, int max_cols) {
     memset(c, 0, sizeof *c);
     c->pool = pool;
     c->n_workers = sa_pool_size(pool);
-    c->blas_min_t = SA_MM_BLAS_MIN_T;
-    c->blas_rows = SA_MM_BLAS_ROWS;
-    c->tile_floats = (size_t)SA_MM_BLAS_ROWS * (size_t)max_cols;
+    c->gemm_min_t = SA_MM_GEMM_MIN_T;
+    c->tile_floats = SA_GEMM_SCRATCH_FLOATS(max_cols);
     c->tiles = calloc((size_t)c->n_workers, sizeof *c->tiles);
     if (!c->tiles) return -1;
     for (int i = 0; i < c->n_workers; i++) {
@@ -162,16 +162,6 @@ float sa_dot_row(const sa_wmat *w, int row, const float *x) {
     return y;
 }
 
-/* Widen n stored elements to float32 (exact), 8 at a time. */
-static void widen(const unsigned char *src, sa_dtype dt, float *dst, size_t n) {
-    size_t i = 0;
-    if (dt == SA_BF16)
-        for (; i + 8 <= n; i += 8)
-            _mm256_storeu_ps(dst + i, load8(src, (int)0, SA_BF16)), src += 16;
-    else if (dt == SA_F16)
-        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, load8(src, (int)0, SA_F16)), src += 16;
-    sa_to_f32(src, dt, dst + i, n - i);
-}
 #else
 /* Portable fallback with the same per-element summation structure (8 lanes, fixed reduction). */
 static void kernel_rows(const sa_wmat *w, int r0, int nrows, const float *x, int T, float *y) {
@@ -200,9 +190,6 @@ float sa_dot_row(const sa_wmat *w, int row, const float *x) {
     return y;
 }
 
-static void widen(const unsigned char *src, sa_dtype dt, float *dst, size_t n) {
-    sa_to_f32(src, dt, dst, n);
-}
 #endif
 
 typedef struct {
@@ -222,37 +209,20 @@ static void kernel_task(void *ctx, size_t task, int worker) {
     kernel_rows(j->w, r0, n, j->x, j->T, j->y);
 }
 
-/* Widen a block of weight rows into this worker's tile, then one sgemm for the block. */
-static void blas_task(void *ctx, size_t task, int worker) {
+/* One SA_GEMM_NC-row block of W through the packed product, in this worker's scratch. */
+static void gemm_task(void *ctx, size_t task, int worker) {
     mm_job *j = ctx;
-    const sa_wmat *w = j->w;
     int r0 = (int)task * j->rows_per_task;
-    int n = w->rows - r0 < j->rows_per_task ? w->rows - r0 : j->rows_per_task;
-    size_t cnt = (size_t)n * w->cols;
-    const unsigned char *src =
-        (const unsigned char *)w->data + (size_t)r0 * w->cols * elem_size(w->dtype);
-    const float *wf;
-    if (w->dtype == SA_F32 && ((uintptr_t)src % 4) == 0) {
-        wf = (const float *)(const void *)src;
-    } else {
-        widen(src, w->dtype, j->c->tiles[worker], cnt);
-        wf = j->c->tiles[worker];
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->T, n, w->cols, 1.0f, j->x, w->cols, wf,
-                w->cols, 0.0f, j->y + r0, w->rows);
+    int n = j->w->rows - r0 < j->rows_per_task ? j->w->rows - r0 : j->rows_per_task;
+    sa_gemm_block(j->w, r0, n, j->x, j->T, j->y, j->c->tiles[worker]);
 }
 
 void sa_matmul(sa_mm_ctx *c, const sa_wmat *w, const float *x, int T, float *y) {
     mm_job j = {c, w, x, T, y, KERNEL_ROWS_PER_TASK};
-    if (T >= c->blas_min_t && (size_t)w->cols * c->blas_rows <= c->tile_floats) {
-        j.rows_per_task = c->blas_rows;
-        int saved = openblas_get_num_threads();
-        if (saved != 1) openblas_set_num_threads(1);
-        sa_pool_run(c->pool, (size_t)(w->rows + j.rows_per_task - 1) / j.rows_per_task, blas_task,
-                    &j);
-        if (saved != 1) openblas_set_num_threads(saved);
-        return;
+    void (*task)(void *, size_t, int) = kernel_task;
+    if (T >= c->gemm_min_t && SA_GEMM_SCRATCH_FLOATS(w->cols) <= c->tile_floats) {
+        j.rows_per_task = SA_GEMM_NC;
+        task = gemm_task;
     }
-    sa_pool_run(c->pool, (size_t)(w->rows + j.rows_per_task - 1) / j.rows_per_task, kernel_task,
-                &j);
+    sa_pool_run(c->pool, (size_t)(w->rows + j.rows_per_task - 1) / j.rows_per_task, task, &j);
 }

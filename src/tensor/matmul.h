@@ -2,14 +2,14 @@
  * float32 activations: the one product every linear layer of the engine uses (internal API).
  *
  * Two paths, chosen by the number of activation rows T:
- *   T < SA_MM_BLAS_MIN_T (24): an AVX2/FMA/F16C kernel that streams each weight row once per block
- * of up to 3 activation rows (decode is bound by memory bandwidth; this reads the weights in their
- * stored dtype and never widens them into memory); otherwise: each task widens a block of weight
- * rows to float32 in its own scratch and calls OpenBLAS sgemm (prefill is bound by arithmetic;
- * sgemm is faster than our kernel there). Work is split over output rows in fixed blocks, so
- * results do not depend on the thread count. The kernel path gives every output the same sequence
- * of operations whatever T is, so one row computed alone or with others is bit-identical; the sgemm
- * path may differ in the last bits. */
+ *   T < SA_MM_GEMM_MIN_T: an AVX2/FMA/F16C kernel that streams each weight row once per block of up
+ * to 3 activation rows (decode is bound by memory bandwidth; this reads the weights in their
+ * stored dtype and never widens them into memory); otherwise the packed product of gemm.h, which
+ * widens each block of weights once into an L1-sized float32 panel and reuses it for every
+ * activation row (prefill and batched decoding are bound by arithmetic). Work is split over output
+ * rows in fixed blocks, so results do not depend on the thread count. The kernel path gives every
+ * output the same sequence of operations whatever T is, so one row computed alone or with others
+ * is bit-identical; the packed path sums in a different order (last bits may differ). */
 #ifndef SA_TENSOR_MATMUL_H
 #define SA_TENSOR_MATMUL_H
 
@@ -18,8 +18,7 @@
 #include "safearith/dtype.h"
 #include "safearith/threads.h"
 
-#define SA_MM_BLAS_MIN_T 24
-#define SA_MM_BLAS_ROWS 256
+#define SA_MM_GEMM_MIN_T 16
 
 typedef struct sa_wmat {
     const void *data; /* rows x cols elements of dtype, row-major; any alignment for BF16/F16 */
@@ -27,17 +26,17 @@ typedef struct sa_wmat {
     int rows, cols;
 } sa_wmat;
 
-/* Per-thread scratch for the sgemm path. */
+/* Per-thread scratch for the packed path. */
 typedef struct sa_mm_ctx {
     sa_pool *pool;
     int n_workers;
     size_t tile_floats; /* floats per worker */
     float **tiles;
-    int blas_min_t; /* path threshold (SA_MM_BLAS_MIN_T by default; tests may change it) */
-    int blas_rows;  /* weight rows per sgemm task (SA_MM_BLAS_ROWS by default) */
+    int gemm_min_t; /* path threshold (SA_MM_GEMM_MIN_T by default; tests may change it) */
 } sa_mm_ctx;
 
-/* max_cols: the widest weight this context will see. Returns 0 or -1 (out of memory). */
+/* max_cols: the widest weight the packed path will see (wider ones take the kernel path).
+ * Returns 0 or -1 (out of memory). */
 int sa_mm_ctx_init(sa_mm_ctx *c, sa_pool *pool, int max_cols);
 void sa_mm_ctx_free(sa_mm_ctx *c);
 

@@ -15,7 +15,7 @@ static float frand(uint64_t *s) {
 }
 
 /* Relative error of sa_matmul against a double loop over the (widened) stored weights. */
-static double matmul_err(sa_dtype dt, int rows, int cols, int T, int threads, int blas_min_t) {
+static double matmul_err(sa_dtype dt, int rows, int cols, int T, int threads, int gemm_min_t) {
     uint64_t seed = (uint64_t)rows * 31 + cols;
     size_t n = (size_t)rows * cols, es = dt == SA_F32 ? 4 : 2;
     unsigned char *w = malloc(n * es + 1); /* +1: misaligned start for 2-byte types */
@@ -28,7 +28,7 @@ static double matmul_err(sa_dtype dt, int rows, int cols, int T, int threads, in
     sa_pool *pool = sa_pool_create(threads);
     sa_mm_ctx c;
     sa_mm_ctx_init(&c, pool, cols);
-    c.blas_min_t = blas_min_t;
+    c.gemm_min_t = gemm_min_t;
     sa_wmat wm = {wp, dt, rows, cols};
     sa_matmul(&c, &wm, x, T, y);
     double worst = 0, scale = 0;
@@ -52,7 +52,9 @@ static double matmul_err(sa_dtype dt, int rows, int cols, int T, int threads, in
 
 static void test_matmul(void) {
     sa_dtype dts[] = {SA_F32, SA_BF16, SA_F16};
-    int shapes[][2] = {{1, 8}, {7, 37}, {33, 100}, {130, 64}, {65, 259}};
+    /* edges of the packed path: rows past a 24-row panel and a 48-row task, columns past a
+     * 256-column block and not a multiple of 8 */
+    int shapes[][2] = {{1, 8}, {7, 37}, {33, 100}, {130, 64}, {65, 259}, {50, 521}};
     for (int d = 0; d < 3; d++)
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
             for (int T = 1; T <= 20; T += (T < 5 ? 1 : 7))
@@ -60,15 +62,15 @@ static void test_matmul(void) {
                     double ek = matmul_err(dts[d], shapes[s][0], shapes[s][1], T, threads, 1 << 30);
                     double eb = matmul_err(dts[d], shapes[s][0], shapes[s][1], T, threads, 1);
                     CHECK_MSG(ek < 1e-5 && eb < 1e-5,
-                              "%s [%d,%d] T=%d threads=%d: kernel %.2e sgemm %.2e",
+                              "%s [%d,%d] T=%d threads=%d: kernel %.2e packed %.2e",
                               sa_dtype_name(dts[d]), shapes[s][0], shapes[s][1], T, threads, ek,
                               eb);
                 }
 }
 
-/* A row computed alone equals the same row computed inside a batch, bit for bit (kernel path). */
+/* A row computed alone equals the same row computed inside a batch, bit for bit, on each path. */
 static void test_batch_identity(void) {
-    int rows = 45, cols = 77, T = 7;
+    int rows = 45, cols = 300, T = 7;
     uint64_t seed = 5;
     uint16_t *w = malloc((size_t)rows * cols * 2);
     float *x = malloc((size_t)T * cols * 4), *yb = malloc((size_t)T * rows * 4),
@@ -86,7 +88,15 @@ static void test_batch_identity(void) {
         for (int r = 0; r < rows; r++) same &= y1[r] == yb[(size_t)t * rows + r];
         for (int r = 0; r < rows; r++) same &= sa_dot_row(&wm, r, x + (size_t)t * cols) == y1[r];
     }
-    CHECK_MSG(same, "batched and single-row products differ");
+    CHECK_MSG(same, "kernel path: batched and single-row products differ");
+    c.gemm_min_t = 1;
+    sa_matmul(&c, &wm, x, T, yb);
+    same = 1;
+    for (int t = 0; t < T; t++) {
+        sa_matmul(&c, &wm, x + (size_t)t * cols, 1, y1);
+        for (int r = 0; r < rows; r++) same &= y1[r] == yb[(size_t)t * rows + r];
+    }
+    CHECK_MSG(same, "packed path: batched and single-row products differ");
     sa_mm_ctx_free(&c);
     sa_pool_destroy(pool);
     free(w);

@@ -1,0 +1,202 @@
+/* gemm.c: the packed matrix product of gemm.h.
+ *
+ * 1. pack: widen the weight rows [n0, n0 + nn) to float32 and transpose them into panels of
+ *    SA_GEMM_NR rows, one set per SA_GEMM_KC-column block, each laid out [k][24] so that one k step
+ *    of a panel is three aligned vectors (rows past nn are zeros). The rows are read sequentially,
+ *    once, whatever T is.
+ * 2. for each column block, for each panel, for each group of up to 4 activation rows: the
+ *    micro-kernel broadcasts x[t][k], multiplies it with the panel's three vectors and
+ *    accumulates a 4 x 24 tile, then stores the tile (first block) or adds it to y (later ones).
+ *    The 24 KiB panel stays in L1 while the activation rows stream from L2. */
+#include "tensor/gemm.h"
+
+#include <string.h>
+
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
+static inline float stored_elem(const unsigned char *row, int i, sa_dtype dt) {
+    if (dt == SA_F32) {
+        float f;
+        memcpy(&f, row + 4 * (size_t)i, 4);
+        return f;
+    }
+    uint16_t h;
+    memcpy(&h, row + 2 * (size_t)i, 2);
+    return dt == SA_BF16 ? sa_bf16_to_f32(h) : sa_f16_to_f32(h);
+}
+
+static inline size_t stored_size(sa_dtype dt) {
+    return dt == SA_F32 ? 4 : 2;
+}
+
+#ifdef __AVX2__
+static inline __attribute__((always_inline)) __m256 widen8(const unsigned char *p, sa_dtype dt) {
+    if (dt == SA_F32) return _mm256_loadu_ps((const float *)(const void *)p);
+    __m128i h = _mm_loadu_si128((const __m128i *)(const void *)p);
+    if (dt == SA_BF16) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    return _mm256_cvtph_ps(h);
+}
+
+/* r[0..7] = rows of an 8x8 block; on return r[k] holds column k. */
+static inline __attribute__((always_inline)) void transpose8(__m256 r[8]) {
+    __m256 t[8], s[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int h = 0; h < 2; h++) {
+        __m256 *tt = t + 4 * h, *ss = s + 4 * h;
+        ss[0] = _mm256_shuffle_ps(tt[0], tt[2], 0x44);
+        ss[1] = _mm256_shuffle_ps(tt[0], tt[2], 0xEE);
+        ss[2] = _mm256_shuffle_ps(tt[1], tt[3], 0x44);
+        ss[3] = _mm256_shuffle_ps(tt[1], tt[3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x31);
+    }
+}
+
+/* Pack 8 weight rows (rows[i] NULL past the end: zeros) x kc columns into dst[k*NR + 0..7]. */
+static inline __attribute__((always_inline)) void pack8(const unsigned char *const rows[8],
+                                                        sa_dtype dt, int kc, float *dst) {
+    size_t es = stored_size(dt);
+    int k = 0;
+    for (; k + 8 <= kc; k += 8) {
+        __m256 r[8];
+        for (int i = 0; i < 8; i++)
+            r[i] = rows[i] ? widen8(rows[i] + k * es, dt) : _mm256_setzero_ps();
+        transpose8(r);
+        for (int j = 0; j < 8; j++) _mm256_store_ps(dst + (size_t)(k + j) * SA_GEMM_NR, r[j]);
+    }
+    for (; k < kc; k++)
+        for (int i = 0; i < 8; i++)
+            dst[(size_t)k * SA_GEMM_NR + i] = rows[i] ? stored_elem(rows[i], k, dt) : 0.0f;
+}
+#else
+static inline void pack8(const unsigned char *const rows[8], sa_dtype dt, int kc, float *dst) {
+    for (int k = 0; k < kc; k++)
+        for (int i = 0; i < 8; i++)
+            dst[(size_t)k * SA_GEMM_NR + i] = rows[i] ? stored_elem(rows[i], k, dt) : 0.0f;
+}
+#endif
+
+/* Weight rows [n0, n0 + nn), all columns, into scratch: for each SA_GEMM_KC-column block (at
+ * k0 * npad floats, npad = the rows rounded up to whole panels), ceil(nn / NR) panels of
+ * [kc][NR] floats. Each group of 8 rows is read from start to end, so the reads are 8 sequential
+ * streams that the hardware prefetchers follow (a block of whole rows is contiguous memory). */
+static void pack_rows(const sa_wmat *w, int n0, int nn, float *dst) {
+    size_t es = stored_size(w->dtype), rb = (size_t)w->cols * es;
+    size_t npad = (size_t)(nn + SA_GEMM_NR - 1) / SA_GEMM_NR * SA_GEMM_NR;
+    for (int p = 0; p * SA_GEMM_NR < nn; p++)
+        for (int g = 0; g < SA_GEMM_NR / 8; g++) {
+            const unsigned char *rows[8];
+            for (int i = 0; i < 8; i++) {
+                int n = p * SA_GEMM_NR + g * 8 + i;
+                rows[i] = n < nn ? (const unsigned char *)w->data + (size_t)(n0 + n) * rb : NULL;
+            }
+            for (int k0 = 0; k0 < w->cols; k0 += SA_GEMM_KC) {
+                int kc = w->cols - k0 < SA_GEMM_KC ? w->cols - k0 : SA_GEMM_KC;
+                const unsigned char *at[8];
+                for (int i = 0; i < 8; i++) at[i] = rows[i] ? rows[i] + (size_t)k0 * es : NULL;
+                pack8(at, w->dtype, kc,
+                      dst + (size_t)k0 * npad + (size_t)p * kc * SA_GEMM_NR + g * 8);
+            }
+        }
+}
+
+/* Store (or add, when acc) a tile held as tile[r][0..NR) into y rows of stride ldy, nc columns. */
+static inline void store_tile(const float *tile, int mr, int nc, float *y, size_t ldy, int acc) {
+    for (int r = 0; r < mr; r++)
+        for (int j = 0; j < nc; j++) {
+            float *o = y + (size_t)r * ldy + j;
+            *o = acc ? *o + tile[r * SA_GEMM_NR + j] : tile[r * SA_GEMM_NR + j];
+        }
+}
+
+#ifdef __AVX2__
+/* y[r][0..nc) (+)= sum_k x[r][k] * panel[k][0..nc) for r < MR. */
+static inline __attribute__((always_inline)) void micro(const int MR, int kc, const float *x,
+                                                        size_t ldx, const float *panel, float *y,
+                                                        size_t ldy, int nc, int acc) {
+    __m256 c[SA_GEMM_MR][3];
+    for (int r = 0; r < MR; r++) c[r][0] = c[r][1] = c[r][2] = _mm256_setzero_ps();
+    for (int k = 0; k < kc; k++) {
+        const float *b = panel + (size_t)k * SA_GEMM_NR;
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), b2 = _mm256_load_ps(b + 16);
+        /* keep the panel vectors in registers: gcc otherwise folds a load into every FMA, which
+         * makes the loop bound by loads (16 instead of 7 per step) */
+        __asm__("" : "+x"(b0), "+x"(b1), "+x"(b2));
+        for (int r = 0; r < MR; r++) {
+            __m256 a = _mm256_broadcast_ss(x + (size_t)r * ldx + k);
+            c[r][0] = _mm256_fmadd_ps(a, b0, c[r][0]);
+            c[r][1] = _mm256_fmadd_ps(a, b1, c[r][1]);
+            c[r][2] = _mm256_fmadd_ps(a, b2, c[r][2]);
+        }
+    }
+    if (nc == SA_GEMM_NR) {
+        for (int r = 0; r < MR; r++)
+            for (int v = 0; v < 3; v++) {
+                float *o = y + (size_t)r * ldy + 8 * v;
+                __m256 s = acc ? _mm256_add_ps(_mm256_loadu_ps(o), c[r][v]) : c[r][v];
+                _mm256_storeu_ps(o, s);
+            }
+        return;
+    }
+    float tile[SA_GEMM_MR * SA_GEMM_NR];
+    for (int r = 0; r < MR; r++)
+        for (int v = 0; v < 3; v++) _mm256_storeu_ps(tile + r * SA_GEMM_NR + 8 * v, c[r][v]);
+    store_tile(tile, MR, nc, y, ldy, acc);
+}
+#else
+static inline void micro(const int MR, int kc, const float *x, size_t ldx, const float *panel,
+                         float *y, size_t ldy, int nc, int acc) {
+    float tile[SA_GEMM_MR * SA_GEMM_NR] = {0};
+    for (int k = 0; k < kc; k++)
+        for (int r = 0; r < MR; r++)
+            for (int j = 0; j < SA_GEMM_NR; j++)
+                tile[r * SA_GEMM_NR + j] += x[(size_t)r * ldx + k] * panel[k * SA_GEMM_NR + j];
+    store_tile(tile, MR, nc, y, ldy, acc);
+}
+#endif
+
+/* One panel against all T activation rows, up to 4 at a time (the panel stays in L1, the rows
+ * stream from L2). */
+static void panel_rows(int kc, const float *x, size_t ldx, int T, const float *panel, float *y,
+                       size_t ldy, int nc, int acc) {
+    int t = 0;
+    for (; t + 4 <= T; t += 4) micro(4, kc, x + t * ldx, ldx, panel, y + t * ldy, ldy, nc, acc);
+    const float *xt = x + t * ldx;
+    float *yt = y + t * ldy;
+    switch (T - t) {
+    case 3:
+        micro(3, kc, xt, ldx, panel, yt, ldy, nc, acc);
+        break;
+    case 2:
+        micro(2, kc, xt, ldx, panel, yt, ldy, nc, acc);
+        break;
+    case 1:
+        micro(1, kc, xt, ldx, panel, yt, ldy, nc, acc);
+        break;
+    default:
+        break;
+    }
+}
+
+void sa_gemm_block(const sa_wmat *w, int n0, int nn, const float *x, int T, float *y,
+                   float *scratch) {
+    size_t ldx = (size_t)w->cols, ldy = (size_t)w->rows;
+    size_t npad = (size_t)(nn + SA_GEMM_NR - 1) / SA_GEMM_NR * SA_GEMM_NR;
+    pack_rows(w, n0, nn, scratch);
+    for (int k0 = 0; k0 < w->cols; k0 += SA_GEMM_KC) {
+        int kc = w->cols - k0 < SA_GEMM_KC ? w->cols - k0 : SA_GEMM_KC;
+        const float *panels = scratch + (size_t)k0 * npad;
+        for (int p = 0; p * SA_GEMM_NR < nn; p++) {
+            int nc = nn - p * SA_GEMM_NR < SA_GEMM_NR ? nn - p * SA_GEMM_NR : SA_GEMM_NR;
+            panel_rows(kc, x + k0, ldx, T, panels + (size_t)p * kc * SA_GEMM_NR,
+                       y + n0 + p * SA_GEMM_NR, ldy, nc, k0 > 0);
+        }
+    }
+}

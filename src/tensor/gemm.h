@@ -1,0 +1,30 @@
+/* gemm.h: packed matrix product for many activation rows (prefill and batched decoding).
+ *
+ * y[t][n] = sum_k x[t][k] * W[n][k] for a block of weight rows, with W in its stored dtype. The
+ * weight block is widened and transposed once into float32 panels of SA_GEMM_NR rows x
+ * SA_GEMM_KC columns (the "packing" of BLIS), each reused for every activation row; an AVX2
+ * micro-kernel then computes 4 x 24 tiles of y with 12 FMA accumulators. Every output is summed
+ * over k in order within each SA_GEMM_KC block and the blocks are added in order, so the result
+ * depends neither on T nor on how rows are split between threads (internal API). */
+#ifndef SA_TENSOR_GEMM_H
+#define SA_TENSOR_GEMM_H
+
+#include <stddef.h>
+
+#include "tensor/matmul.h"
+
+#define SA_GEMM_MR 4   /* activation rows per micro-tile */
+#define SA_GEMM_NR 24  /* weight rows per micro-tile (three 8-float vectors) */
+#define SA_GEMM_KC 256 /* columns per packed block (a 24 KiB panel stays in L1) */
+#define SA_GEMM_NC 48  /* weight rows per call of sa_gemm_block (one thread task) */
+/* (NC must be a multiple of NR: the packed rows of a task fill whole panels.) */
+
+/* Floats of scratch sa_gemm_block needs for weights of `cols` columns (NC packed rows). */
+#define SA_GEMM_SCRATCH_FLOATS(cols) ((size_t)SA_GEMM_NC * (size_t)(cols))
+
+/* Rows [n0, n0 + nn) of W (nn <= SA_GEMM_NC) against all T rows of x; writes y[t*w->rows + n].
+ * scratch: SA_GEMM_SCRATCH_FLOATS(w->cols) floats, 32-byte aligned. */
+void sa_gemm_block(const sa_wmat *w, int n0, int nn, const float *x, int T, float *y,
+                   float *scratch);
+
+#endif
