@@ -2,8 +2,8 @@
  * float32 activations: the one product every linear layer of the engine uses (internal API).
  *
  * Two paths, chosen by the number of activation rows T:
- *   T < SA_MM_GEMM_MIN_T: an AVX2/FMA/F16C kernel that streams each weight row once per block of up
- * to 3 activation rows (decode is bound by memory bandwidth; this reads the weights in their
+ *   T < SA_MM_GEMM_MIN_T (24): an AVX2/FMA/F16C kernel that streams each weight row once per block
+ * of up to 3 activation rows (decode is bound by memory bandwidth; this reads the weights in their
  * stored dtype and never widens them into memory); otherwise the packed product of gemm.h, which
  * widens each block of weights once into an L1-sized float32 panel and reuses it for every
  * activation row (prefill and batched decoding are bound by arithmetic). Work is split over output
@@ -18,7 +18,9 @@
 #include "safearith/dtype.h"
 #include "safearith/threads.h"
 
-#define SA_MM_GEMM_MIN_T 16
+#ifndef SA_MM_GEMM_MIN_T
+#define SA_MM_GEMM_MIN_T 24
+#endif
 
 typedef struct sa_wmat {
     const void *data; /* rows x cols elements of dtype, row-major; any alignment for BF16/F16 */

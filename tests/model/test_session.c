@@ -1,6 +1,6 @@
 /* test_session.c: the engine API on a tiny random Llama model written at test time:
  * batched == unbatched (prefill and decode, several sequences interleaved; bit-identical on the
- * kernel path, 1e-5 on the sgemm path), sa_generate per-sequence independence (greedy and
+ * kernel path, 1e-5 on the packed path), sa_generate per-sequence independence (greedy and
  * seeded sampling), hooks (no-op hook changes nothing, capture sees the right rows, MLP_OUT and
  * LAYER_OUT additions agree, errors abort), argument errors, and config.json refusals. */
 #include <math.h>
@@ -319,7 +319,7 @@ int main(void) {
     CHECK_MSG(sa_model_load(dir, &m, &err) == SA_OK, "%s", err.msg);
     if (m) {
         test_batched(m, 2);  /* 15 rows: kernel path, bit-identical */
-        test_batched(m, 12); /* 42 rows: sgemm prefill */
+        test_batched(m, 12); /* 42 rows: packed prefill */
         test_generate(m);
         test_hooks(m);
         test_errors(m);
