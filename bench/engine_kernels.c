@@ -6,6 +6,7 @@
  * rows to float32 and call OpenBLAS sgemm on each, one block per thread task. Prints GFLOP/s by
  * wall time and per CPU-second, medians of several runs; this is how SA_MM_GEMM_MIN_T was chosen.
  */
+#include "bench_util.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,25 +18,7 @@
 #include "safearith/dtype.h"
 #include "tensor/matmul.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double cpu_now(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
-
 static double cpu_per_call; /* CPU seconds (all threads) per call, median run */
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* The comparison path: 256-row blocks widened to float32, one sgemm each, one block per task. */
 typedef struct {
@@ -73,13 +56,13 @@ static double time_it(int path, sa_mm_ctx *c, const sa_wmat *w, const float *x, 
     if (reps > 15) reps = 15;
     run_path(path, c, w, x, T, y, tiles);
     for (int r = 0; r < reps; r++) {
-        double t0 = now(), c0 = cpu_now();
+        double t0 = bench_now(), c0 = bench_cpu_now();
         run_path(path, c, w, x, T, y, tiles);
-        t[r] = now() - t0;
-        cpu[r] = cpu_now() - c0;
+        t[r] = bench_now() - t0;
+        cpu[r] = bench_cpu_now() - c0;
     }
-    qsort(t, (size_t)reps, sizeof t[0], cmp_double);
-    qsort(cpu, (size_t)reps, sizeof cpu[0], cmp_double);
+    qsort(t, (size_t)reps, sizeof t[0], bench_cmp_double);
+    qsort(cpu, (size_t)reps, sizeof cpu[0], bench_cmp_double);
     cpu_per_call = cpu[reps / 2];
     return t[reps / 2];
 }

@@ -6,6 +6,7 @@
  * to cover the FMA latency on both FMA pipes), with the same pool the engine uses, and prints
  * the median GFLOP/s per thread count, plus one JSON line per count. No memory traffic: this is
  * the ceiling no matrix product can pass. */
+#include "bench_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,17 +45,6 @@ static void fma_task(void *ctx, size_t task, int worker) {
 #endif
 }
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double measure(int threads, int reps) {
     float sink[64];
     sa_pool *pool = sa_pool_create(threads);
@@ -64,12 +54,11 @@ static double measure(int threads, int reps) {
         exit(1);
     }
     for (int r = 0; r < reps; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         sa_pool_run(pool, (size_t)threads, fma_task, sink); /* one task per thread */
-        g[r] = 2.0 * 8 * CHAINS * ITERS * threads / (now() - t0) / 1e9;
+        g[r] = 2.0 * 8 * CHAINS * ITERS * threads / (bench_now() - t0) / 1e9;
     }
-    qsort(g, (size_t)reps, sizeof *g, cmp_double);
-    double med = g[reps / 2];
+    double med = bench_median(g, reps);
     free(g);
     sa_pool_destroy(pool);
     return med;

@@ -3,6 +3,7 @@
  * safearith does. Prints the seconds taken.
  *
  *   io_floor OUTFILE TARGET BASE HARMFUL */
+#include "bench_util.h"
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +13,6 @@
 
 #include "safearith/safetensors.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 int main(int argc, char **argv) {
     if (argc != 5) {
         fprintf(stderr, "usage: io_floor OUTFILE TARGET BASE HARMFUL\n");
@@ -25,7 +20,7 @@ int main(int argc, char **argv) {
     }
     enum { BUF = 8 << 20 };
     char *buf = malloc(BUF);
-    double t0 = now();
+    double t0 = bench_now();
     uint64_t target_bytes = 0, sum = 0;
     for (int k = 2; k < 5; k++) {
         sa_checkpoint *ck;
@@ -50,7 +45,7 @@ int main(int argc, char **argv) {
     }
     fsync(fd);
     close(fd);
-    printf("%.3f\n", now() - t0);
+    printf("%.3f\n", bench_now() - t0);
     free(buf);
     return 0;
 }

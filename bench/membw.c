@@ -5,6 +5,7 @@
  * Reads a buffer much larger than the last-level cache with AVX2 loads, split across threads
  * with the same pool the engine uses, and prints the median GB/s (10^9 bytes/s) per thread
  * count, plus one JSON line per count. */
+#include "bench_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,17 +46,6 @@ static void read_task(void *ctx, size_t task, int worker) {
 #endif
 }
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double measure(const float *buf, size_t n, int threads, int reps) {
     enum { TASKS = 64 };
     float sink[TASKS];
@@ -64,12 +54,11 @@ static double measure(const float *buf, size_t n, int threads, int reps) {
     double *gbs = malloc((size_t)reps * sizeof *gbs);
     sa_pool_run(pool, TASKS, read_task, &j); /* warm up */
     for (int r = 0; r < reps; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         sa_pool_run(pool, TASKS, read_task, &j);
-        gbs[r] = (double)j.n_per_task * TASKS * sizeof(float) / (now() - t0) / 1e9;
+        gbs[r] = (double)j.n_per_task * TASKS * sizeof(float) / (bench_now() - t0) / 1e9;
     }
-    qsort(gbs, (size_t)reps, sizeof *gbs, cmp_double);
-    double med = gbs[reps / 2];
+    double med = bench_median(gbs, reps);
     free(gbs);
     sa_pool_destroy(pool);
     return med;

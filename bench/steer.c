@@ -7,6 +7,7 @@
  * token stream is fed; sampling is irrelevant here), switching between no hook and a steering
  * hook on every layer at every step, so that the noise of a shared machine hits both alike;
  * prints the median step speed of each, their ratio, and the steering work timed alone. */
+#include "bench_util.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,12 +18,6 @@
 #include "safearith/model.h"
 #include "safearith/safetensors.h"
 #include "safearith/steer.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static float frand(unsigned *s) {
     *s = *s * 1664525u + 1013904223u;
@@ -111,9 +106,9 @@ static int run(sa_session *s, const sa_hook *plain, const sa_hook *steered, int 
     for (int i = 0; i < n; i++) {
         int32_t t = 5 + (i * 7) % 1000, z = 0;
         sa_session_set_hook(s, i % 2 ? steered : plain);
-        double t0 = now();
+        double t0 = bench_now();
         if (sa_session_eval(s, 1, &t, &z, NULL, &err)) return fprintf(stderr, "%s\n", err.msg), -1;
-        (i % 2 ? ts : tp)[i / 2] = now() - t0;
+        (i % 2 ? ts : tp)[i / 2] = bench_now() - t0;
     }
     return 0;
 }
@@ -179,12 +174,12 @@ int main(int argc, char **argv) {
     /* The steering work alone, timed directly: one row through every layer's rule. */
     float *row = malloc((size_t)cfg->hidden_size * sizeof *row);
     for (int k = 0; k < cfg->hidden_size; k++) row[k] = frand(&seed);
-    double t0 = now();
+    double t0 = bench_now();
     int reps = 2000;
     for (int i = 0; i < reps; i++)
         for (int l = 0; l < cfg->n_layers; l++)
             sa_steer_apply(&plan, l, plan.site, row, 1, (size_t)cfg->hidden_size);
-    double per_token = (now() - t0) / reps;
+    double per_token = (bench_now() - t0) / reps;
     printf("model %s: %d layers, hidden %d; %d threads; %d runs x %d decode steps, plain and "
            "steered alternating\n",
            model, cfg->n_layers, cfg->hidden_size, threads, runs, n);

@@ -4,6 +4,7 @@
  * The text is cut into paragraphs at blank lines (prompts, not one giant string) and each run
  * encodes all of them with a freshly loaded tokenizer, so that the word cache starts cold every
  * run. Prints one JSON line: bytes, tokens, per-run MB/s and their median. Loading is not timed. */
+#include "bench_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +12,6 @@
 
 #include "safearith/fsutil.h"
 #include "safearith/tokenizer.h"
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static int cmp(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -33,7 +28,7 @@ static double run_once(const char *model, const char *text, size_t len, size_t *
     }
     sa_tokens ids = {0};
     *tokens = 0;
-    double t0 = now();
+    double t0 = bench_now();
     for (size_t i = 0; i < len;) {
         const char *end = strstr(text + i, "\n\n");
         size_t n = end ? (size_t)(end - (text + i)) : len - i;
@@ -45,7 +40,7 @@ static double run_once(const char *model, const char *text, size_t len, size_t *
         *tokens += ids.n;
         i += n + (end ? 2 : 0);
     }
-    double dt = now() - t0;
+    double dt = bench_now() - t0;
     sa_tokens_free(&ids);
     sa_tokenizer_free(tok);
     return dt;

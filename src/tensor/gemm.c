@@ -10,35 +10,15 @@
  *    The 24 KiB panel stays in L1 while the activation rows stream from L2. */
 #include "tensor/gemm.h"
 
+#include "tensor/stored.h"
+
 #include <string.h>
 
 #ifdef __AVX2__
 #include <immintrin.h>
 #endif
 
-static inline float stored_elem(const unsigned char *row, int i, sa_dtype dt) {
-    if (dt == SA_F32) {
-        float f;
-        memcpy(&f, row + 4 * (size_t)i, 4);
-        return f;
-    }
-    uint16_t h;
-    memcpy(&h, row + 2 * (size_t)i, 2);
-    return dt == SA_BF16 ? sa_bf16_to_f32(h) : sa_f16_to_f32(h);
-}
-
-static inline size_t stored_size(sa_dtype dt) {
-    return dt == SA_F32 ? 4 : 2;
-}
-
 #ifdef __AVX2__
-static inline __attribute__((always_inline)) __m256 widen8(const unsigned char *p, sa_dtype dt) {
-    if (dt == SA_F32) return _mm256_loadu_ps((const float *)(const void *)p);
-    __m128i h = _mm_loadu_si128((const __m128i *)(const void *)p);
-    if (dt == SA_BF16) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-    return _mm256_cvtph_ps(h);
-}
-
 /* r[0..7] = rows of an 8x8 block; on return r[k] holds column k. */
 static inline __attribute__((always_inline)) void transpose8(__m256 r[8]) {
     __m256 t[8], s[8];
@@ -62,24 +42,23 @@ static inline __attribute__((always_inline)) void transpose8(__m256 r[8]) {
 /* Pack 8 weight rows (rows[i] NULL past the end: zeros) x kc columns into dst[k*NR + 0..7]. */
 static inline __attribute__((always_inline)) void pack8(const unsigned char *const rows[8],
                                                         sa_dtype dt, int kc, float *dst) {
-    size_t es = stored_size(dt);
     int k = 0;
     for (; k + 8 <= kc; k += 8) {
         __m256 r[8];
         for (int i = 0; i < 8; i++)
-            r[i] = rows[i] ? widen8(rows[i] + k * es, dt) : _mm256_setzero_ps();
+            r[i] = rows[i] ? sa_stored_load8(rows[i], k, dt) : _mm256_setzero_ps();
         transpose8(r);
         for (int j = 0; j < 8; j++) _mm256_store_ps(dst + (size_t)(k + j) * SA_GEMM_NR, r[j]);
     }
     for (; k < kc; k++)
         for (int i = 0; i < 8; i++)
-            dst[(size_t)k * SA_GEMM_NR + i] = rows[i] ? stored_elem(rows[i], k, dt) : 0.0f;
+            dst[(size_t)k * SA_GEMM_NR + i] = rows[i] ? sa_stored_elem(rows[i], k, dt) : 0.0f;
 }
 #else
 static inline void pack8(const unsigned char *const rows[8], sa_dtype dt, int kc, float *dst) {
     for (int k = 0; k < kc; k++)
         for (int i = 0; i < 8; i++)
-            dst[(size_t)k * SA_GEMM_NR + i] = rows[i] ? stored_elem(rows[i], k, dt) : 0.0f;
+            dst[(size_t)k * SA_GEMM_NR + i] = rows[i] ? sa_stored_elem(rows[i], k, dt) : 0.0f;
 }
 #endif
 
@@ -88,7 +67,7 @@ static inline void pack8(const unsigned char *const rows[8], sa_dtype dt, int kc
  * [kc][NR] floats. Each group of 8 rows is read from start to end, so the reads are 8 sequential
  * streams that the hardware prefetchers follow (a block of whole rows is contiguous memory). */
 static void pack_rows(const sa_wmat *w, int n0, int nn, float *dst) {
-    size_t es = stored_size(w->dtype), rb = (size_t)w->cols * es;
+    size_t es = sa_stored_size(w->dtype), rb = (size_t)w->cols * es;
     size_t npad = (size_t)(nn + SA_GEMM_NR - 1) / SA_GEMM_NR * SA_GEMM_NR;
     for (int p = 0; p * SA_GEMM_NR < nn; p++)
         for (int g = 0; g < SA_GEMM_NR / 8; g++) {

@@ -8,6 +8,7 @@
 #include "tensor/matmul.h"
 
 #include "tensor/gemm.h"
+#include "tensor/stored.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -43,35 +44,11 @@ void sa_mm_ctx_free(sa_mm_ctx *c) {
     memset(c, 0, sizeof *c);
 }
 
-/* Element i of a stored row, widened (scalar tail and fallback path). */
-static inline float elem(const unsigned char *row, int i, sa_dtype dt) {
-    if (dt == SA_F32) {
-        float f;
-        memcpy(&f, row + 4 * (size_t)i, 4);
-        return f;
-    }
-    uint16_t h;
-    memcpy(&h, row + 2 * (size_t)i, 2);
-    return dt == SA_BF16 ? sa_bf16_to_f32(h) : sa_f16_to_f32(h);
-}
-
-static inline size_t elem_size(sa_dtype dt) {
-    return dt == SA_F32 ? 4 : 2;
-}
-
 #ifdef __AVX2__
 /* Software prefetch of the rows two tiles ahead: the hardware prefetchers stop at page
  * boundaries and need a while to pick up each new matrix; this measured ~25% less CPU time per
  * decoded token (bench/engine.md). Prefetching past the end of a matrix is harmless. */
 #define PREFETCH_ROWS 8
-static inline __attribute__((always_inline)) __m256 load8(const unsigned char *row, int i,
-                                                          sa_dtype dt) {
-    if (dt == SA_F32) return _mm256_loadu_ps((const float *)(const void *)(row + 4 * (size_t)i));
-    __m128i h = _mm_loadu_si128((const __m128i *)(const void *)(row + 2 * (size_t)i));
-    if (dt == SA_BF16) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-    return _mm256_cvtph_ps(h);
-}
-
 static inline float hsum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -96,7 +73,7 @@ static inline __attribute__((always_inline)) void tile(const unsigned char *w, s
         __m256 xv[3];
         for (int c = 0; c < NX; c++) xv[c] = _mm256_loadu_ps(x + (size_t)c * cols + i);
         for (int r = 0; r < NR; r++) {
-            __m256 wv = load8(w + r * row_bytes, i, dt);
+            __m256 wv = sa_stored_load8(w + r * row_bytes, i, dt);
             for (int c = 0; c < NX; c++) acc[r][c] = _mm256_fmadd_ps(wv, xv[c], acc[r][c]);
         }
     }
@@ -104,7 +81,7 @@ static inline __attribute__((always_inline)) void tile(const unsigned char *w, s
         for (int c = 0; c < NX; c++) {
             float s = hsum8(acc[r][c]);
             for (int i = n8; i < cols; i++)
-                s += elem(w + r * row_bytes, i, dt) * x[(size_t)c * cols + i];
+                s += sa_stored_elem(w + r * row_bytes, i, dt) * x[(size_t)c * cols + i];
             y[(size_t)c * ldy + r] = s;
         }
 }
@@ -138,7 +115,7 @@ DEFINE_BLOCK(block_f32, SA_F32)
 
 /* Rows [r0, r0+nrows) of W against x rows [0, T), up to 3 x rows at a time. */
 static void kernel_rows(const sa_wmat *w, int r0, int nrows, const float *x, int T, float *y) {
-    size_t rb = (size_t)w->cols * elem_size(w->dtype);
+    size_t rb = (size_t)w->cols * sa_stored_size(w->dtype);
     const unsigned char *wp = (const unsigned char *)w->data + (size_t)r0 * rb;
     for (int t = 0; t < T; t += 3) {
         int nx = T - t < 3 ? T - t : 3;
@@ -156,7 +133,7 @@ static void kernel_rows(const sa_wmat *w, int r0, int nrows, const float *x, int
 float sa_dot_row(const sa_wmat *w, int row, const float *x) {
     float y;
     sa_wmat one = *w;
-    one.data = (const unsigned char *)w->data + (size_t)row * w->cols * elem_size(w->dtype);
+    one.data = (const unsigned char *)w->data + (size_t)row * w->cols * sa_stored_size(w->dtype);
     one.rows = 1;
     kernel_rows(&one, 0, 1, x, 1, &y);
     return y;
@@ -165,7 +142,7 @@ float sa_dot_row(const sa_wmat *w, int row, const float *x) {
 #else
 /* Portable fallback with the same per-element summation structure (8 lanes, fixed reduction). */
 static void kernel_rows(const sa_wmat *w, int r0, int nrows, const float *x, int T, float *y) {
-    size_t rb = (size_t)w->cols * elem_size(w->dtype);
+    size_t rb = (size_t)w->cols * sa_stored_size(w->dtype);
     for (int t = 0; t < T; t++)
         for (int r = r0; r < r0 + nrows; r++) {
             const unsigned char *wr = (const unsigned char *)w->data + (size_t)r * rb;
@@ -173,10 +150,11 @@ static void kernel_rows(const sa_wmat *w, int r0, int nrows, const float *x, int
             float lane[8] = {0};
             int n8 = w->cols & ~7;
             for (int i = 0; i < n8; i += 8)
-                for (int l = 0; l < 8; l++) lane[l] += elem(wr, i + l, w->dtype) * xt[i + l];
+                for (int l = 0; l < 8; l++)
+                    lane[l] += sa_stored_elem(wr, i + l, w->dtype) * xt[i + l];
             float s = ((lane[0] + lane[4]) + (lane[2] + lane[6])) +
                       ((lane[1] + lane[5]) + (lane[3] + lane[7]));
-            for (int i = n8; i < w->cols; i++) s += elem(wr, i, w->dtype) * xt[i];
+            for (int i = n8; i < w->cols; i++) s += sa_stored_elem(wr, i, w->dtype) * xt[i];
             y[(size_t)t * w->rows + r] = s;
         }
 }
@@ -184,7 +162,7 @@ static void kernel_rows(const sa_wmat *w, int r0, int nrows, const float *x, int
 float sa_dot_row(const sa_wmat *w, int row, const float *x) {
     float y;
     sa_wmat one = *w;
-    one.data = (const unsigned char *)w->data + (size_t)row * w->cols * elem_size(w->dtype);
+    one.data = (const unsigned char *)w->data + (size_t)row * w->cols * sa_stored_size(w->dtype);
     one.rows = 1;
     kernel_rows(&one, 0, 1, x, 1, &y);
     return y;
