@@ -48,8 +48,14 @@ sa_status sa_steer_add_cvec(sa_steer *s, const sa_cvec *cv, float scale, const c
         double k = s->mode == SA_STEER_ADD ? scale : scale / nrm;
         const float *v = cv->dir + (size_t)l * cv->n_embd;
         float *w = s->w + (size_t)l * s->n_embd;
-        for (int i = 0; i < s->n_embd; i++) w[i] = (float)(w[i] + k * v[i]);
-        s->active[l] = 1;
+        int nonzero = 0;
+        for (int i = 0; i < s->n_embd; i++) {
+            w[i] = (float)(w[i] + k * v[i]);
+            nonzero |= w[i] != 0;
+        }
+        /* A zero step (scale 0) is the identity in every mode; applying it anyway would still
+         * round the renormalised icv rows in their last bits. */
+        s->active[l] = (unsigned char)nonzero;
     }
     return SA_OK;
 }

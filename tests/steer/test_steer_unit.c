@@ -76,6 +76,17 @@ static void test_plan(void) {
     CHECK(fabs(s.w[2] - 0.3) < 1e-7 && fabs(s.w[3] - 0.4) < 1e-7 && fabs(s.w[4] - 0.5) < 1e-7);
     sa_steer_free(&s);
 
+    /* A zero step is no step: scale 0 leaves every row bit-identical (the icv renormalisation
+     * would otherwise round it). */
+    CHECK(!sa_steer_init(&s, 3, 2, SA_STEER_ICV, SA_STEER_AT_MLP, &err));
+    CHECK(!sa_steer_add_cvec(&s, &a, 0.0f, "a", &err));
+    CHECK(!sa_steer_add_cvec(&s, &b, 0.0f, "b", &err));
+    CHECK(sa_steer_active_count(&s) == 0);
+    float keep[2] = {0.1f, 0.7f};
+    sa_steer_apply(&s, 1, SA_STEER_AT_MLP, keep, 1, 2);
+    CHECK(keep[0] == 0.1f && keep[1] == 0.7f);
+    sa_steer_free(&s);
+
     /* Mismatches are named. */
     CHECK(!sa_steer_init(&s, 2, 2, SA_STEER_ADD, SA_STEER_AT_RESIDUAL, &err));
     CHECK(sa_steer_add_cvec(&s, &a, 1, "vec.gguf", &err) == SA_EMISMATCH);
