@@ -13,6 +13,7 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 #include <cjson/cJSON.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ typedef struct hdr_ctx {
     size_t only;    /* per-tensor selection: the tensor being measured */
     float *tau;     /* per worker SA_CHUNK floats */
     uint64_t *kept; /* per worker */
+    size_t *bad;    /* per worker: first tensor whose tau has a NaN (SIZE_MAX: none) */
 } hdr_ctx;
 
 /* tau for the chunk: harmful - base, or harmful itself. */
@@ -53,7 +55,27 @@ static unsigned tau_mask(const hdr_ctx *x) {
 
 static void radix_chunk(void *ctx, const sa_chunk *c) {
     hdr_ctx *x = ctx;
+    if (x->radix.level != 0) {
+        sa_radix_add(&x->radix, c->worker, chunk_tau(x, c), c->n);
+        return;
+    }
+    uint64_t before = sa_radix_nan(&x->radix, c->worker);
     sa_radix_add(&x->radix, c->worker, chunk_tau(x, c), c->n);
+    if (sa_radix_nan(&x->radix, c->worker) > before && c->tensor < x->bad[c->worker])
+        x->bad[c->worker] = c->tensor;
+}
+
+/* A failed selection that met a NaN in tau: say where, and why it matters. */
+static sa_status name_nan(hdr_ctx *x, sa_status s, sa_error *err) {
+    size_t first = SIZE_MAX;
+    for (int w = 0; w < sa_stream_workers(x->s); w++)
+        if (x->bad[w] < first) first = x->bad[w];
+    if (s == SA_OK || first == SIZE_MAX) return s;
+    const char *name = sa_aligned_get(sa_stream_aligned(x->s), first, 0)->name;
+    return sa_error_set(err, SA_EFORMAT,
+                        "%s: the harm vector (%s) is NaN there, so its top-k magnitudes "
+                        "are undefined: the checkpoints hold NaN (or opposite infinite) weights",
+                        name, x->tv ? "the stored task vector" : "harmful - base");
 }
 
 static sa_status global_pass(void *ctx, sa_radix *r, sa_error *err) {
@@ -82,8 +104,10 @@ static sa_status prepare_tensor(void *ctx, sa_stream *s, size_t ti, sa_error *er
     (void)s;
     x->only = ti;
     uint64_t d = sa_aligned_get(sa_stream_aligned(x->s), ti, 0)->numel;
-    return sa_topk_threshold(&x->radix, d, sa_topk_count(d, x->h->top_k), tensor_pass, x,
-                             &x->thr_t[ti], err);
+    return name_nan(x,
+                    sa_topk_threshold(&x->radix, d, sa_topk_count(d, x->h->top_k), tensor_pass, x,
+                                      &x->thr_t[ti], err),
+                    err);
 }
 
 static sa_out_kind plan(void *ctx, size_t ti) {
@@ -171,6 +195,7 @@ static sa_status run(hdr_ctx *x, const char *const *paths, int n, const sa_arith
     if (s == SA_OK && x->h->trim && x->h->scope == SA_SELECT_GLOBAL) {
         uint64_t keep = sa_topk_count(res->selected_params, x->h->top_k);
         s = sa_topk_threshold(&x->radix, res->selected_params, keep, global_pass, x, &x->thr, err);
+        s = name_nan(x, s, err);
         uint32_t b = (uint32_t)(x->thr >= SA_KEEP_NONE ? 0x7f800000u : x->thr);
         memcpy(&res->threshold, &b, 4);
     }
@@ -212,13 +237,16 @@ sa_status sa_hdr(const char *target, const char *base, const char *harmful, cons
     x.thr_t = calloc(a.n_tensors + 1, sizeof *x.thr_t);
     x.tau = malloc((size_t)workers * SA_CHUNK * sizeof(float));
     x.kept = calloc((size_t)workers, sizeof *x.kept);
-    if (s == SA_OK && (!x.sel || !x.thr_t || !x.tau || !x.kept))
+    x.bad = malloc((size_t)workers * sizeof *x.bad);
+    for (int w = 0; x.bad && w < workers; w++) x.bad[w] = SIZE_MAX;
+    if (s == SA_OK && (!x.sel || !x.thr_t || !x.tau || !x.kept || !x.bad))
         s = sa_error_set(err, SA_ENOMEM, "out of memory");
     if (s == SA_OK) s = run(&x, paths, n, o, res, err);
     free(x.sel);
     free(x.thr_t);
     free(x.tau);
     free(x.kept);
+    free(x.bad);
     sa_radix_free(&x.radix);
     sa_stream_free(x.s);
     sa_aligned_free(&a);

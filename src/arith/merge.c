@@ -101,7 +101,14 @@ static sa_status trim_threshold(merge_ctx *x, uint64_t n, double density, sa_rad
         *thr = SA_KEEP_NONE;
         return SA_OK;
     }
-    return sa_topk_threshold(&x->radix, n, keep, pass, x, thr, err);
+    sa_status s = sa_topk_threshold(&x->radix, n, keep, pass, x, thr, err);
+    if (s == SA_EFORMAT) { /* NaN in a task vector: say whose */
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err->msg);
+        sa_error_set(err, s, "%s: trimming its task vector (model - base): %s",
+                     x->r->models[x->cur_model].path, why);
+    }
+    return s;
 }
 
 static sa_status global_thresholds(merge_ctx *x, sa_error *err) {

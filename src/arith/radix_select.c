@@ -25,7 +25,10 @@ void sa_radix_level(sa_radix *r, int level, uint32_t prefix) {
 void sa_radix_add(sa_radix *r, int worker, const float *v, size_t n) {
     uint64_t *h = r->hist + (size_t)worker * SA_RADIX_BINS;
     if (r->level == 0) {
-        for (size_t i = 0; i < n; i++) h[sa_abs_bits(v[i]) >> 16]++;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t b = sa_abs_bits(v[i]);
+            h[b > 0x7f800000u ? SA_RADIX_NAN_BIN : b >> 16]++;
+        }
         return;
     }
     uint32_t prefix = r->prefix;
@@ -33,6 +36,13 @@ void sa_radix_add(sa_radix *r, int worker, const float *v, size_t n) {
         uint32_t b = sa_abs_bits(v[i]);
         if ((b >> 16) == prefix) h[b & 0xffffu]++;
     }
+}
+
+uint64_t sa_radix_nan(const sa_radix *r, int worker) {
+    uint64_t n = 0;
+    for (int w = worker < 0 ? 0 : worker; w < (worker < 0 ? r->workers : worker + 1); w++)
+        n += r->hist[(size_t)w * SA_RADIX_BINS + SA_RADIX_NAN_BIN];
+    return n;
 }
 
 /* Merge worker histograms; find the bin where the cumulative count reaches rank. */
@@ -59,6 +69,8 @@ sa_status sa_radix_select(sa_radix *r, uint64_t rank, sa_radix_pass pass, void *
     sa_radix_level(r, 0, 0);
     sa_status s = pass(ctx, r, err);
     if (s != SA_OK) return s;
+    uint64_t nan = sa_radix_nan(r, -1);
+    if (nan) return sa_error_set(err, SA_EFORMAT, "%llu values are NaN", (unsigned long long)nan);
     uint32_t hi = find_bin(r, rank, &below, &total);
     if (rank == 0 || hi == SA_RADIX_BINS)
         return sa_error_set(err, SA_EINVAL, "rank %llu out of range (%llu values)",

@@ -19,6 +19,7 @@
 
 #define SA_KEEP_NONE ((uint64_t)1 << 32)
 #define SA_RADIX_BINS 65536
+#define SA_RADIX_NAN_BIN 0x8000u /* |x| >> 16 never reaches it */
 
 typedef struct sa_radix {
     int workers;
@@ -40,11 +41,16 @@ static inline uint32_t sa_abs_bits(float v) {
 /* Count |v[i]| for i < n into worker's histogram. */
 void sa_radix_add(sa_radix *r, int worker, const float *v, size_t n);
 
+/* After a level-0 pass: how many of the values counted by `worker` (all workers if < 0) are NaN
+ * (counted in a bin of their own, past every magnitude). sa_radix_select refuses them. */
+uint64_t sa_radix_nan(const sa_radix *r, int worker);
+
 /* A pass: stream every value once into r (via sa_radix_add). */
 typedef sa_status (*sa_radix_pass)(void *ctx, sa_radix *r, sa_error *err);
 
 /* The bits of the rank-th smallest |x| (1-based, rank <= total) over the values the pass
- * streams: two passes. */
+ * streams: two passes. Infinities are the largest magnitudes; a NaN has no place in the order
+ * (torch.topk and torch.kthvalue disagree about it), so any NaN fails with SA_EFORMAT. */
 sa_status sa_radix_select(sa_radix *r, uint64_t rank, sa_radix_pass pass, void *ctx, uint32_t *bits,
                           sa_error *err);
 

@@ -127,6 +127,32 @@ c.check("--include" in p.stderr, "bad regex message names the flag: " + p.stderr
 p = run("hdr", "--target", T, "--base", B, "--harmful", H, "-o", os.path.join(tmp, "e4"),
         "--top-k", "101", ok=False)
 c.check(p.returncode == 2 and "--top-k" in p.stderr, "top-k range checked")
+# NaN in the harm vector (from a NaN weight, or inf - inf): top-k has no answer there, so hdr
+# refuses, naming the tensor, globally and per tensor, and writes nothing (--no-trim does not
+# select, and still runs). An infinite entry alone is ordered as the largest magnitude.
+for bad in (float("nan"), "inf-inf"):
+    hb = {k: v.clone() for k, v in h.items()}
+    victim = sorted(k for k in hb if k.endswith("mlp.up_proj.weight"))[1]
+    bb = b
+    if bad == "inf-inf":
+        bb = {k: v.clone() for k, v in b.items()}
+        bb[victim].view(-1)[5] = float("inf")
+        hb[victim].view(-1)[5] = float("inf")
+    else:
+        hb[victim].view(-1)[5] = bad
+    Hb = save_model(os.path.join(tmp, "bad_H_%s" % bad), hb)
+    Bb = save_model(os.path.join(tmp, "bad_B_%s" % bad), bb)
+    for scope in ("global", "per-tensor"):
+        out = os.path.join(tmp, "bad_out_%s_%s" % (bad, scope))
+        p = run("hdr", "--target", T, "--base", Bb, "--harmful", Hb, "-o", out, "--select", scope,
+                ok=False)
+        c.check(p.returncode != 0 and victim in p.stderr and "is NaN" in p.stderr
+                and len(p.stderr.strip().splitlines()) == 1,
+                "%s in tau (%s) refused, naming %s: %s" % (bad, scope, victim, p.stderr.strip()))
+        c.check(not os.path.exists(out), "%s in tau (%s): no output" % (bad, scope))
+    out = os.path.join(tmp, "bad_out_notrim_%s" % bad)
+    run("hdr", "--target", T, "--base", Bb, "--harmful", Hb, "-o", out, "--no-trim")
+    c.check(os.path.exists(out), "%s in tau with --no-trim: runs (no selection)" % bad)
 c.check(not any(x.startswith(".") for x in os.listdir(tmp)), "no temporaries left behind")
 c.check(run("hdr", "--help").stdout.startswith("usage: safearith hdr"), "--help")
 c.done()

@@ -48,6 +48,19 @@ def case(label, method, weights, densities, params="", extra="", args=(), **kw):
     return out
 
 
+# NaN in a model's task vector: TIES trimming refuses it, naming the model; nothing written
+bad_m = {k: v.clone() for k, v in ms[1].items()}
+bad_m[sorted(bad_m)[0]].view(-1)[0] = float("nan")
+M_bad = save_model(os.path.join(tmp, "m_nan"), bad_m)
+for scope in ("", "parameters:\n  trim_scope: global\n"):
+    text = "merge_method: ties\nbase_model: %s\nmodels:\n%s%s" % (
+        B, models_yaml([1.0, 0.5], [0.5, 0.5], [M[0], M_bad]), scope)
+    out = os.path.join(tmp, "out_nan")
+    p = run("merge", recipe("nan", text), "-o", out, ok=False)
+    c.check(p.returncode != 0 and M_bad in p.stderr and "are NaN" in p.stderr,
+            "ties %s: NaN refused, naming the model: %s" % ("global" if scope else "per-tensor", p.stderr.strip()))
+    c.check(not os.path.exists(out), "ties with NaN: no output")
+
 case("task arithmetic", "task_arithmetic", [1.0, -0.5, 0.25], [None] * 3)
 case("task arithmetic lambda normalize", "task_arithmetic", [1.0, 0.5], [None] * 2,
      params="parameters:\n  lambda: 0.7\n  normalize: true\n", lam=0.7, normalize=True)
