@@ -33,6 +33,29 @@ const char *arith_cli_value(const char *cmd, const char *flag, int argc, char **
     return argv[++*i];
 }
 
+int arith_cli_str(const char *cmd, const char *flag, int argc, char **argv, int *i,
+                  const char **dst) {
+    int m;
+    const char *v = arith_cli_value(cmd, flag, argc, argv, i, &m);
+    if (!m) return 0;
+    return (*dst = v) ? 1 : -1;
+}
+
+int arith_cli_parse(const char *cmd, arith_cli *c, int argc, char **argv, arith_cli_own_fn own,
+                    void *ctx, void (*usage)(void)) {
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage();
+            return ARITH_CLI_HELP_SHOWN;
+        }
+        int r = arith_cli_flag(cmd, c, argc, argv, &i);
+        if (r == 0) r = own(ctx, argc, argv, &i);
+        if (r < 0) return CLI_USAGE;
+        if (r == 0) return cli_usage_error(cmd, "unknown argument '%s'", argv[i]);
+    }
+    return CLI_OK;
+}
+
 int arith_cli_parse_size(const char *s, uint64_t *out) {
     char *end;
     double v = strtod(s, &end);

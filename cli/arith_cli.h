@@ -32,6 +32,21 @@ int arith_cli_flag(const char *cmd, arith_cli *c, int argc, char **argv, int *i)
  * *matched when argv[*i] is `flag`. */
 const char *arith_cli_value(const char *cmd, const char *flag, int argc, char **argv, int *i,
                             int *matched);
+/* If argv[*i] is `flag`, store its value in *dst and return 1; -1 if the value is missing (after
+ * a usage error); 0 if argv[*i] is another flag. */
+int arith_cli_str(const char *cmd, const char *flag, int argc, char **argv, int *i,
+                  const char **dst);
+
+/* A command's own flags: like arith_cli_flag, 1 consumed, 0 not its flag, -1 error. */
+typedef int (*arith_cli_own_fn)(void *ctx, int argc, char **argv, int *i);
+
+/* The argument loop of an arithmetic command: -h/--help prints usage() and returns
+ * ARITH_CLI_HELP_SHOWN; each argument goes to arith_cli_flag, then to own(ctx, ...); anything
+ * else is a usage error. Returns CLI_OK when all arguments were taken, CLI_USAGE after an error. */
+#define ARITH_CLI_HELP_SHOWN (-1)
+int arith_cli_parse(const char *cmd, arith_cli *c, int argc, char **argv, arith_cli_own_fn own,
+                    void *ctx, void (*usage)(void));
+
 /* After parsing: check -o, create the pool and the progress bar. Returns CLI_OK or an exit code. */
 int arith_cli_start(const char *cmd, arith_cli *c);
 void arith_cli_end(arith_cli *c);

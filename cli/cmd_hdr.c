@@ -39,14 +39,16 @@ typedef struct hdr_args {
 } hdr_args;
 
 /* One command-specific flag; returns 1 consumed, 0 unknown, -1 error. */
-static int own_flag(hdr_args *a, int argc, char **argv, int *i) {
-    int m;
+static int own_flag(void *ctx, int argc, char **argv, int *i) {
+    hdr_args *a = ctx;
+    int m, r;
     const char *v;
-    if ((v = arith_cli_value(CMD, "--target", argc, argv, i, &m)) || m)
-        return (a->target = v) ? 1 : -1;
-    if ((v = arith_cli_value(CMD, "--base", argc, argv, i, &m)) || m) return (a->base = v) ? 1 : -1;
-    if ((v = arith_cli_value(CMD, "--harmful", argc, argv, i, &m)) || m)
-        return (a->harmful = v) ? 1 : -1;
+    if ((r = arith_cli_str(CMD, "--target", argc, argv, i, &a->target)) ||
+        (r = arith_cli_str(CMD, "--base", argc, argv, i, &a->base)) ||
+        (r = arith_cli_str(CMD, "--harmful", argc, argv, i, &a->harmful)) ||
+        (r = arith_cli_str(CMD, "--include", argc, argv, i, &a->h.include)) ||
+        (r = arith_cli_str(CMD, "--exclude", argc, argv, i, &a->h.exclude)))
+        return r;
     if ((v = arith_cli_value(CMD, "--top-k", argc, argv, i, &m)) || m)
         return v && !cli_parse_double(CMD, "--top-k", v, 0, 100, &a->h.top_k) ? 1 : -1;
     if ((v = arith_cli_value(CMD, "--lambda", argc, argv, i, &m)) || m)
@@ -63,10 +65,6 @@ static int own_flag(hdr_args *a, int argc, char **argv, int *i) {
     }
     if ((v = arith_cli_value(CMD, "--layers", argc, argv, i, &m)) || m)
         return v && !cli_parse_range(CMD, "--layers", v, &a->h.layer_lo, &a->h.layer_hi) ? 1 : -1;
-    if ((v = arith_cli_value(CMD, "--include", argc, argv, i, &m)) || m)
-        return (a->h.include = v) ? 1 : -1;
-    if ((v = arith_cli_value(CMD, "--exclude", argc, argv, i, &m)) || m)
-        return (a->h.exclude = v) ? 1 : -1;
     if (!strcmp(argv[*i], "--no-trim")) return a->h.trim = 0, 1;
     if (!strcmp(argv[*i], "--notebook-edited-bug")) return a->h.notebook_edited_bug = 1, 1;
     return 0;
@@ -89,16 +87,8 @@ static int run(int argc, char **argv) {
     arith_cli_init(&c);
     hdr_args a = {0};
     a.h = (sa_hdr_opts){10, 3, SA_SELECT_GLOBAL, 1, -1, -1, NULL, NULL, 0};
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage();
-            return CLI_OK;
-        }
-        int r = arith_cli_flag(CMD, &c, argc, argv, &i);
-        if (r == 0) r = own_flag(&a, argc, argv, &i);
-        if (r < 0) return CLI_USAGE;
-        if (r == 0) return cli_usage_error(CMD, "unknown argument '%s'", argv[i]);
-    }
+    int pr = arith_cli_parse(CMD, &c, argc, argv, own_flag, &a, usage);
+    if (pr != CLI_OK) return pr == ARITH_CLI_HELP_SHOWN ? CLI_OK : pr;
     if (!a.target || !a.harmful) return cli_usage_error(CMD, "--target and --harmful are required");
     int tv = sa_is_task_vector(a.harmful);
     if (!a.base && !tv)

@@ -41,29 +41,30 @@ static void usage(void) {
         "  -h, --help           this help\n");
 }
 
+typedef struct merge_args {
+    const char *recipe;
+    long seed;
+} merge_args;
+
+static int own_flag(void *ctx, int argc, char **argv, int *i) {
+    merge_args *a = ctx;
+    int m;
+    const char *v;
+    if ((v = arith_cli_value(CMD, "--seed", argc, argv, i, &m)) || m)
+        return v && !cli_parse_long(CMD, "--seed", v, 0, 0x7fffffffffffffffL, &a->seed) ? 1 : -1;
+    if (argv[*i][0] == '-' || a->recipe) return 0;
+    a->recipe = argv[*i];
+    return 1;
+}
+
 static int run(int argc, char **argv) {
     arith_cli c;
     arith_cli_init(&c);
-    const char *recipe = NULL;
-    long seed = 0;
-    for (int i = 1; i < argc; i++) {
-        int m, r;
-        const char *v;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage();
-            return CLI_OK;
-        }
-        if ((r = arith_cli_flag(CMD, &c, argc, argv, &i)) != 0) {
-            if (r < 0) return CLI_USAGE;
-        } else if ((v = arith_cli_value(CMD, "--seed", argc, argv, &i, &m)) || m) {
-            if (!v || cli_parse_long(CMD, "--seed", v, 0, 0x7fffffffffffffffL, &seed))
-                return CLI_USAGE;
-        } else if (argv[i][0] == '-' || recipe) {
-            return cli_usage_error(CMD, "unknown argument '%s'", argv[i]);
-        } else {
-            recipe = argv[i];
-        }
-    }
+    merge_args a = {NULL, 0};
+    int pr = arith_cli_parse(CMD, &c, argc, argv, own_flag, &a, usage);
+    if (pr != CLI_OK) return pr == ARITH_CLI_HELP_SHOWN ? CLI_OK : pr;
+    const char *recipe = a.recipe;
+    long seed = a.seed;
     if (!recipe) return cli_usage_error(CMD, "missing RECIPE.yml");
     sa_error err;
     sa_merge_recipe *r;

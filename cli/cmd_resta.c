@@ -34,15 +34,15 @@ typedef struct resta_args {
     sa_resta_opts r;
 } resta_args;
 
-static int own_flag(resta_args *a, int argc, char **argv, int *i) {
-    int m;
+static int own_flag(void *ctx, int argc, char **argv, int *i) {
+    resta_args *a = ctx;
+    int m, r;
     const char *v;
     long seed;
-    if ((v = arith_cli_value(CMD, "--model", argc, argv, i, &m)) || m) return (a->sft = v) ? 1 : -1;
-    if ((v = arith_cli_value(CMD, "--aligned", argc, argv, i, &m)) || m)
-        return (a->aligned = v) ? 1 : -1;
-    if ((v = arith_cli_value(CMD, "--unaligned", argc, argv, i, &m)) || m)
-        return (a->unaligned = v) ? 1 : -1;
+    if ((r = arith_cli_str(CMD, "--model", argc, argv, i, &a->sft)) ||
+        (r = arith_cli_str(CMD, "--aligned", argc, argv, i, &a->aligned)) ||
+        (r = arith_cli_str(CMD, "--unaligned", argc, argv, i, &a->unaligned)))
+        return r;
     if ((v = arith_cli_value(CMD, "--beta", argc, argv, i, &m)) || m)
         return v && !cli_parse_double(CMD, "--beta", v, -1e6, 1e6, &a->r.beta) ? 1 : -1;
     if ((v = arith_cli_value(CMD, "--dare", argc, argv, i, &m)) || m)
@@ -72,16 +72,8 @@ static int run(int argc, char **argv) {
     arith_cli_init(&c);
     resta_args a = {0};
     a.r = (sa_resta_opts){1.0, 0.0, 0, SA_RESCALE_INVERSE};
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage();
-            return CLI_OK;
-        }
-        int r = arith_cli_flag(CMD, &c, argc, argv, &i);
-        if (r == 0) r = own_flag(&a, argc, argv, &i);
-        if (r < 0) return CLI_USAGE;
-        if (r == 0) return cli_usage_error(CMD, "unknown argument '%s'", argv[i]);
-    }
+    int pr = arith_cli_parse(CMD, &c, argc, argv, own_flag, &a, usage);
+    if (pr != CLI_OK) return pr == ARITH_CLI_HELP_SHOWN ? CLI_OK : pr;
     if (!a.sft || !a.aligned || !a.unaligned)
         return cli_usage_error(CMD, "--model, --aligned and --unaligned are required");
     int rc = arith_cli_start(CMD, &c);

@@ -18,26 +18,26 @@ static void usage(void) {
            "  -h, --help           this help\n");
 }
 
+typedef struct tv_args {
+    const char *base, *model;
+} tv_args;
+
+static int own_flag(void *ctx, int argc, char **argv, int *i) {
+    tv_args *a = ctx;
+    int r;
+    if ((r = arith_cli_str(CMD, "--base", argc, argv, i, &a->base)) ||
+        (r = arith_cli_str(CMD, "--model", argc, argv, i, &a->model)))
+        return r;
+    return 0;
+}
+
 static int run(int argc, char **argv) {
     arith_cli c;
     arith_cli_init(&c);
-    const char *base = NULL, *model = NULL;
-    for (int i = 1; i < argc; i++) {
-        int m, r = arith_cli_flag(CMD, &c, argc, argv, &i);
-        const char *v;
-        if (r < 0) return CLI_USAGE;
-        if (r > 0) continue;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage();
-            return CLI_OK;
-        } else if ((v = arith_cli_value(CMD, "--base", argc, argv, &i, &m)) || m) {
-            if (!(base = v)) return CLI_USAGE;
-        } else if ((v = arith_cli_value(CMD, "--model", argc, argv, &i, &m)) || m) {
-            if (!(model = v)) return CLI_USAGE;
-        } else {
-            return cli_usage_error(CMD, "unknown argument '%s'", argv[i]);
-        }
-    }
+    tv_args a = {NULL, NULL};
+    int pr = arith_cli_parse(CMD, &c, argc, argv, own_flag, &a, usage);
+    if (pr != CLI_OK) return pr == ARITH_CLI_HELP_SHOWN ? CLI_OK : pr;
+    const char *base = a.base, *model = a.model;
     if (!base || !model) return cli_usage_error(CMD, "--base and --model are required");
     int rc = arith_cli_start(CMD, &c);
     if (rc != CLI_OK) return rc;
