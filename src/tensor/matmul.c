@@ -71,7 +71,12 @@ static inline __attribute__((always_inline)) void tile(const unsigned char *w, s
                                             (size_t)i * (dt == SA_F32 ? 4 : 2)),
                              _MM_HINT_T0);
         __m256 xv[3];
-        for (int c = 0; c < NX; c++) xv[c] = _mm256_loadu_ps(x + (size_t)c * cols + i);
+        for (int c = 0; c < NX; c++) {
+            xv[c] = _mm256_loadu_ps(x + (size_t)c * cols + i);
+            /* keep it in a register: gcc otherwise folds the load into each of the NR FMAs, and
+             * the loop becomes bound by loads (16 instead of 7 per step) */
+            __asm__("" : "+x"(xv[c]));
+        }
         for (int r = 0; r < NR; r++) {
             __m256 wv = sa_stored_load8(w + r * row_bytes, i, dt);
             for (int c = 0; c < NX; c++) acc[r][c] = _mm256_fmadd_ps(wv, xv[c], acc[r][c]);
