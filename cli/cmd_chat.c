@@ -42,13 +42,10 @@ static int parse_args(const char *cmd, int argc, char **argv, chat_args *a) {
     cli_steer_init(&a->steer);
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int sr = cli_steer_flag(cmd, &a->steer, argc, argv, &i);
-        if (sr < 0) return CLI_USAGE;
-        if (sr) continue;
-        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
-            fputs(usage, stdout);
-            return -1;
-        }
+        int h = cli_steer_or_help(cmd, &a->steer, usage, argc, argv, &i);
+        if (h < 0) return CLI_USAGE;
+        if (h == CLI_ARG_HELP) return -1;
+        if (h) continue;
         if (!v) return cli_usage_error(cmd, "unknown option or missing value: %s", f);
         int dr = cli_decode_flag(cmd, &a->dec, argv, &i, 1);
         if (dr < 0) return CLI_USAGE;

@@ -101,13 +101,10 @@ static int parse_args(int argc, char **argv, opts *o) {
     cli_steer_init(&o->steer);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        int sr = cli_steer_flag(CMD, &o->steer, argc, argv, &i);
-        if (sr < 0) return CLI_USAGE;
-        if (sr) continue;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(usage, stdout);
-            return -1;
-        }
+        int h = cli_steer_or_help(CMD, &o->steer, usage, argc, argv, &i);
+        if (h < 0) return CLI_USAGE;
+        if (h == CLI_ARG_HELP) return -1;
+        if (h) continue;
         if (!strcmp(a, "--resume")) {
             o->resume = 1;
             continue;

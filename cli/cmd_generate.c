@@ -42,13 +42,10 @@ static int parse_args(const char *cmd, int argc, char **argv, gen_args *a) {
     cli_steer_init(&a->steer);
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int sr = cli_steer_flag(cmd, &a->steer, argc, argv, &i);
-        if (sr < 0) return CLI_USAGE;
-        if (sr) continue;
-        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
-            fputs(usage, stdout);
-            return -1;
-        }
+        int h = cli_steer_or_help(cmd, &a->steer, usage, argc, argv, &i);
+        if (h < 0) return CLI_USAGE;
+        if (h == CLI_ARG_HELP) return -1;
+        if (h) continue;
         if (!strcmp(f, "--chat"))
             a->chat = 1;
         else if (!strcmp(f, "--no-bos"))

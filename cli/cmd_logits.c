@@ -109,15 +109,11 @@ static int cmd_logits_main(int argc, char **argv) {
     cli_steer_init(&steer);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int sr = cli_steer_flag(cmd, &steer, argc, argv, &i);
-        if (sr) {
-            if (sr < 0) return cli_steer_free(&steer), CLI_USAGE;
-            continue;
-        }
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(usage, stdout);
-            return cli_steer_free(&steer), CLI_OK;
-        } else if (!strcmp(a, "--overwrite")) {
+        int h = cli_steer_or_help(cmd, &steer, usage, argc, argv, &i);
+        if (h < 0) return cli_steer_free(&steer), CLI_USAGE;
+        if (h == CLI_ARG_HELP) return cli_steer_free(&steer), CLI_OK;
+        if (h) continue;
+        if (!strcmp(a, "--overwrite")) {
             overwrite = 1;
         } else if (!strcmp(a, "--no-bos")) {
             no_bos = 1;

@@ -64,6 +64,15 @@ static int add_vector(const char *cmd, cli_steer *st, const char *val) {
     return 1;
 }
 
+int cli_steer_or_help(const char *cmd, cli_steer *st, const char *usage, int argc, char **argv,
+                      int *i) {
+    int r = cli_steer_flag(cmd, st, argc, argv, i);
+    if (r) return r;
+    if (strcmp(argv[*i], "--help") && strcmp(argv[*i], "-h")) return 0;
+    fputs(usage, stdout);
+    return CLI_ARG_HELP;
+}
+
 int cli_steer_flag(const char *cmd, cli_steer *st, int argc, char **argv, int *i) {
     int missing = 0;
     const char *v;

@@ -50,6 +50,12 @@ void cli_steer_init(cli_steer *st);
  * 0 if it is not one; print a usage error and return -1 on a bad value. Accepts "--flag VALUE"
  * and "--flag=VALUE". */
 int cli_steer_flag(const char *cmd, cli_steer *st, int argc, char **argv, int *i);
+/* The head of the argument loop of the model-running commands: a steering flag (1, consumed), or
+ * -h/--help (2, after printing usage to stdout), or a bad steering value (-1, after the usage
+ * error), or anything else (0). */
+#define CLI_ARG_HELP 2
+int cli_steer_or_help(const char *cmd, cli_steer *st, const char *usage, int argc, char **argv,
+                      int *i);
 /* Load the vectors and build the plan for a model. Returns 0, or prints "safearith CMD: ..."
  * and returns the exit code: CLI_FAIL for an unreadable or malformed file, an n_embd mismatch
  * or a direction beyond the model's layers; CLI_USAGE for --steer-layers out of range or
