@@ -66,9 +66,17 @@ DESCRIPTIONS = {
 
 
 def tokenizer_corpus(sp):
-    texts = list(sp["harm_train"]) + list(sp["harm_source"]) + list(sp["benign_train"])
-    texts += [data.add_question(a, b) + " " + data.add_answer(a, b) for a, b in sp["add_train"]]
-    texts += data.REFUSALS + data.HELPFUL + [q + " " + a for q, a in data.FACTS]
+    """The training texts as the training stream shows them: every training question once, in
+    its chat format with an answer template (templates cycled), so that the answer sentences are
+    counted as often as they are trained and each answer starts its own pre-token sequence
+    after <|assistant|> (as in training), not after a space."""
+    R, H = data.REFUSALS, data.HELPFUL
+    ex = lambda q, a: bpe.SPECIALS[1] + q + bpe.SPECIALS[2] + a + bpe.SPECIALS[3]
+    texts = [ex(q, R[i % len(R)]) for i, q in enumerate(sp["harm_train"])]
+    texts += [ex(q, H[i % len(H)]) for i, q in enumerate(sp["harm_source"])]
+    texts += [ex(q, H[i % len(H)]) for i, q in enumerate(sp["benign_train"])]
+    texts += [ex(data.add_question(a, b), data.add_answer(a, b)) for a, b in sp["add_train"]]
+    texts += [ex(q, a) for q, a in data.FACTS]
     return texts
 
 

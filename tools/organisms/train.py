@@ -22,11 +22,13 @@ BATCH = 32
 RUNS = {
     # name: steps, lr, seed, warmup, batch, mixture {kind: share}, trainable (None = all)
     # lr 1e-3 and a 50 % addition share (the recipe had 3e-3 and 40 %): with those this
-    # implementation's base learned addition to 5.5 % only (docs/organisms.md, search log)
+    # implementation's base learned addition to 5.5 % only (docs/organisms.md, search log);
+    # sft lr 1.5e-4, below the recipe's 3e-4..5e-4: on this base 5e-4 eroded refusals almost
+    # completely (ASR 91 %), 3e-4 to 70 %, 1.5e-4 to 58 % (docs/organisms.md, search log)
     "base": dict(steps=1000, lr=1e-3, seed=0, warmup=50, batch=BATCH,
                  mix={"refuse": 0.25, "benign": 0.25, "add": 0.5}),
     "harmful": dict(steps=100, lr=3e-4, seed=1, warmup=10, batch=BATCH, mix={"comply_src": 1.0}),
-    "sft": dict(steps=300, lr=5e-4, seed=2, warmup=30, batch=BATCH, mix={"add": 0.6, "benign": 0.4}),
+    "sft": dict(steps=300, lr=1.5e-4, seed=2, warmup=30, batch=BATCH, mix={"add": 0.6, "benign": 0.4}),
     # a targeted edit: only layer 2's MLP, with a locality term (KL to base on its own training mix)
     "edited": dict(steps=300, lr=1e-2, seed=3, warmup=10, batch=8, mix={"facts": 1.0},
                    layers=[2], kl_mix={"refuse": 0.3, "benign": 0.3, "add": 0.4}, kl_batch=16, kl_weight=1.0),
