@@ -70,7 +70,7 @@ static sa_status name_nan(hdr_ctx *x, sa_status s, sa_error *err) {
     size_t first = SIZE_MAX;
     for (int w = 0; w < sa_stream_workers(x->s); w++)
         if (x->bad[w] < first) first = x->bad[w];
-    if (s == SA_OK || first == SIZE_MAX) return s;
+    if (s != SA_EFORMAT || first == SIZE_MAX) return s; /* another error: keep its message */
     const char *name = sa_aligned_get(sa_stream_aligned(x->s), first, 0)->name;
     return sa_error_set(err, SA_EFORMAT,
                         "%s: the harm vector (%s) is NaN there, so its top-k magnitudes "

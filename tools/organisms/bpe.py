@@ -148,6 +148,19 @@ def split_specials(text):
     return out
 
 
+def merge_pair(sq, a, b):
+    """sq with every adjacent (a, b), left to right, replaced by a + b."""
+    new, k = [], 0
+    while k < len(sq):
+        if k + 1 < len(sq) and sq[k] == a and sq[k + 1] == b:
+            new.append(a + b)
+            k += 2
+        else:
+            new.append(sq[k])
+            k += 1
+    return new
+
+
 def train(texts, n_merges=N_MERGES):
     """Learn merges from texts (deterministic: most frequent pair, ties broken by the smaller
     (left, right) string pair; a pair whose concatenation is already a token is skipped)."""
@@ -178,14 +191,7 @@ def train(texts, n_merges=N_MERGES):
             sq = seqs[wi]
             for x, y in zip(sq, sq[1:]):
                 pairs[(x, y)] -= freq[wi]
-            new, k = [], 0
-            while k < len(sq):
-                if k + 1 < len(sq) and sq[k] == a and sq[k + 1] == b:
-                    new.append(a + b)
-                    k += 2
-                else:
-                    new.append(sq[k])
-                    k += 1
+            new = merge_pair(sq, a, b)
             seqs[wi] = new
             for x, y in zip(new, new[1:]):
                 pairs[(x, y)] = pairs.get((x, y), 0) + freq[wi]
@@ -213,16 +219,7 @@ class Tokenizer:
             best = min((self.rank.get(p, 1 << 30), p) for p in zip(sq, sq[1:]))
             if best[0] == 1 << 30:
                 break
-            a, b = best[1]
-            new, k = [], 0
-            while k < len(sq):
-                if k + 1 < len(sq) and sq[k] == a and sq[k + 1] == b:
-                    new.append(a + b)
-                    k += 2
-                else:
-                    new.append(sq[k])
-                    k += 1
-            sq = new
+            sq = merge_pair(sq, *best[1])
         ids = [self.vocab[t] for t in sq]
         self.cache[word] = ids
         return ids
