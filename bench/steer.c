@@ -18,6 +18,7 @@
 #include "safearith/model.h"
 #include "safearith/safetensors.h"
 #include "safearith/steer.h"
+#include "tiny_llama.h"
 
 static float frand(unsigned *s) {
     *s = *s * 1664525u + 1013904223u;
@@ -29,66 +30,12 @@ static float frand(unsigned *s) {
 #define NL 8
 #define V 2048
 
-typedef struct {
-    sa_st_f32_tensor t[2 + 9 * NL + 1];
-    char names[2 + 9 * NL + 1][64];
-    float *bufs[2 + 9 * NL + 1];
-    int k;
-    unsigned seed;
-} ckpt;
-
-/* A tensor of rows x cols random values (cols == 1: a norm weight of ones). */
-static void add(ckpt *c, const char *prefix, const char *name, int rows, int cols) {
-    int k = c->k++;
-    snprintf(c->names[k], sizeof c->names[k], "%s%s", prefix, name);
-    size_t cnt = (size_t)rows * cols;
-    c->bufs[k] = malloc(cnt * sizeof(float));
-    for (size_t i = 0; i < cnt; i++) c->bufs[k][i] = cols == 1 ? 1.0f : frand(&c->seed);
-    c->t[k] = cols == 1 ? (sa_st_f32_tensor){c->names[k], 1, {rows}, c->bufs[k]}
-                        : (sa_st_f32_tensor){c->names[k], 2, {rows, cols}, c->bufs[k]};
-}
-
+/* The benchmark's model: hidden 1024, MLP 2816, 8 layers, vocab 2048, F32. */
 static int write_model(const char *dir) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
-    fprintf(f,
-            "{\"architectures\":[\"LlamaForCausalLM\"],\"model_type\":\"llama\","
-            "\"vocab_size\":%d,"
-            "\"hidden_size\":%d,\"intermediate_size\":%d,\"num_hidden_layers\":%d,"
-            "\"num_attention_heads\":16,\"num_key_value_heads\":8,\"rms_norm_eps\":"
-            "1e-5,"
-            "\"max_position_embeddings\":2048,\"rope_theta\":10000.0,\"bos_token_"
-            "id\":1,"
-            "\"eos_token_id\":2,\"tie_word_embeddings\":false}\n",
-            V, D, FF, NL);
-    fclose(f);
-    ckpt *c = calloc(1, sizeof *c);
-    if (!c) return -1;
-    c->seed = 1;
-    add(c, "", "model.embed_tokens.weight", V, D);
-    add(c, "", "model.norm.weight", D, 1);
-    add(c, "", "lm_head.weight", V, D);
-    for (int l = 0; l < NL; l++) {
-        char p[64];
-        snprintf(p, sizeof p, "model.layers.%d.", l);
-        add(c, p, "input_layernorm.weight", D, 1);
-        add(c, p, "post_attention_layernorm.weight", D, 1);
-        add(c, p, "self_attn.q_proj.weight", D, D);
-        add(c, p, "self_attn.k_proj.weight", D / 2, D);
-        add(c, p, "self_attn.v_proj.weight", D / 2, D);
-        add(c, p, "self_attn.o_proj.weight", D, D);
-        add(c, p, "mlp.gate_proj.weight", FF, D);
-        add(c, p, "mlp.up_proj.weight", FF, D);
-        add(c, p, "mlp.down_proj.weight", D, FF);
-    }
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    tiny_llama spec = {V, D, FF, NL, 16, 8, 2048, 1, 2, 0, 1, 0.03f, 0.03f};
     sa_error err = {0};
-    int rc = sa_st_write_f32_file(path, c->t, (size_t)c->k, NULL, 1, &err) ? -1 : 0;
+    int rc = tiny_llama_write(dir, &spec, &err);
     if (rc) fprintf(stderr, "bench: %s\n", err.msg);
-    for (int i = 0; i < c->k; i++) free(c->bufs[i]);
-    free(c);
     return rc;
 }
 

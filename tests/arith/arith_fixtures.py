@@ -11,6 +11,7 @@ import tempfile
 import torch
 
 sys.path.insert(0, os.path.join(os.environ.get("SA_SOURCE_DIR", "../.."), "tests", "common"))
+import checks  # noqa: E402
 import st_io  # noqa: E402
 
 SAFEARITH = os.environ.get("SAFEARITH", "safearith")
@@ -81,17 +82,8 @@ def run(*args, ok=True):
     return p
 
 
-class Checker:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, cond, what):
-        if cond:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print("FAIL:", what, flush=True)
+class Checker(checks.Checker):
+    """The shared assertion counter plus a bit-exact comparison of tensor maps."""
 
     def same_tensors(self, got, want, what):
         """Exact equality (bit patterns) and dtypes of two {name: tensor} maps."""
@@ -109,7 +101,3 @@ class Checker:
                 diff = (g.float() != w.float()).sum().item()
                 bad.append("%s: %d of %d values differ" % (n, diff, g.numel()))
         self.check(not bad, "%s: %s" % (what, "; ".join(bad[:4])))
-
-    def done(self):
-        print("%d passed, %d failed" % (self.passed, self.failed))
-        sys.exit(1 if self.failed else 0)

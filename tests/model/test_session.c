@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/check.h"
+#include "common/tiny_llama.h"
 #include "safearith/fsutil.h"
 #include "safearith/model.h"
 #include "safearith/safetensors.h"
@@ -30,57 +31,11 @@ static float frand(uint64_t *s) {
 }
 
 static int write_model(void) {
-    static const char *cfg =
-        "{\"architectures\":[\"LlamaForCausalLM\"],\"vocab_size\":53,\"hidden_size\":32,"
-        "\"intermediate_size\":40,\"num_hidden_layers\":2,\"num_attention_heads\":4,"
-        "\"num_key_value_heads\":2,\"rms_norm_eps\":1e-5,\"max_position_embeddings\":128,"
-        "\"tie_word_embeddings\":true,\"bos_token_id\":1,\"eos_token_id\":2}";
-    char *p = sa_path_join(dir, "config.json");
-    FILE *f = fopen(p, "w");
-    free(p);
-    if (!f) return -1;
-    fputs(cfg, f);
-    fclose(f);
-    const char *mats[] = {"self_attn.q_proj.weight", "self_attn.k_proj.weight",
-                          "self_attn.v_proj.weight", "self_attn.o_proj.weight",
-                          "mlp.gate_proj.weight",    "mlp.up_proj.weight",
-                          "mlp.down_proj.weight"};
-    int64_t shp[7][2] = {{NH * HD, D}, {NKV * HD, D}, {NKV * HD, D}, {D, NH * HD},
-                         {F, D},       {F, D},        {D, F}};
-    sa_st_f32_tensor t[2 + 9 * L];
-    char names[2 + 9 * L][64];
-    float *bufs[2 + 9 * L];
-    int n = 0;
-    uint64_t s = 11;
-#define ADD(NAME, R, C, SCALE)                                                                     \
-    do {                                                                                           \
-        snprintf(names[n], 64, "%s", NAME);                                                        \
-        size_t cnt = (size_t)(R) * ((C) ? (C) : 1);                                                \
-        bufs[n] = malloc(cnt * 4);                                                                 \
-        for (size_t i = 0; i < cnt; i++)                                                           \
-            bufs[n][i] = (C) ? frand(&s) * (SCALE) : 1 + 0.1f * frand(&s);                         \
-        t[n] = (sa_st_f32_tensor){names[n], (C) ? 2 : 1, {(R), (C)}, bufs[n]};                     \
-        n++;                                                                                       \
-    } while (0)
-    ADD("model.embed_tokens.weight", V, D, 1.0f);
-    ADD("model.norm.weight", D, 0, 0);
-    for (int l = 0; l < L; l++) {
-        char nm[64];
-        snprintf(nm, 64, "model.layers.%d.input_layernorm.weight", l);
-        ADD(nm, D, 0, 0);
-        snprintf(nm, 64, "model.layers.%d.post_attention_layernorm.weight", l);
-        ADD(nm, D, 0, 0);
-        for (int m = 0; m < 7; m++) {
-            snprintf(nm, 64, "model.layers.%d.%s", l, mats[m]);
-            ADD(nm, shp[m][0], shp[m][1], 0.5f);
-        }
-    }
-    p = sa_path_join(dir, "model.safetensors");
+    tiny_llama spec = {V, D, F, L, NH, NKV, 128, 1, 2, 1, 11, 1.0f, 0.5f};
     sa_error err = {0};
-    sa_status st = sa_st_write_f32_file(p, t, (size_t)n, NULL, 1, &err);
-    free(p);
-    for (int i = 0; i < n; i++) free(bufs[i]);
-    return st ? -1 : 0;
+    int rc = tiny_llama_write(dir, &spec, &err);
+    if (rc) fprintf(stderr, "%s\n", err.msg);
+    return rc;
 }
 
 static sa_session *session(sa_model *m, int n_seq, int threads) {

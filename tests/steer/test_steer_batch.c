@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/check.h"
+#include "common/tiny_llama.h"
 #include "safearith/model.h"
 #include "safearith/safetensors.h"
 #include "safearith/steer.h"
@@ -84,58 +85,12 @@ static float frand(void) {
     return (seed >> 8) / 16777216.0f - 0.5f;
 }
 
-/* A 3-layer, hidden-32 model with vocab 300 in dir. */
+/* A 3-layer, hidden-32 model with vocab 300 in dir (BOS 256, as encode() writes it). */
 static int write_model(const char *dir) {
-    enum { D = 32, FF = 64, L = 3, V = 300 };
-    char path[256];
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
-    fprintf(f,
-            "{\"architectures\":[\"LlamaForCausalLM\"],\"model_type\":\"llama\","
-            "\"vocab_size\":%d,"
-            "\"hidden_size\":%d,\"intermediate_size\":%d,\"num_hidden_layers\":%d,"
-            "\"num_attention_heads\":4,\"num_key_value_heads\":2,\"rms_norm_eps\":1e-"
-            "5,"
-            "\"max_position_embeddings\":256,\"rope_theta\":10000.0,\"bos_token_id\":"
-            "256,"
-            "\"eos_token_id\":257,\"tie_word_embeddings\":false}\n",
-            V, D, FF, L);
-    fclose(f);
-    static const struct {
-        const char *name;
-        int r, c;
-    } shapes[] = {{"input_layernorm.weight", D, 1},      {"post_attention_layernorm.weight", D, 1},
-                  {"self_attn.q_proj.weight", D, D},     {"self_attn.k_proj.weight", D / 2, D},
-                  {"self_attn.v_proj.weight", D / 2, D}, {"self_attn.o_proj.weight", D, D},
-                  {"mlp.gate_proj.weight", FF, D},       {"mlp.up_proj.weight", FF, D},
-                  {"mlp.down_proj.weight", D, FF}};
-    sa_st_f32_tensor t[3 + 9 * L];
-    char names[3 + 9 * L][64];
-    float *bufs[3 + 9 * L];
-    int k = 0;
-    for (int i = -3; i < 9 * L; i++) {
-        const char *nm = i == -3   ? "model.embed_tokens.weight"
-                         : i == -2 ? "model.norm.weight"
-                                   : "lm_head.weight";
-        int r = i == -2 ? D : V, c = i == -2 ? 1 : D;
-        if (i >= 0) {
-            snprintf(names[k], 64, "model.layers.%d.%s", i / 9, shapes[i % 9].name);
-            r = shapes[i % 9].r, c = shapes[i % 9].c;
-        } else {
-            snprintf(names[k], 64, "%s", nm);
-        }
-        bufs[k] = malloc((size_t)r * c * sizeof(float));
-        for (int e = 0; e < r * c; e++)
-            bufs[k][e] = c == 1 ? 1.0f + 0.1f * frand() : frand() * (i == -3 ? 2.0f : 0.6f);
-        t[k] = c == 1 ? (sa_st_f32_tensor){names[k], 1, {r}, bufs[k]}
-                      : (sa_st_f32_tensor){names[k], 2, {r, c}, bufs[k]};
-        k++;
-    }
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    tiny_llama spec = {300, 32, 64, 3, 4, 2, 256, 256, 257, 0, 7, 1.0f, 0.3f};
     sa_error err = {0};
-    int rc = sa_st_write_f32_file(path, t, (size_t)k, NULL, 1, &err) ? -1 : 0;
-    for (int i = 0; i < k; i++) free(bufs[i]);
+    int rc = tiny_llama_write(dir, &spec, &err);
+    if (rc) fprintf(stderr, "%s\n", err.msg);
     return rc;
 }
 
