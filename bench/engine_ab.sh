@@ -1,20 +1,27 @@
 #!/bin/bash
-# engine_ab.sh: prompt processing (pp128) of two builds of safearith, alternated in one invocation,
-# so that the ratio holds on a machine whose speed drifts (the shared VM of bench/engine.md).
-# usage: bench/engine_ab.sh NEW_BUILD_DIR OLD_BUILD_DIR MODEL_DIR [rounds=3] [threads=2]
-# Prints one JSON line per run and, at the end, the median prompt tokens/s of each build and their
-# ratio.
+# engine_ab.sh: one measurement of two builds of safearith, alternated in one invocation, so that
+# the ratio holds on a machine whose speed drifts (the shared VM of bench/engine.md).
+# usage: bench/engine_ab.sh NEW_BUILD_DIR OLD_BUILD_DIR MODEL_DIR [rounds=3] [threads=2] [what=pp]
+#   what: pp (prompt processing, 128 tokens), tg (decoding, 32 tokens) or b16 (decoding 16
+#   sequences at once, 8 tokens each)
+# Prints one JSON line per run and, at the end, the median tokens/s of each build and their ratio.
 set -e
-N=$1 O=$2 M=$3 R=${4:-3} T=${5:-2}
+N=$1 O=$2 M=$3 R=${4:-3} T=${5:-2} W=${6:-pp}
+case $W in
+  pp) args=(-p 128 -n 1) key=prompt_tokens_per_s ;;
+  tg) args=(-p 0 -n 32) key=gen_tokens_per_s ;;
+  b16) args=(-p 0 -n 8 --batch 16) key=gen_tokens_per_s ;;
+  *) echo "engine_ab.sh: unknown measurement '$W' (pp, tg or b16)" >&2; exit 2 ;;
+esac
 new=() old=()
 for i in $(seq "$R"); do
   for b in "$N" "$O"; do
-    line=$("$b/safearith" bench --model "$M" -p 128 -n 1 --threads "$T" --reps 1 --json)
+    line=$("$b/safearith" bench --model "$M" "${args[@]}" --threads "$T" --reps 1 --json)
     echo "$line"
-    v=$(echo "$line" | sed 's/.*"prompt_tokens_per_s": \([0-9.]*\).*/\1/')
+    v=$(echo "$line" | sed "s/.*\"$key\": \([0-9.]*\).*/\1/")
     if [ "$b" = "$N" ]; then new+=("$v"); else old+=("$v"); fi
   done
 done
 med() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mn=$(med "${new[@]}") mo=$(med "${old[@]}")
-echo "{\"threads\": $T, \"rounds\": $R, \"new_pp128_tok_s\": $mn, \"old_pp128_tok_s\": $mo, \"ratio\": $(awk -v a="$mn" -v b="$mo" 'BEGIN {printf "%.2f", a / b}')}"
+echo "{\"what\": \"$W\", \"threads\": $T, \"rounds\": $R, \"new_tok_s\": $mn, \"old_tok_s\": $mo, \"ratio\": $(awk -v a="$mn" -v b="$mo" 'BEGIN {printf "%.2f", a / b}')}"

@@ -17,7 +17,11 @@
 #include <immintrin.h>
 #endif
 
-#define KERNEL_ROWS_PER_TASK 16
+/* Kernel-path tasks: 16 to 64 rows, at most 128 KiB of weights (so that the rows stay in L2 while
+ * groups of 3 activation rows pass over them) and at least 4 tasks per worker. */
+#define KERNEL_TASK_MAX_ROWS 64
+#define KERNEL_TASK_MIN_ROWS 16
+#define KERNEL_TASK_MAX_BYTES (128 * 1024)
 
 int sa_mm_ctx_init(sa_mm_ctx *c, sa_pool *pool, int max_cols) {
     memset(c, 0, sizeof *c);
@@ -45,10 +49,6 @@ void sa_mm_ctx_free(sa_mm_ctx *c) {
 }
 
 #ifdef __AVX2__
-/* Software prefetch of the rows two tiles ahead: the hardware prefetchers stop at page
- * boundaries and need a while to pick up each new matrix; this measured ~25% less CPU time per
- * decoded token (bench/engine.md). Prefetching past the end of a matrix is harmless. */
-#define PREFETCH_ROWS 8
 static inline float hsum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -56,20 +56,16 @@ static inline float hsum8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-/* y[c*ldy + r] = dot(W row r, x row c) for r < NR, c < NX. */
-static inline __attribute__((always_inline)) void tile(const unsigned char *w, size_t row_bytes,
+/* y[c*ldy + r*ys] = dot(W row r, x row c) for r < NR, c < NX; row r starts at w + r*stride. */
+static inline __attribute__((always_inline)) void tile(const unsigned char *w, size_t stride,
                                                        sa_dtype dt, const int NR, const float *x,
-                                                       int cols, const int NX, float *y, int ldy) {
+                                                       int cols, const int NX, float *y, int ys,
+                                                       int ldy) {
     __m256 acc[4][3];
     for (int r = 0; r < NR; r++)
         for (int c = 0; c < NX; c++) acc[r][c] = _mm256_setzero_ps();
     int n8 = cols & ~7;
     for (int i = 0; i < n8; i += 8) {
-        if (NR == 4 && (i & 31) == 0) /* once per 64-byte line of a BF16/F16 row */
-            for (int r = 0; r < 4; r++)
-                _mm_prefetch((const char *)(w + (PREFETCH_ROWS + r) * row_bytes +
-                                            (size_t)i * (dt == SA_F32 ? 4 : 2)),
-                             _MM_HINT_T0);
         __m256 xv[3];
         for (int c = 0; c < NX; c++) {
             xv[c] = _mm256_loadu_ps(x + (size_t)c * cols + i);
@@ -78,7 +74,7 @@ static inline __attribute__((always_inline)) void tile(const unsigned char *w, s
             __asm__("" : "+x"(xv[c]));
         }
         for (int r = 0; r < NR; r++) {
-            __m256 wv = sa_stored_load8(w + r * row_bytes, i, dt);
+            __m256 wv = sa_stored_load8(w + r * stride, i, dt);
             for (int c = 0; c < NX; c++) acc[r][c] = _mm256_fmadd_ps(wv, xv[c], acc[r][c]);
         }
     }
@@ -86,33 +82,30 @@ static inline __attribute__((always_inline)) void tile(const unsigned char *w, s
         for (int c = 0; c < NX; c++) {
             float s = hsum8(acc[r][c]);
             for (int i = n8; i < cols; i++)
-                s += sa_stored_elem(w + r * row_bytes, i, dt) * x[(size_t)c * cols + i];
-            y[(size_t)c * ldy + r] = s;
+                s += sa_stored_elem(w + r * stride, i, dt) * x[(size_t)c * cols + i];
+            y[(size_t)c * ldy + (size_t)r * ys] = s;
         }
 }
 
+/* Up to 3 activation rows against nrows weight rows. The rows are read as four streams: tile j
+ * takes rows j, j+q, j+2q and j+3q (q = nrows / 4), so the hardware prefetchers see four long
+ * sequential reads. Tiles of four adjacent rows instead read four short runs that restart every
+ * tile, which ran at 60 % of this speed for rows 768 wide (bench/engine.md). */
+#define TILE_NX(DT, NR, WP, STRIDE, YP, YS)                                                        \
+    do {                                                                                           \
+        if (nx == 3)                                                                               \
+            tile(WP, STRIDE, DT, NR, x, cols, 3, YP, YS, ldy);                                     \
+        else if (nx == 2)                                                                          \
+            tile(WP, STRIDE, DT, NR, x, cols, 2, YP, YS, ldy);                                     \
+        else                                                                                       \
+            tile(WP, STRIDE, DT, NR, x, cols, 1, YP, YS, ldy);                                     \
+    } while (0)
 #define DEFINE_BLOCK(NAME, DT)                                                                     \
-    static void NAME(const unsigned char *w, size_t row_bytes, int nrows, const float *x,          \
-                     int cols, int nx, float *y, int ldy) {                                        \
-        int r = 0;                                                                                 \
-        for (; r + 4 <= nrows; r += 4) {                                                           \
-            const unsigned char *wr = w + r * row_bytes;                                           \
-            if (nx == 3)                                                                           \
-                tile(wr, row_bytes, DT, 4, x, cols, 3, y + r, ldy);                                \
-            else if (nx == 2)                                                                      \
-                tile(wr, row_bytes, DT, 4, x, cols, 2, y + r, ldy);                                \
-            else                                                                                   \
-                tile(wr, row_bytes, DT, 4, x, cols, 1, y + r, ldy);                                \
-        }                                                                                          \
-        for (; r < nrows; r++) {                                                                   \
-            const unsigned char *wr = w + r * row_bytes;                                           \
-            if (nx == 3)                                                                           \
-                tile(wr, row_bytes, DT, 1, x, cols, 3, y + r, ldy);                                \
-            else if (nx == 2)                                                                      \
-                tile(wr, row_bytes, DT, 1, x, cols, 2, y + r, ldy);                                \
-            else                                                                                   \
-                tile(wr, row_bytes, DT, 1, x, cols, 1, y + r, ldy);                                \
-        }                                                                                          \
+    static void NAME(const unsigned char *w, size_t rb, int nrows, const float *x, int cols,       \
+                     int nx, float *y, int ldy) {                                                  \
+        int q = nrows / 4;                                                                         \
+        for (int j = 0; j < q; j++) TILE_NX(DT, 4, w + j * rb, q * rb, y + j, q);                  \
+        for (int r = 4 * q; r < nrows; r++) TILE_NX(DT, 1, w + r * rb, rb, y + r, 1);              \
     }
 DEFINE_BLOCK(block_bf16, SA_BF16)
 DEFINE_BLOCK(block_f16, SA_F16)
@@ -200,8 +193,17 @@ static void gemm_task(void *ctx, size_t task, int worker) {
     sa_gemm_block(j->w, r0, n, j->x, j->T, j->y, j->c->tiles[worker]);
 }
 
+static int kernel_rows_per_task(const sa_wmat *w, int n_workers) {
+    size_t row_bytes = (size_t)w->cols * sa_stored_size(w->dtype);
+    int n = KERNEL_TASK_MAX_ROWS;
+    while (n > KERNEL_TASK_MIN_ROWS &&
+           ((size_t)n * row_bytes > KERNEL_TASK_MAX_BYTES || w->rows < 4 * n_workers * n))
+        n /= 2;
+    return n;
+}
+
 void sa_matmul(sa_mm_ctx *c, const sa_wmat *w, const float *x, int T, float *y) {
-    mm_job j = {c, w, x, T, y, KERNEL_ROWS_PER_TASK};
+    mm_job j = {c, w, x, T, y, kernel_rows_per_task(w, c->n_workers)};
     void (*task)(void *, size_t, int) = kernel_task;
     if (T >= c->gemm_min_t && SA_GEMM_SCRATCH_FLOATS(w->cols) <= c->tile_floats) {
         j.rows_per_task = SA_GEMM_NC;
