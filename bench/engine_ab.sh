@@ -4,6 +4,8 @@
 # usage: bench/engine_ab.sh NEW_BUILD_DIR OLD_BUILD_DIR MODEL_DIR [rounds=3] [threads=2] [what=pp]
 #   what: pp (prompt processing, 128 tokens), tg (decoding, 32 tokens) or b16 (decoding 16
 #   sequences at once, 8 tokens each)
+# NEW_ARGS and OLD_ARGS (environment) add flags to one side, e.g. NEW_ARGS=--no-mmap with the same
+# build on both sides compares reading the weights into memory with mapping them.
 # Prints one JSON line per run and, at the end, the median tokens/s of each build and their ratio.
 set -e
 N=$1 O=$2 M=$3 R=${4:-3} T=${5:-2} W=${6:-pp}
@@ -15,11 +17,14 @@ case $W in
 esac
 new=() old=()
 for i in $(seq "$R"); do
-  for b in "$N" "$O"; do
-    line=$("$b/safearith" bench --model "$M" "${args[@]}" --threads "$T" --reps 1 --json)
+  for side in new old; do
+    [ $side = new ] && b=$N || b=$O
+    [ $side = new ] && extra=${NEW_ARGS:-} || extra=${OLD_ARGS:-}
+    # shellcheck disable=SC2086  # the extra flags are meant to split
+    line=$("$b/safearith" bench --model "$M" "${args[@]}" --threads "$T" --reps 1 --json $extra)
     echo "$line"
     v=$(echo "$line" | sed "s/.*\"$key\": \([0-9.]*\).*/\1/")
-    if [ "$b" = "$N" ]; then new+=("$v"); else old+=("$v"); fi
+    if [ $side = new ]; then new+=("$v"); else old+=("$v"); fi
   done
 done
 med() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

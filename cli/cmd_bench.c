@@ -15,13 +15,14 @@
 
 static const char *const usage =
     "usage: safearith bench --model DIR [-p 128] [-n 64] [--batch B] [--threads N] [--reps R] "
-    "[--json]\n"
+    "[--no-mmap] [--json]\n"
     "\n"
     "  -p N         prompt tokens for the prompt-processing test (0 = skip; default 128)\n"
     "  -n N         generated tokens per sequence for the generation test (0 = skip; default 64)\n"
     "  --batch B    sequences decoded together in the generation test (default 1)\n"
     "  --threads N  threads (default: all cores)\n"
     "  --reps R     repetitions; medians are reported (default 5)\n"
+    "  --no-mmap    read the weights into memory instead of mapping the files\n"
     "  --json       print one JSON object instead of a table\n";
 
 static double now(void) {
@@ -42,7 +43,7 @@ static double median(double *v, int n) {
 
 typedef struct {
     long p, n, batch, threads, reps;
-    int json;
+    int json, no_mmap;
 } bench_args;
 
 static sa_status run_pp(sa_session *s, const bench_args *a, const int32_t *toks, double *tps,
@@ -100,14 +101,17 @@ static void report(const bench_args *a, sa_model *m, const char *dir, double pp,
     if (a->json) {
         printf("{\"model\": \"%s\", \"arch\": \"%s\", \"weight_dtype\": \"%s\", "
                "\"bytes_per_token\": %.0f, "
+               "\"weights\": \"%s\", "
                "\"n_prompt\": %ld, \"n_gen\": %ld, \"batch\": %ld, \"threads\": %d, \"reps\": %ld, "
                "\"prompt_tokens_per_s\": %.3f, \"gen_tokens_per_s\": %.3f}\n",
-               dir, c->arch_name, sa_dtype_name(c->weight_dtype), gb * 1e9, a->p, a->n, a->batch,
-               threads, a->reps, pp, tg);
+               dir, c->arch_name, sa_dtype_name(c->weight_dtype), gb * 1e9,
+               a->no_mmap ? "read" : "mmap", a->p, a->n, a->batch, threads, a->reps, pp, tg);
         return;
     }
-    printf("model %s (%s, %s, %.3f GB of weights read per token), %d thread(s), medians of %ld\n",
-           dir, c->arch_name, sa_dtype_name(c->weight_dtype), gb, threads, a->reps);
+    printf("model %s (%s, %s, %.3f GB of weights read per token, %s), %d thread(s), medians of "
+           "%ld\n",
+           dir, c->arch_name, sa_dtype_name(c->weight_dtype), gb,
+           a->no_mmap ? "read into memory" : "memory-mapped", threads, a->reps);
     printf("| %-12s | %6s | %12s |\n|--------------|--------|--------------|\n", "test", "batch",
            "tokens/s");
     if (a->p) printf("| pp%-10ld | %6d | %12.2f |\n", a->p, 1, pp);
@@ -115,7 +119,7 @@ static void report(const bench_args *a, sa_model *m, const char *dir, double pp,
 }
 
 static int parse(const char *cmd, int argc, char **argv, bench_args *a, const char **model) {
-    *a = (bench_args){128, 64, 1, 0, 5, 0};
+    *a = (bench_args){128, 64, 1, 0, 5, 0, 0};
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long *dst = NULL, hi = 1 << 20, lo = 0;
@@ -124,6 +128,9 @@ static int parse(const char *cmd, int argc, char **argv, bench_args *a, const ch
             return -1;
         } else if (!strcmp(f, "--json")) {
             a->json = 1;
+            continue;
+        } else if (!strcmp(f, "--no-mmap")) {
+            a->no_mmap = 1;
             continue;
         } else if (!v) {
             return cli_usage_error(cmd, "unknown option or missing value: %s", f);
@@ -154,7 +161,7 @@ static int cmd_bench_main(int argc, char **argv) {
     bench_args a;
     int rc = parse(cmd, argc, argv, &a, &dir);
     if (rc) return rc < 0 ? CLI_OK : rc;
-    sa_model *m = cli_load_model(cmd, dir);
+    sa_model *m = cli_load_model(cmd, dir, a.no_mmap);
     if (!m) return CLI_FAIL;
     const sa_model_config *c = sa_model_get_config(m);
     long ctx = (a.p > a.n + 1 ? a.p : a.n + 1) + 1;

@@ -22,6 +22,7 @@ static const char *const usage =
     "'/reset' starts a new conversation, '/quit' (or end of input) leaves.\n"
     "  --max-tokens N   longest reply (default 512)\n"
     "  --ctx N          context positions (default: min(max_position_embeddings, 4096))\n"
+    "  --no-mmap        read the weights into memory instead of mapping the files\n"
     "  sampling flags as for 'safearith generate' (--temp 0 = greedy)\n"
     "\n" CLI_STEER_USAGE;
 
@@ -46,6 +47,10 @@ static int parse_args(const char *cmd, int argc, char **argv, chat_args *a) {
         if (h < 0) return CLI_USAGE;
         if (h == CLI_ARG_HELP) return -1;
         if (h) continue;
+        if (!strcmp(f, "--no-mmap")) {
+            a->dec.no_mmap = 1;
+            continue;
+        }
         if (!v) return cli_usage_error(cmd, "unknown option or missing value: %s", f);
         int dr = cli_decode_flag(cmd, &a->dec, argv, &i, 1);
         if (dr < 0) return CLI_USAGE;
@@ -200,7 +205,7 @@ static int cmd_chat_main(int argc, char **argv) {
     chat c = {.cmd = cmd, .a = &a};
     history h = {0};
     sa_error err = {0};
-    c.m = cli_load_model(cmd, a.model);
+    c.m = cli_load_model(cmd, a.model, a.dec.no_mmap);
     c.tok = c.m ? cli_load_tokenizer(cmd, a.model) : NULL;
     if (!c.tok || (rc = cli_steer_setup(cmd, &a.steer, sa_model_get_config(c.m)))) {
         sa_tokenizer_free(c.tok);

@@ -75,6 +75,8 @@ static const char usage[] =
     "  --ctx N                positions per sequence (default: min(model maximum, 1024))\n"
     "  --chat-template NAME   override the recognised chat template\n"
     "  --threads N            threads (default: all cores)\n"
+    "  --no-mmap              read the weights (model and judges) into memory instead of mapping\n"
+    "                         the files\n"
     "output:\n"
     "  -o RUN_DIR             run directory (created; refused if it holds a run, unless --resume)\n"
     "  --resume               continue RUN_DIR (refused if any setting differs)\n"
@@ -88,7 +90,7 @@ typedef struct opts {
     cli_steer steer;
     int n_ds, n_judges;
     long limit, sample, seed, batch, threads, judge_max_tokens, ctx;
-    int resume, quiet;
+    int resume, quiet, no_mmap;
     sa_eval_prompt_mode mode;
     sa_eval_decoding dec;
 } opts;
@@ -111,6 +113,10 @@ static int parse_args(int argc, char **argv, opts *o) {
         }
         if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             o->quiet = 1;
+            continue;
+        }
+        if (!strcmp(a, "--no-mmap")) {
+            o->no_mmap = 1;
             continue;
         }
         if (i + 1 >= argc) return cli_usage_error(CMD, "%s needs a value", a);
@@ -291,8 +297,13 @@ static int load_inputs(state *s, sa_error *err) {
             if (!strncmp(jdir, "fake", 4))
                 st = sa_eval_backend_fake(0, &s->judges[i].backend, err);
             else {
-                sa_eval_engine_opts eo = {(int)o->threads, (int)o->batch, 0, NULL, NULL,
-                                          cli_interrupted};
+                sa_eval_engine_opts eo = {(int)o->threads,
+                                          (int)o->batch,
+                                          0,
+                                          NULL,
+                                          NULL,
+                                          cli_interrupted,
+                                          o->no_mmap ? SA_CKPT_READ : SA_CKPT_MMAP};
                 st = sa_eval_backend_engine(jdir, &eo, &s->judges[i].backend, err);
             }
             free(jdir);
@@ -332,8 +343,13 @@ static int open_model(state *s, sa_error *err) {
         cli_steer_hook(&o->steer, NULL, &hook);
         hp = &hook;
     }
-    sa_eval_engine_opts eo = {(int)o->threads,  (int)o->batch,  (int)o->ctx, hp,
-                              o->chat_template, cli_interrupted};
+    sa_eval_engine_opts eo = {(int)o->threads,
+                              (int)o->batch,
+                              (int)o->ctx,
+                              hp,
+                              o->chat_template,
+                              cli_interrupted,
+                              o->no_mmap ? SA_CKPT_READ : SA_CKPT_MMAP};
     return sa_eval_backend_engine(o->model, &eo, &s->model, err) ? -1 : 0;
 }
 

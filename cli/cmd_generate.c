@@ -28,6 +28,7 @@ static const char *const usage =
     "  --ignore-eos      do not stop at the model's EOS ids\n"
     "  --print-ids       print token ids (space-separated) instead of text\n"
     "  --threads N       threads (default: all cores)\n"
+    "  --no-mmap         read the weights into memory instead of mapping the files\n"
     "\n" CLI_STEER_USAGE;
 
 typedef struct {
@@ -54,6 +55,8 @@ static int parse_args(const char *cmd, int argc, char **argv, gen_args *a) {
             a->print_ids = 1;
         else if (!strcmp(f, "--ignore-eos"))
             a->ignore_eos = 1;
+        else if (!strcmp(f, "--no-mmap"))
+            a->dec.no_mmap = 1;
         else if (!v)
             return cli_usage_error(cmd, "unknown option or missing value: %s", f);
         else if (!strcmp(f, "--model"))
@@ -141,7 +144,7 @@ static int cmd_generate_main(int argc, char **argv) {
     int32_t *ids = NULL;
     int n = 0;
     if (a.tokens && cli_parse_token_list(cmd, "--tokens", a.tokens, &ids, &n)) return CLI_USAGE;
-    sa_model *m = cli_load_model(cmd, a.model);
+    sa_model *m = cli_load_model(cmd, a.model, a.dec.no_mmap);
     sa_tokenizer *tok = NULL;
     if (m && (a.prompt || !a.print_ids)) tok = cli_load_tokenizer(cmd, a.model);
     if (!m || ((a.prompt || !a.print_ids) && !tok)) rc = CLI_FAIL;

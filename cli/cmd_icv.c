@@ -52,6 +52,7 @@ static const char *const usage =
     "it)\n"
     "  --batch N         texts per forward pass (default 8)\n"
     "  --threads N       threads (default: all cores)\n"
+    "  --no-mmap         read the weights into memory instead of mapping the files\n"
     "  --dump-states F   also write the pooled hidden states (states [2*pairs, "
     "layers, hidden],\n"
     "                    even rows safe, odd rows unsafe) and each text's "
@@ -61,7 +62,7 @@ static const char *const usage =
 typedef struct {
     const char *model, *pairs, *out, *format, *dump;
     sa_icv_opts o;
-    int overwrite;
+    int overwrite, no_mmap;
     char *format_buf;
 } icv_args;
 
@@ -94,7 +95,8 @@ static int parse_args(const char *cmd, int argc, char **argv, icv_args *a) {
     int e;
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = strcmp(f, "--chat") && strcmp(f, "--layer0") && strcmp(f, "--overwrite");
+        int takes = strcmp(f, "--chat") && strcmp(f, "--layer0") && strcmp(f, "--overwrite") &&
+                    strcmp(f, "--no-mmap");
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) return fputs(usage, stdout), 1;
         if (f[0] != '-') return cli_usage_error(cmd, "unexpected argument '%s'", f), -1;
         if (takes && !v) return cli_usage_error(cmd, "%s needs a value", f), -1;
@@ -115,6 +117,8 @@ static int parse_args(const char *cmd, int argc, char **argv, icv_args *a) {
             a->o.layer0 = 1;
         else if (!strcmp(f, "--overwrite"))
             a->overwrite = 1;
+        else if (!strcmp(f, "--no-mmap"))
+            a->no_mmap = 1;
         else if (!strcmp(f, "--position")) {
             if (parse_enum(cmd, f, v, sa_icv_position_parse, "last, mean-last-4 or mean-answer",
                            &e))
@@ -201,7 +205,8 @@ static int compute(const char *cmd, icv_args *a) {
     float *states = NULL;
     sa_icv_text *texts = NULL;
     int rc = CLI_FAIL;
-    if (sa_pairs_read(a->pairs, &pairs, &err) || sa_model_load(a->model, &m, &err) ||
+    if (sa_pairs_read(a->pairs, &pairs, &err) ||
+        sa_model_load_mode(a->model, a->no_mmap ? SA_CKPT_READ : SA_CKPT_MMAP, &m, &err) ||
         sa_tokenizer_load(a->model, &tok, &err)) {
         rc = cli_report(cmd, &err);
         goto done;

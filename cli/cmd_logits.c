@@ -15,7 +15,7 @@
 
 static const char *const usage =
     "usage: safearith logits --model DIR (--tokens 1,2,3 | --text TEXT) -o OUT.safetensors\n"
-    "                        [--no-bos] [--threads N] [--overwrite]\n"
+    "                        [--no-bos] [--threads N] [--no-mmap] [--overwrite]\n"
     "\n"
     "Runs the model over one sequence and writes, as float32 safetensors:\n"
     "  logits     [T, vocab]\n"
@@ -104,7 +104,7 @@ done:
 static int cmd_logits_main(int argc, char **argv) {
     const char *cmd = "logits", *model = NULL, *tokens = NULL, *text = NULL, *out = NULL;
     long threads = 0;
-    int overwrite = 0, no_bos = 0;
+    int overwrite = 0, no_bos = 0, no_mmap = 0;
     cli_steer steer;
     cli_steer_init(&steer);
     for (int i = 1; i < argc; i++) {
@@ -117,6 +117,8 @@ static int cmd_logits_main(int argc, char **argv) {
             overwrite = 1;
         } else if (!strcmp(a, "--no-bos")) {
             no_bos = 1;
+        } else if (!strcmp(a, "--no-mmap")) {
+            no_mmap = 1;
         } else if (!v) {
             return cli_usage_error(cmd, "unknown option or missing value: %s", a);
         } else if (!strcmp(a, "--model")) {
@@ -138,7 +140,7 @@ static int cmd_logits_main(int argc, char **argv) {
     int32_t *ids = NULL;
     int T = 0;
     if (tokens && cli_parse_token_list(cmd, "--tokens", tokens, &ids, &T)) return CLI_USAGE;
-    sa_model *m = cli_load_model(cmd, model);
+    sa_model *m = cli_load_model(cmd, model, no_mmap);
     int rc = m ? CLI_OK : CLI_FAIL;
     if (m && text) {
         sa_tokenizer *tok = cli_load_tokenizer(cmd, model);

@@ -3,7 +3,8 @@
  * The API in one screen:
  *
  *   sa_model    a loaded model directory: config.json parsed into sa_model_config, weights used
- *               in place from the safetensors memory map in their stored dtype (BF16/F16/F32).
+ *               in place from the safetensors memory map in their stored dtype (BF16/F16/F32)
+ *               (or from a private copy of the files, sa_model_load_mode).
  *               Read-only after loading; several sessions may share one model.
  *   sa_session  the mutable state for up to n_seq independent sequences: a KV cache of max_ctx
  *               positions per sequence, scratch buffers (allocated once), a thread pool, and the
@@ -44,6 +45,7 @@
 
 #include "safearith/dtype.h"
 #include "safearith/error.h"
+#include "safearith/safetensors.h"
 
 #define SA_MAX_EOS 8
 
@@ -88,6 +90,10 @@ sa_status sa_model_config_parse(const char *json_text, const char *path, sa_mode
 
 /* Load a model directory (config.json + model.safetensors or sharded with an index). */
 sa_status sa_model_load(const char *dir, sa_model **out, sa_error *err);
+/* The same, with the weights memory-mapped (SA_CKPT_MMAP, what sa_model_load does) or read
+ * into private memory (SA_CKPT_READ: the model's size in RAM, faster decoding where reading the
+ * page cache is slower than anonymous memory, as on the machine of bench/engine.md). */
+sa_status sa_model_load_mode(const char *dir, sa_ckpt_mode mode, sa_model **out, sa_error *err);
 void sa_model_free(sa_model *m);
 const sa_model_config *sa_model_get_config(const sa_model *m);
 const char *sa_model_dir(const sa_model *m);

@@ -3,11 +3,12 @@
  *
  * Reading. A checkpoint is a model directory (model.safetensors or model.safetensors.index.json
  * plus shards), a single .safetensors file, or an index .json file. Every shard is memory-mapped
- * and validated the way the reference implementation does (header size limit, UTF-8 JSON,
- * known dtypes, shape x dtype size == byte span with overflow checks, offsets contiguous from 0
- * with no gap or overlap, last end == file size, __metadata__ a string map). Tensor data is used
- * where it lies; `aligned` says whether `data` is suitably aligned for its element type (callers
- * that need alignment copy, e.g. with sa_to_f32 which accepts any alignment).
+ * (or, with SA_CKPT_READ, read into memory) and validated the way the reference implementation does
+ * (header size limit, UTF-8 JSON, known dtypes, shape x dtype size == byte span with overflow
+ * checks, offsets contiguous from 0 with no gap or overlap, last end == file size, __metadata__ a
+ * string map). Tensor data is used where it lies; `aligned` says whether `data` is suitably aligned
+ * for its element type (callers that need alignment copy, e.g. with sa_to_f32 which accepts any
+ * alignment).
  *
  * Writing. sa_st_writer writes a checkpoint into an sa_outdir (see fsutil.h): the caller first
  * declares every tensor (name, dtype, shape) in output order, then supplies each tensor's bytes
@@ -39,9 +40,20 @@ typedef struct sa_st_tensor {
 
 typedef struct sa_checkpoint sa_checkpoint;
 
+/* How a checkpoint's shards are held. */
+typedef enum sa_ckpt_mode {
+    SA_CKPT_MMAP = 0, /* memory-mapped, read-only, sharing the page cache (the default) */
+    SA_CKPT_READ = 1  /* read whole into private anonymous memory when opened: costs the
+                       * checkpoint's size in RAM and one read, and on some machines is faster
+                       * to stream from than the page cache (bench/engine.md) */
+} sa_ckpt_mode;
+
 /* Open a checkpoint (directory, .safetensors file, or .index.json). Errors name the file and,
  * where relevant, the tensor. */
 sa_status sa_ckpt_open(const char *path, sa_checkpoint **out, sa_error *err);
+/* The same, with the shards held as `mode` says. */
+sa_status sa_ckpt_open_mode(const char *path, sa_ckpt_mode mode, sa_checkpoint **out,
+                            sa_error *err);
 void sa_ckpt_close(sa_checkpoint *ck);
 
 /* Tensors in storage order: shard by shard, then by data offset. */
@@ -67,7 +79,8 @@ uint64_t sa_ckpt_total_params(const sa_checkpoint *ck);
  * DONTNEED), so streaming passes over models larger than RAM keep a bounded page cache. `t` may
  * also describe part of a tensor (same shard, data and nbytes narrowed). Release also unmaps up
  * to 2 MiB of the shard on either side, which the kernel maps ahead of faults; this is always
- * safe (the data stays in the page cache; a later access just faults it in again). */
+ * safe (the data stays in the page cache; a later access just faults it in again). Both do
+ * nothing on a checkpoint opened with SA_CKPT_READ. */
 void sa_ckpt_prefetch(const sa_checkpoint *ck, const sa_st_tensor *t);
 void sa_ckpt_release(const sa_checkpoint *ck, const sa_st_tensor *t);
 

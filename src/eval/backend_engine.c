@@ -254,7 +254,7 @@ sa_status sa_eval_backend_engine(const char *model_dir, const sa_eval_engine_opt
                                  sa_eval_backend *out, sa_error *err) {
     engine *e = calloc(1, sizeof *e);
     if (!e) return sa_error_set(err, SA_ENOMEM, "out of memory");
-    sa_status st = sa_model_load(model_dir, &e->model, err);
+    sa_status st = sa_model_load_mode(model_dir, opts->weights, &e->model, err);
     if (!st) st = sa_tokenizer_load(model_dir, &e->tok, err);
     if (!st && opts->chat_template)
         st = sa_chat_family_from_name(opts->chat_template, &e->family, err);

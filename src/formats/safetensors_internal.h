@@ -24,6 +24,7 @@ typedef struct sa_st_shard {
 
 struct sa_checkpoint {
     char *dir;
+    sa_ckpt_mode mode;
     sa_st_shard *shards;
     int n_shards;
     sa_st_tensor *tensors;

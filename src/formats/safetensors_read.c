@@ -95,12 +95,18 @@ static sa_status open_dir(sa_checkpoint *ck, const char *path, sa_error *err) {
 }
 
 sa_status sa_ckpt_open(const char *path, sa_checkpoint **out, sa_error *err) {
+    return sa_ckpt_open_mode(path, SA_CKPT_MMAP, out, err);
+}
+
+sa_status sa_ckpt_open_mode(const char *path, sa_ckpt_mode mode, sa_checkpoint **out,
+                            sa_error *err) {
     *out = NULL;
     struct stat st;
     if (stat(path, &st) != 0)
         return sa_error_set(err, SA_EIO, "%s: cannot open: %s", path, strerror(errno));
     sa_checkpoint *ck = calloc(1, sizeof *ck);
     if (!ck) return sa_error_set(err, SA_ENOMEM, "out of memory");
+    ck->mode = mode;
     int is_dir = S_ISDIR(st.st_mode);
     ck->dir = is_dir ? strdup(path) : dir_name(path);
     sa_status s;
@@ -178,6 +184,8 @@ void sa_ckpt_metadata_at(const sa_checkpoint *ck, size_t i, const char **key, co
 #define RELEASE_MARGIN ((uintptr_t)2 << 20)
 
 static void advise(const sa_checkpoint *ck, const sa_st_tensor *t, int advice, uintptr_t margin) {
+    /* shards read into memory are the only copy: MADV_DONTNEED would zero them */
+    if (ck->mode == SA_CKPT_READ) return;
     if (!t || !t->nbytes || t->shard < 0 || t->shard >= ck->n_shards) return;
     const sa_st_shard *sh = &ck->shards[t->shard];
     uintptr_t lo = (uintptr_t)sh->map, hi = lo + (uintptr_t)sh->size;

@@ -1,5 +1,5 @@
-/* safetensors_shard.c: memory-map one .safetensors file and validate it the way the reference
- * implementation does, appending its tensors to a checkpoint.
+/* safetensors_shard.c: memory-map (or read into memory) one .safetensors file and validate it the
+ * way the reference implementation does, appending its tensors to a checkpoint.
  *
  * Checks, each with its own message: file at least 8 bytes; header length <= 100 MB and inside
  * the file; header valid UTF-8 without NUL and a JSON object (space padding on either side is
@@ -21,7 +21,37 @@
 
 #define MAX_JSON_INT 9007199254740992.0 /* 2^53: larger values are not exact in cJSON */
 
-static sa_status map_file(sa_st_shard *sh, sa_error *err) {
+/* SA_CKPT_READ: the whole file in private anonymous memory, read-only once filled, released
+ * with munmap like a map. */
+static sa_status read_whole(sa_st_shard *sh, int fd, sa_error *err) {
+    size_t size = (size_t)sh->size;
+    void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return sa_error_set(err, SA_ENOMEM, "%s: cannot allocate %zu bytes to read it into memory",
+                            sh->path, size);
+    size_t got = 0;
+    while (got < size) {
+        size_t want = size - got < (1u << 30) ? size - got : (1u << 30);
+        ssize_t r = read(fd, (char *)m + got, want);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            sa_status s =
+                r < 0 ? sa_error_set(err, SA_EIO, "%s: cannot read: %s", sh->path, strerror(errno))
+                      : sa_error_set(err, SA_EIO,
+                                     "%s: file shrank while being read (%zu of %zu "
+                                     "bytes)",
+                                     sh->path, got, size);
+            munmap(m, size);
+            return s;
+        }
+        got += (size_t)r;
+    }
+    mprotect(m, size, PROT_READ);
+    sh->map = m;
+    return SA_OK;
+}
+
+static sa_status map_file(sa_st_shard *sh, sa_ckpt_mode mode, sa_error *err) {
     int fd = open(sh->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return sa_error_set(err, SA_EIO, "%s: cannot open: %s", sh->path, strerror(errno));
     struct stat st;
@@ -39,6 +69,11 @@ static sa_status map_file(sa_st_shard *sh, sa_error *err) {
         return sa_error_set(err, SA_EFORMAT,
                             "%s: file is %llu bytes, too small for the 8-byte header length",
                             sh->path, (unsigned long long)sh->size);
+    }
+    if (mode == SA_CKPT_READ) {
+        sa_status s = read_whole(sh, fd, err);
+        close(fd);
+        return s;
     }
     void *m = mmap(NULL, (size_t)sh->size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
@@ -283,7 +318,7 @@ static sa_status parse_entries(sa_checkpoint *ck, int shard, const cJSON *root, 
 
 sa_status sa_st_parse_shard(sa_checkpoint *ck, int shard, int keep_meta, sa_error *err) {
     sa_st_shard *sh = &ck->shards[shard];
-    sa_status s = map_file(sh, err);
+    sa_status s = map_file(sh, ck->mode, err);
     if (s != SA_OK) return s;
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | sh->map[i];

@@ -168,6 +168,10 @@ static sa_status check_special(const sa_model *m, sa_error *err) {
 }
 
 sa_status sa_model_load(const char *dir, sa_model **out, sa_error *err) {
+    return sa_model_load_mode(dir, SA_CKPT_MMAP, out, err);
+}
+
+sa_status sa_model_load_mode(const char *dir, sa_ckpt_mode mode, sa_model **out, sa_error *err) {
     *out = NULL;
     sa_model *m = calloc(1, sizeof *m);
     if (!m || !(m->dir = strdup(dir))) {
@@ -182,7 +186,7 @@ sa_status sa_model_load(const char *dir, sa_model **out, sa_error *err) {
     if (!st) st = sa_model_config_parse(text, cfg_path, &m->cfg, err);
     free(text);
     free(cfg_path);
-    if (!st) st = sa_ckpt_open(dir, &m->ck, err);
+    if (!st) st = sa_ckpt_open_mode(dir, mode, &m->ck, err);
     if (!st) st = load_weights(m, err);
     if (!st) st = check_special(m, err);
     if (st) {

@@ -19,12 +19,13 @@ SETS = ["advbench", "dangerousqa", "harmfulqa", "catqa", "xstest_unsafe", "xstes
         "addition", "facts"]
 tmp = tempfile.mkdtemp(prefix="sa_eval_org_")
 runs = []
-for model, row in [("base", "base"), ("sft", "sft (Original)")]:
+# sft runs with its weights read into memory (--no-mmap): the numbers must not change
+for model, row, extra in [("base", "base", []), ("sft", "sft (Original)", ["--no-mmap"])]:
     out = os.path.join(tmp, model)
     args = ["eval", "-q", "--model", os.path.join(M, model), "-o", out, "--label", model,
             "--prompt-template", os.path.join(E, "chat_prompt.txt"), "--max-new-tokens", "24",
             "--judge", "refusal:" + os.path.join(E, "judge_keywords.txt") + ":name=keywords",
-            "--batch", "64", "--threads", "2"]
+            "--batch", "64", "--threads", "2", *extra]
     for s in SETS:
         args += ["--dataset", os.path.join(E, s + ".jsonl")]
     r = run(args)

@@ -6,7 +6,8 @@ scaling in both config forms, tied embeddings, a sharded checkpoint), checks tha
   - every hidden.N and the logits written by `safearith logits` agree to relative error 1e-4
     (max |ours - ref| / max |ref| per tensor),
   - greedy 32-token continuations from `safearith generate` equal the reference's,
-  - the same with 1 and 2 threads gives identical files.
+  - the same with 1 and 2 threads, and with the weights read into memory instead of mapped
+    (--no-mmap), gives identical files.
 """
 import os
 import sys
@@ -45,10 +46,10 @@ def check_case(name, cfg, dtype, shard, tmp):
     R.write_checkpoint(path, cfg, weights, shard)
     ref_logits, ref_hidden = R.forward(cfg, weights, PROMPT)
     outs = []
-    for threads in (1, 2):
-        out = os.path.join(tmp, "%s-%d.safetensors" % (name, threads))
+    for threads, extra in ((1, ()), (2, ()), (2, ("--no-mmap",))):
+        out = os.path.join(tmp, "%s-%d%s.safetensors" % (name, threads, "".join(extra)))
         R.safearith("logits", "--model", path, "--tokens", ",".join(map(str, PROMPT)), "-o", out,
-                    "--threads", threads)
+                    "--threads", threads, *extra)
         outs.append(out)
     got, _ = st_io.load_file(outs[0])
     errs = {"logits": R.rel_err(got["logits"], ref_logits)}
@@ -58,9 +59,11 @@ def check_case(name, cfg, dtype, shard, tmp):
     ok = errs[worst] <= 1e-4 and len(got) == len(ref_hidden) + 1
     print("%s %s: worst relative error %.2e (%s)" % ("ok  " if ok else "FAIL", name, errs[worst], worst))
     fails += not ok
-    with open(outs[0], "rb") as a, open(outs[1], "rb") as b:
-        same = a.read() == b.read()
-    print("%s %s: 1 and 2 threads give identical output" % ("ok  " if same else "FAIL", name))
+    with open(outs[0], "rb") as a, open(outs[1], "rb") as b, open(outs[2], "rb") as c:
+        one = a.read()
+        same = one == b.read() and one == c.read()
+    print("%s %s: 1 and 2 threads, and weights read into memory (--no-mmap), give identical output"
+          % ("ok  " if same else "FAIL", name))
     fails += not same
     ref = R.greedy(cfg, weights, PROMPT, 32)
     r = R.safearith("generate", "--model", path, "--tokens", ",".join(map(str, PROMPT)),

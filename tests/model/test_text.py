@@ -106,6 +106,16 @@ def main():
         T.check([int(x) for x in r.stdout.split()] == ref, "generate --prompt: greedy ids", r.stdout)
         r = S("generate", "--model", m, "--prompt", prompt, "--temp", 0, "--max-tokens", 12, "--ignore-eos")
         T.check(r.stdout == decode(ref) + "\n", "generate: text output", repr(r.stdout) + " vs " + repr(decode(ref)))
+        r = S("generate", "--model", m, "--prompt", prompt, "--temp", 0, "--max-tokens", 12,
+              "--print-ids", "--ignore-eos", "--no-mmap")
+        T.check([int(x) for x in r.stdout.split()] == ref, "generate --no-mmap: same greedy ids", r.stdout)
+        for extra, weights in (((), "mmap"), (("--no-mmap",), "read")):
+            r = S("bench", "--model", m, "-p", 8, "-n", 4, "--batch", 2, "--threads", 1, "--reps", 2,
+                  "--json", *extra)
+            j = json.loads(r.stdout)
+            T.check(j["n_prompt"] == 8 and j["n_gen"] == 4 and j["batch"] == 2 and j["threads"] == 1
+                    and j["weights"] == weights and j["prompt_tokens_per_s"] > 0
+                    and j["gen_tokens_per_s"] > 0, "bench --json %s" % " ".join(extra), r.stdout)
         text = decode(ref)
         stop = text[3:5]
         if stop and "\ufffd" not in stop:

@@ -95,7 +95,7 @@ def main():
         runs = [("last", "pca", "per-layer", []), ("mean-last-4", "mean", "per-layer", []),
                 ("mean-answer", "pca+mean", "per-layer", ["--batch", "5"]),
                 ("mean-answer", "pca", "concat", ["--layer0", "--batch", "1"]),
-                ("last", "pca+mean", "concat", ["--threads", "1"])]
+                ("last", "pca+mean", "concat", ["--threads", "1", "--no-mmap"])]
         for pos, method, scope, extra in runs:
             tag = f"{pos}/{method}/{scope}{extra}"
             r = sa("icv", "--model", model, "--pairs", pairs, "-o", out, "--overwrite",
