@@ -141,9 +141,9 @@ static void attention_block(sa_session *s, int l, int n) {
     int d = c->hidden_size, hd = c->head_dim, half = hd / 2;
     size_t qd = (size_t)c->n_heads * hd, kvd = s->kv_dim;
     rmsnorm_rows(s->xb, s->x, L->attn_norm, n, d, c->rms_norm_eps);
-    sa_matmul(&s->mm, &L->wq, s->xb, n, s->q);
-    sa_matmul(&s->mm, &L->wk, s->xb, n, s->k);
-    sa_matmul(&s->mm, &L->wv, s->xb, n, s->v);
+    const sa_wmat *qkv[3] = {&L->wq, &L->wk, &L->wv};
+    float *qkv_out[3] = {s->q, s->k, s->v};
+    sa_matmul_multi(&s->mm, 3, qkv, s->xb, n, qkv_out);
     add_bias(s->q, L->bq, n, (int)qd);
     add_bias(s->k, L->bk, n, (int)kvd);
     add_bias(s->v, L->bv, n, (int)kvd);
@@ -169,8 +169,9 @@ static sa_status mlp_block(sa_session *s, int l, int n, sa_error *err) {
     int d = c->hidden_size;
     size_t nf = (size_t)n * c->intermediate_size;
     rmsnorm_rows(s->xb, s->x, L->mlp_norm, n, d, c->rms_norm_eps);
-    sa_matmul(&s->mm, &L->wg, s->xb, n, s->hb);
-    sa_matmul(&s->mm, &L->wu, s->xb, n, s->hb2);
+    const sa_wmat *gate_up[2] = {&L->wg, &L->wu};
+    float *gate_up_out[2] = {s->hb, s->hb2};
+    sa_matmul_multi(&s->mm, 2, gate_up, s->xb, n, gate_up_out);
     for (size_t i = 0; i < nf; i++) {
         float g = s->hb[i];
         s->hb[i] = g / (1.0f + expf(-g)) * s->hb2[i];

@@ -168,29 +168,30 @@ float sa_dot_row(const sa_wmat *w, int row, const float *x) {
 
 #endif
 
+/* Several products over the same activations run as one pool job: the tasks of matrix m are
+ * first_task[m] .. first_task[m+1]-1, so no thread waits at the end of one matrix while the other
+ * still works on it, and the pool hand-off is paid once. */
 typedef struct {
     sa_mm_ctx *c;
-    const sa_wmat *w;
     const float *x;
     int T;
-    float *y;
-    int rows_per_task;
+    const sa_wmat *w[SA_MM_MAX_MULTI];
+    float *y[SA_MM_MAX_MULTI];
+    int rows_per_task[SA_MM_MAX_MULTI], packed[SA_MM_MAX_MULTI];
+    size_t first_task[SA_MM_MAX_MULTI + 1];
 } mm_job;
 
-static void kernel_task(void *ctx, size_t task, int worker) {
-    (void)worker;
+static void mm_task(void *ctx, size_t task, int worker) {
     mm_job *j = ctx;
-    int r0 = (int)task * j->rows_per_task;
-    int n = j->w->rows - r0 < j->rows_per_task ? j->w->rows - r0 : j->rows_per_task;
-    kernel_rows(j->w, r0, n, j->x, j->T, j->y);
-}
-
-/* One SA_GEMM_NC-row block of W through the packed product, in this worker's scratch. */
-static void gemm_task(void *ctx, size_t task, int worker) {
-    mm_job *j = ctx;
-    int r0 = (int)task * j->rows_per_task;
-    int n = j->w->rows - r0 < j->rows_per_task ? j->w->rows - r0 : j->rows_per_task;
-    sa_gemm_block(j->w, r0, n, j->x, j->T, j->y, j->c->tiles[worker]);
+    int m = 0;
+    while (task >= j->first_task[m + 1]) m++;
+    const sa_wmat *w = j->w[m];
+    int per = j->rows_per_task[m], r0 = (int)(task - j->first_task[m]) * per;
+    int n = w->rows - r0 < per ? w->rows - r0 : per;
+    if (j->packed[m]) /* one SA_GEMM_NC-row block through the packed product */
+        sa_gemm_block(w, r0, n, j->x, j->T, j->y[m], j->c->tiles[worker]);
+    else
+        kernel_rows(w, r0, n, j->x, j->T, j->y[m]);
 }
 
 static int kernel_rows_per_task(const sa_wmat *w, int n_workers) {
@@ -202,12 +203,20 @@ static int kernel_rows_per_task(const sa_wmat *w, int n_workers) {
     return n;
 }
 
-void sa_matmul(sa_mm_ctx *c, const sa_wmat *w, const float *x, int T, float *y) {
-    mm_job j = {c, w, x, T, y, kernel_rows_per_task(w, c->n_workers)};
-    void (*task)(void *, size_t, int) = kernel_task;
-    if (T >= c->gemm_min_t && SA_GEMM_SCRATCH_FLOATS(w->cols) <= c->tile_floats) {
-        j.rows_per_task = SA_GEMM_NC;
-        task = gemm_task;
+void sa_matmul_multi(sa_mm_ctx *c, int n, const sa_wmat *const *w, const float *x, int T,
+                     float *const *y) {
+    mm_job j = {.c = c, .x = x, .T = T};
+    for (int m = 0; m < n; m++) {
+        j.w[m] = w[m];
+        j.y[m] = y[m];
+        j.packed[m] = T >= c->gemm_min_t && SA_GEMM_SCRATCH_FLOATS(w[m]->cols) <= c->tile_floats;
+        j.rows_per_task[m] = j.packed[m] ? SA_GEMM_NC : kernel_rows_per_task(w[m], c->n_workers);
+        j.first_task[m + 1] =
+            j.first_task[m] + (size_t)(w[m]->rows + j.rows_per_task[m] - 1) / j.rows_per_task[m];
     }
-    sa_pool_run(c->pool, (size_t)(w->rows + j.rows_per_task - 1) / j.rows_per_task, task, &j);
+    sa_pool_run(c->pool, j.first_task[n], mm_task, &j);
+}
+
+void sa_matmul(sa_mm_ctx *c, const sa_wmat *w, const float *x, int T, float *y) {
+    sa_matmul_multi(c, 1, &w, x, T, &y);
 }

@@ -45,6 +45,12 @@ void sa_mm_ctx_free(sa_mm_ctx *c);
 /* y[t*w->rows + o] = sum_i x[t*w->cols + i] * W[o][i], for t < T. */
 void sa_matmul(sa_mm_ctx *c, const sa_wmat *w, const float *x, int T, float *y);
 
+/* The same for n <= SA_MM_MAX_MULTI matrices of the same width applied to the same x (q/k/v,
+ * gate/up), y[m] for w[m], in one pool job; each result is what sa_matmul gives. */
+#define SA_MM_MAX_MULTI 4
+void sa_matmul_multi(sa_mm_ctx *c, int n, const sa_wmat *const *w, const float *x, int T,
+                     float *const *y);
+
 /* Single-threaded dot product of one weight row with one float vector, the same arithmetic as
  * the kernel path (used for embedding-free checks in tests). */
 float sa_dot_row(const sa_wmat *w, int row, const float *x);

@@ -106,6 +106,47 @@ static void test_batch_identity(void) {
     free(y1);
 }
 
+/* Several matrices in one job (sa_matmul_multi) give exactly what separate products give, on
+ * both paths, with different row counts and dtypes. */
+static void test_multi(void) {
+    enum { COLS = 100, TMAX = 30 };
+    int rows[3] = {37, 130, 8};
+    sa_dtype dts[3] = {SA_BF16, SA_F16, SA_F32};
+    uint64_t seed = 11;
+    unsigned char *w[3];
+    float *ym[3], *ys = malloc((size_t)TMAX * 130 * 4), *x = malloc((size_t)TMAX * COLS * 4);
+    sa_wmat wm[3];
+    const sa_wmat *wp[3];
+    float *wf = malloc((size_t)130 * COLS * 4);
+    for (int m = 0; m < 3; m++) {
+        size_t n = (size_t)rows[m] * COLS;
+        for (size_t i = 0; i < n; i++) wf[i] = frand(&seed);
+        w[m] = malloc(n * 4);
+        sa_from_f32(wf, w[m], dts[m], n);
+        wm[m] = (sa_wmat){w[m], dts[m], rows[m], COLS};
+        wp[m] = &wm[m];
+        ym[m] = malloc((size_t)TMAX * rows[m] * 4);
+    }
+    for (int i = 0; i < TMAX * COLS; i++) x[i] = frand(&seed);
+    sa_pool *pool = sa_pool_create(2);
+    sa_mm_ctx c;
+    sa_mm_ctx_init(&c, pool, COLS);
+    int Ts[3] = {1, 5, TMAX}; /* TMAX >= SA_MM_GEMM_MIN_T: the packed path */
+    for (int k = 0; k < 3; k++) {
+        int T = Ts[k], same = 1;
+        sa_matmul_multi(&c, 3, wp, x, T, ym);
+        for (int m = 0; m < 3; m++) {
+            sa_matmul(&c, &wm[m], x, T, ys);
+            for (int i = 0; i < T * rows[m]; i++) same &= ys[i] == ym[m][i];
+        }
+        CHECK_MSG(same, "T=%d: sa_matmul_multi differs from separate products", T);
+    }
+    sa_mm_ctx_free(&c);
+    sa_pool_destroy(pool);
+    for (int m = 0; m < 3; m++) free(w[m]), free(ym[m]);
+    free(wf), free(ys), free(x);
+}
+
 static void test_sampler(void) {
     float ties[5] = {1, 3, 0, 3, 2};
     sa_sampling greedy = {0, 0, 1, 0};
@@ -157,6 +198,7 @@ static void test_sampler(void) {
 int main(void) {
     test_matmul();
     test_batch_identity();
+    test_multi();
     test_sampler();
     return CHECK_DONE();
 }
