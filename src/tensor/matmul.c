@@ -2,9 +2,11 @@
  *
  * The kernel computes a tile of up to 4 weight rows x 3 activation rows with 12 AVX2
  * accumulators: each 8-wide step loads 4 weight vectors (widened from BF16 by a shift, from F16
- * with F16C) and 3 activation vectors for 12 FMAs. Every output element is accumulated lane-wise
- * over the columns in the same order and reduced in the same fixed order whatever the tile
- * shape, which is what makes batched and unbatched rows bit-identical. */
+ * with F16C) and 3 activation vectors for 12 FMAs. A task's rows are read as four strided
+ * streams (see DEFINE_BLOCK), and several matrices over the same activations can share one pool
+ * job (sa_matmul_multi). Every output element is accumulated lane-wise over the columns in the
+ * same order and reduced in the same fixed order whatever the tile shape, task or job, which is
+ * what makes batched and unbatched rows bit-identical. */
 #include "tensor/matmul.h"
 
 #include "tensor/gemm.h"
