@@ -22,6 +22,7 @@
 /* Kernel-path tasks: 16 to 64 rows, at most 128 KiB of weights (so that the rows stay in L2 while
  * groups of 3 activation rows pass over them) and at least 4 tasks per worker. */
 #define KERNEL_TASK_MAX_ROWS 64
+#define KERNEL_TASK_MAX_ROWS_SINGLE 1024
 #define KERNEL_TASK_MIN_ROWS 16
 #define KERNEL_TASK_MAX_BYTES (128 * 1024)
 
@@ -199,11 +200,14 @@ static void mm_task(void *ctx, size_t task, int worker) {
         kernel_rows(w, r0, n, j->x, j->T, j->y[m]);
 }
 
-static int kernel_rows_per_task(const sa_wmat *w, int n_workers) {
+static int kernel_rows_per_task(const sa_wmat *w, int n_workers, int T) {
     size_t row_bytes = (size_t)w->cols * sa_stored_size(w->dtype);
-    int n = KERNEL_TASK_MAX_ROWS;
-    while (n > KERNEL_TASK_MIN_ROWS &&
-           ((size_t)n * row_bytes > KERNEL_TASK_MAX_BYTES || w->rows < 4 * n_workers * n))
+    /* one group of activation rows reads each weight row once: no L2 bound, longer streams */
+    int single = T <= 3;
+    int n = single ? KERNEL_TASK_MAX_ROWS_SINGLE : KERNEL_TASK_MAX_ROWS;
+    while (
+        n > KERNEL_TASK_MIN_ROWS &&
+        ((!single && (size_t)n * row_bytes > KERNEL_TASK_MAX_BYTES) || w->rows < 4 * n_workers * n))
         n /= 2;
     return n;
 }
@@ -215,7 +219,7 @@ void sa_matmul_multi(sa_mm_ctx *c, int n, const sa_wmat *const *w, const float *
         j.w[m] = w[m];
         j.y[m] = y[m];
         j.packed[m] = T >= c->gemm_min_t && SA_GEMM_SCRATCH_FLOATS(w[m]->cols) <= c->tile_floats;
-        j.rows_per_task[m] = j.packed[m] ? SA_GEMM_NC : kernel_rows_per_task(w[m], c->n_workers);
+        j.rows_per_task[m] = j.packed[m] ? SA_GEMM_NC : kernel_rows_per_task(w[m], c->n_workers, T);
         j.first_task[m + 1] =
             j.first_task[m] + (size_t)(w[m]->rows + j.rows_per_task[m] - 1) / j.rows_per_task[m];
     }

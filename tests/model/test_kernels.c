@@ -53,9 +53,10 @@ static double matmul_err(sa_dtype dt, int rows, int cols, int T, int threads, in
 static void test_matmul(void) {
     sa_dtype dts[] = {SA_F32, SA_BF16, SA_F16};
     /* edges of the packed path: rows past a 24-row panel and a 48-row task, columns past a
-     * 256-column block and not a multiple of 8; of the kernel path: tasks of 16 to 64 rows read
-     * as four strided streams, with 1 to 3 rows left over */
-    int shapes[][2] = {{1, 8}, {7, 37}, {33, 100}, {130, 64}, {65, 259}, {50, 521}, {302, 40}};
+     * 256-column block and not a multiple of 8; of the kernel path: tasks of 16 to 64 rows (up to
+     * 1024 for 1-3 activation rows) read as four strided streams, with 1 to 3 rows left over */
+    int shapes[][2] = {{1, 8},    {7, 37},   {33, 100}, {130, 64},
+                       {65, 259}, {50, 521}, {302, 40}, {4101, 16}};
     for (int d = 0; d < 3; d++)
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
             for (int T = 1; T <= 20; T += (T < 5 ? 1 : 7))
