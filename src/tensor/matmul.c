@@ -20,7 +20,8 @@
 #endif
 
 /* Kernel-path tasks: 16 to 64 rows, at most 128 KiB of weights (so that the rows stay in L2 while
- * groups of 3 activation rows pass over them) and at least 4 tasks per worker. */
+ * groups of 3 activation rows pass over them), or up to 1024 rows when a single group passes
+ * (1-3 activation rows: decoding), for longer streams; at least 4 tasks per worker. */
 #define KERNEL_TASK_MAX_ROWS 64
 #define KERNEL_TASK_MAX_ROWS_SINGLE 1024
 #define KERNEL_TASK_MIN_ROWS 16
