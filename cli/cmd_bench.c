@@ -43,7 +43,8 @@ static double median(double *v, int n) {
 
 typedef struct {
     long p, n, batch, threads, reps;
-    int json, no_mmap;
+    int json;
+    sa_ckpt_mode weights;
 } bench_args;
 
 static sa_status run_pp(sa_session *s, const bench_args *a, const int32_t *toks, double *tps,
@@ -105,13 +106,14 @@ static void report(const bench_args *a, sa_model *m, const char *dir, double pp,
                "\"n_prompt\": %ld, \"n_gen\": %ld, \"batch\": %ld, \"threads\": %d, \"reps\": %ld, "
                "\"prompt_tokens_per_s\": %.3f, \"gen_tokens_per_s\": %.3f}\n",
                dir, c->arch_name, sa_dtype_name(c->weight_dtype), gb * 1e9,
-               a->no_mmap ? "read" : "mmap", a->p, a->n, a->batch, threads, a->reps, pp, tg);
+               a->weights == SA_CKPT_READ ? "read" : "mmap", a->p, a->n, a->batch, threads, a->reps,
+               pp, tg);
         return;
     }
     printf("model %s (%s, %s, %.3f GB of weights read per token, %s), %d thread(s), medians of "
            "%ld\n",
            dir, c->arch_name, sa_dtype_name(c->weight_dtype), gb,
-           a->no_mmap ? "read into memory" : "memory-mapped", threads, a->reps);
+           a->weights == SA_CKPT_READ ? "read into memory" : "memory-mapped", threads, a->reps);
     printf("| %-12s | %6s | %12s |\n|--------------|--------|--------------|\n", "test", "batch",
            "tokens/s");
     if (a->p) printf("| pp%-10ld | %6d | %12.2f |\n", a->p, 1, pp);
@@ -119,7 +121,7 @@ static void report(const bench_args *a, sa_model *m, const char *dir, double pp,
 }
 
 static int parse(const char *cmd, int argc, char **argv, bench_args *a, const char **model) {
-    *a = (bench_args){128, 64, 1, 0, 5, 0, 0};
+    *a = (bench_args){128, 64, 1, 0, 5, 0, SA_CKPT_MMAP};
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long *dst = NULL, hi = 1 << 20, lo = 0;
@@ -130,7 +132,7 @@ static int parse(const char *cmd, int argc, char **argv, bench_args *a, const ch
             a->json = 1;
             continue;
         } else if (!strcmp(f, "--no-mmap")) {
-            a->no_mmap = 1;
+            a->weights = SA_CKPT_READ;
             continue;
         } else if (!v) {
             return cli_usage_error(cmd, "unknown option or missing value: %s", f);
@@ -161,7 +163,7 @@ static int cmd_bench_main(int argc, char **argv) {
     bench_args a;
     int rc = parse(cmd, argc, argv, &a, &dir);
     if (rc) return rc < 0 ? CLI_OK : rc;
-    sa_model *m = cli_load_model(cmd, dir, a.no_mmap);
+    sa_model *m = cli_load_model(cmd, dir, a.weights);
     if (!m) return CLI_FAIL;
     const sa_model_config *c = sa_model_get_config(m);
     long ctx = (a.p > a.n + 1 ? a.p : a.n + 1) + 1;

@@ -48,7 +48,7 @@ static int parse_args(const char *cmd, int argc, char **argv, chat_args *a) {
         if (h == CLI_ARG_HELP) return -1;
         if (h) continue;
         if (!strcmp(f, "--no-mmap")) {
-            a->dec.no_mmap = 1;
+            a->dec.weights = SA_CKPT_READ;
             continue;
         }
         if (!v) return cli_usage_error(cmd, "unknown option or missing value: %s", f);
@@ -205,7 +205,7 @@ static int cmd_chat_main(int argc, char **argv) {
     chat c = {.cmd = cmd, .a = &a};
     history h = {0};
     sa_error err = {0};
-    c.m = cli_load_model(cmd, a.model, a.dec.no_mmap);
+    c.m = cli_load_model(cmd, a.model, a.dec.weights);
     c.tok = c.m ? cli_load_tokenizer(cmd, a.model) : NULL;
     if (!c.tok || (rc = cli_steer_setup(cmd, &a.steer, sa_model_get_config(c.m)))) {
         sa_tokenizer_free(c.tok);

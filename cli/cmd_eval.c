@@ -90,7 +90,8 @@ typedef struct opts {
     cli_steer steer;
     int n_ds, n_judges;
     long limit, sample, seed, batch, threads, judge_max_tokens, ctx;
-    int resume, quiet, no_mmap;
+    int resume, quiet;
+    sa_ckpt_mode weights;
     sa_eval_prompt_mode mode;
     sa_eval_decoding dec;
 } opts;
@@ -116,7 +117,7 @@ static int parse_args(int argc, char **argv, opts *o) {
             continue;
         }
         if (!strcmp(a, "--no-mmap")) {
-            o->no_mmap = 1;
+            o->weights = SA_CKPT_READ;
             continue;
         }
         if (i + 1 >= argc) return cli_usage_error(CMD, "%s needs a value", a);
@@ -297,13 +298,10 @@ static int load_inputs(state *s, sa_error *err) {
             if (!strncmp(jdir, "fake", 4))
                 st = sa_eval_backend_fake(0, &s->judges[i].backend, err);
             else {
-                sa_eval_engine_opts eo = {(int)o->threads,
-                                          (int)o->batch,
-                                          0,
-                                          NULL,
-                                          NULL,
-                                          cli_interrupted,
-                                          o->no_mmap ? SA_CKPT_READ : SA_CKPT_MMAP};
+                sa_eval_engine_opts eo = {.n_threads = (int)o->threads,
+                                          .n_seq = (int)o->batch,
+                                          .interrupted = cli_interrupted,
+                                          .weights = o->weights};
                 st = sa_eval_backend_engine(jdir, &eo, &s->judges[i].backend, err);
             }
             free(jdir);
@@ -343,13 +341,13 @@ static int open_model(state *s, sa_error *err) {
         cli_steer_hook(&o->steer, NULL, &hook);
         hp = &hook;
     }
-    sa_eval_engine_opts eo = {(int)o->threads,
-                              (int)o->batch,
-                              (int)o->ctx,
-                              hp,
-                              o->chat_template,
-                              cli_interrupted,
-                              o->no_mmap ? SA_CKPT_READ : SA_CKPT_MMAP};
+    sa_eval_engine_opts eo = {.n_threads = (int)o->threads,
+                              .n_seq = (int)o->batch,
+                              .max_ctx = (int)o->ctx,
+                              .hook = hp,
+                              .chat_template = o->chat_template,
+                              .interrupted = cli_interrupted,
+                              .weights = o->weights};
     return sa_eval_backend_engine(o->model, &eo, &s->model, err) ? -1 : 0;
 }
 

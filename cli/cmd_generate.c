@@ -56,7 +56,7 @@ static int parse_args(const char *cmd, int argc, char **argv, gen_args *a) {
         else if (!strcmp(f, "--ignore-eos"))
             a->ignore_eos = 1;
         else if (!strcmp(f, "--no-mmap"))
-            a->dec.no_mmap = 1;
+            a->dec.weights = SA_CKPT_READ;
         else if (!v)
             return cli_usage_error(cmd, "unknown option or missing value: %s", f);
         else if (!strcmp(f, "--model"))
@@ -144,7 +144,7 @@ static int cmd_generate_main(int argc, char **argv) {
     int32_t *ids = NULL;
     int n = 0;
     if (a.tokens && cli_parse_token_list(cmd, "--tokens", a.tokens, &ids, &n)) return CLI_USAGE;
-    sa_model *m = cli_load_model(cmd, a.model, a.dec.no_mmap);
+    sa_model *m = cli_load_model(cmd, a.model, a.dec.weights);
     sa_tokenizer *tok = NULL;
     if (m && (a.prompt || !a.print_ids)) tok = cli_load_tokenizer(cmd, a.model);
     if (!m || ((a.prompt || !a.print_ids) && !tok)) rc = CLI_FAIL;

@@ -62,7 +62,8 @@ static const char *const usage =
 typedef struct {
     const char *model, *pairs, *out, *format, *dump;
     sa_icv_opts o;
-    int overwrite, no_mmap;
+    int overwrite;
+    sa_ckpt_mode weights;
     char *format_buf;
 } icv_args;
 
@@ -118,7 +119,7 @@ static int parse_args(const char *cmd, int argc, char **argv, icv_args *a) {
         else if (!strcmp(f, "--overwrite"))
             a->overwrite = 1;
         else if (!strcmp(f, "--no-mmap"))
-            a->no_mmap = 1;
+            a->weights = SA_CKPT_READ;
         else if (!strcmp(f, "--position")) {
             if (parse_enum(cmd, f, v, sa_icv_position_parse, "last, mean-last-4 or mean-answer",
                            &e))
@@ -206,7 +207,7 @@ static int compute(const char *cmd, icv_args *a) {
     sa_icv_text *texts = NULL;
     int rc = CLI_FAIL;
     if (sa_pairs_read(a->pairs, &pairs, &err) ||
-        sa_model_load_mode(a->model, a->no_mmap ? SA_CKPT_READ : SA_CKPT_MMAP, &m, &err) ||
+        sa_model_load_mode(a->model, a->weights, &m, &err) ||
         sa_tokenizer_load(a->model, &tok, &err)) {
         rc = cli_report(cmd, &err);
         goto done;

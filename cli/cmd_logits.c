@@ -104,7 +104,8 @@ done:
 static int cmd_logits_main(int argc, char **argv) {
     const char *cmd = "logits", *model = NULL, *tokens = NULL, *text = NULL, *out = NULL;
     long threads = 0;
-    int overwrite = 0, no_bos = 0, no_mmap = 0;
+    int overwrite = 0, no_bos = 0;
+    sa_ckpt_mode weights = SA_CKPT_MMAP;
     cli_steer steer;
     cli_steer_init(&steer);
     for (int i = 1; i < argc; i++) {
@@ -118,7 +119,7 @@ static int cmd_logits_main(int argc, char **argv) {
         } else if (!strcmp(a, "--no-bos")) {
             no_bos = 1;
         } else if (!strcmp(a, "--no-mmap")) {
-            no_mmap = 1;
+            weights = SA_CKPT_READ;
         } else if (!v) {
             return cli_usage_error(cmd, "unknown option or missing value: %s", a);
         } else if (!strcmp(a, "--model")) {
@@ -140,7 +141,7 @@ static int cmd_logits_main(int argc, char **argv) {
     int32_t *ids = NULL;
     int T = 0;
     if (tokens && cli_parse_token_list(cmd, "--tokens", tokens, &ids, &T)) return CLI_USAGE;
-    sa_model *m = cli_load_model(cmd, model, no_mmap);
+    sa_model *m = cli_load_model(cmd, model, weights);
     int rc = m ? CLI_OK : CLI_FAIL;
     if (m && text) {
         sa_tokenizer *tok = cli_load_tokenizer(cmd, model);

@@ -42,10 +42,10 @@ int cli_parse_token_list(const char *cmd, const char *flag, const char *val, int
     return cli_error(cmd, "out of memory");
 }
 
-sa_model *cli_load_model(const char *cmd, const char *dir, int no_mmap) {
+sa_model *cli_load_model(const char *cmd, const char *dir, sa_ckpt_mode weights) {
     sa_model *m = NULL;
     sa_error err = {0};
-    if (sa_model_load_mode(dir, no_mmap ? SA_CKPT_READ : SA_CKPT_MMAP, &m, &err) != SA_OK) {
+    if (sa_model_load_mode(dir, weights, &m, &err) != SA_OK) {
         cli_report(cmd, &err);
         return NULL;
     }

@@ -15,7 +15,8 @@
  * --top-k, --temp, --top-p, --seed. */
 typedef struct cli_decode_opts {
     const char *stop[16];
-    int n_stop, no_mmap; /* no_mmap: --no-mmap, parsed by the command */
+    int n_stop;
+    sa_ckpt_mode weights; /* SA_CKPT_READ with --no-mmap (parsed by the command) */
     long max_tokens, threads, top_k;
     double temp, top_p, seed;
 } cli_decode_opts;
@@ -30,9 +31,9 @@ int cli_decode_flag(const char *cmd, cli_decode_opts *d, char **argv, int *i, lo
 /* Parse "1,2,3" into a malloc'd array; prints an error naming the flag and returns non-zero on
  * a malformed list. */
 int cli_parse_token_list(const char *cmd, const char *flag, const char *val, int32_t **out, int *n);
-/* Load a model directory, printing "safearith CMD: ..." on failure; returns NULL then. With
- * no_mmap (the commands' --no-mmap) the weights are read into memory instead of mapped. */
-sa_model *cli_load_model(const char *cmd, const char *dir, int no_mmap);
+/* Load a model directory with its weights held as `weights` says (SA_CKPT_READ: the commands'
+ * --no-mmap), printing "safearith CMD: ..." on failure; returns NULL then. */
+sa_model *cli_load_model(const char *cmd, const char *dir, sa_ckpt_mode weights);
 /* Load DIR's tokenizer, printing the error on failure; returns NULL then. */
 sa_tokenizer *cli_load_tokenizer(const char *cmd, const char *dir);
 
