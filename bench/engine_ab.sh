@@ -8,6 +8,7 @@
 # build on both sides compares reading the weights into memory with mapping them.
 # Prints one JSON line per run and, at the end, the median tokens/s of each build and their ratio.
 set -e
+. "$(dirname "$0")/bench_util.sh"
 N=$1 O=$2 M=$3 R=${4:-3} T=${5:-2} W=${6:-pp}
 case $W in
   pp) args=(-p 128 -n 1) key=prompt_tokens_per_s ;;
@@ -23,10 +24,9 @@ for i in $(seq "$R"); do
     # shellcheck disable=SC2086  # the extra flags are meant to split
     line=$("$b/safearith" bench --model "$M" "${args[@]}" --threads "$T" --reps 1 --json $extra)
     echo "$line"
-    v=$(echo "$line" | sed "s/.*\"$key\": \([0-9.]*\).*/\1/")
+    v=$(json_num "$key" "$line")
     if [ $side = new ]; then new+=("$v"); else old+=("$v"); fi
   done
 done
-med() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mn=$(med "${new[@]}") mo=$(med "${old[@]}")
 echo "{\"what\": \"$W\", \"threads\": $T, \"rounds\": $R, \"new_tok_s\": $mn, \"old_tok_s\": $mo, \"ratio\": $(awk -v a="$mn" -v b="$mo" 'BEGIN {printf "%.2f", a / b}')}"
