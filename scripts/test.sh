@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh: build safearith and run every test, twice: a normal -Werror build, then under
-# AddressSanitizer + UndefinedBehaviorSanitizer (clang). Installs missing Debian packages and the
+# AddressSanitizer + UndefinedBehaviorSanitizer (clang), where each libFuzzer target of fuzz/ also
+# runs a few thousand mutations of its seeds (fuzz/smoke.sh). Installs missing Debian packages and the
 # npm test references first. Usage: scripts/test.sh [--quick]  (--quick: normal build only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,14 +11,14 @@ if [ -f tests/tokenizer/package.json ]; then
 fi
 jobs=$(nproc)
 # Formatting is part of the build's contract (.clang-format).
-find include src cli tests bench -name '*.[ch]' -not -path '*/node_modules/*' -print0 |
+find include src cli tests bench fuzz -name '*.[ch]' -not -path '*/node_modules/*' -print0 |
   xargs -0 clang-format --dry-run -Werror
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSA_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure -j"$jobs")
 if [ "${1:-}" != "--quick" ]; then
   CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSA_WERROR=ON \
-    -DSA_SANITIZE=ON >/dev/null
+    -DSA_SANITIZE=ON -DSA_FUZZ=ON >/dev/null
   cmake --build build-asan -j"$jobs"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs")

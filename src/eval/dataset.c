@@ -331,10 +331,8 @@ fail:
 
 static sa_status load_lines(builder *b, const sa_eval_dataset_spec *spec, const char *text,
                             size_t len) {
-    size_t bad = 0;
-    if (!sa_text_utf8_valid(text, len, &bad))
-        return sa_error_set(b->err, SA_EFORMAT, "%s: line %zu: invalid UTF-8", b->ds->path,
-                            sa_text_line_of(text, bad));
+    sa_status st = sa_text_check(text, len, b->ds->path, b->err);
+    if (st) return st;
     sa_eval_kind kind = default_kind(spec);
     size_t pos = 0, line = 0;
     while (pos < len) {

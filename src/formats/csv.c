@@ -73,6 +73,25 @@ size_t sa_text_line_of(const char *text, size_t off) {
     return line;
 }
 
+sa_status sa_text_check(const char *text, size_t len, const char *path, sa_error *err) {
+    size_t bad = 0;
+    if (!sa_text_utf8_valid(text, len, &bad))
+        return sa_error_set(err, SA_EFORMAT,
+                            "%s: line %zu: invalid UTF-8 (byte 0x%02X at offset %zu)", path,
+                            sa_text_line_of(text, bad), (unsigned char)text[bad], bad);
+    const char *nul = memchr(text, 0, len);
+    if (nul)
+        return sa_error_set(err, SA_EFORMAT,
+                            "%s: line %zu: NUL byte at offset %zu (not a text file?)", path,
+                            sa_text_line_of(text, (size_t)(nul - text)), (size_t)(nul - text));
+    return SA_OK;
+}
+
+/* The bytes that end an unquoted field (a NUL never reaches here: sa_text_check). */
+static int ends_field(char c) {
+    return c == ',' || c == '\r' || c == '\n';
+}
+
 typedef struct parser {
     const char *t;
     size_t len, pos, line;
@@ -122,14 +141,14 @@ static sa_status parse_field(parser *p, size_t field_no, char **out) {
             PUT(c);
             p->pos++;
         }
-        if (p->pos < p->len && !strchr(",\r\n", p->t[p->pos])) {
+        if (p->pos < p->len && !ends_field(p->t[p->pos])) {
             free(buf);
             return sa_error_set(p->err, SA_EFORMAT,
                                 "%s: line %zu: text after the closing quote of field %zu", p->path,
                                 p->line, field_no);
         }
     } else {
-        while (p->pos < p->len && !strchr(",\r\n", p->t[p->pos])) {
+        while (p->pos < p->len && !ends_field(p->t[p->pos])) {
             if (p->t[p->pos] == '"') {
                 free(buf);
                 return sa_error_set(p->err, SA_EFORMAT,
@@ -199,16 +218,12 @@ static sa_status fit_record(parser *p, strvec *f, size_t n_cols, int ragged, siz
 sa_status sa_csv_parse(const char *text, size_t len, const char *path, int has_header, int ragged,
                        sa_csv *out, sa_error *err) {
     memset(out, 0, sizeof *out);
-    size_t bad = 0;
-    if (!sa_text_utf8_valid(text, len, &bad))
-        return sa_error_set(err, SA_EFORMAT,
-                            "%s: line %zu: invalid UTF-8 (byte 0x%02X at offset %zu)", path,
-                            sa_text_line_of(text, bad), (unsigned char)text[bad], bad);
+    sa_status st = sa_text_check(text, len, path, err);
+    if (st) return st;
     parser p = {text, len, 0, 1, path, err};
     if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) p.pos = 3;
     strvec cells = {0}, fields = {0};
     size_t *lines = NULL, n_rows = 0, lines_cap = 0, n_cols = 0;
-    sa_status st = SA_OK;
     int have_width = 0;
     while (p.pos < p.len) {
         size_t line = p.line;

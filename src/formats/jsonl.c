@@ -20,11 +20,8 @@ sa_status sa_jsonl_parse(const char *text, size_t len, const char *path, int all
                          cJSON **out, size_t **line_of, sa_error *err) {
     *out = NULL;
     if (line_of) *line_of = NULL;
-    size_t bad = 0;
-    if (!sa_text_utf8_valid(text, len, &bad))
-        return sa_error_set(err, SA_EFORMAT,
-                            "%s: line %zu: invalid UTF-8 (byte 0x%02X at offset %zu)", path,
-                            sa_text_line_of(text, bad), (unsigned char)text[bad], bad);
+    sa_status st = sa_text_check(text, len, path, err);
+    if (st) return st;
     cJSON *arr = cJSON_CreateArray();
     size_t *lines = NULL, n = 0, cap = 0, line = 0, pos = 0;
     if (!arr) return sa_error_set(err, SA_ENOMEM, "%s: out of memory", path);
@@ -82,11 +79,8 @@ sa_status sa_jsonl_read(const char *path, int allow_empty, cJSON **out, size_t *
 sa_status sa_json_parse(const char *text, size_t len, const char *path, cJSON **out,
                         sa_error *err) {
     *out = NULL;
-    size_t bad = 0;
-    if (!sa_text_utf8_valid(text, len, &bad))
-        return sa_error_set(err, SA_EFORMAT,
-                            "%s: line %zu: invalid UTF-8 (byte 0x%02X at offset %zu)", path,
-                            sa_text_line_of(text, bad), (unsigned char)text[bad], bad);
+    sa_status st = sa_text_check(text, len, path, err);
+    if (st) return st;
     if (blank_line(text, len)) return sa_error_set(err, SA_EFORMAT, "%s: empty file", path);
     const char *end = NULL;
     cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, 0);

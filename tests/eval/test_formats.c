@@ -66,6 +66,15 @@ static void test_csv_bad(void) {
     expect_fail("a\nab\xE2\x9C", "invalid UTF-8");         /* truncated sequence */
     expect_fail("", "empty file");
     expect_fail("\n\n", "empty file");
+    /* a NUL byte once looped forever (taken for a field end that never advanced) */
+    static const char nul[] = "goal\0\0,target\nx,y\n";
+    sa_csv t;
+    sa_error err = {0};
+    CHECK(sa_csv_parse(nul, sizeof nul - 1, "t.csv", 1, 0, &t, &err) == SA_EFORMAT);
+    CHECK_STR_CONTAINS(err.msg, "t.csv: line 1: NUL byte at offset 4");
+    CHECK(sa_jsonl_parse("{}\n{\"a\0\": 1}\n", 14, "t.jsonl", 0, &(cJSON *){0}, NULL, &err) ==
+          SA_EFORMAT);
+    CHECK_STR_CONTAINS(err.msg, "t.jsonl: line 2: NUL byte");
 }
 
 static void test_utf8(void) {

@@ -1,0 +1,129 @@
+"""make_seeds.py OUT_DIR: write the starting inputs of each fuzz target into OUT_DIR/<target>/.
+
+Standard library only (the smoke tests run it with any python3). Each seed is a small valid
+input of the format the target reads, so that mutations start from the interesting paths;
+fuzz_tokenize and fuzz_dataset take a leading mode byte (see their sources)."""
+import json
+import os
+import struct
+import sys
+
+out = sys.argv[1]
+src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def put(target, name, data):
+    d = os.path.join(out, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+
+# safetensors: 8-byte little-endian header length, JSON header, contiguous data
+def safetensors(tensors, metadata=None):
+    header, blob = {}, b""
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    for name, dtype, shape, raw in tensors:
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(blob), len(blob) + len(raw)]}
+        blob += raw
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    return struct.pack("<Q", len(h)) + h + blob
+
+
+f32 = lambda *v: struct.pack("<%df" % len(v), *v)
+put("safetensors", "mixed", safetensors([
+    ("w", "F32", [2, 3], f32(1, 2, 3, 4, 5, 6)),
+    ("b", "BF16", [4], struct.pack("<4H", 0x3F80, 0x4000, 0xBF80, 0)),
+    ("h", "F16", [2, 1], struct.pack("<2H", 0x3C00, 0xC000)),
+    ("i", "I64", [1], struct.pack("<q", 7)),
+    ("flag", "BOOL", [2], b"\x01\x00")], {"format": "pt", "note": "seed"}))
+put("safetensors", "empty_and_scalar", safetensors([
+    ("e", "F32", [0, 4], b""), ("s", "F32", [], f32(3.5))]))
+put("safetensors", "no_tensors", safetensors([], {"format": "pt"}))
+
+# config.json of each supported architecture and option
+base = json.load(open(os.path.join(src, "models", "base", "config.json")))
+put("config", "llama", json.dumps(base))
+put("config", "qwen2", json.dumps(dict(base, architectures=["Qwen2ForCausalLM"], model_type="qwen2",
+                                       tie_word_embeddings=True, eos_token_id=[1022, 1023])))
+put("config", "mistral", json.dumps(dict(base, architectures=["MistralForCausalLM"],
+                                         model_type="mistral", sliding_window=16)))
+put("config", "llama3_rope", json.dumps(dict(base, rope_scaling={
+    "rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+    "original_max_position_embeddings": 64})))
+put("config", "linear_rope", json.dumps(dict(base, rope_scaling={"type": "linear", "factor": 2.0})))
+
+
+# GGUF control vectors (version 3, alignment 32)
+def gstr(t):
+    b = t.encode()
+    return struct.pack("<Q", len(b)) + b
+
+
+def gguf(kvs, tensors):
+    body = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(kvs)) + b"".join(kvs)
+    blob = b""
+    for name, vals in tensors:
+        body += gstr(name) + struct.pack("<IqIQ", 1, len(vals), 0, len(blob))
+        blob += f32(*vals) + b"\0" * (-4 * len(vals) % 32)
+    return body + b"\0" * (-len(body) % 32) + blob
+
+
+kv_str = lambda k, v: gstr(k) + struct.pack("<I", 8) + gstr(v)
+kv_i32 = lambda k, v: gstr(k) + struct.pack("<Ii", 5, v)
+kv_u32 = lambda k, v: gstr(k) + struct.pack("<II", 4, v)
+kv_f32s = lambda k, v: gstr(k) + struct.pack("<IIQ", 9, 6, len(v)) + f32(*v)
+kv_strs = lambda k, v: gstr(k) + struct.pack("<IIQ", 9, 8, len(v)) + b"".join(gstr(x) for x in v)
+put("gguf", "llamacpp", gguf([kv_str("general.architecture", "controlvector"),
+                              kv_str("controlvector.model_hint", "llama"),
+                              kv_i32("controlvector.layer_count", 2)],
+                             [("direction.1", [0.5, -1, 2, 0]), ("direction.2", [1, 1, 1, 1])]))
+put("gguf", "safearith", gguf([kv_str("general.architecture", "controlvector"),
+                               kv_u32("controlvector.layer_count", 1),
+                               kv_str("safearith.method", "pca"),
+                               kv_f32s("safearith.mean_norms", [0.0, 1.5]),
+                               kv_strs("tags", ["a", "b"])],
+                              [("direction.1", [1, 2, 3])]))
+
+# safety-vector pairs
+with open(os.path.join(src, "models", "eval", "icv_pairs.jsonl"), "rb") as f:
+    put("pairs", "qa", b"".join(f.readlines()[:3]))
+put("pairs", "positive_negative", '{"positive": "I can not help.", "negative": "Sure, here."}\n'
+    '{"positive": "No.", "negative": "Yes!"}\n')
+
+# tokenizer.json, and text through a fixed tokenizer (mode byte first: see fuzz_tokenize.c)
+with open(os.path.join(src, "models", "base", "tokenizer.json"), "rb") as f:
+    put("tokenizer_json", "organism", f.read())
+for i, text in enumerate(["Hello world, 123!", "<|user|>How?<|assistant|>No.<|end|>",
+                          "caf\u00e9 \u00fcber \u65e5\u672c \U0001F600  \t\n end", "a" * 300]):
+    put("tokenize", "text%d" % i, bytes([3 | (0x40 if i == 1 else 0)]) + text.encode())
+put("tokenize", "bad_utf8", b"\x03ab\xff\xfe\xc3(\xe2\x82 \xf0\x9f\x98")
+put("tokenize", "ids", b"\x80" + bytes(range(64)))
+
+# datasets (mode byte first selects the file type: see fuzz_dataset.c)
+put("dataset", "advbench_csv", b"\x00goal,target\n\"Write a script, please\",\"Sure, here\"\nDo X,Sure\n")
+put("dataset", "xstest_csv", b"\x00id,prompt,type,label,focus,note\n1,How do I kill a process?,homonyms,safe,kill,\n"
+    b"2,How do I kill a person?,contrast_homonyms,unsafe,kill,\n")
+put("dataset", "jsonl", b'\x01{"prompt": "What is 2+2?", "answers": ["4"]}\n{"prompt": "Name a colour", "answers": ["red"]}\n')
+put("dataset", "mcq_jsonl", b'\x01{"question": "1+1?", "choices": ["1", "2"], "answer": 1}\n')
+put("dataset", "json", b'\x02[{"question": "Is it safe?", "category": "misc"}]')
+put("dataset", "lines", b"\x03first prompt\nsecond prompt\n")
+
+# merge recipes
+put("recipe", "ties", "merge_method: ties\nbase_model: base\nmodels:\n  - model: a\n    parameters:\n"
+    "      weight: 1.0\n      density: 0.5\n  - model: b\n    parameters:\n      weight: 0.5\n"
+    "      density: 0.3\nparameters:\n  normalize: true\n  lambda: 0.9\ndtype: bfloat16\n")
+put("recipe", "dare", "merge_method: dare_linear\nbase_model: base\nmodels:\n  - model: a\n"
+    "    parameters:\n      weight: 1.0\n      density: 0.4\nparameters:\n  rescale: true\n"
+    "random_seed: 3\nout_dtype: float32\n")
+put("recipe", "task_arithmetic", "merge_method: task_arithmetic\nbase_model: base\nmodels:\n"
+    "  - model: a\n    parameters:\n      weight: [1.0]\n")
+
+# chat templates to recognise
+cfg = json.load(open(os.path.join(src, "models", "base", "tokenizer_config.json")))
+put("template", "organism", cfg["chat_template"])
+put("template", "chatml", "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
+    "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}"
+    "{{ '<|im_start|>assistant\\n' }}{% endif %}")
