@@ -43,7 +43,8 @@ int cli_parse_range(const char *cmd, const char *flag, const char *val, long *lo
 sa_progress cli_progress(const char *label);
 /* Erase the bar line (if any was drawn). */
 void cli_progress_end(void);
-/* Install SIGINT/SIGTERM handlers that set the interrupt flag (see cli_interrupted). */
+/* Install SIGINT/SIGTERM handlers that set the interrupt flag (see cli_interrupted). They fire
+ * once: a second Ctrl-C or SIGTERM terminates the process the default way. */
 void cli_install_interrupt(void);
 /* Non-zero once SIGINT or SIGTERM arrived. This flag is the CLI's only global state. */
 int cli_interrupted(void);

@@ -163,6 +163,9 @@ void cli_install_interrupt(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
+    /* the first signal asks for a clean stop; a second one (the handler is gone) ends the process
+     * at once, for when the work between two checks of the flag takes too long */
+    sa.sa_flags = SA_RESETHAND;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);

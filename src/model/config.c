@@ -25,6 +25,12 @@ static sa_status unsupported(ctx *c, const char *field, const char *value) {
     return sa_error_set(c->err, SA_EUNSUPPORTED, "%s: unsupported %s '%s'", c->path, field, value);
 }
 
+/* 1 if v is an integer in [lo, 1e9] (every count and id of a config fits an int). */
+static int is_int_in(const cJSON *v, int lo) {
+    return cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble) && v->valuedouble >= lo &&
+           v->valuedouble <= 1e9;
+}
+
 /* Integer field: required (dflt ignored) or optional with a default. Rejects non-integers. */
 static sa_status get_int(ctx *c, const cJSON *o, const char *key, int required, int dflt, int lo,
                          int *out) {
@@ -34,9 +40,7 @@ static sa_status get_int(ctx *c, const cJSON *o, const char *key, int required, 
         *out = dflt;
         return SA_OK;
     }
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo ||
-        v->valuedouble > 1e9)
-        return bad(c, key, "is not a valid integer");
+    if (!is_int_in(v, lo)) return bad(c, key, "is not a valid integer");
     *out = (int)v->valuedouble;
     return SA_OK;
 }
@@ -191,8 +195,7 @@ static sa_status parse_special(ctx *c, const cJSON *root, sa_model_config *cfg) 
     if (!cJSON_IsArray(e)) return bad(c, "eos_token_id", "is neither an integer nor a list");
     const cJSON *it;
     cJSON_ArrayForEach(it, e) {
-        if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble != floor(it->valuedouble))
-            return bad(c, "eos_token_id", "has a non-integer entry");
+        if (!is_int_in(it, 0)) return bad(c, "eos_token_id", "has an entry that is not a valid id");
         if (cfg->n_eos == SA_MAX_EOS) return bad(c, "eos_token_id", "has too many entries");
         cfg->eos_token_ids[cfg->n_eos++] = (int)it->valuedouble;
     }

@@ -249,6 +249,11 @@ static void test_config(void) {
            SA_EFORMAT, "num_key_value_heads");
     refuse("{\"architectures\":[\"LlamaForCausalLM\"],\"vocab_size\":10}", SA_EFORMAT,
            "hidden_size");
+    /* found by fuzz/fuzz_config.c: an id beyond int was converted anyway (undefined) */
+    refuse("{\"architectures\":[\"LlamaForCausalLM\"]," BASE ",\"eos_token_id\":[2,1e75]}",
+           SA_EFORMAT, "eos_token_id");
+    refuse("{\"architectures\":[\"LlamaForCausalLM\"]," BASE ",\"eos_token_id\":[2,-1]}",
+           SA_EFORMAT, "eos_token_id");
     sa_model_config c;
     CHECK(sa_model_config_parse(
               "{\"model_type\":\"mistral\"," BASE ",\"sliding_window\":7,\"eos_token_id\":[5,6],"
