@@ -127,3 +127,25 @@ put("template", "organism", cfg["chat_template"])
 put("template", "chatml", "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
     "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}"
     "{{ '<|im_start|>assistant\\n' }}{% endif %}")
+
+# refusal lists and judge prompts (mode byte, file, NUL, a response: see fuzz_judge.c); the public
+# files of shared/data when they are beside the checkout, and small ones of our own
+put("judge", "list_txt", b"\x02I'm sorry\nI cannot\n\x00I'm sorry, no.")
+put("judge", "list_array", b'\x00["Sorry", "As an AI"]\x00Sure, here it is.')
+put("judge", "judge_txt", b"\x03Q: {question}\nA: {response}\nVerdict [[A]] or [[B]]?\x00[[B]]")
+put("judge", "judge_user", b'\x01{"template": "{question} / {response}", "harmful": "[[B]]", '
+    b'"unharmful": "[[A]]", "chat": true}\x00The verdict: [[A]]')
+shared = os.environ.get("SA_SHARED_DATA") or os.path.join(src, "..", "shared", "data")
+if not os.path.isdir(shared):
+    shared = "/work/shared/data"
+for sub, name, mode, reply in (("refusal_prefixes", "refusal_prefix_lists.json", 0, b"I cannot"),
+                               ("judge_prompts", "harmbench_llama2_cls_prompt.json", 5, b"Yes"),
+                               ("judge_prompts", "redeval_gpt4_judge_prompt.json", 1, b"[[B]]"),
+                               ("judge_prompts", "qi2023_gpt4_policy_judge_prompt.json", 1,
+                                b"#thescore: 5"),
+                               ("judge_prompts", "xstest_gpt4_classifier_prompt.json", 1,
+                                b"2_full_refusal")):
+    p = os.path.join(shared, sub, name)
+    if os.path.exists(p):
+        with open(p, "rb") as f:
+            put("judge", name, bytes([mode]) + f.read() + b"\x00" + reply)
