@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char fz_dir[64];
@@ -27,6 +28,12 @@ static inline const char *fz_path(const char *name) {
         atexit(fz_cleanup);
     }
     snprintf(fz_path_buf, sizeof fz_path_buf, "%s/%s", fz_dir, name);
+    char *slash = strchr(fz_path_buf + strlen(fz_dir) + 1, '/');
+    if (slash) { /* one level of subdirectory, e.g. "model/config.json" */
+        *slash = 0;
+        mkdir(fz_path_buf, 0700);
+        *slash = '/';
+    }
     return fz_path_buf;
 }
 

@@ -149,3 +149,8 @@ for sub, name, mode, reply in (("refusal_prefixes", "refusal_prefix_lists.json",
     if os.path.exists(p):
         with open(p, "rb") as f:
             put("judge", name, bytes([mode]) + f.read() + b"\x00" + reply)
+
+# model directories (see fuzz_model.c): all tensors as the config expects, then a few changes
+for name, data in (("llama", b"\x00" + b"\x00" * 16), ("qwen2_tied", b"\x03" + b"\x00" * 16),
+                   ("shapes", b"\x00\x04\x0c\x05\x14\x06\x00\x03\x0b\x02\x01\x00\x00\x00\x00\x01")):
+    put("model", name, data)
