@@ -154,3 +154,9 @@ for sub, name, mode, reply in (("refusal_prefixes", "refusal_prefix_lists.json",
 for name, data in (("llama", b"\x00" + b"\x00" * 16), ("qwen2_tied", b"\x03" + b"\x00" * 16),
                    ("shapes", b"\x00\x04\x0c\x05\x14\x06\x00\x03\x0b\x02\x01\x00\x00\x00\x00\x01")):
     put("model", name, data)
+
+# conversations (see fuzz_chat.c): a family byte, then role byte + content, NUL-separated
+for fam in range(12):
+    put("chat", "family%d" % fam, bytes([fam | 0x80]) + b"\x00Be brief.\x00\x01Hi there\x00\x02Hello!"
+        b"\x00\x01And now?")
+put("chat", "user_only", b"\x03\x01What is 2+2?")

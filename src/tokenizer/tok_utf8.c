@@ -91,7 +91,9 @@ void tok_utf8_trim(const char *s, size_t *a, size_t *b, int left, int right,
         while (p > *a && (u[p] & 0xC0) == 0x80) p--;
         uint32_t cp;
         size_t bad, k = tok_utf8_next(u + p, *b - p, &cp, &bad);
-        if (!k || !drop(cp)) break;
+        /* the character must end exactly at *b: stray continuation bytes after it (invalid
+         * UTF-8) are not whitespace, and must not be cut off with it */
+        if (!k || p + k != *b || !drop(cp)) break;
         *b = p;
     }
 }

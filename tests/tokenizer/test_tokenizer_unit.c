@@ -544,6 +544,15 @@ static void chat_templates(void) {
     CHECK(sa_chat_encode(t, SA_CHAT_RAW, one, 1, 1, &ids, &err) == SA_OK);
     CHECK(ids.n == 3 && ids.ids[0] == 96);
     sa_tokens_free(&ids);
+    /* trimming (as the templates' | trim) stops at bytes that are not UTF-8: "x\t" followed by
+     * stray continuation bytes once lost the tab and everything after it (found by fuzz_chat) */
+    sa_chat_msg raw[] = {{"user", " x\t\xbc\x80"}, {"user", " y \n"}};
+    CHECK(sa_chat_render(t, SA_CHAT_LLAMA2, raw, 1, 0, &out, &err) == SA_OK);
+    CHECK_MSG(out && !strcmp(out, "<s>[INST] x\t\xbc\x80 [/INST]"), "got \"%s\"", out);
+    free(out);
+    CHECK(sa_chat_render(t, SA_CHAT_LLAMA2, raw + 1, 1, 0, &out, &err) == SA_OK);
+    CHECK_MSG(out && !strcmp(out, "<s>[INST] y [/INST]"), "got \"%s\"", out);
+    free(out);
     /* role errors */
     sa_chat_msg bad[] = {{"user", "a"}, {"user", "b"}};
     CHECK(sa_chat_render(t, SA_CHAT_LLAMA2, bad, 2, 1, &out, &err) == SA_EINVAL);
