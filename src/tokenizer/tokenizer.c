@@ -111,14 +111,19 @@ static int cleanup(tok_buf *in, tok_buf *tmp) {
     return 0;
 }
 
+/* The piece an id contributes to a decode with these flags, or NULL (no token, or skipped). */
+static const char *decoded_piece(const sa_tokenizer *t, int32_t id, unsigned flags) {
+    const char *p = sa_tokenizer_id_to_piece(t, id);
+    return p && !((flags & SA_DECODE_SKIP_SPECIAL) && sa_tokenizer_is_special(t, id)) ? p : NULL;
+}
+
 static sa_status decode_into(const sa_tokenizer *t, const int32_t *ids, size_t n, unsigned flags,
                              tok_buf *outb, sa_error *err) {
     tok_pieces toks = {0}, tmp = {0};
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
-        const char *p = sa_tokenizer_id_to_piece(t, ids[i]);
-        if (!p || ((flags & SA_DECODE_SKIP_SPECIAL) && sa_tokenizer_is_special(t, ids[i])))
-            continue;
+        const char *p = decoded_piece(t, ids[i], flags);
+        if (!p) continue;
         rc = tok_pieces_add(&toks, p, strlen(p), 0);
     }
     if (!rc && t->decoder) rc = tok_decode_chain(t->decoder, &toks, &tmp);
@@ -174,6 +179,17 @@ static int ends_with_replacement(const tok_buf *b) {
     return b->n >= 3 && !memcmp(b->s + b->n - 3, "\xEF\xBF\xBD", 3);
 }
 
+/* Whether the pending ids end inside a run of byte tokens ("<0xE2>"). Hugging Face's ByteFallback
+ * decodes a run as a whole, and when the whole is not UTF-8 every byte of it becomes U+FFFD,
+ * valid ones included: so no byte of a run can be printed before the run ends. */
+static int byte_run_open(const sa_tok_stream *s) {
+    for (size_t i = s->ids.n; i > s->n_context; i--) {
+        const char *p = decoded_piece(s->tok, s->ids.ids[i - 1], s->flags);
+        if (p) return strlen(p) == 6 && !strncmp(p, "<0x", 3) && p[5] == '>';
+    }
+    return 0;
+}
+
 /* Emit what the pending ids add to the context's text (when complete or forced). */
 static sa_status stream_emit(sa_tok_stream *s, int force, const char **text, size_t *len,
                              sa_error *err) {
@@ -181,6 +197,7 @@ static sa_status stream_emit(sa_tok_stream *s, int force, const char **text, siz
     tok_buf_put(&s->out, "", 0);
     *text = s->out.s ? s->out.s : "";
     *len = 0;
+    if (!force && byte_run_open(s)) return SA_OK;
     sa_status st = decode_into(s->tok, s->ids.ids, s->ids.n, s->flags, &s->text, err);
     if (st != SA_OK) return st;
     if (s->text.n <= s->prefix.n || (!force && ends_with_replacement(&s->text))) return SA_OK;

@@ -361,9 +361,30 @@ static void post_and_config(void) {
     sa_tokenizer_free(t);
 }
 
+/* Streamed pieces of the tokens named in `pieces`, joined, against their decode at once. */
+static void check_stream_joins(sa_tokenizer *t, const char *const *pieces, const char *want) {
+    sa_tok_stream *st;
+    sa_error err;
+    CHECK(sa_tok_stream_new(t, 0, &st, &err) == SA_OK);
+    char acc[256] = "";
+    const char *p;
+    size_t n;
+    for (size_t i = 0; pieces[i]; i++) {
+        CHECK_MSG(sa_tok_stream_step(st, sa_tokenizer_piece_to_id(t, pieces[i]), &p, &n, &err) ==
+                      SA_OK,
+                  "step %zu: %s", i, err.msg);
+        strncat(acc, p, n);
+    }
+    CHECK_MSG(sa_tok_stream_flush(st, &p, &n, &err) == SA_OK, "flush: %s", err.msg);
+    strncat(acc, p, n);
+    CHECK_MSG(!strcmp(acc, want), "streamed \"%s\", want \"%s\"", acc, want);
+    sa_tok_stream_free(st);
+}
+
 static void decoders(void) {
     static const char *const w[] = {
-        "<0xE2>", "<0x82>", "<0xAC>", "\xe2\x96\x81hi", "\xe2\x96\x81\xe2\x96\x81", "<s>", NULL};
+        "<0xE2>", "<0x82>", "<0xAC>", "<0x67>", "\xe2\x96\x81hi", "\xe2\x96\x81\xe2\x96\x81",
+        "<s>",    NULL};
     spec s = {.decoder = "{'type':'Sequence','decoders':[{'type':'Replace','pattern':{'String':'"
                          "\xe2\x96\x81'},'content':' '},"
                          "{'type':'ByteFallback'},{'type':'Fuse'},{'type':'Strip','content':' "
@@ -376,6 +397,14 @@ static void decoders(void) {
     CHECK(!strcmp(decode(t, euro, 0), "hi\xe2\x82\xac"));
     static const char *const broken[] = {"<0xE2>", "<0x82>", "x", NULL};
     CHECK(!strcmp(decode(t, broken, 0), "\xef\xbf\xbd\xef\xbf\xbdx")); /* one U+FFFD per byte */
+    /* a run that is not UTF-8 as a whole becomes U+FFFD per byte, "g" included: the stream once
+     * printed the "g" before the run ended, then failed (found by fuzz_tokenize) */
+    static const char *const g_run[] = {"<0x67>", "<0xE2>", "\xe2\x96\x81hi", NULL};
+    CHECK(!strcmp(decode(t, g_run, 0), "\xef\xbf\xbd\xef\xbf\xbd hi"));
+    check_stream_joins(t, g_run, "\xef\xbf\xbd\xef\xbf\xbd hi");
+    static const char *const g_end[] = {"\xe2\x96\x81hi", "<0x67>", NULL};
+    check_stream_joins(t, g_end, "hig");
+    check_stream_joins(t, euro, "hi\xe2\x82\xac");
     static const char *const sp[] = {"<s>", "\xe2\x96\x81hi", NULL};
     CHECK(!strcmp(decode(t, sp, SA_DECODE_SKIP_SPECIAL), "hi"));
     CHECK(!strcmp(decode(t, sp, 0), "<s> hi"));
