@@ -150,13 +150,9 @@ for sub, name, mode, reply in (("refusal_prefixes", "refusal_prefix_lists.json",
         with open(p, "rb") as f:
             put("judge", name, bytes([mode]) + f.read() + b"\x00" + reply)
 
-# model directories (see fuzz_model.c): all tensors as the config expects, then a few changes
-for name, data in (("llama", b"\x00" + b"\x00" * 16), ("qwen2_tied", b"\x03" + b"\x00" * 16),
-                   ("shapes", b"\x00\x04\x0c\x05\x14\x06\x00\x03\x0b\x02\x01\x00\x00\x00\x00\x01")):
-    put("model", name, data)
-
-# conversations (see fuzz_chat.c): a family byte, then role byte + content, NUL-separated
-for fam in range(12):
-    put("chat", "family%d" % fam, bytes([fam | 0x80]) + b"\x00Be brief.\x00\x01Hi there\x00\x02Hello!"
-        b"\x00\x01And now?")
-put("chat", "user_only", b"\x03\x01What is 2+2?")
+# model directories (see fuzz_model.c): config choices (arch, vocab, layers, kv heads, head_dim,
+# MLP width, context, RoPE, tied, heads multiple, hidden), then one byte per tensor (0: as expected)
+for name, cfg in (("llama", [0, 12, 0, 1, 1, 7, 9, 0, 0, 1, 1]), ("mistral_window", [1, 20, 1, 0, 2, 9, 15, 1, 1, 0, 0, 3]),
+                  ("qwen2_tied", [2, 8, 0, 1, 0, 3, 5, 2, 1, 2, 0, 10]), ("hidden_override", [0, 16, 0, 0, 3, 11, 11, 0, 0, 1, 0, 8])):
+    put("model", name, bytes(cfg) + b"\x00" * 40)
+put("model", "shapes", bytes([0, 12, 0, 1, 1, 7, 9, 0, 0, 1, 1]) + b"\x00\x04\x0c\x05\x14\x06\x00\x03\x0b\x02\x01")
