@@ -225,7 +225,7 @@ static void cache_put(tok_cache *c, const char *s, size_t n, const int32_t *ids,
         c->cap_spans = cap;
     }
     if (tok_strmap_put(&c->words, s, n, (int32_t)e)) return;
-    memcpy(c->ids + c->n_ids, ids, k * sizeof *ids);
+    if (k) memcpy(c->ids + c->n_ids, ids, k * sizeof *ids);
     c->span_off[e] = (uint32_t)c->n_ids;
     c->span_len[e] = (uint32_t)k;
     c->n_ids += k;
@@ -384,6 +384,9 @@ sa_status tok_bpe_encode(tok_bpe *m, const char *s, size_t n, sa_tokens *out, sa
         sa_status st = sa_tokens_push(out, c->syms[i].id, err);
         if (st != SA_OK) return st;
     }
-    if (n < CACHE_MAX_LEN) cache_put(c, s, n, out->ids + first, out->n - first);
+    /* a word can give no ids at all (characters outside a vocabulary without unk or byte
+     * fallback are dropped, as in Hugging Face's BPE): out->ids may still be NULL */
+    if (n < CACHE_MAX_LEN)
+        cache_put(c, s, n, out->n > first ? out->ids + first : NULL, out->n - first);
     return SA_OK;
 }

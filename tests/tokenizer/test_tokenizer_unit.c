@@ -324,6 +324,21 @@ static void bpe_model(void) {
     static const char *const d6[] = {"ab</w>", "c</w>", NULL};
     CHECK(!strcmp(decode(t, d6, 0), "ab c"));
     sa_tokenizer_free(t);
+    /* no unk token and no byte fallback: characters outside the vocabulary are dropped (as in
+     * Hugging Face), so a word can give no ids; encoded twice, the second time from the word
+     * cache (an empty cache entry once did pointer arithmetic on NULL: fuzz_tokenizer_json) */
+    write_file("tokenizer.json",
+               "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}");
+    sa_error err;
+    CHECK(sa_tokenizer_load(dir, &t, &err) == SA_OK);
+    for (int k = 0; k < 2 && t; k++) {
+        sa_tokens ids = {0};
+        CHECK(sa_tokenizer_encode(t, "z", 1, 0, &ids, &err) == SA_OK && ids.n == 0);
+        CHECK(sa_tokenizer_encode(t, "za", 2, 0, &ids, &err) == SA_OK && ids.n == 1 &&
+              ids.ids[0] == 0);
+        sa_tokens_free(&ids);
+    }
+    sa_tokenizer_free(t);
 }
 
 static void post_and_config(void) {
