@@ -156,3 +156,9 @@ for name, cfg in (("llama", [0, 12, 0, 1, 1, 7, 9, 0, 0, 1, 1]), ("mistral_windo
                   ("qwen2_tied", [2, 8, 0, 1, 0, 3, 5, 2, 1, 2, 0, 10]), ("hidden_override", [0, 16, 0, 0, 3, 11, 11, 0, 0, 1, 0, 8])):
     put("model", name, bytes(cfg) + b"\x00" * 40)
 put("model", "shapes", bytes([0, 12, 0, 1, 1, 7, 9, 0, 0, 1, 1]) + b"\x00\x04\x0c\x05\x14\x06\x00\x03\x0b\x02\x01")
+
+# conversations (see fuzz_chat.c): a family byte, then role byte + content, NUL-separated
+for fam in range(12):
+    put("chat", "family%d" % fam, bytes([fam | 0x80]) + b"\x00Be brief.\x00\x01Hi there\x00\x02Hello!"
+        b"\x00\x01And now?")
+put("chat", "user_only", b"\x03\x01What is 2+2?")
