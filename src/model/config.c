@@ -106,6 +106,8 @@ static sa_status parse_shape(ctx *c, const cJSON *root, sa_model_config *cfg) {
         return bad(c, "num_key_value_heads", "does not divide num_attention_heads");
     int dflt_hd = cfg->hidden_size / cfg->n_heads;
     if ((st = get_int(c, root, "head_dim", 0, dflt_hd, 1, &cfg->head_dim))) return st;
+    if (cfg->head_dim < 1) /* the default, hidden_size / num_attention_heads, rounded to 0 */
+        return bad(c, "num_attention_heads", "exceeds hidden_size (no head_dim to fall back on)");
     if (cfg->head_dim % 2) return bad(c, "head_dim", "is odd (RoPE needs pairs)");
     double eps = 0;
     if ((st = get_num(c, root, "rms_norm_eps", 1e-6, &eps))) return st;

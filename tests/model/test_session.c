@@ -249,7 +249,11 @@ static void test_config(void) {
            SA_EFORMAT, "num_key_value_heads");
     refuse("{\"architectures\":[\"LlamaForCausalLM\"],\"vocab_size\":10}", SA_EFORMAT,
            "hidden_size");
-    /* found by fuzz/fuzz_config.c: an id beyond int was converted anyway (undefined) */
+    /* found by fuzz/fuzz_config.c: more heads than hidden units gave head_dim 0; an id beyond
+     * int was converted anyway (undefined) */
+    refuse("{\"architectures\":[\"LlamaForCausalLM\"],\"vocab_size\":10,\"hidden_size\":8,"
+           "\"intermediate_size\":8,\"num_hidden_layers\":1,\"num_attention_heads\":16}",
+           SA_EFORMAT, "num_attention_heads");
     refuse("{\"architectures\":[\"LlamaForCausalLM\"]," BASE ",\"eos_token_id\":[2,1e75]}",
            SA_EFORMAT, "eos_token_id");
     refuse("{\"architectures\":[\"LlamaForCausalLM\"]," BASE ",\"eos_token_id\":[2,-1]}",
