@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/csv.h"
 #include "safearith/fsutil.h"
 #include "tokenizer/tok_internal.h"
 
@@ -279,6 +280,12 @@ static sa_status parse_file(const char *path, cJSON **out, sa_error *err) {
     size_t len;
     sa_status st = sa_read_file(path, &data, &len, err);
     if (st != SA_OK) return st;
+    /* JSON is UTF-8 (RFC 8259), and the strings in it go to PCRE2 and the tries unchecked */
+    st = sa_text_check(data, len, path, err);
+    if (st != SA_OK) {
+        free(data);
+        return st;
+    }
     *out = cJSON_ParseWithLength(data, len);
     free(data);
     if (!*out) return sa_error_set(err, SA_EFORMAT, "%s: not valid JSON", path);

@@ -463,6 +463,14 @@ static void refusals(void) {
     sa_error err;
     CHECK(sa_tokenizer_load(dir, &t, &err) == SA_EUNSUPPORTED);
     CHECK_MSG(strstr(err.msg, "WordPiece") != NULL, "%s", err.msg);
+    /* invalid UTF-8 inside a regex pattern once crashed PCRE2 (found by fuzz_tokenizer_json) */
+    write_file("tokenizer.json", "{\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":"
+                                 "{\"Regex\":\"(?i:'s|\xff\xff\xff't)\"},\"behavior\":"
+                                 "\"Isolated\",\"invert\":false},\n"
+                                 "\"model\":{\"type\":\"BPE\",\"vocab\":{}}}");
+    CHECK(sa_tokenizer_load(dir, &t, &err) == SA_EFORMAT && t == NULL);
+    CHECK_MSG(strstr(err.msg, "tokenizer.json: line 1: invalid UTF-8 (byte 0xFF") != NULL, "%s",
+              err.msg);
 }
 
 /* A byte-level tokenizer without merges: every byte is a token, so characters split across tokens.
