@@ -5,19 +5,13 @@
  * then messages separated by NUL bytes, each a role byte (0 system, 1 user, 2 assistant) and
  * its content. Rendering uses the organisms' tokenizer (SA_FUZZ_TOKENIZER to change it). */
 #include "fuzz_util.h"
-#include "safearith/tokenizer.h"
+#include "fuzz_tokenizer.h"
 
 static sa_tokenizer *tok;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
-    const char *dir =
-        getenv("SA_FUZZ_TOKENIZER") ? getenv("SA_FUZZ_TOKENIZER") : SA_FUZZ_MODELS "/base";
-    sa_error err;
-    if (sa_tokenizer_load(dir, &tok, &err) != SA_OK) {
-        fprintf(stderr, "fuzz_chat: %s\n", err.msg);
-        exit(1);
-    }
+    tok = fz_load_tokenizer("fuzz_chat");
     return 0;
 }
 

@@ -7,20 +7,14 @@
  * Every id an encoding gives must be in the vocabulary, and decoding ids in steps (the streaming
  * decoder) must give exactly what decoding them at once gives (bit 2: skipping special tokens). */
 #include "fuzz_util.h"
-#include "safearith/tokenizer.h"
+#include "fuzz_tokenizer.h"
 
 static sa_tokenizer *tok;
 static sa_chat_family family = SA_CHAT_RAW;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
-    const char *dir =
-        getenv("SA_FUZZ_TOKENIZER") ? getenv("SA_FUZZ_TOKENIZER") : SA_FUZZ_MODELS "/base";
-    sa_error err;
-    if (sa_tokenizer_load(dir, &tok, &err) != SA_OK) {
-        fprintf(stderr, "fuzz_tokenize: %s\n", err.msg);
-        exit(1);
-    }
+    tok = fz_load_tokenizer("fuzz_tokenize");
     if (sa_tokenizer_chat_family(tok, &family, NULL) != SA_OK) family = SA_CHAT_RAW;
     return 0;
 }
