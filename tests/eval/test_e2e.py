@@ -202,4 +202,25 @@ C.check(p.returncode == 1 and "interrupted" in err and "--resume" in err,
 C.check(read_rows(out) == [], "no partial rows after an interrupted batch")
 with open(os.path.join(out, "run.json")) as f:
     C.check(json.load(f)["status"] == "interrupted", "run.json status interrupted")
+# 9. A second Ctrl-C ends the process at once. fake:20000 sleeps 20 s per prompt; a signal cuts
+# one sleep short, after which the batch goes on to the next prompt's sleep, so only the second
+# signal (which finds the default action) can end the run within seconds.
+out = os.path.join(tmp, "int2")
+cmd = [os.environ["SAFEARITH"], "eval", "-q", "--model", "fake:20000", "-o", out, "--dataset",
+       longq, "--batch", "6"]
+p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+t0 = time.time()
+while not os.path.exists(os.path.join(out, "responses.jsonl")) and time.time() - t0 < 60:
+    time.sleep(0.01)
+time.sleep(0.2)
+p.send_signal(signal.SIGINT)
+time.sleep(0.5)
+C.check(p.poll() is None, "one Ctrl-C waits for the batch (a clean stop)")
+p.send_signal(signal.SIGINT)
+try:
+    p.communicate(timeout=5)
+except subprocess.TimeoutExpired:
+    p.kill()
+    p.communicate()
+C.check(p.returncode == -signal.SIGINT, f"a second Ctrl-C ends the process: exit {p.returncode}")
 C.done()
