@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "formats/csv.h"
+#include "formats/text.h"
 #include "formats/jsonl.h"
 #include "safearith/eval.h"
 #include "safearith/fsutil.h"

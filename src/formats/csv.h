@@ -1,5 +1,5 @@
 /* csv.h: a strict RFC 4180 CSV reader (quoted fields with "" escapes, embedded newlines, CRLF
- * or LF line ends) and a UTF-8 validator shared by the text readers.
+ * or LF line ends).
  *
  * The whole file is parsed into a table of NUL-terminated cells. Errors name the file, the line
  * and, where it helps, the column: an unterminated quote, text after a closing quote, a row
@@ -33,15 +33,5 @@ int sa_csv_col(const sa_csv *t, const char *name);
 static inline const char *sa_csv_cell(const sa_csv *t, size_t row, size_t col) {
     return t->cells[row * t->n_cols + col];
 }
-
-/* 1 if s[0..n) is valid UTF-8 (no overlong forms, surrogates or code points above U+10FFFF);
- * otherwise 0 and *bad (if not NULL) receives the offset of the first bad byte. */
-int sa_text_utf8_valid(const char *s, size_t n, size_t *bad);
-/* 1-based line number of byte offset `off` in text. */
-size_t sa_text_line_of(const char *text, size_t off);
-/* What every text format here (CSV, JSON, JSONL, plain lines) requires of its file: valid UTF-8
- * and no NUL byte (C strings would end there, silently cutting a field). SA_EFORMAT naming the
- * path, line and offset otherwise. */
-sa_status sa_text_check(const char *text, size_t len, const char *path, sa_error *err);
 
 #endif

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/csv.h"
+#include "formats/text.h"
 #include "safearith/fsutil.h"
 
 static int blank_line(const char *s, size_t n) {

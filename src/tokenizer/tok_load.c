@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/csv.h"
+#include "formats/text.h"
 #include "safearith/fsutil.h"
 #include "tokenizer/tok_internal.h"
 

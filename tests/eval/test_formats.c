@@ -3,6 +3,7 @@
 
 #include "common/check.h"
 #include "formats/csv.h"
+#include "formats/text.h"
 #include "formats/jsonl.h"
 
 static sa_status parse(const char *text, int header, int ragged, sa_csv *t, sa_error *err) {
