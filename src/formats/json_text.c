@@ -1,48 +1,11 @@
-/* json_text.c: small text helpers for the JSON the safetensors code reads and writes: a UTF-8
- * validator (cJSON accepts any bytes, the format demands UTF-8) and a growing string buffer with
- * JSON string escaping, used to emit headers and index files without a DOM. */
+/* json_text.c: a growing string buffer with JSON string escaping, used by the safetensors code to
+ * emit headers and index files without a DOM. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "formats/safetensors_internal.h"
-
-/* Length of the valid sequence at p (1..4), or 0 if p starts a bad one. */
-static int utf8_seq(const unsigned char *p, const unsigned char *end) {
-    unsigned c = *p;
-    if (c < 0x80) return 1;
-    int len;
-    uint32_t cp, min;
-    if ((c & 0xE0) == 0xC0)
-        len = 2, cp = c & 0x1F, min = 0x80;
-    else if ((c & 0xF0) == 0xE0)
-        len = 3, cp = c & 0x0F, min = 0x800;
-    else if ((c & 0xF8) == 0xF0)
-        len = 4, cp = c & 0x07, min = 0x10000;
-    else
-        return 0;
-    if (end - p < len) return 0;
-    for (int i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return len;
-}
-
-int sa_utf8_valid(const char *s, size_t n, size_t *bad_at) {
-    const unsigned char *p = (const unsigned char *)s, *end = p + n;
-    while (p < end) {
-        int len = utf8_seq(p, end);
-        if (!len) {
-            if (bad_at) *bad_at = (size_t)(p - (const unsigned char *)s);
-            return 0;
-        }
-        p += len;
-    }
-    return 1;
-}
 
 static int reserve(sa_strbuf *b, size_t extra) {
     if (b->len + extra + 1 <= b->cap) return 0;

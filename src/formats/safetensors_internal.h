@@ -46,10 +46,6 @@ sa_status sa_st_open_index(sa_checkpoint *ck, const char *index_path, sa_error *
 /* Build the name table over ck->tensors; SA_EFORMAT on a duplicate name. */
 sa_status sa_st_build_table(sa_checkpoint *ck, sa_error *err);
 
-/* 1 if [s, s+n) is valid UTF-8 (no overlongs, surrogates or code points above U+10FFFF);
- * otherwise 0, with the offset of the first bad sequence in *bad_at (if not NULL). */
-int sa_utf8_valid(const char *s, size_t n, size_t *bad_at);
-
 /* Append s to a growing buffer, JSON-escaped and quoted. Returns 0, or -1 on OOM. */
 typedef struct sa_strbuf {
     char *data;

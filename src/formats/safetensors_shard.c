@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "formats/safetensors_internal.h"
+#include "formats/text.h"
 
 #define MAX_JSON_INT 9007199254740992.0 /* 2^53: larger values are not exact in cJSON */
 
@@ -271,7 +272,7 @@ static sa_status parse_header(const sa_st_shard *sh, cJSON **root, sa_error *err
     if (memchr(h, 0, n))
         return sa_error_set(err, SA_EFORMAT, "%s: header contains a NUL byte", sh->path);
     size_t bad;
-    if (!sa_utf8_valid(h, n, &bad))
+    if (!sa_text_utf8_valid(h, n, &bad))
         return sa_error_set(err, SA_EFORMAT, "%s: header is not valid UTF-8 (byte %zu)", sh->path,
                             bad);
     const char *end = NULL;

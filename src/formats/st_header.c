@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "formats/safetensors_internal.h"
+#include "formats/text.h"
 
 void sa_st_shard_file_name(int shard, int n_shards, char *buf, size_t n) {
     if (n_shards <= 1)
@@ -20,7 +21,7 @@ sa_status sa_st_decl_init(sa_st_decl *d, const char *name, sa_dtype dtype, int n
                           const int64_t *shape, sa_error *err) {
     memset(d, 0, sizeof *d);
     if (!name || !*name || !strcmp(name, "__metadata__") ||
-        !sa_utf8_valid(name, strlen(name), NULL))
+        !sa_text_utf8_valid(name, strlen(name), NULL))
         return sa_error_set(err, SA_EINVAL, "tensor name '%s' is not allowed", name ? name : "");
     if ((unsigned)dtype >= SA_DTYPE_COUNT)
         return sa_error_set(err, SA_EINVAL, "tensor '%s': invalid dtype", name);
