@@ -91,6 +91,7 @@ sa_status sa_json_parse(const char *text, size_t len, const char *path, cJSON **
     }
     if (end && !blank_line(end, len - (size_t)(end - text))) {
         size_t off = (size_t)(end - text);
+        while (off < len && strchr(" \t\r\n", text[off])) off++; /* the line of the extra text */
         cJSON_Delete(v);
         return sa_error_set(err, SA_EFORMAT, "%s: line %zu: text after the JSON value", path,
                             sa_text_line_of(text, off));

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "formats/safetensors_internal.h"
-#include "formats/text.h"
+#include "formats/jsonl.h"
 #include "safearith/fsutil.h"
 
 static int cmp_str(const void *a, const void *b) {
@@ -30,11 +30,8 @@ static int shard_name_ok(const char *s) {
 
 static sa_status load_weight_map(const char *path, const char *text, size_t len, cJSON **root,
                                  const cJSON **wm, sa_error *err) {
-    size_t bad;
-    if (!sa_text_utf8_valid(text, len, &bad))
-        return sa_error_set(err, SA_EFORMAT, "%s: index is not valid UTF-8 (byte %zu)", path, bad);
-    *root = cJSON_ParseWithLength(text, len);
-    if (!*root) return sa_error_set(err, SA_EFORMAT, "%s: index is not valid JSON", path);
+    sa_status st = sa_json_parse(text, len, path, root, err); /* UTF-8, no NUL, line numbers */
+    if (st != SA_OK) return st;
     if (!cJSON_IsObject(*root))
         return sa_error_set(err, SA_EFORMAT, "%s: index is not a JSON object", path);
     *wm = cJSON_GetObjectItemCaseSensitive(*root, "weight_map");

@@ -13,9 +13,9 @@
 int sa_text_utf8_valid(const char *s, size_t n, size_t *bad);
 /* 1-based line number of byte offset `off` in text. */
 size_t sa_text_line_of(const char *text, size_t off);
-/* What every text format here (CSV, JSON, JSONL, plain lines) requires of its file: valid UTF-8
- * and no NUL byte (C strings would end there, silently cutting a field). SA_EFORMAT naming the
- * path, line and offset otherwise. */
+/* What every text file safearith reads (CSV, JSON, JSONL, plain lines, tokenizer.json, the
+ * safetensors index) requires: valid UTF-8 and no NUL byte (C strings would end there, silently
+ * cutting a field). SA_EFORMAT naming the path, line and offset otherwise. */
 sa_status sa_text_check(const char *text, size_t len, const char *path, sa_error *err);
 
 #endif

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "formats/text.h"
+#include "formats/jsonl.h"
 #include "safearith/fsutil.h"
 #include "tokenizer/tok_internal.h"
 
@@ -275,23 +275,6 @@ sa_status tok_load_config(sa_tokenizer *t, const cJSON *cfg, sa_error *err) {
     return chat_template_of(cfg, t, err);
 }
 
-static sa_status parse_file(const char *path, cJSON **out, sa_error *err) {
-    char *data;
-    size_t len;
-    sa_status st = sa_read_file(path, &data, &len, err);
-    if (st != SA_OK) return st;
-    /* JSON is UTF-8 (RFC 8259), and the strings in it go to PCRE2 and the tries unchecked */
-    st = sa_text_check(data, len, path, err);
-    if (st != SA_OK) {
-        free(data);
-        return st;
-    }
-    *out = cJSON_ParseWithLength(data, len);
-    free(data);
-    if (!*out) return sa_error_set(err, SA_EFORMAT, "%s: not valid JSON", path);
-    return SA_OK;
-}
-
 sa_status sa_tokenizer_load_files(const char *tokenizer_json, const char *config_json,
                                   sa_tokenizer **out, sa_error *err) {
     *out = NULL;
@@ -300,13 +283,13 @@ sa_status sa_tokenizer_load_files(const char *tokenizer_json, const char *config
     t->bos_id = t->eos_id = t->pad_id = t->unk_id = -1;
     t->md = pcre2_match_data_create(16, NULL);
     cJSON *root = NULL, *cfg = NULL;
-    sa_status st =
-        t->md ? parse_file(tokenizer_json, &root, err) : sa_error_set(err, SA_ENOMEM, "tokenizer");
+    sa_status st = t->md ? sa_json_read(tokenizer_json, &root, err)
+                         : sa_error_set(err, SA_ENOMEM, "tokenizer");
     if (st == SA_OK) {
         st = tok_load_json(t, root, err);
         if (st != SA_OK) sa_error_prefix(err, "%s", tokenizer_json);
     }
-    if (st == SA_OK && config_json) st = parse_file(config_json, &cfg, err);
+    if (st == SA_OK && config_json) st = sa_json_read(config_json, &cfg, err);
     if (st == SA_OK) {
         st = tok_load_config(t, cfg, err);
         if (st != SA_OK) sa_error_prefix(err, "%s", config_json ? config_json : tokenizer_json);

@@ -307,8 +307,9 @@ typedef struct bad_index {
 
 /* Shards s1 (tensors a, b) and s2 (tensor c) exist in every index case's directory. */
 static const bad_index bad_indexes[] = {
-    {"{\"weight_map\":", "index is not valid JSON"},
-    {"{\"weight_map\":{\"a\":\"s1\xfe\"}}", "index is not valid UTF-8"},
+    {"{\"weight_map\":", "index.json: line 1: not valid JSON"},
+    {"{\"weight_map\":{\"a\":\"s1\xfe\"}}", "index.json: line 1: invalid UTF-8 (byte 0xFE"},
+    {"{\"weight_map\":{}}\n\n{}", "index.json: line 3: text after the JSON value"},
     {"[]", "index is not a JSON object"},
     {"{\"metadata\":{}}", "index has no weight_map object"},
     {"{\"weight_map\":{}}", "index weight_map is empty"},

@@ -471,6 +471,9 @@ static void refusals(void) {
     CHECK(sa_tokenizer_load(dir, &t, &err) == SA_EFORMAT && t == NULL);
     CHECK_MSG(strstr(err.msg, "tokenizer.json: line 1: invalid UTF-8 (byte 0xFF") != NULL, "%s",
               err.msg);
+    write_file("tokenizer.json", "{\"model\":\n{\"type\":\"BPE\",\n\"vocab\":{");
+    CHECK(sa_tokenizer_load(dir, &t, &err) == SA_EFORMAT && t == NULL);
+    CHECK_MSG(strstr(err.msg, "tokenizer.json: line 3: not valid JSON") != NULL, "%s", err.msg);
 }
 
 /* A byte-level tokenizer without merges: every byte is a token, so characters split across tokens.
