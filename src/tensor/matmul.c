@@ -1,17 +1,23 @@
 /* matmul.c: y = x . W^T with weights in their stored dtype (see matmul.h for the two paths).
  *
- * The kernel computes a tile of up to 4 weight rows x 3 activation rows with 12 AVX2
- * accumulators: each 8-wide step loads 4 weight vectors (widened from BF16 by a shift, from F16
- * with F16C) and 3 activation vectors for 12 FMAs. A task's rows are read as four strided
- * streams (see DEFINE_BLOCK), and several matrices over the same activations can share one pool
- * job (sa_matmul_multi). Every output element is accumulated lane-wise over the columns in the
- * same order and reduced in the same fixed order whatever the tile shape, task or job, which is
- * what makes batched and unbatched rows bit-identical. */
+ * The kernel computes a tile of up to 4 weight rows x up to 3 activation rows with AVX2
+ * accumulators. F16 and F32 rows are read 8 columns at a time (F16 widened with F16C); a 4 x 3
+ * tile then does 12 FMAs per step. BF16 rows are read 16 columns (32 bytes) at a time: each
+ * 32-bit lane holds two columns, the even one becomes float32 by a shift and the odd one by a mask,
+ * and the activations are read permuted to match (the 8 even columns of each 16, then the 8 odd
+ * ones; permuted once per call into the context). The zero-extension this replaces ran on the
+ * same two vector pipes as the shift and bounded the kernel (bench/engine.md); with it gone a
+ * 4 x 2 tile is the fastest shape. A task's rows are read as four strided streams (see
+ * DEFINE_BLOCK), and several matrices over the same activations can share one pool job
+ * (sa_matmul_multi). Every output element is accumulated lane-wise over the columns in the same
+ * order and reduced in the same fixed order whatever the tile shape, task or job, which is what
+ * makes batched and unbatched rows bit-identical. */
 #include "tensor/matmul.h"
 
 #include "tensor/gemm.h"
 #include "tensor/stored.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,8 +39,14 @@ int sa_mm_ctx_init(sa_mm_ctx *c, sa_pool *pool, int max_cols) {
     c->n_workers = sa_pool_size(pool);
     c->gemm_min_t = SA_MM_GEMM_MIN_T;
     c->tile_floats = SA_GEMM_SCRATCH_FLOATS(max_cols);
+    c->max_cols = max_cols;
+    c->xperm_floats = (size_t)SA_MM_GEMM_MIN_T * (size_t)max_cols;
     c->tiles = calloc((size_t)c->n_workers, sizeof *c->tiles);
-    if (!c->tiles) return -1;
+    c->xperm = aligned_alloc(32, ((c->xperm_floats * 4 + 31) / 32) * 32);
+    if (!c->tiles || !c->xperm) {
+        sa_mm_ctx_free(c);
+        return -1;
+    }
     for (int i = 0; i < c->n_workers; i++) {
         c->tiles[i] = aligned_alloc(64, ((c->tile_floats * 4 + 63) / 64) * 64);
         if (!c->tiles[i]) {
@@ -49,6 +61,7 @@ void sa_mm_ctx_free(sa_mm_ctx *c) {
     if (c->tiles)
         for (int i = 0; i < c->n_workers; i++) free(c->tiles[i]);
     free(c->tiles);
+    free(c->xperm);
     memset(c, 0, sizeof *c);
 }
 
@@ -94,6 +107,66 @@ static inline __attribute__((always_inline)) void tile(const unsigned char *w, s
         }
 }
 
+/* The BF16 tile: y[c*ldy + r*ys] = dot(W row r, x row c) for r < NR, c < NX, with x permuted
+ * per 16 columns (permute_bf16_rows). Lane l of an accumulator adds, for every 16 columns i,
+ * column i+2l then column i+2l+1; columns past the last 16 are added after the reduction. */
+static inline __attribute__((always_inline)) void tile_bf16(const unsigned char *w, size_t stride,
+                                                            const int NR, const float *x, int cols,
+                                                            const int NX, float *y, int ys,
+                                                            int ldy) {
+    __m256 acc[4][3];
+    const __m256i odd = _mm256_set1_epi32((int)0xFFFF0000u);
+    for (int r = 0; r < NR; r++)
+        for (int c = 0; c < NX; c++) acc[r][c] = _mm256_setzero_ps();
+    int n16 = cols & ~15;
+    for (int i = 0; i < n16; i += 16) {
+        __m256 xe[3], xo[3];
+        for (int c = 0; c < NX; c++) {
+            xe[c] = _mm256_loadu_ps(x + (size_t)c * cols + i);
+            xo[c] = _mm256_loadu_ps(x + (size_t)c * cols + i + 8);
+            /* keep rows 0 and 1 in registers (gcc would fold the loads into every FMA); row 2
+             * does not fit next to 9 accumulators and comes from L1 with each FMA */
+            if (c < 2) __asm__("" : "+x"(xe[c]), "+x"(xo[c]));
+        }
+        for (int r = 0; r < NR; r++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(w + r * stride + 2 * i));
+            __m256 we = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+            __m256 wo = _mm256_castsi256_ps(_mm256_and_si256(v, odd));
+            for (int c = 0; c < NX; c++) {
+                acc[r][c] = _mm256_fmadd_ps(we, xe[c], acc[r][c]);
+                acc[r][c] = _mm256_fmadd_ps(wo, xo[c], acc[r][c]);
+            }
+        }
+    }
+    for (int r = 0; r < NR; r++)
+        for (int c = 0; c < NX; c++) {
+            float s = hsum8(acc[r][c]);
+            for (int i = n16; i < cols; i++)
+                s += sa_stored_elem(w + r * stride, i, SA_BF16) * x[(size_t)c * cols + i];
+            y[(size_t)c * ldy + (size_t)r * ys] = s;
+        }
+}
+
+/* x rows [0, T) of `cols` floats into dst, each 16-column block as its 8 even columns then its 8
+ * odd ones (the order tile_bf16 reads); the columns past the last 16 keep their places. */
+static void permute_bf16_rows(const float *x, int T, int cols, float *dst) {
+    int n16 = cols & ~15;
+    for (int t = 0; t < T; t++) {
+        const float *s = x + (size_t)t * cols;
+        float *d = dst + (size_t)t * cols;
+        for (int i = 0; i < n16; i += 16) {
+            __m256 a = _mm256_loadu_ps(s + i), b = _mm256_loadu_ps(s + i + 8);
+            /* shuffle picks a0 a2 b0 b2 | a4 a6 b4 b6; the 64-bit permute restores the order */
+            __m256 e = _mm256_shuffle_ps(a, b, 0x88), o = _mm256_shuffle_ps(a, b, 0xDD);
+            _mm256_storeu_ps(d + i,
+                             _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8)));
+            _mm256_storeu_ps(d + i + 8,
+                             _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xD8)));
+        }
+        memcpy(d + n16, s + n16, (size_t)(cols - n16) * sizeof *d);
+    }
+}
+
 /* Up to 3 activation rows against nrows weight rows. The rows are read as four streams: tile j
  * takes rows j, j+q, j+2q and j+3q (q = nrows / 4), so the hardware prefetchers see four long
  * sequential reads. Tiles of four adjacent rows instead read four short runs that restart every
@@ -114,16 +187,49 @@ static inline __attribute__((always_inline)) void tile(const unsigned char *w, s
         for (int j = 0; j < q; j++) TILE_NX(DT, 4, w + j * rb, q * rb, y + j, q);                  \
         for (int r = 4 * q; r < nrows; r++) TILE_NX(DT, 1, w + r * rb, rb, y + r, 1);              \
     }
-DEFINE_BLOCK(block_bf16, SA_BF16)
 DEFINE_BLOCK(block_f16, SA_F16)
 DEFINE_BLOCK(block_f32, SA_F32)
 
-/* Rows [r0, r0+nrows) of W against x rows [0, T), up to 3 x rows at a time. */
+/* The same for BF16: a pass of 3 activation rows takes tiles of 3 weight rows (9 accumulators,
+ * three streams), a pass of 1 or 2 rows tiles of 4 (8 accumulators at most, four streams). */
+static void block_bf16(const unsigned char *w, size_t rb, int nrows, const float *x, int cols,
+                       int nx, float *y, int ldy) {
+    int nr = nx == 3 ? 3 : 4, q = nrows / nr;
+    for (int j = 0; j < q; j++) {
+        const unsigned char *wj = w + j * rb;
+        if (nx == 3)
+            tile_bf16(wj, q * rb, 3, x, cols, 3, y + j, q, ldy);
+        else if (nx == 2)
+            tile_bf16(wj, q * rb, 4, x, cols, 2, y + j, q, ldy);
+        else
+            tile_bf16(wj, q * rb, 4, x, cols, 1, y + j, q, ldy);
+    }
+    for (int r = nr * q; r < nrows; r++) {
+        if (nx == 3)
+            tile_bf16(w + r * rb, rb, 1, x, cols, 3, y + r, 1, ldy);
+        else if (nx == 2)
+            tile_bf16(w + r * rb, rb, 1, x, cols, 2, y + r, 1, ldy);
+        else
+            tile_bf16(w + r * rb, rb, 1, x, cols, 1, y + r, 1, ldy);
+    }
+}
+
+/* Activation rows in the pass of the kernel that starts at row t of T: 3 (the rest, when fewer).
+ * BF16 passes of 1 row cost almost as much as passes of 2 or 3, so there T is split into 3s and 2s
+ * (4 left: 2 + 2), and only T = 1 has a single row. */
+static int kernel_group(sa_dtype dt, int t, int T) {
+    int left = T - t;
+    if (dt == SA_BF16 && left == 4) return 2;
+    return left < 3 ? left : 3;
+}
+
+/* Rows [r0, r0+nrows) of W against x rows [0, T), in groups of kernel_group(); for BF16 x is the
+ * permuted copy (permute_bf16_rows). */
 static void kernel_rows(const sa_wmat *w, int r0, int nrows, const float *x, int T, float *y) {
     size_t rb = (size_t)w->cols * sa_stored_size(w->dtype);
     const unsigned char *wp = (const unsigned char *)w->data + (size_t)r0 * rb;
-    for (int t = 0; t < T; t += 3) {
-        int nx = T - t < 3 ? T - t : 3;
+    for (int t = 0, nx; t < T; t += nx) {
+        nx = kernel_group(w->dtype, t, T);
         const float *xt = x + (size_t)t * w->cols;
         float *yt = y + (size_t)t * w->rows + r0;
         if (w->dtype == SA_BF16)
@@ -135,42 +241,42 @@ static void kernel_rows(const sa_wmat *w, int r0, int nrows, const float *x, int
     }
 }
 
-float sa_dot_row(const sa_wmat *w, int row, const float *x) {
-    float y;
-    sa_wmat one = *w;
-    one.data = (const unsigned char *)w->data + (size_t)row * w->cols * sa_stored_size(w->dtype);
-    one.rows = 1;
-    kernel_rows(&one, 0, 1, x, 1, &y);
-    return y;
+#else
+/* Portable fallback with the same per-element summation structure (8 lanes, fixed reduction;
+ * for BF16 two columns per lane and step, x permuted as for the AVX2 kernel). */
+static void permute_bf16_rows(const float *x, int T, int cols, float *dst) {
+    int n16 = cols & ~15;
+    for (int t = 0; t < T; t++) {
+        const float *s = x + (size_t)t * cols;
+        float *d = dst + (size_t)t * cols;
+        for (int i = 0; i < n16; i += 16)
+            for (int l = 0; l < 8; l++) d[i + l] = s[i + 2 * l], d[i + 8 + l] = s[i + 2 * l + 1];
+        memcpy(d + n16, s + n16, (size_t)(cols - n16) * sizeof *d);
+    }
 }
 
-#else
-/* Portable fallback with the same per-element summation structure (8 lanes, fixed reduction). */
 static void kernel_rows(const sa_wmat *w, int r0, int nrows, const float *x, int T, float *y) {
     size_t rb = (size_t)w->cols * sa_stored_size(w->dtype);
+    int bf16 = w->dtype == SA_BF16, step = bf16 ? 16 : 8, n = w->cols / step * step;
     for (int t = 0; t < T; t++)
         for (int r = r0; r < r0 + nrows; r++) {
             const unsigned char *wr = (const unsigned char *)w->data + (size_t)r * rb;
             const float *xt = x + (size_t)t * w->cols;
             float lane[8] = {0};
-            int n8 = w->cols & ~7;
-            for (int i = 0; i < n8; i += 8)
-                for (int l = 0; l < 8; l++)
-                    lane[l] += sa_stored_elem(wr, i + l, w->dtype) * xt[i + l];
+            for (int i = 0; i < n; i += step)
+                for (int l = 0; l < 8; l++) {
+                    if (!bf16) {
+                        lane[l] += sa_stored_elem(wr, i + l, w->dtype) * xt[i + l];
+                        continue;
+                    }
+                    lane[l] += sa_stored_elem(wr, i + 2 * l, w->dtype) * xt[i + l];
+                    lane[l] += sa_stored_elem(wr, i + 2 * l + 1, w->dtype) * xt[i + 8 + l];
+                }
             float s = ((lane[0] + lane[4]) + (lane[2] + lane[6])) +
                       ((lane[1] + lane[5]) + (lane[3] + lane[7]));
-            for (int i = n8; i < w->cols; i++) s += sa_stored_elem(wr, i, w->dtype) * xt[i];
+            for (int i = n; i < w->cols; i++) s += sa_stored_elem(wr, i, w->dtype) * xt[i];
             y[(size_t)t * w->rows + r] = s;
         }
-}
-
-float sa_dot_row(const sa_wmat *w, int row, const float *x) {
-    float y;
-    sa_wmat one = *w;
-    one.data = (const unsigned char *)w->data + (size_t)row * w->cols * sa_stored_size(w->dtype);
-    one.rows = 1;
-    kernel_rows(&one, 0, 1, x, 1, &y);
-    return y;
 }
 
 #endif
@@ -180,7 +286,7 @@ float sa_dot_row(const sa_wmat *w, int row, const float *x) {
  * still works on it, and the pool hand-off is paid once. */
 typedef struct {
     sa_mm_ctx *c;
-    const float *x;
+    const float *x, *xp; /* xp: x permuted for BF16 weights on the kernel path */
     int T;
     const sa_wmat *w[SA_MM_MAX_MULTI];
     float *y[SA_MM_MAX_MULTI];
@@ -198,7 +304,7 @@ static void mm_task(void *ctx, size_t task, int worker) {
     if (j->packed[m]) /* one SA_GEMM_NC-row block through the packed product */
         sa_gemm_block(w, r0, n, j->x, j->T, j->y[m], j->c->tiles[worker]);
     else
-        kernel_rows(w, r0, n, j->x, j->T, j->y[m]);
+        kernel_rows(w, r0, n, w->dtype == SA_BF16 ? j->xp : j->x, j->T, j->y[m]);
 }
 
 static int kernel_rows_per_task(const sa_wmat *w, int n_workers, int T) {
@@ -213,18 +319,38 @@ static int kernel_rows_per_task(const sa_wmat *w, int n_workers, int T) {
     return n;
 }
 
-void sa_matmul_multi(sa_mm_ctx *c, int n, const sa_wmat *const *w, const float *x, int T,
-                     float *const *y) {
-    mm_job j = {.c = c, .x = x, .T = T};
+/* One pool job: rows [t0, t0 + nt) of x through the n products. */
+static void run_part(sa_mm_ctx *c, int n, const sa_wmat *const *w, const int *packed,
+                     const float *x, int t0, int nt, float *const *y) {
+    mm_job j = {.c = c, .x = x + (size_t)t0 * w[0]->cols, .xp = c->xperm, .T = nt};
     for (int m = 0; m < n; m++) {
         j.w[m] = w[m];
-        j.y[m] = y[m];
-        j.packed[m] = T >= c->gemm_min_t && SA_GEMM_SCRATCH_FLOATS(w[m]->cols) <= c->tile_floats;
-        j.rows_per_task[m] = j.packed[m] ? SA_GEMM_NC : kernel_rows_per_task(w[m], c->n_workers, T);
+        j.y[m] = y[m] + (size_t)t0 * w[m]->rows;
+        j.packed[m] = packed[m];
+        j.rows_per_task[m] = packed[m] ? SA_GEMM_NC : kernel_rows_per_task(w[m], c->n_workers, nt);
         j.first_task[m + 1] =
             j.first_task[m] + (size_t)(w[m]->rows + j.rows_per_task[m] - 1) / j.rows_per_task[m];
     }
     sa_pool_run(c->pool, j.first_task[n], mm_task, &j);
+}
+
+void sa_matmul_multi(sa_mm_ctx *c, int n, const sa_wmat *const *w, const float *x, int T,
+                     float *const *y) {
+    int cols = w[0]->cols, packed[SA_MM_MAX_MULTI], permute = 0;
+    assert(cols <= c->max_cols);
+    for (int m = 0; m < n; m++) {
+        packed[m] = T >= c->gemm_min_t && SA_GEMM_SCRATCH_FLOATS(cols) <= c->tile_floats;
+        permute |= !packed[m] && w[m]->dtype == SA_BF16;
+    }
+    /* the permuted copy holds at least SA_MM_GEMM_MIN_T rows: a longer batch on the kernel path
+     * (only when a test or benchmark moves the threshold) runs in parts; each output row is
+     * computed the same way in any part */
+    int part = permute ? (int)(c->xperm_floats / (size_t)cols) : T;
+    for (int t0 = 0; t0 < T; t0 += part) {
+        int nt = T - t0 < part ? T - t0 : part;
+        if (permute) permute_bf16_rows(x + (size_t)t0 * cols, nt, cols, c->xperm);
+        run_part(c, n, w, packed, x, t0, nt, y);
+    }
 }
 
 void sa_matmul(sa_mm_ctx *c, const sa_wmat *w, const float *x, int T, float *y) {

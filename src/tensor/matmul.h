@@ -3,13 +3,13 @@
  *
  * Two paths, chosen by the number of activation rows T:
  *   T < SA_MM_GEMM_MIN_T (24): an AVX2/FMA/F16C kernel that streams each weight row once per block
- * of up to 3 activation rows (decode is bound by memory bandwidth; this reads the weights in their
- * stored dtype and never widens them into memory); otherwise the packed product of gemm.h, which
- * widens each block of weights once into an L1-sized float32 panel and reuses it for every
- * activation row (prefill and batched decoding are bound by arithmetic). Work is split over output
- * rows in fixed blocks, so results do not depend on the thread count. The kernel path gives every
- * output the same sequence of operations whatever T is, so one row computed alone or with others
- * is bit-identical; the packed path sums in a different order (last bits may differ). */
+ * of up to 3 activation rows (2 for BF16) (decode is bound by memory bandwidth; this reads the
+ * weights in their stored dtype and never widens them into memory); otherwise the packed product of
+ * gemm.h, which widens each block of weights once into an L1-sized float32 panel and reuses it for
+ * every activation row (prefill and batched decoding are bound by arithmetic). Work is split over
+ * output rows in fixed blocks, so results do not depend on the thread count. The kernel path gives
+ * every output the same sequence of operations whatever T is, so one row computed alone or with
+ * others is bit-identical; the packed path sums in a different order (last bits may differ). */
 #ifndef SA_TENSOR_MATMUL_H
 #define SA_TENSOR_MATMUL_H
 
@@ -28,17 +28,18 @@ typedef struct sa_wmat {
     int rows, cols;
 } sa_wmat;
 
-/* Per-thread scratch for the packed path. */
+/* Per-thread scratch for the packed path, and the permuted activations of the BF16 kernel. */
 typedef struct sa_mm_ctx {
     sa_pool *pool;
-    int n_workers;
+    int n_workers, max_cols;
     size_t tile_floats; /* floats per worker */
     float **tiles;
+    size_t xperm_floats; /* SA_MM_GEMM_MIN_T rows of max_cols */
+    float *xperm;
     int gemm_min_t; /* path threshold (SA_MM_GEMM_MIN_T by default; tests may change it) */
 } sa_mm_ctx;
 
-/* max_cols: the widest weight the packed path will see (wider ones take the kernel path).
- * Returns 0 or -1 (out of memory). */
+/* max_cols: the widest weight any product will see. Returns 0 or -1 (out of memory). */
 int sa_mm_ctx_init(sa_mm_ctx *c, sa_pool *pool, int max_cols);
 void sa_mm_ctx_free(sa_mm_ctx *c);
 
@@ -50,9 +51,5 @@ void sa_matmul(sa_mm_ctx *c, const sa_wmat *w, const float *x, int T, float *y);
 #define SA_MM_MAX_MULTI 4
 void sa_matmul_multi(sa_mm_ctx *c, int n, const sa_wmat *const *w, const float *x, int T,
                      float *const *y);
-
-/* Single-threaded dot product of one weight row with one float vector, the same arithmetic as
- * the kernel path (used for embedding-free checks in tests). */
-float sa_dot_row(const sa_wmat *w, int row, const float *x);
 
 #endif
