@@ -327,13 +327,8 @@ static int open_model(state *s, sa_error *err) {
     sa_hook hook = {0}, *hp = NULL;
     if (o->steer.n) {
         /* the plan needs the model's shape: read config.json first */
-        char *cp = sa_path_join(o->model, "config.json"), *text = NULL;
-        size_t len;
         sa_model_config cfg;
-        sa_status st = cp ? sa_read_file(cp, &text, &len, err) : SA_ENOMEM;
-        if (!st) st = sa_model_config_parse(text, cp, &cfg, err);
-        free(cp), free(text);
-        if (st) return -1;
+        if (sa_model_config_load(o->model, &cfg, err)) return -1;
         if (cli_steer_setup(CMD, &o->steer, &cfg)) return -2; /* already reported */
         cli_steer_hook(&o->steer, NULL, &hook);
         hp = &hook;
