@@ -13,6 +13,9 @@
 #include "engine_cli.h"
 #include "safearith/threads.h"
 
+/* --threads and --no-mmap, described at this help text's column */
+#define LOAD_USAGE CLI_LOAD_USAGE("  ")
+
 static const char *const usage =
     "usage: safearith bench --model DIR [-p 128] [-n 64] [--batch B] [--threads N] [--reps R] "
     "[--no-mmap] [--json]\n"
@@ -20,9 +23,7 @@ static const char *const usage =
     "  -p N         prompt tokens for the prompt-processing test (0 = skip; default 128)\n"
     "  -n N         generated tokens per sequence for the generation test (0 = skip; default 64)\n"
     "  --batch B    sequences decoded together in the generation test (default 1)\n"
-    "  --threads N  threads (default: all cores)\n"
-    "  --reps R     repetitions; medians are reported (default 5)\n"
-    "  --no-mmap    read the weights into memory instead of mapping the files\n"
+    "  --reps R     repetitions; medians are reported (default 5)\n" LOAD_USAGE
     "  --json       print one JSON object instead of a table\n";
 
 static double now(void) {
@@ -42,9 +43,9 @@ static double median(double *v, int n) {
 }
 
 typedef struct {
-    long p, n, batch, threads, reps;
+    long p, n, batch, reps;
     int json;
-    sa_ckpt_mode weights;
+    cli_load_opts load;
 } bench_args;
 
 static sa_status run_pp(sa_session *s, const bench_args *a, const int32_t *toks, double *tps,
@@ -106,14 +107,15 @@ static void report(const bench_args *a, sa_model *m, const char *dir, double pp,
                "\"n_prompt\": %ld, \"n_gen\": %ld, \"batch\": %ld, \"threads\": %d, \"reps\": %ld, "
                "\"prompt_tokens_per_s\": %.3f, \"gen_tokens_per_s\": %.3f}\n",
                dir, c->arch_name, sa_dtype_name(c->weight_dtype), gb * 1e9,
-               a->weights == SA_CKPT_READ ? "read" : "mmap", a->p, a->n, a->batch, threads, a->reps,
-               pp, tg);
+               a->load.weights == SA_CKPT_READ ? "read" : "mmap", a->p, a->n, a->batch, threads,
+               a->reps, pp, tg);
         return;
     }
     printf("model %s (%s, %s, %.3f GB of weights read per token, %s), %d thread(s), medians of "
            "%ld\n",
            dir, c->arch_name, sa_dtype_name(c->weight_dtype), gb,
-           a->weights == SA_CKPT_READ ? "read into memory" : "memory-mapped", threads, a->reps);
+           a->load.weights == SA_CKPT_READ ? "read into memory" : "memory-mapped", threads,
+           a->reps);
     printf("| %-12s | %6s | %12s |\n|--------------|--------|--------------|\n", "test", "batch",
            "tokens/s");
     if (a->p) printf("| pp%-10ld | %6d | %12.2f |\n", a->p, 1, pp);
@@ -121,18 +123,18 @@ static void report(const bench_args *a, sa_model *m, const char *dir, double pp,
 }
 
 static int parse(const char *cmd, int argc, char **argv, bench_args *a, const char **model) {
-    *a = (bench_args){128, 64, 1, 0, 5, 0, SA_CKPT_MMAP};
+    *a = (bench_args){.p = 128, .n = 64, .batch = 1, .reps = 5};
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long *dst = NULL, hi = 1 << 20, lo = 0;
+        int lr = cli_load_flag(cmd, &a->load, argc, argv, &i);
+        if (lr < 0) return CLI_USAGE;
+        if (lr) continue;
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
             fputs(usage, stdout);
             return -1;
         } else if (!strcmp(f, "--json")) {
             a->json = 1;
-            continue;
-        } else if (!strcmp(f, "--no-mmap")) {
-            a->weights = SA_CKPT_READ;
             continue;
         } else if (!v) {
             return cli_usage_error(cmd, "unknown option or missing value: %s", f);
@@ -145,8 +147,6 @@ static int parse(const char *cmd, int argc, char **argv, bench_args *a, const ch
             dst = &a->n;
         else if (!strcmp(f, "--batch"))
             dst = &a->batch, lo = 1, hi = 1024;
-        else if (!strcmp(f, "--threads"))
-            dst = &a->threads, lo = 1, hi = 1024;
         else if (!strcmp(f, "--reps"))
             dst = &a->reps, lo = 1, hi = 1000;
         else
@@ -163,7 +163,7 @@ static int cmd_bench_main(int argc, char **argv) {
     bench_args a;
     int rc = parse(cmd, argc, argv, &a, &dir);
     if (rc) return rc < 0 ? CLI_OK : rc;
-    sa_model *m = cli_load_model(cmd, dir, a.weights);
+    sa_model *m = cli_load_model(cmd, dir, a.load.weights);
     if (!m) return CLI_FAIL;
     const sa_model_config *c = sa_model_get_config(m);
     long ctx = (a.p > a.n + 1 ? a.p : a.n + 1) + 1;
@@ -173,7 +173,7 @@ static int cmd_bench_main(int argc, char **argv) {
                                c->max_position_embeddings);
     }
     sa_session_opts so = {(int)a.batch, (int)ctx, (int)(a.p > a.batch ? a.p : a.batch),
-                          (int)a.threads};
+                          (int)a.load.threads};
     sa_session *s = NULL;
     sa_error err = {0};
     size_t nt = a.p > 1024 ? (size_t)a.p : 1024;
@@ -189,7 +189,7 @@ static int cmd_bench_main(int argc, char **argv) {
         rc = cli_report(cmd, &err);
     else
         report(&a, m, dir, a.p ? median(pp, (int)a.reps) : 0, a.n ? median(tg, (int)a.reps) : 0,
-               a.threads ? (int)a.threads : sa_cpu_count());
+               a.load.threads ? (int)a.load.threads : sa_cpu_count());
     free(pp);
     free(tg);
     free(toks);

@@ -14,6 +14,9 @@
 #include "engine_cli.h"
 #include "steer_opts.h"
 
+/* --threads and --no-mmap, described at this help text's column */
+#define LOAD_USAGE CLI_LOAD_USAGE("      ")
+
 static const char *const usage =
     "usage: safearith chat --model DIR [--system S] [--max-tokens N] [--temp T] [--top-k K]\n"
     "                      [--top-p P] [--seed S] [--stop STR] [--ctx N] [--threads N]\n"
@@ -21,14 +24,14 @@ static const char *const usage =
     "Interactive chat using the model's chat template. Type a message and press enter;\n"
     "'/reset' starts a new conversation, '/quit' (or end of input) leaves.\n"
     "  --max-tokens N   longest reply (default 512)\n"
-    "  --ctx N          context positions (default: min(max_position_embeddings, 4096))\n"
-    "  --no-mmap        read the weights into memory instead of mapping the files\n"
-    "  sampling flags as for 'safearith generate' (--temp 0 = greedy)\n"
+    "  --ctx N          context positions (default: min(max_position_embeddings, "
+    "4096))\n" LOAD_USAGE "  sampling flags as for 'safearith generate' (--temp 0 = greedy)\n"
     "\n" CLI_STEER_USAGE;
 
 typedef struct {
     const char *model, *system;
     long ctx;
+    cli_load_opts load;
     cli_decode_opts dec;
     cli_steer steer;
 } chat_args;
@@ -44,13 +47,10 @@ static int parse_args(const char *cmd, int argc, char **argv, chat_args *a) {
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int h = cli_steer_or_help(cmd, &a->steer, usage, argc, argv, &i);
+        if (!h) h = cli_load_flag(cmd, &a->load, argc, argv, &i);
         if (h < 0) return CLI_USAGE;
         if (h == CLI_ARG_HELP) return -1;
         if (h) continue;
-        if (!strcmp(f, "--no-mmap")) {
-            a->dec.weights = SA_CKPT_READ;
-            continue;
-        }
         if (!v) return cli_usage_error(cmd, "unknown option or missing value: %s", f);
         int dr = cli_decode_flag(cmd, &a->dec, argv, &i, 1);
         if (dr < 0) return CLI_USAGE;
@@ -205,7 +205,7 @@ static int cmd_chat_main(int argc, char **argv) {
     chat c = {.cmd = cmd, .a = &a};
     history h = {0};
     sa_error err = {0};
-    c.m = cli_load_model(cmd, a.model, a.dec.weights);
+    c.m = cli_load_model(cmd, a.model, a.load.weights);
     c.tok = c.m ? cli_load_tokenizer(cmd, a.model) : NULL;
     if (!c.tok || (rc = cli_steer_setup(cmd, &a.steer, sa_model_get_config(c.m)))) {
         sa_tokenizer_free(c.tok);
@@ -216,7 +216,7 @@ static int cmd_chat_main(int argc, char **argv) {
     const sa_model_config *cfg = sa_model_get_config(c.m);
     c.ctx = a.ctx ? (int)a.ctx
                   : (cfg->max_position_embeddings < 4096 ? cfg->max_position_embeddings : 4096);
-    sa_session_opts so = {1, c.ctx, 256, (int)a.dec.threads};
+    sa_session_opts so = {1, c.ctx, 256, (int)a.load.threads};
     c.cached = malloc((size_t)c.ctx * sizeof *c.cached);
     c.scratch = malloc(sa_sample_scratch_bytes(cfg->vocab_size));
     c.n_stop = cli_stop_ids(c.m, c.tok, c.stop);

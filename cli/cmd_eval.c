@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "engine_cli.h"
 #include "steer_opts.h"
 #include "safearith/eval.h"
 #include "safearith/fsutil.h"
@@ -22,6 +23,9 @@
 #define CMD "eval"
 #define MAX_DS 64
 #define MAX_JUDGES 8
+
+/* --threads and --no-mmap, described at this help text's column */
+#define LOAD_USAGE CLI_LOAD_USAGE("            ")
 
 static const char usage[] =
     "usage: safearith eval --model DIR --dataset SPEC [--dataset SPEC ...] [--judge JUDGE ...]\n"
@@ -73,10 +77,8 @@ static const char usage[] =
     "deterministic\n"
     "                         stand-in for tests, MS milliseconds per prompt)\n"
     "  --ctx N                positions per sequence (default: min(model maximum, 1024))\n"
-    "  --chat-template NAME   override the recognised chat template\n"
-    "  --threads N            threads (default: all cores)\n"
-    "  --no-mmap              read the weights (model and judges) into memory instead of mapping\n"
-    "                         the files\n"
+    "  --chat-template NAME   override the recognised chat template\n" LOAD_USAGE
+    "                         (the model's and the judges')\n"
     "output:\n"
     "  -o RUN_DIR             run directory (created; refused if it holds a run, unless --resume)\n"
     "  --resume               continue RUN_DIR (refused if any setting differs)\n"
@@ -89,9 +91,9 @@ typedef struct opts {
     const char *datasets[MAX_DS], *judges[MAX_JUDGES];
     cli_steer steer;
     int n_ds, n_judges;
-    long limit, sample, seed, batch, threads, judge_max_tokens, ctx;
+    long limit, sample, seed, batch, judge_max_tokens, ctx;
     int resume, quiet;
-    sa_ckpt_mode weights;
+    cli_load_opts load;
     sa_eval_prompt_mode mode;
     sa_eval_decoding dec;
 } opts;
@@ -105,6 +107,7 @@ static int parse_args(int argc, char **argv, opts *o) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int h = cli_steer_or_help(CMD, &o->steer, usage, argc, argv, &i);
+        if (!h) h = cli_load_flag(CMD, &o->load, argc, argv, &i);
         if (h < 0) return CLI_USAGE;
         if (h == CLI_ARG_HELP) return -1;
         if (h) continue;
@@ -114,10 +117,6 @@ static int parse_args(int argc, char **argv, opts *o) {
         }
         if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             o->quiet = 1;
-            continue;
-        }
-        if (!strcmp(a, "--no-mmap")) {
-            o->weights = SA_CKPT_READ;
             continue;
         }
         if (i + 1 >= argc) return cli_usage_error(CMD, "%s needs a value", a);
@@ -166,8 +165,6 @@ static int parse_args(int argc, char **argv, opts *o) {
             if (cli_parse_long(CMD, a, v, 0, (1L << 62), &o->seed)) return CLI_USAGE;
         } else if (!strcmp(a, "--batch")) {
             if (cli_parse_long(CMD, a, v, 1, 4096, &o->batch)) return CLI_USAGE;
-        } else if (!strcmp(a, "--threads")) {
-            if (cli_parse_long(CMD, a, v, 1, 4096, &o->threads)) return CLI_USAGE;
         } else if (!strcmp(a, "--judge-max-tokens")) {
             if (cli_parse_long(CMD, a, v, 1, 1 << 20, &o->judge_max_tokens)) return CLI_USAGE;
         } else if (!strcmp(a, "--max-new-tokens")) {
@@ -298,10 +295,10 @@ static int load_inputs(state *s, sa_error *err) {
             if (!strncmp(jdir, "fake", 4))
                 st = sa_eval_backend_fake(0, &s->judges[i].backend, err);
             else {
-                sa_eval_engine_opts eo = {.n_threads = (int)o->threads,
+                sa_eval_engine_opts eo = {.n_threads = (int)o->load.threads,
                                           .n_seq = (int)o->batch,
                                           .interrupted = cli_interrupted,
-                                          .weights = o->weights};
+                                          .weights = o->load.weights};
                 st = sa_eval_backend_engine(jdir, &eo, &s->judges[i].backend, err);
             }
             free(jdir);
@@ -330,24 +327,19 @@ static int open_model(state *s, sa_error *err) {
     sa_hook hook = {0}, *hp = NULL;
     if (o->steer.n) {
         /* the plan needs the model's shape: read config.json first */
-        char *cp = sa_path_join(o->model, "config.json"), *text = NULL;
-        size_t len;
         sa_model_config cfg;
-        sa_status st = cp ? sa_read_file(cp, &text, &len, err) : SA_ENOMEM;
-        if (!st) st = sa_model_config_parse(text, cp, &cfg, err);
-        free(cp), free(text);
-        if (st) return -1;
+        if (sa_model_config_load(o->model, &cfg, err)) return -1;
         if (cli_steer_setup(CMD, &o->steer, &cfg)) return -2; /* already reported */
         cli_steer_hook(&o->steer, NULL, &hook);
         hp = &hook;
     }
-    sa_eval_engine_opts eo = {.n_threads = (int)o->threads,
+    sa_eval_engine_opts eo = {.n_threads = (int)o->load.threads,
                               .n_seq = (int)o->batch,
                               .max_ctx = (int)o->ctx,
                               .hook = hp,
                               .chat_template = o->chat_template,
                               .interrupted = cli_interrupted,
-                              .weights = o->weights};
+                              .weights = o->load.weights};
     return sa_eval_backend_engine(o->model, &eo, &s->model, err) ? -1 : 0;
 }
 
@@ -437,7 +429,7 @@ static cJSON *build_info(const opts *o) {
     cJSON_AddStringToObject(i, "version", SAFEARITH_VERSION);
     if (o->label) cJSON_AddStringToObject(i, "label", o->label);
     cJSON_AddNumberToObject(i, "batch", (double)o->batch);
-    cJSON_AddNumberToObject(i, "threads", (double)o->threads);
+    cJSON_AddNumberToObject(i, "threads", (double)o->load.threads);
     return i;
 }
 

@@ -11,6 +11,9 @@
 #include "engine_cli.h"
 #include "steer_opts.h"
 
+/* --threads and --no-mmap, described at this help text's column */
+#define LOAD_USAGE CLI_LOAD_USAGE("       ")
+
 static const char *const usage =
     "usage: safearith generate --model DIR (--prompt TEXT | --tokens 1,2,3) [options]\n"
     "\n"
@@ -26,14 +29,13 @@ static const char *const usage =
     "  --seed S          random seed (default 0); the same seed gives the same text\n"
     "  --stop STR        stop when the generated text contains STR (repeatable)\n"
     "  --ignore-eos      do not stop at the model's EOS ids\n"
-    "  --print-ids       print token ids (space-separated) instead of text\n"
-    "  --threads N       threads (default: all cores)\n"
-    "  --no-mmap         read the weights into memory instead of mapping the files\n"
+    "  --print-ids       print token ids (space-separated) instead of text\n" LOAD_USAGE
     "\n" CLI_STEER_USAGE;
 
 typedef struct {
     const char *model, *prompt, *tokens, *system;
     int chat, no_bos, print_ids, ignore_eos;
+    cli_load_opts load;
     cli_decode_opts dec;
     cli_steer steer;
 } gen_args;
@@ -44,6 +46,7 @@ static int parse_args(const char *cmd, int argc, char **argv, gen_args *a) {
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int h = cli_steer_or_help(cmd, &a->steer, usage, argc, argv, &i);
+        if (!h) h = cli_load_flag(cmd, &a->load, argc, argv, &i);
         if (h < 0) return CLI_USAGE;
         if (h == CLI_ARG_HELP) return -1;
         if (h) continue;
@@ -55,8 +58,6 @@ static int parse_args(const char *cmd, int argc, char **argv, gen_args *a) {
             a->print_ids = 1;
         else if (!strcmp(f, "--ignore-eos"))
             a->ignore_eos = 1;
-        else if (!strcmp(f, "--no-mmap"))
-            a->dec.weights = SA_CKPT_READ;
         else if (!v)
             return cli_usage_error(cmd, "unknown option or missing value: %s", f);
         else if (!strcmp(f, "--model"))
@@ -97,7 +98,7 @@ static int generate(const char *cmd, sa_model *m, sa_tokenizer *tok, const gen_a
     if (ctx > cfg->max_position_embeddings) ctx = cfg->max_position_embeddings;
     if (n >= ctx)
         return cli_error(cmd, "prompt of %d tokens does not fit the context of %ld", n, ctx);
-    sa_session_opts so = {1, (int)ctx, n < 512 ? n : 512, (int)a->dec.threads};
+    sa_session_opts so = {1, (int)ctx, n < 512 ? n : 512, (int)a->load.threads};
     if (sa_session_create(m, &so, &s, &err)) return cli_report(cmd, &err);
     sa_hook hook;
     cli_steer_hook((cli_steer *)&a->steer, NULL, &hook); /* prompt and generated tokens */
@@ -144,7 +145,7 @@ static int cmd_generate_main(int argc, char **argv) {
     int32_t *ids = NULL;
     int n = 0;
     if (a.tokens && cli_parse_token_list(cmd, "--tokens", a.tokens, &ids, &n)) return CLI_USAGE;
-    sa_model *m = cli_load_model(cmd, a.model, a.dec.weights);
+    sa_model *m = cli_load_model(cmd, a.model, a.load.weights);
     sa_tokenizer *tok = NULL;
     if (m && (a.prompt || !a.print_ids)) tok = cli_load_tokenizer(cmd, a.model);
     if (!m || ((a.prompt || !a.print_ids) && !tok)) rc = CLI_FAIL;

@@ -12,9 +12,13 @@
 #include <string.h>
 
 #include "cli.h"
+#include "engine_cli.h"
 #include "safearith/safetensors.h"
 #include "safearith/steer.h"
 #include "safearith/tokenizer.h"
+
+/* --threads and --no-mmap, described at this help text's column */
+#define LOAD_USAGE CLI_LOAD_USAGE("       ")
 
 static const char *const usage =
     "usage: safearith icv --model DIR --pairs PAIRS.jsonl -o VEC.gguf "
@@ -50,9 +54,7 @@ static const char *const usage =
     "layers, the paper's eq. 8)\n"
     "  --layer0          also write direction.0 (llama.cpp refuses to load "
     "it)\n"
-    "  --batch N         texts per forward pass (default 8)\n"
-    "  --threads N       threads (default: all cores)\n"
-    "  --no-mmap         read the weights into memory instead of mapping the files\n"
+    "  --batch N         texts per forward pass (default 8)\n" LOAD_USAGE
     "  --dump-states F   also write the pooled hidden states (states [2*pairs, "
     "layers, hidden],\n"
     "                    even rows safe, odd rows unsafe) and each text's "
@@ -63,7 +65,7 @@ typedef struct {
     const char *model, *pairs, *out, *format, *dump;
     sa_icv_opts o;
     int overwrite;
-    sa_ckpt_mode weights;
+    cli_load_opts load;
     char *format_buf;
 } icv_args;
 
@@ -96,8 +98,10 @@ static int parse_args(const char *cmd, int argc, char **argv, icv_args *a) {
     int e;
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = strcmp(f, "--chat") && strcmp(f, "--layer0") && strcmp(f, "--overwrite") &&
-                    strcmp(f, "--no-mmap");
+        int lr = cli_load_flag(cmd, &a->load, argc, argv, &i);
+        if (lr < 0) return -1;
+        if (lr) continue;
+        int takes = strcmp(f, "--chat") && strcmp(f, "--layer0") && strcmp(f, "--overwrite");
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) return fputs(usage, stdout), 1;
         if (f[0] != '-') return cli_usage_error(cmd, "unexpected argument '%s'", f), -1;
         if (takes && !v) return cli_usage_error(cmd, "%s needs a value", f), -1;
@@ -118,8 +122,6 @@ static int parse_args(const char *cmd, int argc, char **argv, icv_args *a) {
             a->o.layer0 = 1;
         else if (!strcmp(f, "--overwrite"))
             a->overwrite = 1;
-        else if (!strcmp(f, "--no-mmap"))
-            a->weights = SA_CKPT_READ;
         else if (!strcmp(f, "--position")) {
             if (parse_enum(cmd, f, v, sa_icv_position_parse, "last, mean-last-4 or mean-answer",
                            &e))
@@ -134,12 +136,10 @@ static int parse_args(const char *cmd, int argc, char **argv, icv_args *a) {
         } else if (!strcmp(f, "--batch")) {
             if (cli_parse_long(cmd, f, v, 1, 4096, &n)) return -1;
             a->o.batch = (int)n;
-        } else if (!strcmp(f, "--threads")) {
-            if (cli_parse_long(cmd, f, v, 1, 1024, &n)) return -1;
-            a->o.n_threads = (int)n;
         } else
             return cli_usage_error(cmd, "unknown option '%s'", f), -1;
     }
+    a->o.n_threads = (int)a->load.threads;
     if (!a->model || !a->pairs || !a->out)
         return cli_usage_error(cmd, "--model, --pairs and -o are required"), -1;
     if (a->format && a->o.chat)
@@ -207,7 +207,7 @@ static int compute(const char *cmd, icv_args *a) {
     sa_icv_text *texts = NULL;
     int rc = CLI_FAIL;
     if (sa_pairs_read(a->pairs, &pairs, &err) ||
-        sa_model_load_mode(a->model, a->weights, &m, &err) ||
+        sa_model_load_mode(a->model, a->load.weights, &m, &err) ||
         sa_tokenizer_load(a->model, &tok, &err)) {
         rc = cli_report(cmd, &err);
         goto done;

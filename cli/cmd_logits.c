@@ -103,14 +103,14 @@ done:
 
 static int cmd_logits_main(int argc, char **argv) {
     const char *cmd = "logits", *model = NULL, *tokens = NULL, *text = NULL, *out = NULL;
-    long threads = 0;
     int overwrite = 0, no_bos = 0;
-    sa_ckpt_mode weights = SA_CKPT_MMAP;
+    cli_load_opts load = {0};
     cli_steer steer;
     cli_steer_init(&steer);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int h = cli_steer_or_help(cmd, &steer, usage, argc, argv, &i);
+        if (!h) h = cli_load_flag(cmd, &load, argc, argv, &i);
         if (h < 0) return cli_steer_free(&steer), CLI_USAGE;
         if (h == CLI_ARG_HELP) return cli_steer_free(&steer), CLI_OK;
         if (h) continue;
@@ -118,8 +118,6 @@ static int cmd_logits_main(int argc, char **argv) {
             overwrite = 1;
         } else if (!strcmp(a, "--no-bos")) {
             no_bos = 1;
-        } else if (!strcmp(a, "--no-mmap")) {
-            weights = SA_CKPT_READ;
         } else if (!v) {
             return cli_usage_error(cmd, "unknown option or missing value: %s", a);
         } else if (!strcmp(a, "--model")) {
@@ -130,8 +128,6 @@ static int cmd_logits_main(int argc, char **argv) {
             text = argv[++i];
         } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
             out = argv[++i];
-        } else if (!strcmp(a, "--threads")) {
-            if (cli_parse_long(cmd, a, argv[++i], 1, 1024, &threads)) return CLI_USAGE;
         } else {
             return cli_usage_error(cmd, "unknown option: %s", a);
         }
@@ -141,7 +137,7 @@ static int cmd_logits_main(int argc, char **argv) {
     int32_t *ids = NULL;
     int T = 0;
     if (tokens && cli_parse_token_list(cmd, "--tokens", tokens, &ids, &T)) return CLI_USAGE;
-    sa_model *m = cli_load_model(cmd, model, weights);
+    sa_model *m = cli_load_model(cmd, model, load.weights);
     int rc = m ? CLI_OK : CLI_FAIL;
     if (m && text) {
         sa_tokenizer *tok = cli_load_tokenizer(cmd, model);
@@ -150,7 +146,7 @@ static int cmd_logits_main(int argc, char **argv) {
     }
     if (m && !rc && T == 0) rc = cli_error(cmd, "--text gave no tokens");
     if (m && !rc) rc = cli_steer_setup(cmd, &steer, sa_model_get_config(m));
-    if (m && !rc) rc = run_model(cmd, m, ids, T, (int)threads, out, overwrite, &steer);
+    if (m && !rc) rc = run_model(cmd, m, ids, T, (int)load.threads, out, overwrite, &steer);
     cli_steer_free(&steer);
     free(ids);
     sa_model_free(m);

@@ -97,6 +97,17 @@ int cli_encode_chat(const char *cmd, sa_tokenizer *tok, const sa_chat_msg *msgs,
     return take_tokens(cmd, &t, out, n);
 }
 
+int cli_load_flag(const char *cmd, cli_load_opts *o, int argc, char **argv, int *i) {
+    const char *f = argv[*i];
+    if (!strcmp(f, "--no-mmap")) {
+        o->weights = SA_CKPT_READ;
+        return 1;
+    }
+    if (strcmp(f, "--threads")) return 0;
+    if (*i + 1 >= argc) return cli_usage_error(cmd, "%s needs a value", f), -1;
+    return cli_parse_long(cmd, f, argv[++*i], 1, 1024, &o->threads) ? -1 : 1;
+}
+
 cli_decode_opts cli_decode_defaults(long max_tokens) {
     return (cli_decode_opts){.max_tokens = max_tokens, .top_k = 40, .temp = 0.8, .top_p = 0.95};
 }
@@ -113,8 +124,6 @@ int cli_decode_flag(const char *cmd, cli_decode_opts *d, char **argv, int *i, lo
         bad = 0;
     } else if (!strcmp(f, "--max-tokens"))
         bad = cli_parse_long(cmd, f, v, min_tokens, 1 << 20, &d->max_tokens);
-    else if (!strcmp(f, "--threads"))
-        bad = cli_parse_long(cmd, f, v, 1, 1024, &d->threads);
     else if (!strcmp(f, "--top-k"))
         bad = cli_parse_long(cmd, f, v, 0, 1 << 30, &d->top_k);
     else if (!strcmp(f, "--temp"))

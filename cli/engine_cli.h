@@ -1,7 +1,7 @@
-/* engine_cli.h: helpers shared by the model-running commands (logits, generate, chat, bench):
- * token-list flags, loading a model and its tokenizer with one-line errors, encoding prompts
- * (plain or through the chat template), and streaming generated tokens as text or ids with
- * stop strings. */
+/* engine_cli.h: helpers shared by the model-running commands (logits, generate, chat, bench,
+ * eval, icv): the model-loading flags, token-list flags, loading a model and its tokenizer with
+ * one-line errors, encoding prompts (plain or through the chat template), and streaming
+ * generated tokens as text or ids with stop strings. */
 #ifndef SA_ENGINE_CLI_H
 #define SA_ENGINE_CLI_H
 
@@ -11,17 +11,34 @@
 #include "safearith/model.h"
 #include "safearith/tokenizer.h"
 
-/* The decoding flags shared by generate and chat: --stop (up to 16), --max-tokens, --threads,
- * --top-k, --temp, --top-p, --seed. */
+/* The model-loading flags of every model-running command: --threads N and --no-mmap.
+ * Zero-initialised it is the default: all cores, weights memory-mapped. */
+typedef struct cli_load_opts {
+    sa_ckpt_mode weights; /* SA_CKPT_READ with --no-mmap */
+    long threads;         /* 1..1024; 0 = all cores */
+} cli_load_opts;
+
+/* Their --help lines. PAD is the spaces after "--threads N" up to the command's description
+ * column, e.g. CLI_LOAD_USAGE("   ") for descriptions starting in column 17. */
+#define CLI_LOAD_USAGE(pad)                                                                        \
+    "  --threads N" pad "threads (default: all cores)\n"                                           \
+    "  --no-mmap  " pad "read the weights into memory instead of mapping the files\n"
+
+/* If argv[*i] is --no-mmap or --threads, parse it into o (advancing *i past the value) and
+ * return 1; return 0 for any other flag; print a usage error and return -1 for a missing or
+ * bad value. */
+int cli_load_flag(const char *cmd, cli_load_opts *o, int argc, char **argv, int *i);
+
+/* The decoding flags shared by generate and chat: --stop (up to 16), --max-tokens, --top-k,
+ * --temp, --top-p, --seed. */
 typedef struct cli_decode_opts {
     const char *stop[16];
     int n_stop;
-    sa_ckpt_mode weights; /* SA_CKPT_READ with --no-mmap (parsed by the command) */
-    long max_tokens, threads, top_k;
+    long max_tokens, top_k;
     double temp, top_p, seed;
 } cli_decode_opts;
 
-/* Defaults: top-k 40, temperature 0.8, top-p 0.95, threads 0 (all cores), seed 0. */
+/* Defaults: top-k 40, temperature 0.8, top-p 0.95, seed 0. */
 cli_decode_opts cli_decode_defaults(long max_tokens);
 /* If argv[*i] is one of the decoding flags (its value in argv[*i + 1], non-NULL), parse it into d,
  * advance *i past the value and return 1; return 0 for any other flag; print the error and return
@@ -31,8 +48,8 @@ int cli_decode_flag(const char *cmd, cli_decode_opts *d, char **argv, int *i, lo
 /* Parse "1,2,3" into a malloc'd array; prints an error naming the flag and returns non-zero on
  * a malformed list. */
 int cli_parse_token_list(const char *cmd, const char *flag, const char *val, int32_t **out, int *n);
-/* Load a model directory with its weights held as `weights` says (SA_CKPT_READ: the commands'
- * --no-mmap), printing "safearith CMD: ..." on failure; returns NULL then. */
+/* Load a model directory with its weights held as `weights` says (cli_load_opts.weights), printing
+ * "safearith CMD: ..." on failure; returns NULL then. */
 sa_model *cli_load_model(const char *cmd, const char *dir, sa_ckpt_mode weights);
 /* Load DIR's tokenizer, printing the error on failure; returns NULL then. */
 sa_tokenizer *cli_load_tokenizer(const char *cmd, const char *dir);

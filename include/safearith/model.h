@@ -84,9 +84,12 @@ typedef struct sa_model_config {
 typedef struct sa_model sa_model;
 typedef struct sa_session sa_session;
 
-/* Parse a config.json text (the path is used in error messages only). */
+/* Parse a config.json text (the path is used in error messages only): valid UTF-8 holding one
+ * JSON object and nothing after it; errors name the path and, for malformed text, the line. */
 sa_status sa_model_config_parse(const char *json_text, const char *path, sa_model_config *cfg,
                                 sa_error *err);
+/* Read and parse DIR/config.json, with the checks of every text file (UTF-8, no NUL byte). */
+sa_status sa_model_config_load(const char *dir, sa_model_config *cfg, sa_error *err);
 
 /* Load a model directory (config.json + model.safetensors or sharded with an index). */
 sa_status sa_model_load(const char *dir, sa_model **out, sa_error *err);

@@ -1,38 +1,66 @@
-/* text.c: the checks every text format applies to its bytes before parsing (see text.h). */
+/* text.c: the checks every text format applies to its bytes before parsing, and the UTF-8
+ * decoder they share with the tokenizer (see text.h).
+ *
+ * Well-formed UTF-8 is Table 3-7 of the Unicode standard: each lead byte allows its continuation
+ * bytes in 80..BF, except that the second byte after E0 is A0..BF (no overlong 3-byte forms),
+ * after ED 80..9F (no surrogates), after F0 90..BF (no overlong 4-byte forms) and after F4
+ * 80..8F (nothing above U+10FFFF); C0, C1 and F5..FF never occur. */
 #include "formats/text.h"
 
 #include <stdint.h>
 #include <string.h>
 
+size_t sa_text_utf8_next(const unsigned char *s, size_t n, uint32_t *cp, size_t *bad) {
+    unsigned c = s[0];
+    *bad = 1;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    size_t need;
+    uint32_t v;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 1;
+        v = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        v = c & 0x0F;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        v = c & 0x07;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i <= need; i++) {
+        if (i >= n) return 0;
+        unsigned d = s[i];
+        if (d < lo || d > hi) return 0;
+        lo = 0x80;
+        hi = 0xBF;
+        v = (v << 6) | (d & 0x3F);
+        *bad = i + 1;
+    }
+    *cp = v;
+    return need + 1;
+}
+
 int sa_text_utf8_valid(const char *s, size_t n, size_t *bad) {
     const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = p[i];
-        size_t k;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0)
-            k = 1, cp = c & 0x1F, min = 0x80;
-        else if ((c & 0xF0) == 0xE0)
-            k = 2, cp = c & 0x0F, min = 0x800;
-        else if ((c & 0xF8) == 0xF0)
-            k = 3, cp = c & 0x07, min = 0x10000;
-        else
-            goto fail;
-        for (size_t j = 1; j <= k; j++) {
-            if (i + j >= n || (p[i + j] & 0xC0) != 0x80) goto fail;
-            cp = (cp << 6) | (p[i + j] & 0x3F);
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t sub, k = p[i] < 0x80 ? 1 : sa_text_utf8_next(p + i, n - i, &cp, &sub);
+        if (!k) {
+            if (bad) *bad = i;
+            return 0;
         }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) goto fail;
-        i += k + 1;
+        i += k;
     }
     return 1;
-fail:
-    if (bad) *bad = i;
-    return 0;
 }
 
 size_t sa_text_line_of(const char *text, size_t off) {

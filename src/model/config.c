@@ -4,12 +4,17 @@
  * refuses, by name, anything that would otherwise be silently ignored: unknown architectures,
  * activations other than silu, rope types other than default/linear/llama3, MLP biases, Qwen2
  * sliding windows. Both RoPE forms are accepted: the older top-level rope_theta + rope_scaling
- * and transformers v5's rope_parameters. */
+ * and transformers v5's rope_parameters. The text goes through the checks of every JSON file
+ * safearith reads first (sa_json_parse: UTF-8, no NUL byte, nothing after the value, errors
+ * naming file and line). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "formats/jsonl.h"
+#include "safearith/fsutil.h"
 #include "safearith/model.h"
 
 typedef struct {
@@ -204,20 +209,34 @@ static sa_status parse_special(ctx *c, const cJSON *root, sa_model_config *cfg) 
     return SA_OK;
 }
 
-sa_status sa_model_config_parse(const char *json_text, const char *path, sa_model_config *cfg,
-                                sa_error *err) {
+/* The fields of a parsed config.json (when st, the status of parsing it, is SA_OK); frees root. */
+static sa_status from_json(sa_status st, cJSON *root, const char *path, sa_model_config *cfg,
+                           sa_error *err) {
     ctx c = {path, err};
     memset(cfg, 0, sizeof *cfg);
-    cJSON *root = cJSON_Parse(json_text);
-    if (!root || !cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return sa_error_set(err, SA_EFORMAT, "%s: not a JSON object", path);
-    }
-    sa_status st;
-    if (!(st = parse_arch(&c, root, cfg)) && !(st = parse_shape(&c, root, cfg)) &&
+    if (!st && !cJSON_IsObject(root))
+        st = sa_error_set(err, SA_EFORMAT, "%s: not a JSON object", path);
+    if (!st && !(st = parse_arch(&c, root, cfg)) && !(st = parse_shape(&c, root, cfg)) &&
         !(st = parse_activation_and_bias(&c, root, cfg)) && !(st = parse_window(&c, root, cfg)) &&
         !(st = parse_rope(&c, root, cfg)))
         st = parse_special(&c, root, cfg);
     cJSON_Delete(root);
+    return st;
+}
+
+sa_status sa_model_config_parse(const char *json_text, const char *path, sa_model_config *cfg,
+                                sa_error *err) {
+    cJSON *root = NULL;
+    sa_status st = sa_json_parse(json_text, strlen(json_text), path, &root, err);
+    return from_json(st, root, path, cfg, err);
+}
+
+sa_status sa_model_config_load(const char *dir, sa_model_config *cfg, sa_error *err) {
+    char *path = sa_path_join(dir, "config.json");
+    cJSON *root = NULL;
+    sa_status st = path ? sa_json_read(path, &root, err)
+                        : sa_error_set(err, SA_ENOMEM, "%s: out of memory", dir);
+    st = from_json(st, root, path, cfg, err);
+    free(path);
     return st;
 }

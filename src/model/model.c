@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "model/model_internal.h"
-#include "safearith/fsutil.h"
 
 static void *own(sa_model *m, void *p) {
     if (!p) return NULL;
@@ -178,14 +177,7 @@ sa_status sa_model_load_mode(const char *dir, sa_ckpt_mode mode, sa_model **out,
         free(m);
         return sa_error_set(err, SA_ENOMEM, "%s: out of memory", dir);
     }
-    char *cfg_path = sa_path_join(dir, "config.json");
-    char *text = NULL;
-    size_t len;
-    sa_status st = cfg_path ? sa_read_file(cfg_path, &text, &len, err)
-                            : sa_error_set(err, SA_ENOMEM, "out of memory");
-    if (!st) st = sa_model_config_parse(text, cfg_path, &m->cfg, err);
-    free(text);
-    free(cfg_path);
+    sa_status st = sa_model_config_load(dir, &m->cfg, err);
     if (!st) st = sa_ckpt_open_mode(dir, mode, &m->ck, err);
     if (!st) st = load_weights(m, err);
     if (!st) st = check_special(m, err);

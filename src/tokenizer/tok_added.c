@@ -106,13 +106,13 @@ static uint32_t last_char(const char *s, size_t end) {
     while (b > 0 && ((unsigned char)s[b] & 0xC0) == 0x80) b--;
     uint32_t cp;
     size_t bad;
-    return tok_utf8_next((const unsigned char *)s + b, end - b, &cp, &bad) ? cp : 0;
+    return sa_text_utf8_next((const unsigned char *)s + b, end - b, &cp, &bad) ? cp : 0;
 }
 
 static uint32_t first_char(const char *s, size_t n, size_t at) {
     uint32_t cp;
     size_t bad;
-    return at < n && tok_utf8_next((const unsigned char *)s + at, n - at, &cp, &bad) ? cp : 0;
+    return at < n && sa_text_utf8_next((const unsigned char *)s + at, n - at, &cp, &bad) ? cp : 0;
 }
 
 static int push(tok_sections *o, int32_t id, size_t off, size_t len) {
@@ -140,7 +140,7 @@ static size_t space_before(const char *s, size_t start) {
 static size_t space_after(const char *s, size_t n, size_t stop) {
     while (stop < n) {
         uint32_t cp;
-        size_t bad, k = tok_utf8_next((const unsigned char *)s + stop, n - stop, &cp, &bad);
+        size_t bad, k = sa_text_utf8_next((const unsigned char *)s + stop, n - stop, &cp, &bad);
         if (!k || !tok_is_whitespace(cp)) break;
         stop += k;
     }

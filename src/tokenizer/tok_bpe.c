@@ -329,7 +329,7 @@ static int initial_symbols(const tok_bpe *m, tok_cache *c, const char *s, size_t
         (m->cont_prefix ? strlen(m->cont_prefix) : 0) + (m->eow_suffix ? strlen(m->eow_suffix) : 0);
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        size_t bad, k = tok_utf8_next(u + i, n - i, &cp, &bad);
+        size_t bad, k = sa_text_utf8_next(u + i, n - i, &cp, &bad);
         if (!k) k = bad;
         c->chr.n = 0;
         if (tok_buf_reserve(&c->chr, k + extra)) return -1;

@@ -125,7 +125,7 @@ static int byte_token(const char *s, size_t n) {
 static int flush_bytes(tok_pieces *out, tok_buf *bytes) {
     if (!bytes->n) return 0;
     int rc;
-    if (tok_utf8_is_valid(bytes->s, bytes->n))
+    if (sa_text_utf8_valid(bytes->s, bytes->n, NULL))
         rc = tok_pieces_add(out, bytes->s, bytes->n, 0);
     else {
         size_t start;
@@ -164,7 +164,7 @@ static int byte_level(const tok_pieces *in, tok_pieces *out) {
         size_t n = in->p[i].len, mark = raw.n;
         for (size_t j = 0; j < n && !rc;) {
             uint32_t cp;
-            size_t bad, k = tok_utf8_next(s + j, n - j, &cp, &bad);
+            size_t bad, k = sa_text_utf8_next(s + j, n - j, &cp, &bad);
             int b = k ? tok_bytelevel_byte(cp) : -1;
             if (b < 0) { /* not all byte-level characters: the token's own bytes */
                 raw.n = mark;

@@ -16,6 +16,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "formats/text.h"
 #include "safearith/error.h"
 #include "safearith/tokenizer.h"
 
@@ -54,13 +55,9 @@ static inline const char *tok_piece_str(const tok_pieces *l, size_t i) {
     return l->buf.s + l->p[i].off;
 }
 
-/* ---- UTF-8 (tok_utf8.c) ---- */
-/* Decode one code point at s[0..n); returns its length (1..4) or 0 for an invalid sequence,
- * in which case *bad is the length of the maximal invalid subpart (WHATWG/Python). */
-size_t tok_utf8_next(const unsigned char *s, size_t n, uint32_t *cp, size_t *bad);
+/* ---- UTF-8 (tok_utf8.c; code points are decoded with sa_text_utf8_next, formats/text.h) ---- */
 /* Copy text into out, replacing invalid sequences by U+FFFD. */
 int tok_utf8_sanitize(const char *s, size_t n, tok_buf *out);
-int tok_utf8_is_valid(const char *s, size_t n);
 /* Narrow the range [*a, *b) of s by the code points at its start (when left) and at its end
  * (when right) for which drop(cp) holds; an invalid sequence stops the narrowing. */
 void tok_utf8_trim(const char *s, size_t *a, size_t *b, int left, int right,

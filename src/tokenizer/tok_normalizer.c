@@ -152,9 +152,9 @@ static int lowercase(const tok_buf *in, tok_buf *out) {
     uint32_t prev = 0;
     for (size_t i = 0; i < in->n;) {
         uint32_t cp, next = 0;
-        size_t bad, k = tok_utf8_next(u + i, in->n - i, &cp, &bad);
+        size_t bad, k = sa_text_utf8_next(u + i, in->n - i, &cp, &bad);
         if (!k) return -1;
-        if (i + k < in->n && !tok_utf8_next(u + i + k, in->n - i - k, &next, &bad)) next = 0;
+        if (i + k < in->n && !sa_text_utf8_next(u + i + k, in->n - i - k, &next, &bad)) next = 0;
         int rc;
         if (cp == 0x130)
             rc = tok_buf_put(out, "i\xCC\x87", 3);

@@ -200,7 +200,7 @@ static int find_chars(int (*pred)(uint32_t), const char *s, size_t n, segs *v) {
     size_t at = 0;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        size_t bad, k = tok_utf8_next(u + i, n - i, &cp, &bad);
+        size_t bad, k = sa_text_utf8_next(u + i, n - i, &cp, &bad);
         if (!k) k = bad, cp = 0xFFFD;
         if (pred(cp)) {
             if (seg_add(v, at, i, 0) || seg_add(v, i, i + k, 1)) return -1;

@@ -270,10 +270,49 @@ static void test_config(void) {
     CHECK(c.rope_kind == SA_ROPE_LLAMA3 && c.rope_theta == 5e5 && c.rope_factor == 8 &&
           c.head_dim == 4);
     CHECK(c.n_kv_heads == 2 && c.bos_token_id == -1);
+    /* the checks of every JSON file: UTF-8, nothing after the object */
+    refuse("{\"architectures\":[\"LlamaForCausalLM\"]," BASE ",\"name\":\"caf\xE9\"}", SA_EFORMAT,
+           "x/config.json: line 1: invalid UTF-8 (byte 0xE9");
+    refuse("{\"architectures\":[\"LlamaForCausalLM\"]," BASE "}\n}", SA_EFORMAT,
+           "x/config.json: line 2: text after the JSON value");
+}
+
+/* A model directory whose config.json holds `len` bytes of text is refused by sa_model_load,
+ * naming config.json and what is wrong with it. */
+static void refuse_file(const char *text, size_t len, const char *needle) {
+    char cdir[] = "/tmp/sa_test_config_XXXXXX";
+    if (!mkdtemp(cdir)) {
+        CHECK_MSG(0, "cannot create %s", cdir);
+        return;
+    }
+    char *p = sa_path_join(cdir, "config.json");
+    FILE *f = fopen(p, "wb");
+    CHECK(f && fwrite(text, 1, len, f) == len && fclose(f) == 0);
+    sa_model *m = NULL;
+    sa_error err = {0};
+    CHECK_EQ_INT(sa_model_load(cdir, &m, &err), SA_EFORMAT);
+    CHECK_STR_CONTAINS(err.msg, p);
+    CHECK_STR_CONTAINS(err.msg, needle);
+    unlink(p);
+    rmdir(cdir);
+    free(p);
+}
+
+static void test_config_file(void) {
+    static const char bad_byte[] =
+        "{\"architectures\":[\"LlamaForCausalLM\"],\n" BASE ",\n\"name\":\"caf\xE9\"}\n",
+                      nul[] = "{\"architectures\":[\"LlamaForCausalLM\"],\n" BASE
+                              ",\"name\":\"a\0b\"}\n",
+                      trailing[] = "{\"architectures\":[\"LlamaForCausalLM\"],\n" BASE
+                                   "}\n\n{\"extra\": 1}\n";
+    refuse_file(bad_byte, sizeof bad_byte - 1, ": line 3: invalid UTF-8 (byte 0xE9");
+    refuse_file(nul, sizeof nul - 1, ": line 2: NUL byte");
+    refuse_file(trailing, sizeof trailing - 1, ": line 4: text after the JSON value");
 }
 
 int main(void) {
     test_config();
+    test_config_file();
     if (!mkdtemp(dir) || write_model()) {
         CHECK_MSG(0, "cannot write the test model in %s", dir);
         return CHECK_DONE();
