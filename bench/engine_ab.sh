@@ -10,14 +10,9 @@
 set -e
 . "$(dirname "$0")/bench_util.sh"
 N=$1 O=$2 M=$3 R=${4:-3} T=${5:-2} W=${6:-pp}
-case $W in
-  pp) args=(-p 128 -n 1) key=prompt_tokens_per_s ;;
-  tg) args=(-p 0 -n 32) key=gen_tokens_per_s ;;
-  b16) args=(-p 0 -n 8 --batch 16) key=gen_tokens_per_s ;;
-  *) echo "engine_ab.sh: unknown measurement '$W' (pp, tg or b16)" >&2; exit 2 ;;
-esac
+bench_what "$W" || { echo "engine_ab.sh: unknown measurement '$W' (pp, tg or b16)" >&2; exit 2; }
 new=() old=()
-for i in $(seq "$R"); do
+for _ in $(seq "$R"); do
   for side in new old; do
     [ $side = new ] && b=$N || b=$O
     [ $side = new ] && extra=${NEW_ARGS:-} || extra=${OLD_ARGS:-}
@@ -29,4 +24,4 @@ for i in $(seq "$R"); do
   done
 done
 mn=$(med "${new[@]}") mo=$(med "${old[@]}")
-echo "{\"what\": \"$W\", \"threads\": $T, \"rounds\": $R, \"new_tok_s\": $mn, \"old_tok_s\": $mo, \"ratio\": $(awk -v a="$mn" -v b="$mo" 'BEGIN {printf "%.2f", a / b}')}"
+echo "{\"what\": \"$W\", \"threads\": $T, \"rounds\": $R, \"new_tok_s\": $mn, \"old_tok_s\": $mo, \"ratio\": $(ratio "$mn" "$mo")}"

@@ -1,11 +1,12 @@
 """make_random_ckpt.py: write a random-weight Llama checkpoint of a given shape, for benchmarks.
 
-usage: /usr/bin/python3 bench/make_random_ckpt.py {tinyllama|110m} OUT_DIR [dtype=bf16]
+usage: /usr/bin/python3 bench/make_random_ckpt.py {tinyllama|110m|tiny} OUT_DIR [dtype=bf16]
 
 Shapes: tinyllama = TinyLlama-1.1B (hidden 2048, MLP 5632, 22 layers, 32 heads, 4 KV heads,
 vocab 32000, untied); 110m = hidden 768, MLP 2048, 12 layers, 12 heads, vocab 32000, tied
-(about 110M parameters). Tensors are written one at a time (header first, then each tensor's
-bytes), so memory stays at one tensor, not one model.
+(about 110M parameters); tiny = hidden 64, MLP 128, 1 layer, vocab 512, tied (its time per
+token is an engine's fixed cost per step). Tensors are written one at a time (header first,
+then each tensor's bytes), so memory stays at one tensor, not one model.
 """
 import json
 import os
@@ -20,6 +21,9 @@ SHAPES = {
                       tie_word_embeddings=False),
     "110m": dict(hidden_size=768, intermediate_size=2048, num_hidden_layers=12,
                  num_attention_heads=12, num_key_value_heads=12, vocab_size=32000,
+                 tie_word_embeddings=True),
+    "tiny": dict(hidden_size=64, intermediate_size=128, num_hidden_layers=1,
+                 num_attention_heads=4, num_key_value_heads=4, vocab_size=512,
                  tie_word_embeddings=True),
 }
 
