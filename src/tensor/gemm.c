@@ -1,13 +1,13 @@
 /* gemm.c: the packed matrix product of gemm.h.
  *
- * 1. pack: widen the weight rows [n0, n0 + nn) to float32 and transpose them into panels of
- *    SA_GEMM_NR rows, one set per SA_GEMM_KC-column block, each laid out [k][24] so that one k step
- *    of a panel is three aligned vectors (rows past nn are zeros). The rows are read sequentially,
- *    once, whatever T is.
- * 2. for each column block, for each panel, for each group of up to 4 activation rows: the
- *    micro-kernel broadcasts x[t][k], multiplies it with the panel's three vectors and
- *    accumulates a 4 x 24 tile, then stores the tile (first block) or adds it to y (later ones).
- *    The 24 KiB panel stays in L1 while the activation rows stream from L2. */
+ * For each SA_GEMM_KC-column block of the weight rows [n0, n0 + nn):
+ * 1. pack: widen the block's rows to float32 and transpose them into panels of SA_GEMM_NR rows,
+ *    each laid out [k][24] so that one k step of a panel is three aligned vectors (rows past nn
+ *    are zeros). The packed block (48 KiB at most) is used right away, from L1/L2.
+ * 2. for each panel, for each group of up to 4 activation rows: the micro-kernel broadcasts
+ *    x[t][k], multiplies it with the panel's three vectors and accumulates a 4 x 24 tile, then
+ *    stores the tile (first block) or adds it to y (later ones). The 24 KiB panel stays in L1
+ *    while the activation rows stream from L2. */
 #include "tensor/gemm.h"
 
 #include "tensor/stored.h"
@@ -62,27 +62,19 @@ static inline void pack8(const unsigned char *const rows[8], sa_dtype dt, int kc
 }
 #endif
 
-/* Weight rows [n0, n0 + nn), all columns, into scratch: for each SA_GEMM_KC-column block (at
- * k0 * npad floats, npad = the rows rounded up to whole panels), ceil(nn / NR) panels of
- * [kc][NR] floats. Each group of 8 rows is read from start to end, so the reads are 8 sequential
- * streams that the hardware prefetchers follow (a block of whole rows is contiguous memory). */
-static void pack_rows(const sa_wmat *w, int n0, int nn, float *dst) {
+/* Columns [k0, k0 + kc) of weight rows [n0, n0 + nn) into dst: ceil(nn / NR) panels of [kc][NR]
+ * floats. */
+static void pack_block(const sa_wmat *w, int n0, int nn, int k0, int kc, float *dst) {
     size_t es = sa_stored_size(w->dtype), rb = (size_t)w->cols * es;
-    size_t npad = (size_t)(nn + SA_GEMM_NR - 1) / SA_GEMM_NR * SA_GEMM_NR;
+    const unsigned char *base = (const unsigned char *)w->data + (size_t)k0 * es;
     for (int p = 0; p * SA_GEMM_NR < nn; p++)
         for (int g = 0; g < SA_GEMM_NR / 8; g++) {
             const unsigned char *rows[8];
             for (int i = 0; i < 8; i++) {
                 int n = p * SA_GEMM_NR + g * 8 + i;
-                rows[i] = n < nn ? (const unsigned char *)w->data + (size_t)(n0 + n) * rb : NULL;
+                rows[i] = n < nn ? base + (size_t)(n0 + n) * rb : NULL;
             }
-            for (int k0 = 0; k0 < w->cols; k0 += SA_GEMM_KC) {
-                int kc = w->cols - k0 < SA_GEMM_KC ? w->cols - k0 : SA_GEMM_KC;
-                const unsigned char *at[8];
-                for (int i = 0; i < 8; i++) at[i] = rows[i] ? rows[i] + (size_t)k0 * es : NULL;
-                pack8(at, w->dtype, kc,
-                      dst + (size_t)k0 * npad + (size_t)p * kc * SA_GEMM_NR + g * 8);
-            }
+            pack8(rows, w->dtype, kc, dst + (size_t)p * kc * SA_GEMM_NR + g * 8);
         }
 }
 
@@ -167,14 +159,13 @@ static void panel_rows(int kc, const float *x, size_t ldx, int T, const float *p
 void sa_gemm_block(const sa_wmat *w, int n0, int nn, const float *x, int T, float *y,
                    float *scratch) {
     size_t ldx = (size_t)w->cols, ldy = (size_t)w->rows;
-    size_t npad = (size_t)(nn + SA_GEMM_NR - 1) / SA_GEMM_NR * SA_GEMM_NR;
-    pack_rows(w, n0, nn, scratch);
+    int panels = (nn + SA_GEMM_NR - 1) / SA_GEMM_NR;
     for (int k0 = 0; k0 < w->cols; k0 += SA_GEMM_KC) {
         int kc = w->cols - k0 < SA_GEMM_KC ? w->cols - k0 : SA_GEMM_KC;
-        const float *panels = scratch + (size_t)k0 * npad;
-        for (int p = 0; p * SA_GEMM_NR < nn; p++) {
+        pack_block(w, n0, nn, k0, kc, scratch);
+        for (int p = 0; p < panels; p++) {
             int nc = nn - p * SA_GEMM_NR < SA_GEMM_NR ? nn - p * SA_GEMM_NR : SA_GEMM_NR;
-            panel_rows(kc, x + k0, ldx, T, panels + (size_t)p * kc * SA_GEMM_NR,
+            panel_rows(kc, x + k0, ldx, T, scratch + (size_t)p * kc * SA_GEMM_NR,
                        y + n0 + p * SA_GEMM_NR, ldy, nc, k0 > 0);
         }
     }

@@ -19,11 +19,11 @@
 #define SA_GEMM_NC 48  /* weight rows per call of sa_gemm_block (one thread task) */
 /* (NC must be a multiple of NR: the packed rows of a task fill whole panels.) */
 
-/* Floats of scratch sa_gemm_block needs for weights of `cols` columns (NC packed rows). */
-#define SA_GEMM_SCRATCH_FLOATS(cols) ((size_t)SA_GEMM_NC * (size_t)(cols))
+/* Floats of scratch sa_gemm_block needs: one packed column block of NC rows. */
+#define SA_GEMM_SCRATCH_FLOATS ((size_t)SA_GEMM_NC * SA_GEMM_KC)
 
 /* Rows [n0, n0 + nn) of W (nn <= SA_GEMM_NC) against all T rows of x; writes y[t*w->rows + n].
- * scratch: SA_GEMM_SCRATCH_FLOATS(w->cols) floats, 32-byte aligned. */
+ * scratch: SA_GEMM_SCRATCH_FLOATS floats, 32-byte aligned. */
 void sa_gemm_block(const sa_wmat *w, int n0, int nn, const float *x, int T, float *y,
                    float *scratch);
 

@@ -38,7 +38,7 @@ int sa_mm_ctx_init(sa_mm_ctx *c, sa_pool *pool, int max_cols) {
     c->pool = pool;
     c->n_workers = sa_pool_size(pool);
     c->gemm_min_t = SA_MM_GEMM_MIN_T;
-    c->tile_floats = SA_GEMM_SCRATCH_FLOATS(max_cols);
+    c->tile_floats = SA_GEMM_SCRATCH_FLOATS;
     c->max_cols = max_cols;
     c->xperm_floats = (size_t)SA_MM_GEMM_MIN_T * (size_t)max_cols;
     c->tiles = calloc((size_t)c->n_workers, sizeof *c->tiles);
@@ -339,7 +339,7 @@ void sa_matmul_multi(sa_mm_ctx *c, int n, const sa_wmat *const *w, const float *
     int cols = w[0]->cols, packed[SA_MM_MAX_MULTI], permute = 0;
     assert(cols <= c->max_cols);
     for (int m = 0; m < n; m++) {
-        packed[m] = T >= c->gemm_min_t && SA_GEMM_SCRATCH_FLOATS(cols) <= c->tile_floats;
+        packed[m] = T >= c->gemm_min_t;
         permute |= !packed[m] && w[m]->dtype == SA_BF16;
     }
     /* the permuted copy holds at least SA_MM_GEMM_MIN_T rows: a longer batch on the kernel path
