@@ -20,9 +20,10 @@ static sa_status parse_added(const cJSON *arr, sa_tokenizer *t, sa_error *err) {
     t->added = calloc(n ? (size_t)n : 1, sizeof *t->added);
     if (!t->added || tok_strmap_init(&t->added_map, (size_t)n))
         return sa_error_set(err, SA_ENOMEM, "added_tokens");
-    for (int i = 0; i < n; i++) {
-        const cJSON *e = cJSON_GetArrayItem(arr, i),
-                    *id = cJSON_GetObjectItemCaseSensitive(e, "id");
+    int i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr) { /* walks the list once (cJSON_GetArrayItem(i) walks from 0) */
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
         const char *content = tok_json_str(e, "content");
         if (!content || !cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble > 2e9)
             return sa_error_set(err, SA_EFORMAT, "added_tokens[%d]: needs \"id\" and \"content\"",
@@ -39,6 +40,7 @@ static sa_status parse_added(const cJSON *arr, sa_tokenizer *t, sa_error *err) {
         a->normalized = tok_json_bool(e, "normalized", !a->special);
         if (tok_strmap_put(&t->added_map, content, a->len, (int32_t)(t->n_added - 1)))
             return sa_error_set(err, SA_ENOMEM, "added_tokens");
+        i++;
     }
     return SA_OK;
 }
