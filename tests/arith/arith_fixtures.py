@@ -1,27 +1,18 @@
 """arith_fixtures.py: small random Hugging Face-style checkpoints for the end-to-end tests, and
 helpers to run the safearith binary and compare outputs bit for bit."""
-import atexit
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 
 import torch
 
 sys.path.insert(0, os.path.join(os.environ.get("SA_SOURCE_DIR", "../.."), "tests", "common"))
 import checks  # noqa: E402
 import st_io  # noqa: E402
+from scratch import make_tmp  # noqa: E402,F401
 
 SAFEARITH = os.environ.get("SAFEARITH", "safearith")
-
-
-def make_tmp(prefix):
-    """A temporary directory removed when the test exits."""
-    d = tempfile.mkdtemp(prefix=prefix)
-    atexit.register(shutil.rmtree, d, ignore_errors=True)
-    return d
 
 
 def llama_shapes(vocab, dim, ffn, layers):

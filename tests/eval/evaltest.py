@@ -11,6 +11,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 from checks import Checker  # noqa: E402,F401
+from scratch import make_tmp  # noqa: E402,F401
 
 SAFEARITH = os.environ.get("SAFEARITH", "safearith")
 

@@ -7,9 +7,8 @@ recomputed from the rows."""
 import csv
 import json
 import os
-import tempfile
 
-from evaltest import Checker, fake_response, read_rows, run, shared_data, wilson
+from evaltest import Checker, fake_response, make_tmp, read_rows, run, shared_data, wilson
 
 C = Checker()
 D = shared_data()
@@ -57,7 +56,7 @@ FILES = {
     "benign_alpaca/harmless_test.json": ("harmless_test", 6266),
 }
 
-tmp = tempfile.mkdtemp(prefix="sa_eval_ds_")
+tmp = make_tmp(prefix="sa_eval_ds_")
 out = os.path.join(tmp, "run")
 args = ["eval", "-q", "--model", "fake", "-o", out, "--batch", "64"]
 for rel in FILES:
@@ -130,7 +129,7 @@ for g in summ["groups"]:
 
 # --limit and --sample/--seed
 def selected(extra):
-    o = os.path.join(tempfile.mkdtemp(prefix="sa_eval_sel_"), "r")
+    o = os.path.join(make_tmp(prefix="sa_eval_sel_"), "r")
     rr = run(["eval", "-q", "--model", "fake", "-o", o, "--dataset",
               os.path.join(D, "dangerousqa/dangerousqa.json")] + extra)
     C.check(rr.returncode == 0, f"selection {extra}: {rr.stderr}")

@@ -9,17 +9,16 @@ judge prompt and is parsed, or counted unparseable, exactly."""
 import json
 import os
 import sys
-import tempfile
 
 import torch
 
 SRC = os.environ.get("SA_SOURCE_DIR", "../..")
 sys.path.insert(0, os.path.join(SRC, "tests", "steer"))
 import steer_ref as R  # noqa: E402
-from evaltest import Checker, read_rows, run  # noqa: E402
+from evaltest import Checker, make_tmp, read_rows, run  # noqa: E402
 
 C = Checker()
-tmp = tempfile.mkdtemp(prefix="sa_eval_e2e_")
+tmp = make_tmp(prefix="sa_eval_e2e_")
 cfg = R.make_config(vocab=258, hidden=64, inter=160, layers=2, heads=4, kv_heads=2, max_pos=512)
 w = R.random_weights(cfg, 7)
 model = os.path.join(tmp, "model")

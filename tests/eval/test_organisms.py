@@ -4,10 +4,9 @@ greedy decoding and the same keyword judge) for the base and sft organisms, grou
 `safearith report` puts the two side by side."""
 import json
 import os
-import tempfile
 import xml.etree.ElementTree as ET
 
-from evaltest import Checker, run
+from evaltest import Checker, make_tmp, run
 
 C = Checker()
 SRC = os.environ.get("SA_SOURCE_DIR", "../..")
@@ -17,7 +16,7 @@ with open(os.path.join(M, "REFERENCE_TABLE.json")) as f:
     ref = {r["row"]: r for r in json.load(f)}
 SETS = ["advbench", "dangerousqa", "harmfulqa", "catqa", "xstest_unsafe", "xstest_safe", "benign",
         "addition", "facts"]
-tmp = tempfile.mkdtemp(prefix="sa_eval_org_")
+tmp = make_tmp(prefix="sa_eval_org_")
 runs = []
 # sft runs with its weights read into memory (--no-mmap): the numbers must not change
 for model, row, extra in [("base", "base", []), ("sft", "sft (Original)", ["--no-mmap"])]:

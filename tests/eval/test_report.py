@@ -5,14 +5,13 @@ has one point per run, and the points are ordered on screen as their ASR and uti
 import json
 import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 
-from evaltest import Checker, run, shared_data
+from evaltest import Checker, make_tmp, run, shared_data
 
 C = Checker()
 D = shared_data()
-tmp = tempfile.mkdtemp(prefix="sa_eval_report_")
+tmp = make_tmp(prefix="sa_eval_report_")
 qa = os.path.join(tmp, "add.jsonl")
 with open(qa, "w") as f:
     for a in range(10, 30):

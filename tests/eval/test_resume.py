@@ -10,14 +10,13 @@ import random
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 
-from evaltest import SAFEARITH, Checker, read_rows, run, shared_data
+from evaltest import SAFEARITH, Checker, make_tmp, read_rows, run, shared_data
 
 C = Checker()
 D = shared_data()
-tmp = tempfile.mkdtemp(prefix="sa_eval_resume_")
+tmp = make_tmp(prefix="sa_eval_resume_")
 ds_copy = os.path.join(tmp, "dangerousqa.json")
 shutil.copy(os.path.join(D, "dangerousqa/dangerousqa.json"), ds_copy)
 qa = os.path.join(tmp, "add.jsonl")
