@@ -4,10 +4,11 @@
  * 1. pack: widen the block's rows to float32 and transpose them into panels of SA_GEMM_NR rows,
  *    each laid out [k][24] so that one k step of a panel is three aligned vectors (rows past nn
  *    are zeros). The packed block (48 KiB at most) is used right away, from L1/L2.
- * 2. for each panel, for each group of up to 4 activation rows: the micro-kernel broadcasts
- *    x[t][k], multiplies it with the panel's three vectors and accumulates a 4 x 24 tile, then
- *    stores the tile (first block) or adds it to y (later ones). The 24 KiB panel stays in L1
- *    while the activation rows stream from L2. */
+ * 2. for each panel, for each group of up to 4 activation rows (packed by sa_gemm_pack_x, the
+ *    four values of a column adjacent): the micro-kernel broadcasts x[t][k], multiplies it with
+ *    the panel's three vectors and accumulates a 4 x 24 tile, then stores the tile (first block)
+ *    or adds it to y (later ones). The 24 KiB panel stays in L1 while the activation groups
+ *    stream from L2. */
 #include "tensor/gemm.h"
 
 #include "tensor/stored.h"
@@ -88,10 +89,10 @@ static inline void store_tile(const float *tile, int mr, int nc, float *y, size_
 }
 
 #ifdef __AVX2__
-/* y[r][0..nc) (+)= sum_k x[r][k] * panel[k][0..nc) for r < MR. */
-static inline __attribute__((always_inline)) void micro(const int MR, int kc, const float *x,
-                                                        size_t ldx, const float *panel, float *y,
-                                                        size_t ldy, int nc, int acc) {
+/* y[r][0..nc) (+)= sum_k xg[k][r] * panel[k][0..nc) for r < MR (xg: one packed group). */
+static inline __attribute__((always_inline)) void micro(const int MR, int kc, const float *xg,
+                                                        const float *panel, float *y, size_t ldy,
+                                                        int nc, int acc) {
     __m256 c[SA_GEMM_MR][3];
     for (int r = 0; r < MR; r++) c[r][0] = c[r][1] = c[r][2] = _mm256_setzero_ps();
     for (int k = 0; k < kc; k++) {
@@ -101,7 +102,7 @@ static inline __attribute__((always_inline)) void micro(const int MR, int kc, co
          * makes the loop bound by loads (16 instead of 7 per step) */
         __asm__("" : "+x"(b0), "+x"(b1), "+x"(b2));
         for (int r = 0; r < MR; r++) {
-            __m256 a = _mm256_broadcast_ss(x + (size_t)r * ldx + k);
+            __m256 a = _mm256_broadcast_ss(xg + (size_t)k * SA_GEMM_MR + r);
             c[r][0] = _mm256_fmadd_ps(a, b0, c[r][0]);
             c[r][1] = _mm256_fmadd_ps(a, b1, c[r][1]);
             c[r][2] = _mm256_fmadd_ps(a, b2, c[r][2]);
@@ -122,51 +123,76 @@ static inline __attribute__((always_inline)) void micro(const int MR, int kc, co
     store_tile(tile, MR, nc, y, ldy, acc);
 }
 #else
-static inline void micro(const int MR, int kc, const float *x, size_t ldx, const float *panel,
-                         float *y, size_t ldy, int nc, int acc) {
+static inline void micro(const int MR, int kc, const float *xg, const float *panel, float *y,
+                         size_t ldy, int nc, int acc) {
     float tile[SA_GEMM_MR * SA_GEMM_NR] = {0};
     for (int k = 0; k < kc; k++)
         for (int r = 0; r < MR; r++)
             for (int j = 0; j < SA_GEMM_NR; j++)
-                tile[r * SA_GEMM_NR + j] += x[(size_t)r * ldx + k] * panel[k * SA_GEMM_NR + j];
+                tile[r * SA_GEMM_NR + j] += xg[k * SA_GEMM_MR + r] * panel[k * SA_GEMM_NR + j];
     store_tile(tile, MR, nc, y, ldy, acc);
 }
 #endif
 
-/* One panel against all T activation rows, up to 4 at a time (the panel stays in L1, the rows
- * stream from L2). */
-static void panel_rows(int kc, const float *x, size_t ldx, int T, const float *panel, float *y,
+/* One panel against all T activation rows, a packed group of up to 4 at a time (the panel stays
+ * in L1, the groups stream from L2). xp points at column k0 of group 0; groups are gs apart. */
+static void panel_rows(int kc, const float *xp, size_t gs, int T, const float *panel, float *y,
                        size_t ldy, int nc, int acc) {
     int t = 0;
-    for (; t + 4 <= T; t += 4) micro(4, kc, x + t * ldx, ldx, panel, y + t * ldy, ldy, nc, acc);
-    const float *xt = x + t * ldx;
+    for (; t + 4 <= T; t += 4) micro(4, kc, xp + t / 4 * gs, panel, y + t * ldy, ldy, nc, acc);
+    const float *xg = xp + t / 4 * gs;
     float *yt = y + t * ldy;
     switch (T - t) {
     case 3:
-        micro(3, kc, xt, ldx, panel, yt, ldy, nc, acc);
+        micro(3, kc, xg, panel, yt, ldy, nc, acc);
         break;
     case 2:
-        micro(2, kc, xt, ldx, panel, yt, ldy, nc, acc);
+        micro(2, kc, xg, panel, yt, ldy, nc, acc);
         break;
     case 1:
-        micro(1, kc, xt, ldx, panel, yt, ldy, nc, acc);
+        micro(1, kc, xg, panel, yt, ldy, nc, acc);
         break;
     default:
         break;
     }
 }
 
-void sa_gemm_block(const sa_wmat *w, int n0, int nn, const float *x, int T, float *y,
+void sa_gemm_block(const sa_wmat *w, int n0, int nn, const float *xp, int T, float *y,
                    float *scratch) {
-    size_t ldx = (size_t)w->cols, ldy = (size_t)w->rows;
+    size_t gs = (size_t)w->cols * SA_GEMM_MR, ldy = (size_t)w->rows;
     int panels = (nn + SA_GEMM_NR - 1) / SA_GEMM_NR;
     for (int k0 = 0; k0 < w->cols; k0 += SA_GEMM_KC) {
         int kc = w->cols - k0 < SA_GEMM_KC ? w->cols - k0 : SA_GEMM_KC;
         pack_block(w, n0, nn, k0, kc, scratch);
         for (int p = 0; p < panels; p++) {
             int nc = nn - p * SA_GEMM_NR < SA_GEMM_NR ? nn - p * SA_GEMM_NR : SA_GEMM_NR;
-            panel_rows(kc, x + k0, ldx, T, scratch + (size_t)p * kc * SA_GEMM_NR,
-                       y + n0 + p * SA_GEMM_NR, ldy, nc, k0 > 0);
+            panel_rows(kc, xp + (size_t)k0 * SA_GEMM_MR, gs, T,
+                       scratch + (size_t)p * kc * SA_GEMM_NR, y + n0 + p * SA_GEMM_NR, ldy, nc,
+                       k0 > 0);
         }
+    }
+}
+
+/* Rows r0 .. r0+3 of x (NULL past T: zeros), columns [0, cols), into dst laid out [cols][4]. */
+static void pack_x_group(const float *const rows[4], int cols, float *dst) {
+    int k = 0;
+#ifdef __AVX2__
+    for (; k + 4 <= cols; k += 4) {
+        __m128 r[4];
+        for (int i = 0; i < 4; i++) r[i] = rows[i] ? _mm_loadu_ps(rows[i] + k) : _mm_setzero_ps();
+        _MM_TRANSPOSE4_PS(r[0], r[1], r[2], r[3]);
+        for (int j = 0; j < 4; j++) _mm_storeu_ps(dst + (size_t)(k + j) * 4, r[j]);
+    }
+#endif
+    for (; k < cols; k++)
+        for (int i = 0; i < 4; i++) dst[(size_t)k * 4 + i] = rows[i] ? rows[i][k] : 0.0f;
+}
+
+void sa_gemm_pack_x(const float *x, int T, int cols, float *xp) {
+    _Static_assert(SA_GEMM_MR == 4, "pack_x_group packs groups of 4 rows");
+    for (int t = 0; t < T; t += SA_GEMM_MR) {
+        const float *rows[4];
+        for (int i = 0; i < 4; i++) rows[i] = t + i < T ? x + (size_t)(t + i) * cols : NULL;
+        pack_x_group(rows, cols, xp + (size_t)t * cols);
     }
 }

@@ -40,10 +40,10 @@ int sa_mm_ctx_init(sa_mm_ctx *c, sa_pool *pool, int max_cols) {
     c->gemm_min_t = SA_MM_GEMM_MIN_T;
     c->tile_floats = SA_GEMM_SCRATCH_FLOATS;
     c->max_cols = max_cols;
-    c->xperm_floats = (size_t)SA_MM_GEMM_MIN_T * (size_t)max_cols;
+    c->xbuf_floats = SA_GEMM_XPACK_FLOATS(SA_MM_PART_ROWS, max_cols);
     c->tiles = calloc((size_t)c->n_workers, sizeof *c->tiles);
-    c->xperm = aligned_alloc(32, ((c->xperm_floats * 4 + 31) / 32) * 32);
-    if (!c->tiles || !c->xperm) {
+    c->xbuf = aligned_alloc(32, ((c->xbuf_floats * 4 + 31) / 32) * 32);
+    if (!c->tiles || !c->xbuf) {
         sa_mm_ctx_free(c);
         return -1;
     }
@@ -61,7 +61,7 @@ void sa_mm_ctx_free(sa_mm_ctx *c) {
     if (c->tiles)
         for (int i = 0; i < c->n_workers; i++) free(c->tiles[i]);
     free(c->tiles);
-    free(c->xperm);
+    free(c->xbuf);
     memset(c, 0, sizeof *c);
 }
 
@@ -286,7 +286,8 @@ static void kernel_rows(const sa_wmat *w, int r0, int nrows, const float *x, int
  * still works on it, and the pool hand-off is paid once. */
 typedef struct {
     sa_mm_ctx *c;
-    const float *x, *xp; /* xp: x permuted for BF16 weights on the kernel path */
+    const float *x;  /* the activations as given */
+    const float *xc; /* the part's copy: permuted (BF16 kernel path) or packed (packed path) */
     int T;
     const sa_wmat *w[SA_MM_MAX_MULTI];
     float *y[SA_MM_MAX_MULTI];
@@ -302,9 +303,9 @@ static void mm_task(void *ctx, size_t task, int worker) {
     int per = j->rows_per_task[m], r0 = (int)(task - j->first_task[m]) * per;
     int n = w->rows - r0 < per ? w->rows - r0 : per;
     if (j->packed[m]) /* one SA_GEMM_NC-row block through the packed product */
-        sa_gemm_block(w, r0, n, j->x, j->T, j->y[m], j->c->tiles[worker]);
+        sa_gemm_block(w, r0, n, j->xc, j->T, j->y[m], j->c->tiles[worker]);
     else
-        kernel_rows(w, r0, n, w->dtype == SA_BF16 ? j->xp : j->x, j->T, j->y[m]);
+        kernel_rows(w, r0, n, w->dtype == SA_BF16 ? j->xc : j->x, j->T, j->y[m]);
 }
 
 static int kernel_rows_per_task(const sa_wmat *w, int n_workers, int T) {
@@ -322,7 +323,7 @@ static int kernel_rows_per_task(const sa_wmat *w, int n_workers, int T) {
 /* One pool job: rows [t0, t0 + nt) of x through the n products. */
 static void run_part(sa_mm_ctx *c, int n, const sa_wmat *const *w, const int *packed,
                      const float *x, int t0, int nt, float *const *y) {
-    mm_job j = {.c = c, .x = x + (size_t)t0 * w[0]->cols, .xp = c->xperm, .T = nt};
+    mm_job j = {.c = c, .x = x + (size_t)t0 * w[0]->cols, .xc = c->xbuf, .T = nt};
     for (int m = 0; m < n; m++) {
         j.w[m] = w[m];
         j.y[m] = y[m] + (size_t)t0 * w[m]->rows;
@@ -342,13 +343,17 @@ void sa_matmul_multi(sa_mm_ctx *c, int n, const sa_wmat *const *w, const float *
         packed[m] = T >= c->gemm_min_t;
         permute |= !packed[m] && w[m]->dtype == SA_BF16;
     }
-    /* the permuted copy holds at least SA_MM_GEMM_MIN_T rows: a longer batch on the kernel path
-     * (only when a test or benchmark moves the threshold) runs in parts; each output row is
-     * computed the same way in any part */
-    int part = permute ? (int)(c->xperm_floats / (size_t)cols) : T;
+    /* the copy of x (permuted or packed) holds SA_MM_PART_ROWS rows: a longer batch runs in
+     * parts, and each output row is computed the same way in any part */
+    int copy = permute || packed[0];
+    int part = copy ? SA_MM_PART_ROWS : T;
     for (int t0 = 0; t0 < T; t0 += part) {
         int nt = T - t0 < part ? T - t0 : part;
-        if (permute) permute_bf16_rows(x + (size_t)t0 * cols, nt, cols, c->xperm);
+        const float *xt = x + (size_t)t0 * cols;
+        if (packed[0])
+            sa_gemm_pack_x(xt, nt, cols, c->xbuf);
+        else if (permute)
+            permute_bf16_rows(xt, nt, cols, c->xbuf);
         run_part(c, n, w, packed, x, t0, nt, y);
     }
 }

@@ -28,14 +28,18 @@ typedef struct sa_wmat {
     int rows, cols;
 } sa_wmat;
 
-/* Per-thread scratch for the packed path, and the permuted activations of the BF16 kernel. */
+/* Activation rows a product copies at a time (permuted for the BF16 kernel, packed for the
+ * packed path); longer batches run in parts of this many rows. */
+#define SA_MM_PART_ROWS 256
+
+/* Per-thread scratch for the packed path, and the copied activations of one part. */
 typedef struct sa_mm_ctx {
     sa_pool *pool;
     int n_workers, max_cols;
     size_t tile_floats; /* floats per worker */
     float **tiles;
-    size_t xperm_floats; /* SA_MM_GEMM_MIN_T rows of max_cols */
-    float *xperm;
+    size_t xbuf_floats; /* SA_MM_PART_ROWS rows of max_cols */
+    float *xbuf;
     int gemm_min_t; /* path threshold (SA_MM_GEMM_MIN_T by default; tests may change it) */
 } sa_mm_ctx;
 

@@ -71,7 +71,8 @@ static void test_matmul(void) {
 }
 
 /* A row computed alone equals the same row computed inside a batch, bit for bit, on each path;
- * T = 7 mixes the kernel's tiles of 2 and 1 BF16 rows, T = 50 on the kernel path runs in parts. */
+ * T = 7 mixes the kernel's tiles of 2 and 1 BF16 rows; SA_MM_PART_ROWS + 7 runs in parts on both
+ * paths (the last part a packed group of 3 rows). */
 static void test_batch_identity(int T, int kernel_min_t) {
     int rows = 141, cols = 300;
     uint64_t seed = 5;
@@ -200,7 +201,7 @@ static void test_sampler(void) {
 int main(void) {
     test_matmul();
     test_batch_identity(7, SA_MM_GEMM_MIN_T);
-    test_batch_identity(50, 1 << 30);
+    test_batch_identity(SA_MM_PART_ROWS + 7, 1 << 30);
     test_multi();
     test_sampler();
     return CHECK_DONE();
