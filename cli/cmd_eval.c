@@ -343,10 +343,8 @@ static int open_model(state *s, sa_error *err) {
     return sa_eval_backend_engine(o->model, &eo, &s->model, err) ? -1 : 0;
 }
 
-static cJSON *build_settings(state *s, sa_error *err) {
-    opts *o = &s->o;
-    cJSON *st = cJSON_CreateObject();
-    cJSON_AddItemToObject(st, "model", model_json(o->model, err));
+/* settings.steer (and .steering, a one-line description): each vector with its scale and hash. */
+static void add_steer(cJSON *st, const opts *o) {
     cJSON *steer = cJSON_AddArrayToObject(st, "steer");
     for (int i = 0; i < o->steer.n; i++) {
         cJSON *v = cJSON_CreateObject();
@@ -361,9 +359,12 @@ static cJSON *build_settings(state *s, sa_error *err) {
         char buf[200];
         cJSON_AddStringToObject(st, "steering", cli_steer_describe(&o->steer, buf, sizeof buf));
     }
-    if (o->ctx) cJSON_AddNumberToObject(st, "ctx", (double)o->ctx);
+}
+
+/* settings.datasets: each dataset's spec, file hash and item counts. */
+static void add_datasets(cJSON *st, const state *s) {
     cJSON *ds = cJSON_AddArrayToObject(st, "datasets");
-    for (int i = 0; i < o->n_ds; i++) {
+    for (int i = 0; i < s->o.n_ds; i++) {
         cJSON *d = sa_eval_dataset_spec_json(&s->specs[i]);
         cJSON_AddStringToObject(d, "name", s->ds[i].name);
         cJSON_AddStringToObject(d, "sha256", s->ds[i].sha256);
@@ -372,10 +373,11 @@ static cJSON *build_settings(state *s, sa_error *err) {
         cJSON_AddNumberToObject(d, "n_items", (double)s->ds[i].n_items);
         cJSON_AddItemToArray(ds, d);
     }
-    cJSON *sel = cJSON_AddObjectToObject(st, "selection");
-    cJSON_AddNumberToObject(sel, "limit", (double)o->limit);
-    cJSON_AddNumberToObject(sel, "sample", (double)o->sample);
-    cJSON_AddNumberToObject(sel, "seed", (double)o->seed);
+}
+
+/* settings.prompting: how each item becomes a prompt. */
+static void add_prompting(cJSON *st, const state *s) {
+    const opts *o = &s->o;
     cJSON *p = cJSON_AddObjectToObject(st, "prompting");
     cJSON_AddStringToObject(p, "mode",
                             o->mode == SA_PROMPT_RAW    ? "raw"
@@ -390,9 +392,13 @@ static cJSON *build_settings(state *s, sa_error *err) {
     if (s->templ) cJSON_AddStringToObject(p, "template", s->templ);
     cJSON_AddStringToObject(p, "mcq_format",
                             o->mcq_fmt ? o->mcq_fmt : "Question: {question}\nAnswer:");
+}
+
+/* settings.judges: each judge's kind, source hash and parameters. */
+static void add_judges(cJSON *st, const state *s, sa_error *err) {
     cJSON *js = cJSON_AddArrayToObject(st, "judges");
-    for (int i = 0; i < o->n_judges; i++) {
-        sa_eval_judge *j = &s->judges[i];
+    for (int i = 0; i < s->o.n_judges; i++) {
+        const sa_eval_judge *j = &s->judges[i];
         cJSON *jo = cJSON_CreateObject();
         cJSON_AddStringToObject(jo, "name", j->name);
         cJSON_AddStringToObject(jo, "spec", j->spec);
@@ -411,6 +417,10 @@ static cJSON *build_settings(state *s, sa_error *err) {
         }
         cJSON_AddItemToArray(js, jo);
     }
+}
+
+/* settings.decoding: greedy, or sampling with its parameters. */
+static void add_decoding(cJSON *st, const opts *o) {
     cJSON *d = cJSON_AddObjectToObject(st, "decoding");
     int greedy = o->dec.temperature <= 0;
     cJSON_AddStringToObject(d, "mode", greedy ? "greedy" : "sample");
@@ -421,6 +431,24 @@ static cJSON *build_settings(state *s, sa_error *err) {
         cJSON_AddNumberToObject(d, "top_p", o->dec.top_p);
         cJSON_AddNumberToObject(d, "seed", (double)o->dec.seed);
     }
+}
+
+/* Everything that decides the run's rows, in a fixed order (run.json's settings; a resumed run
+ * must match them). */
+static cJSON *build_settings(state *s, sa_error *err) {
+    opts *o = &s->o;
+    cJSON *st = cJSON_CreateObject();
+    cJSON_AddItemToObject(st, "model", model_json(o->model, err));
+    add_steer(st, o);
+    if (o->ctx) cJSON_AddNumberToObject(st, "ctx", (double)o->ctx);
+    add_datasets(st, s);
+    cJSON *sel = cJSON_AddObjectToObject(st, "selection");
+    cJSON_AddNumberToObject(sel, "limit", (double)o->limit);
+    cJSON_AddNumberToObject(sel, "sample", (double)o->sample);
+    cJSON_AddNumberToObject(sel, "seed", (double)o->seed);
+    add_prompting(st, s);
+    add_judges(st, s, err);
+    add_decoding(st, o);
     return st;
 }
 

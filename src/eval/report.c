@@ -32,21 +32,18 @@ static double nget(const cJSON *o, const char *k) {
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-/* The judge whose verdicts the cells show (NULL: each run's first). */
-static const char *report_judge;
-
-/* The metric object a cell shows: utility, or the chosen judge's (NULL if the run lacks it). */
-static const cJSON *headline(const cJSON *g) {
+/* The metric object a cell shows: utility, or judge's (NULL if the run lacks it; judge NULL: the
+ * run's first). */
+static const cJSON *headline(const cJSON *g, const char *judge) {
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(g, "utility");
     const cJSON *js = cJSON_GetObjectItemCaseSensitive(g, "judges");
-    if (u || !report_judge) return u ? u : cJSON_GetArrayItem(js, 0);
+    if (u || !judge) return u ? u : cJSON_GetArrayItem(js, 0);
     const cJSON *m;
-    cJSON_ArrayForEach(m, js) if (sget(m, "judge") &&
-                                  !strcmp(sget(m, "judge"), report_judge)) return m;
+    cJSON_ArrayForEach(m, js) if (sget(m, "judge") && !strcmp(sget(m, "judge"), judge)) return m;
     return NULL;
 }
 
-static sa_status load_run(const char *dir, run_info *ri, sa_error *err) {
+static sa_status load_run(const char *dir, const char *judge, run_info *ri, sa_error *err) {
     memset(ri, 0, sizeof *ri);
     char *rp = sa_path_join(dir, "run.json"), *sp = sa_path_join(dir, "summary.json");
     sa_status st = sa_json_read(rp, &ri->run, err);
@@ -79,7 +76,7 @@ static sa_status load_run(const char *dir, run_info *ri, sa_error *err) {
     const cJSON *g;
     cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(ri->summary, "groups")) {
         const char *kind = sget(g, "kind");
-        const cJSON *h = headline(g);
+        const cJSON *h = headline(g, judge);
         double v = h ? nget(h, "value") : NAN;
         if (isnan(v) || !kind) continue;
         if (!strcmp(kind, "harmful"))
@@ -99,7 +96,8 @@ static void cell(sa_sbuf *b, double v) {
         sa_sbuf_printf(b, " %.1f |", 100 * v);
 }
 
-static void markdown(sa_sbuf *b, run_info *ri, int n, const char **cols, int nc) {
+static void markdown(sa_sbuf *b, run_info *ri, int n, const char **cols, int nc,
+                     const char *judge) {
     sa_sbuf_printf(b, "# Evaluation report\n\nValues in %%; 95 %% Wilson intervals in brackets. "
                       "Harmful groups: ASR (lower is better; macro average over categories "
                       "where marked ᵐ). Benign groups: over-refusal (lower is better). "
@@ -123,7 +121,7 @@ static void markdown(sa_sbuf *b, run_info *ri, int n, const char **cols, int nc)
                 g, cJSON_GetObjectItemCaseSensitive(
                        ri[r].summary, "groups")) if (!found && sget(g, "group") &&
                                                      !strcmp(sget(g, "group"), cols[c])) found = g;
-            const cJSON *m = found ? headline(found) : NULL;
+            const cJSON *m = found ? headline(found, judge) : NULL;
             if (!m) {
                 sa_sbuf_printf(b, " – |");
                 continue;
@@ -141,9 +139,9 @@ static void markdown(sa_sbuf *b, run_info *ri, int n, const char **cols, int nc)
         cell(b, ri[r].util);
         sa_sbuf_printf(b, "\n");
     }
-    if (report_judge) {
+    if (judge) {
         sa_sbuf_printf(b, "\nJudge: `");
-        sa_sbuf_md(b, report_judge);
+        sa_sbuf_md(b, judge);
         sa_sbuf_printf(b, "` (– where a run lacks it).\n");
         return;
     }
@@ -252,14 +250,13 @@ static sa_status write_atomic(const char *path, const char *text, sa_error *err)
 
 sa_status sa_eval_report(int n, const char *const *dirs, const char *judge, const char *md_path,
                          const char *svg_path, char **md_out, sa_error *err) {
-    report_judge = judge;
     if (md_out) *md_out = NULL;
     run_info *ri = calloc((size_t)n, sizeof *ri);
     const char **cols = calloc(64 * (size_t)n + 1, sizeof *cols);
     sa_status st = (!ri || !cols) ? sa_error_set(err, SA_ENOMEM, "out of memory") : SA_OK;
     int nc = 0;
     for (int i = 0; i < n && !st; i++) {
-        st = load_run(dirs[i], &ri[i], err);
+        st = load_run(dirs[i], judge, &ri[i], err);
         const cJSON *g;
         if (st) break;
         cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(ri[i].summary, "groups")) {
@@ -271,7 +268,7 @@ sa_status sa_eval_report(int n, const char *const *dirs, const char *judge, cons
     }
     sa_sbuf md = {0}, sv = {0};
     if (!st) {
-        markdown(&md, ri, n, cols, nc);
+        markdown(&md, ri, n, cols, nc, judge);
         if (svg_path) {
             svg(&sv, ri, n);
             const char *base = strrchr(svg_path, '/');

@@ -20,87 +20,119 @@ static const char *sget(const cJSON *o, const char *k) {
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-static void rate_cells(sa_sbuf *b, const cJSON *m) {
-    const cJSON *ci = cJSON_GetObjectItemCaseSensitive(m, "ci95");
-    sa_sbuf_printf(b, "%.2f | %.1f–%.1f | %.0f/%.0f", 100 * nget(m, "rate"),
-                   100 * cJSON_GetArrayItem(ci, 0)->valuedouble,
-                   100 * cJSON_GetArrayItem(ci, 1)->valuedouble, nget(m, "k"), nget(m, "n"));
+/* Item i of a JSON array of numbers (0 when missing). */
+static double aget(const cJSON *a, int i) {
+    const cJSON *v = cJSON_GetArrayItem(a, i);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
-char *sa_eval_summary_markdown(const cJSON *summary, const cJSON *run) {
-    sa_sbuf b = {0};
+static void rate_cells(sa_sbuf *b, const cJSON *m) {
+    const cJSON *ci = cJSON_GetObjectItemCaseSensitive(m, "ci95");
+    sa_sbuf_printf(b, "%.2f | %.1f–%.1f | %.0f/%.0f", 100 * nget(m, "rate"), 100 * aget(ci, 0),
+                   100 * aget(ci, 1), nget(m, "k"), nget(m, "n"));
+}
+
+/* The run's settings and the overall means, as a bullet list. */
+static void md_header(sa_sbuf *b, const cJSON *summary, const cJSON *run) {
     const cJSON *info = cJSON_GetObjectItemCaseSensitive(run, "info");
     const cJSON *settings = cJSON_GetObjectItemCaseSensitive(run, "settings");
-    sa_sbuf_printf(&b, "# Evaluation summary\n\n");
-    sa_sbuf_printf(&b, "- model: `%s`\n",
+    sa_sbuf_printf(b, "# Evaluation summary\n\n");
+    sa_sbuf_printf(b, "- model: `%s`\n",
                    sget(cJSON_GetObjectItemCaseSensitive(settings, "model"), "path"));
     const char *steer = sget(settings, "steer");
-    if (steer[0]) sa_sbuf_printf(&b, "- steering: `%s`\n", steer);
-    sa_sbuf_printf(&b, "- prompt: %s\n",
+    if (steer[0]) sa_sbuf_printf(b, "- steering: `%s`\n", steer);
+    sa_sbuf_printf(b, "- prompt: %s\n",
                    sget(cJSON_GetObjectItemCaseSensitive(settings, "prompting"), "mode"));
     char *dec = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(settings, "decoding"));
-    sa_sbuf_printf(&b, "- decoding: `%s`\n", dec ? dec : "");
+    sa_sbuf_printf(b, "- decoding: `%s`\n", dec ? dec : "");
     free(dec);
     sa_sbuf_printf(
-        &b, "- rows: %.0f%s; fingerprint `%.16s`\n", nget(summary, "rows"),
+        b, "- rows: %.0f%s; fingerprint `%.16s`\n", nget(summary, "rows"),
         cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(summary, "complete")) ? " (INCOMPLETE)" : "",
         sget(summary, "fingerprint"));
-    if (info) sa_sbuf_printf(&b, "- safearith %s\n", sget(info, "version"));
+    if (info) sa_sbuf_printf(b, "- safearith %s\n", sget(info, "version"));
     const cJSON *ov = cJSON_GetObjectItemCaseSensitive(summary, "overall");
     const char *ovk[3] = {"mean_asr", "mean_over_refusal", "mean_utility"};
     const char *ovn[3] = {"mean ASR", "mean over-refusal", "mean utility"};
     for (int k = 0; k < 3; k++)
         if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(ov, ovk[k])))
-            sa_sbuf_printf(&b, "- %s over groups: %.2f %%\n", ovn[k], 100 * nget(ov, ovk[k]));
+            sa_sbuf_printf(b, "- %s over groups: %.2f %%\n", ovn[k], 100 * nget(ov, ovk[k]));
+}
+
+/* A table row's group and kind cells (names come from file names and judge specs: escaped). */
+static void md_group_cells(sa_sbuf *b, const cJSON *g) {
+    sa_sbuf_printf(b, "| ");
+    sa_sbuf_md(b, sget(g, "group"));
+    sa_sbuf_printf(b, " | %s | ", sget(g, "kind"));
+}
+
+/* One table row per group and judge (or per utility group). */
+static void md_groups(sa_sbuf *b, const cJSON *summary) {
     sa_sbuf_printf(
-        &b, "\nRates in %%, with Wilson 95 %% intervals; unparseable verdicts are not in the "
-            "denominator. ASR = share of harmful prompts answered (judged compliance / "
-            "harmful); over-refusal = share of benign prompts refused.\n\n");
+        b, "\nRates in %%, with Wilson 95 %% intervals; unparseable verdicts are not in the "
+           "denominator. ASR = share of harmful prompts answered (judged compliance / "
+           "harmful); over-refusal = share of benign prompts refused.\n\n");
     sa_sbuf_printf(
-        &b, "| group | kind | judge / metric | value | rate | 95 %% CI | k/n | unparseable |\n");
-    sa_sbuf_printf(&b, "|---|---|---|---|---|---|---|---|\n");
+        b, "| group | kind | judge / metric | value | rate | 95 %% CI | k/n | unparseable |\n");
+    sa_sbuf_printf(b, "|---|---|---|---|---|---|---|---|\n");
     const cJSON *g;
     cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(summary, "groups")) {
         const cJSON *u = cJSON_GetObjectItemCaseSensitive(g, "utility");
         if (u) {
-            sa_sbuf_printf(&b, "| %s | %s | %s | %.2f | ", sget(g, "group"), sget(g, "kind"),
-                           sget(u, "metric"), 100 * nget(u, "value"));
-            rate_cells(&b, u);
-            sa_sbuf_printf(&b, " | – |\n");
+            md_group_cells(b, g);
+            sa_sbuf_printf(b, "%s | %.2f | ", sget(u, "metric"), 100 * nget(u, "value"));
+            rate_cells(b, u);
+            sa_sbuf_printf(b, " | – |\n");
             continue;
         }
         const cJSON *m;
         cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(g, "judges")) {
-            sa_sbuf_printf(&b, "| %s | %s | %s: %s | %.2f%s | ", sget(g, "group"), sget(g, "kind"),
-                           sget(m, "judge"), sget(m, "metric"), 100 * nget(m, "value"),
+            md_group_cells(b, g);
+            sa_sbuf_md(b, sget(m, "judge"));
+            sa_sbuf_printf(b, ": %s | %.2f%s | ", sget(m, "metric"), 100 * nget(m, "value"),
                            !strcmp(sget(m, "value_is"), "macro") ? " (macro)" : "");
-            rate_cells(&b, m);
-            sa_sbuf_printf(&b, " | %.0f |\n", nget(m, "unparseable"));
+            rate_cells(b, m);
+            sa_sbuf_printf(b, " | %.0f |\n", nget(m, "unparseable"));
         }
     }
+}
+
+/* A section per group and judge that has rates by category. */
+static void md_categories(sa_sbuf *b, const cJSON *summary) {
+    const cJSON *g;
     cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(summary, "groups")) {
         const cJSON *m;
         cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(g, "judges")) {
             const cJSON *bc = cJSON_GetObjectItemCaseSensitive(m, "by_category");
             if (!bc) continue;
             const cJSON *mo = cJSON_GetObjectItemCaseSensitive(m, "macro");
-            sa_sbuf_printf(&b, "\n## %s, %s by category (%s)\n\n", sget(g, "group"),
-                           sget(m, "metric"), sget(m, "judge"));
+            sa_sbuf_printf(b, "\n## ");
+            sa_sbuf_md(b, sget(g, "group"));
+            sa_sbuf_printf(b, ", %s by category (", sget(m, "metric"));
+            sa_sbuf_md(b, sget(m, "judge"));
+            sa_sbuf_printf(b, ")\n\n");
             if (mo)
-                sa_sbuf_printf(&b, "Macro average over %.0f categories: %.2f %%.\n\n",
+                sa_sbuf_printf(b, "Macro average over %.0f categories: %.2f %%.\n\n",
                                nget(mo, "n_categories"), 100 * nget(mo, "rate"));
             sa_sbuf_printf(
-                &b, "| category | rate | 95 %% CI | k/n | unparseable |\n|---|---|---|---|---|\n");
+                b, "| category | rate | 95 %% CI | k/n | unparseable |\n|---|---|---|---|---|\n");
             const cJSON *c;
             cJSON_ArrayForEach(c, bc) {
-                sa_sbuf_printf(&b, "| ");
-                sa_sbuf_md(&b, sget(c, "category"));
-                sa_sbuf_printf(&b, " | ");
-                rate_cells(&b, c);
-                sa_sbuf_printf(&b, " | %.0f |\n", nget(c, "unparseable"));
+                sa_sbuf_printf(b, "| ");
+                sa_sbuf_md(b, sget(c, "category"));
+                sa_sbuf_printf(b, " | ");
+                rate_cells(b, c);
+                sa_sbuf_printf(b, " | %.0f |\n", nget(c, "unparseable"));
             }
         }
     }
+}
+
+char *sa_eval_summary_markdown(const cJSON *summary, const cJSON *run) {
+    sa_sbuf b = {0};
+    md_header(&b, summary, run);
+    md_groups(&b, summary);
+    md_categories(&b, summary);
     if (b.oom) {
         free(b.s);
         return NULL;
