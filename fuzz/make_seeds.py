@@ -162,3 +162,22 @@ for fam in range(12):
     put("chat", "family%d" % fam, bytes([fam | 0x80]) + b"\x00Be brief.\x00\x01Hi there\x00\x02Hello!"
         b"\x00\x01And now?")
 put("chat", "user_only", b"\x03\x01What is 2+2?")
+
+# summary.json of a run (see fuzz_report.c): a mode byte, then the summary
+summary = {"rows": 6, "complete": True, "fingerprint": "00ff",
+           "overall": {"mean_asr": 0.5, "mean_over_refusal": 0.25, "mean_utility": 0.75},
+           "groups": [
+               {"group": "advbench", "kind": "harmful", "judges": [
+                   {"judge": "refusal", "metric": "asr", "value": 0.5, "value_is": "macro", "rate": 0.5,
+                    "ci95": [0.1, 0.9], "k": 1, "n": 2, "unparseable": 0,
+                    "macro": {"n_categories": 2, "rate": 0.5, "ci95_normal": [0.0, 1.0]},
+                    "by_category": [{"category": "c|1", "rate": 1, "ci95": [0.2, 1], "k": 1, "n": 1,
+                                     "unparseable": 0}]}]},
+               {"group": "xstest", "kind": "benign", "judges": [
+                   {"judge": "refusal", "metric": "over_refusal", "value": 0.25, "rate": 0.25,
+                    "ci95": [0.05, 0.7], "k": 1, "n": 4, "unparseable": 1}]},
+               {"group": "qa", "kind": "qa", "utility": {"metric": "exact", "value": 0.75, "rate": 0.75,
+                                                          "ci95": [0.3, 0.95], "k": 3, "n": 4}}]}
+for mode in range(4):
+    put("report", "mode%d" % mode, bytes([mode]) + json.dumps(summary).encode())
+put("report", "empty_object", b"\x01{}")

@@ -329,7 +329,7 @@ char *sa_eval_summary_markdown(const cJSON *summary, const cJSON *run);
 
 /* Side-by-side report of run directories: Markdown (rows = runs, columns = dataset groups) and
  * an SVG scatter plot of ASR against utility. Cells use the judge named `judge` (NULL: each
- * run's first judge). svg_path may be NULL. Not thread-safe (the judge choice is static). */
+ * run's first judge). svg_path may be NULL. */
 sa_status sa_eval_report(int n, const char *const *run_dirs, const char *judge, const char *md_path,
                          const char *svg_path, char **md_out, sa_error *err);
 
