@@ -181,3 +181,22 @@ summary = {"rows": 6, "complete": True, "fingerprint": "00ff",
 for mode in range(4):
     put("report", "mode%d" % mode, bytes([mode]) + json.dumps(summary).encode())
 put("report", "empty_object", b"\x01{}")
+
+# run directories (see fuzz_summary.c): run.json, a NUL, responses.jsonl
+judges = [{"name": "refusal", "measures": "compliance"}, {"name": "model:j", "measures": "harm"}]
+run = {"format": 1, "fingerprint": "ab", "settings": {
+    "model": {"path": "m"}, "prompting": {"mode": "chat"}, "decoding": {"mode": "greedy"},
+    "judges": judges, "datasets": [
+        {"name": "catqa", "kind": "harmful", "n_items": 3}, {"name": "xstest", "kind": "benign", "n_items": 1},
+        {"name": "add", "kind": "qa", "n_items": 1}, {"name": "pick", "kind": "mcq", "n_items": 1}]}}
+rows = [{"ds": 0, "dataset": "catqa", "i": i, "group": "catqa", "kind": "harmful", "category": c,
+         "response": "Sure", "judges": {"refusal": {"flag": f, "label": "compliance"},
+                                        "model:j": {"flag": 1 - f, "label": "harmful"}}}
+        for i, (c, f) in enumerate((("a", 1), ("a", 0), ("b", 1)))]
+rows += [{"ds": 1, "dataset": "xstest", "i": 0, "group": "xstest", "kind": "benign", "response": "No.",
+          "judges": {"refusal": {"flag": 0, "label": "refusal"}, "model:j": {"flag": -1, "label": "unparseable"}}},
+         {"ds": 2, "dataset": "add", "i": 0, "group": "add", "kind": "qa", "response": "4", "correct": 1},
+         {"ds": 3, "dataset": "pick", "i": 0, "group": "pick", "kind": "mcq", "correct": 0, "correct_norm": 1}]
+put("summary", "four_kinds", json.dumps(run) + "\0" + "".join(json.dumps(r) + "\n" for r in rows))
+put("summary", "torn_last_line", json.dumps(run) + "\0" + json.dumps(rows[0]) + "\n" + json.dumps(rows[1])[:20])
+put("summary", "no_rows", json.dumps(run) + "\0")

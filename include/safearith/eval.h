@@ -322,7 +322,8 @@ sa_status sa_eval_run(const sa_eval_config *cfg, sa_eval_rundir *rd, const sa_pr
 /* Read RUN_DIR/responses.jsonl and run.json, write summary.json and summary.md atomically. If
  * summary_out is not NULL it receives the summary object. */
 sa_status sa_eval_summarize(const char *run_dir, cJSON **summary_out, sa_error *err);
-/* Compute the summary object from rows (any order) and the run's settings. */
+/* Compute the summary object from rows (any order) and the run's settings; NULL if a row lacks
+ * what a summary needs (sa_eval_summarize names the row and the field). */
 cJSON *sa_eval_summary_build(const cJSON *rows, const cJSON *run);
 /* Render a summary as Markdown (malloc'd). */
 char *sa_eval_summary_markdown(const cJSON *summary, const cJSON *run);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "eval/rows.h"
 #include "formats/jsonl.h"
 #include "safearith/eval.h"
 #include "safearith/fsutil.h"
@@ -90,21 +91,23 @@ static sa_status load_rows(sa_eval_rundir *rd, sa_error *err) {
                             rd->responses_path, strerror(errno));
     }
     cJSON *rows = NULL;
-    st = sa_jsonl_parse(text, keep, rd->responses_path, 1, &rows, NULL, err);
+    size_t *line_of = NULL;
+    st = sa_jsonl_parse(text, keep, rd->responses_path, 1, &rows, &line_of, err);
     free(text);
-    if (st) return st;
+    if (!st) st = sa_eval_rows_check(rows, line_of, rd->responses_path, err);
+    free(line_of);
     size_t n = (size_t)cJSON_GetArraySize(rows), i = 0;
-    rd->done = malloc((n ? n : 1) * sizeof *rd->done);
+    rd->done = st ? NULL : malloc((n ? n : 1) * sizeof *rd->done);
+    if (!st && !rd->done) st = sa_error_set(err, SA_ENOMEM, "out of memory");
+    if (st) {
+        cJSON_Delete(rows);
+        return st;
+    }
     const cJSON *r;
-    cJSON_ArrayForEach(r, rows) {
-        const cJSON *ds = cJSON_GetObjectItemCaseSensitive(r, "ds");
-        const cJSON *ix = cJSON_GetObjectItemCaseSensitive(r, "i");
-        if (!cJSON_IsNumber(ds) || !cJSON_IsNumber(ix)) {
-            cJSON_Delete(rows);
-            return sa_error_set(err, SA_EFORMAT, "%s: row %zu has no \"ds\" / \"i\" keys",
-                                rd->responses_path, i + 1);
-        }
-        rd->done[i++] = (uint64_t)ds->valuedouble << 40 | (uint64_t)ix->valuedouble;
+    cJSON_ArrayForEach(r, rows) { /* checked: integer indexes in range */
+        double ds = cJSON_GetObjectItemCaseSensitive(r, "ds")->valuedouble;
+        double ix = cJSON_GetObjectItemCaseSensitive(r, "i")->valuedouble;
+        rd->done[i++] = (uint64_t)ds << 40 | (uint64_t)ix;
     }
     cJSON_Delete(rows);
     qsort(rd->done, n, sizeof *rd->done, cmp_u64);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/rows.h"
 #include "formats/jsonl.h"
 #include "safearith/eval.h"
 #include "safearith/fsutil.h"
@@ -187,10 +188,11 @@ static cJSON *overall(const cJSON *groups) {
 }
 
 cJSON *sa_eval_summary_build(const cJSON *rows_arr, const cJSON *run) {
+    const cJSON *r;
+    cJSON_ArrayForEach(r, rows_arr) if (sa_eval_row_problem(r)) return NULL;
     int n = cJSON_GetArraySize(rows_arr);
     const cJSON **rows = calloc((size_t)n + 1, sizeof *rows);
     int i = 0;
-    const cJSON *r;
     cJSON_ArrayForEach(r, rows_arr) rows[i++] = r;
     qsort(rows, (size_t)n, sizeof *rows, cmp_rows);
     cJSON *names = judge_names(run, rows, n);

@@ -2,10 +2,12 @@
  *
  * The Markdown summary is for people: one table of every group and judge with the rate, its
  * Wilson 95 % interval and the unparseable count, then the per-category tables. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/rows.h"
 #include "eval/strbuf.h"
 #include "formats/jsonl.h"
 #include "safearith/eval.h"
@@ -153,40 +155,62 @@ static sa_status write_text(const char *dir, const char *name, const char *text,
     return st;
 }
 
-static long expected_rows(const cJSON *run) {
+/* Rows the run's datasets hold in all (n_items of each; a value out of range counts as -1, so
+ * that the run is never called complete on its strength). */
+static double expected_rows(const cJSON *run) {
     const cJSON *ds = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(run, "settings"), "datasets");
-    long n = 0;
+    double n = 0;
     const cJSON *d;
-    cJSON_ArrayForEach(d, ds) n += (long)nget(d, "n_items");
+    cJSON_ArrayForEach(d, ds) {
+        double k = nget(d, "n_items");
+        n += k >= 0 && k == floor(k) ? k : -1;
+    }
     return n;
+}
+
+/* RUN_DIR/run.json and the checked rows of RUN_DIR/responses.jsonl. */
+static sa_status load_run_rows(const char *run_dir, cJSON **run, cJSON **rows, sa_error *err) {
+    char *rp = sa_path_join(run_dir, "run.json"), *pp = sa_path_join(run_dir, "responses.jsonl");
+    size_t *line_of = NULL;
+    *run = *rows = NULL;
+    sa_status st = rp && pp ? SA_OK : sa_error_set(err, SA_ENOMEM, "out of memory");
+    if (!st) st = sa_json_read(rp, run, err);
+    if (!st) st = sa_jsonl_read(pp, 1, rows, &line_of, err);
+    if (!st) st = sa_eval_rows_check(*rows, line_of, pp, err);
+    free(rp), free(pp), free(line_of);
+    if (st) {
+        cJSON_Delete(*run), cJSON_Delete(*rows);
+        *run = *rows = NULL;
+    }
+    return st;
+}
+
+/* text + "\n" (malloc'd; NULL when out of memory), freeing text. */
+static char *with_newline(char *text) {
+    size_t l = text ? strlen(text) : 0;
+    char *t = text ? realloc(text, l + 2) : NULL;
+    if (!t) {
+        free(text);
+        return NULL;
+    }
+    t[l] = '\n', t[l + 1] = 0;
+    return t;
 }
 
 sa_status sa_eval_summarize(const char *run_dir, cJSON **summary_out, sa_error *err) {
     if (summary_out) *summary_out = NULL;
-    char *rp = sa_path_join(run_dir, "run.json"), *pp = sa_path_join(run_dir, "responses.jsonl");
-    cJSON *run = NULL, *rows = NULL;
-    sa_status st = sa_json_read(rp, &run, err);
-    if (!st) st = sa_jsonl_read(pp, 1, &rows, NULL, err);
-    free(rp), free(pp);
-    if (st) {
-        cJSON_Delete(run);
-        return st;
-    }
+    cJSON *run, *rows;
+    sa_status st = load_run_rows(run_dir, &run, &rows, err);
+    if (st) return st;
     cJSON *s = sa_eval_summary_build(rows, run);
-    long exp = expected_rows(run);
-    cJSON_AddBoolToObject(s, "complete", exp == cJSON_GetArraySize(rows));
-    char *json = cJSON_Print(s), *md = sa_eval_summary_markdown(s, run);
-    size_t jl = json ? strlen(json) : 0;
-    char *jn = json ? realloc(json, jl + 2) : NULL;
-    if (jn)
-        jn[jl] = '\n', jn[jl + 1] = 0;
-    else
-        free(json);
-    st = (!jn || !md) ? sa_error_set(err, SA_ENOMEM, "out of memory") : SA_OK;
-    if (!st) st = write_text(run_dir, "summary.json", jn, err);
+    cJSON_AddBoolToObject(s, "complete", expected_rows(run) == cJSON_GetArraySize(rows));
+    char *json = s ? with_newline(cJSON_Print(s)) : NULL,
+         *md = s ? sa_eval_summary_markdown(s, run) : NULL;
+    st = (!json || !md) ? sa_error_set(err, SA_ENOMEM, "out of memory") : SA_OK;
+    if (!st) st = write_text(run_dir, "summary.json", json, err);
     if (!st) st = write_text(run_dir, "summary.md", md, err);
-    free(jn), free(md);
+    free(json), free(md);
     cJSON_Delete(rows), cJSON_Delete(run);
     if (!st && summary_out)
         *summary_out = s;

@@ -101,4 +101,37 @@ r = run(args(out, extra=["--resume"]))
 C.check(r.returncode == 1 and "sha256" in r.stderr, f"resume with a changed dataset: {r.stderr}")
 r = run(args(ref))
 C.check(r.returncode == 1 and "already holds a run" in r.stderr, f"overwrite without --resume: {r.stderr}")
+
+# a responses.jsonl edited by hand: resume names the line and what is wrong, and changes nothing
+# (before the check, a row without "group" crashed the summary and a negative "ds" was undefined)
+shutil.copy(os.path.join(D, "dangerousqa/dangerousqa.json"), ds_copy)  # undo the change above
+with open(os.path.join(ref, "responses.jsonl")) as f:
+    ref_rows = f.read().splitlines()
+harmful_line = next(n for n, line in enumerate(ref_rows) if json.loads(line)["kind"] == "harmful")
+bad_cases = [
+    (lambda x: x.pop("group"), 'no "group" string'),
+    (lambda x: x.update(ds=-1), '"ds" is not a dataset index'),
+    (lambda x: x.update(i=2.5), '"i" is not an item index'),
+    (lambda x: x.update(kind="evil"), '"kind" is not harmful, benign, mcq or qa'),
+    (lambda x: x.update(category=7), '"category" is not a string'),
+    (lambda x: next(iter(x["judges"].values())).update(flag=2),
+     'a verdict in "judges" has no "flag" of -1, 0 or 1'),
+]
+for edit, why in bad_cases:
+    bad = make_tmp(prefix="sa_eval_badrow_")
+    for name in ("run.json", "summary.json", "summary.md"):
+        shutil.copy(os.path.join(ref, name), bad)
+    rows = list(ref_rows)
+    row = json.loads(rows[harmful_line])
+    edit(row)
+    rows[harmful_line] = json.dumps(row)
+    with open(os.path.join(bad, "responses.jsonl"), "w") as f:
+        f.write("\n".join(rows[:harmful_line + 1]) + "\n")
+    before = {n: open(os.path.join(bad, n), "rb").read() for n in os.listdir(bad)}
+    r = run(args(bad, extra=["--resume"]))
+    where = f"responses.jsonl:{harmful_line + 1}: {why}"
+    C.check(r.returncode == 1 and where in r.stderr and len(r.stderr.strip().splitlines()) == 1,
+            f"resume over a bad row ({why}): rc {r.returncode}, {r.stderr!r}")
+    after = {n: open(os.path.join(bad, n), "rb").read() for n in os.listdir(bad)}
+    C.check(after == before, f"resume over a bad row ({why}) changed the run directory")
 C.done()
