@@ -130,17 +130,24 @@ static int run_input(const sa_tokenizer *tok, const char *path, unsigned flags, 
     while (rc == CLI_OK && (line = tok_cli_next_line(&pos, &lineno))) {
         cJSON *j = cJSON_Parse(line), *ids = cJSON_GetObjectItemCaseSensitive(j, "ids");
         sa_tokens t = {0};
-        if (!cJSON_IsArray(ids))
+        unsigned f = flags;
+        if (!j)
+            rc = cli_error(CMD, "--input line %zu: not valid JSON", lineno);
+        else if (!cJSON_IsArray(ids))
             rc = cli_error(CMD, "--input line %zu: needs an \"ids\" list", lineno);
+        else if (tok_cli_json_flag(j, "skip_special", &f, SA_DECODE_SKIP_SPECIAL, 1) ||
+                 tok_cli_json_flag(j, "cleanup", &f, SA_DECODE_NO_CLEANUP, 0))
+            rc = cli_error(
+                CMD, "--input line %zu: \"skip_special\" and \"cleanup\" must be true or false",
+                lineno);
         for (cJSON *e = ids ? ids->child : NULL; rc == CLI_OK && e; e = e->next) {
-            if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 2e9)
+            if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 2e9 ||
+                e->valuedouble != (double)(int32_t)e->valuedouble)
                 rc = cli_error(CMD, "--input line %zu: ids must be non-negative integers", lineno);
             else if (sa_tokens_push(&t, (int32_t)e->valuedouble, &err) != SA_OK)
                 rc = cli_report(CMD, &err);
         }
         cJSON *r = NULL;
-        unsigned f = tok_cli_json_flag(j, "skip_special", flags, SA_DECODE_SKIP_SPECIAL, 1);
-        f = tok_cli_json_flag(j, "cleanup", f, SA_DECODE_NO_CLEANUP, 0);
         if (rc == CLI_OK && decode_json(tok, &t, f, stream, &r, NULL, NULL)) rc = CLI_FAIL;
         if (r) cJSON_AddItemToArray(all, r);
         sa_tokens_free(&t);

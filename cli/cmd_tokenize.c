@@ -140,9 +140,14 @@ static int line_text(const cJSON *j, size_t lineno, char **buf, size_t *len) {
 }
 
 /* A line may override the flags: "add_special" and "parse_special" (booleans). */
-static unsigned line_flags(const cJSON *j, unsigned flags) {
-    flags = tok_cli_json_flag(j, "add_special", flags, SA_TOK_ADD_SPECIAL, 1);
-    return tok_cli_json_flag(j, "parse_special", flags, SA_TOK_PARSE_SPECIAL, 1);
+static int line_flags(const cJSON *j, size_t lineno, unsigned *flags) {
+    if (tok_cli_json_flag(j, "add_special", flags, SA_TOK_ADD_SPECIAL, 1) ||
+        tok_cli_json_flag(j, "parse_special", flags, SA_TOK_PARSE_SPECIAL, 1))
+        return cli_error(CMD,
+                         "--input line %zu: \"add_special\" and \"parse_special\" must be "
+                         "true or false",
+                         lineno);
+    return 0;
 }
 
 /* Encode every line first, print only when all succeeded (no partial output). */
@@ -164,7 +169,8 @@ static int run_input(sa_tokenizer *tok, const opts *o) {
         else if (line_text(j, lineno, &text, &tl))
             rc = CLI_FAIL;
         sa_tokens t = {0};
-        unsigned flags = line_flags(j, o->flags);
+        unsigned flags = o->flags;
+        if (rc == CLI_OK && line_flags(j, lineno, &flags)) rc = CLI_FAIL;
         if (rc == CLI_OK && sa_tokenizer_encode(tok, text, tl, flags, &t, &err) != SA_OK)
             rc = cli_error(CMD, "--input line %zu: %s", lineno, err.msg);
         if (rc == CLI_OK) {

@@ -20,11 +20,13 @@ char *tok_cli_next_line(char **pos, size_t *lineno) {
     return NULL;
 }
 
-unsigned tok_cli_json_flag(const cJSON *obj, const char *key, unsigned flags, unsigned bit,
-                           int set_when_true) {
+int tok_cli_json_flag(const cJSON *obj, const char *key, unsigned *flags, unsigned bit,
+                      int set_when_true) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!cJSON_IsBool(v)) return flags;
-    return !cJSON_IsTrue(v) == !set_when_true ? flags | bit : flags & ~bit;
+    if (!v) return 0;
+    if (!cJSON_IsBool(v)) return -1;
+    *flags = !cJSON_IsTrue(v) == !set_when_true ? *flags | bit : *flags & ~bit;
+    return 0;
 }
 
 int tok_cli_print_lines(const char *cmd, cJSON *all, int rc) {

@@ -12,10 +12,11 @@ struct cJSON;
  * end of the text. */
 char *tok_cli_next_line(char **pos, size_t *lineno);
 
-/* flags with `bit` set or cleared by the boolean obj[key] (set when the value equals
- * set_when_true); flags unchanged when obj[key] is not a boolean. */
-unsigned tok_cli_json_flag(const struct cJSON *obj, const char *key, unsigned flags, unsigned bit,
-                           int set_when_true);
+/* Set or clear `bit` of *flags by the boolean obj[key] (set when the value equals set_when_true);
+ * *flags unchanged when obj has no key. -1 (and *flags unchanged) when obj[key] is there but is
+ * not a boolean, else 0. */
+int tok_cli_json_flag(const struct cJSON *obj, const char *key, unsigned *flags, unsigned bit,
+                      int set_when_true);
 
 /* When rc is CLI_OK, print each item of the array `all` as one JSON line on stdout; then free
  * `all`. Returns rc, or an error (reported for cmd) when printing runs out of memory. */
