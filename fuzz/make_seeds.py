@@ -200,3 +200,14 @@ rows += [{"ds": 1, "dataset": "xstest", "i": 0, "group": "xstest", "kind": "beni
 put("summary", "four_kinds", json.dumps(run) + "\0" + "".join(json.dumps(r) + "\n" for r in rows))
 put("summary", "torn_last_line", json.dumps(run) + "\0" + json.dumps(rows[0]) + "\n" + json.dumps(rows[1])[:20])
 put("summary", "no_rows", json.dumps(run) + "\0")
+
+# resumed run directories (see fuzz_rundir.c): run.json ("@FP@" = the target's fingerprint), NUL,
+# responses.jsonl (the second with a torn last line)
+rd_run = {"format": "safearith-eval-run/1", "fingerprint": "@FP@", "resumed": 0, "status": "running",
+          "settings": {"model": {"path": "m"}, "datasets": [{"name": "d"}]}}
+rd_rows = "".join(json.dumps({"ds": 0, "i": i, "dataset": "d", "group": "d", "kind": "harmful",
+                              "judges": {"refusal": {"flag": i % 2}}}) + "\n" for i in range(2))
+put("rundir", "two_rows", json.dumps(rd_run) + "\0" + rd_rows)
+put("rundir", "torn", json.dumps(rd_run) + "\0" + rd_rows + '{"ds": 0, "i"')
+put("rundir", "other_settings", json.dumps(dict(rd_run, fingerprint="0" * 64,
+                                                settings={"model": {"path": "n"}, "datasets": []})) + "\0")
