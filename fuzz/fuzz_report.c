@@ -14,10 +14,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fz_write("run/summary.json", data + 1, size - 1);
     const char *dirs[2];
     char dir[256];
-    snprintf(dir, sizeof dir, "%s", fz_path("run"));
+    fz_path_keep("run", dir);
     dirs[0] = dirs[1] = dir;
     char svg[256];
-    snprintf(svg, sizeof svg, "%s", fz_path("report.svg"));
+    fz_path_keep("report.svg", svg);
     char *md = NULL;
     sa_error err;
     if (sa_eval_report(2, dirs, mode & 1 ? "refusal" : NULL, NULL, mode & 2 ? svg : NULL, &md,

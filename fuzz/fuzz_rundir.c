@@ -24,17 +24,17 @@ static char *with_fingerprint(const char *text, const char *fp) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    const uint8_t *nul = memchr(data, 0, size);
-    size_t run_len = nul ? (size_t)(nul - data) : size;
+    const uint8_t *rows;
+    size_t rows_n, run_len = fz_split(data, size, &rows, &rows_n);
     cJSON *settings = cJSON_Parse(SETTINGS);
     char fp[65], *run_text = fz_text(data, run_len);
     sa_eval_fingerprint(settings, fp);
     char *run_json = with_fingerprint(run_text, fp);
     fz_write("run/run.json", (const uint8_t *)run_json, strlen(run_json));
-    fz_write("run/responses.jsonl", nul ? nul + 1 : data + size, nul ? size - run_len - 1 : 0);
+    fz_write("run/responses.jsonl", rows, rows_n);
     free(run_text), free(run_json);
     char dir[256];
-    snprintf(dir, sizeof dir, "%s", fz_path("run"));
+    fz_path_keep("run", dir);
     sa_eval_rundir rd;
     sa_error err;
     if (sa_eval_rundir_open(dir, settings, NULL, 1, &rd, &err) != SA_OK) {

@@ -5,17 +5,14 @@
 #include "safearith/eval.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    const uint8_t *nul = memchr(data, 0, size);
-    size_t run_len = nul ? (size_t)(nul - data) : size;
-    fz_write("run/run.json", data, run_len);
-    fz_write("run/responses.jsonl", nul ? nul + 1 : data + size, nul ? size - run_len - 1 : 0);
-    const char *js = fz_path("run/summary.json");
-    char json_path[256], md_path[256];
-    snprintf(json_path, sizeof json_path, "%s", js);
-    snprintf(md_path, sizeof md_path, "%s", fz_path("run/summary.md"));
-    remove(json_path), remove(md_path);
-    char dir[256];
-    snprintf(dir, sizeof dir, "%s", fz_path("run"));
+    const uint8_t *rows;
+    size_t rows_n, run_n = fz_split(data, size, &rows, &rows_n);
+    fz_write("run/run.json", data, run_n);
+    fz_write("run/responses.jsonl", rows, rows_n);
+    char json_path[256], md_path[256], dir[256];
+    remove(fz_path_keep("run/summary.json", json_path));
+    remove(fz_path_keep("run/summary.md", md_path));
+    fz_path_keep("run", dir);
     cJSON *summary = NULL;
     sa_error err;
     if (sa_eval_summarize(dir, &summary, &err) != SA_OK) {

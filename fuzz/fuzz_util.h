@@ -37,6 +37,23 @@ static inline const char *fz_path(const char *name) {
     return fz_path_buf;
 }
 
+/* fz_path(name) copied into out (fz_path's own buffer is reused by its next call). */
+static inline const char *fz_path_keep(const char *name, char out[256]) {
+    snprintf(out, 256, "%s", fz_path(name));
+    return out;
+}
+
+/* Split an input of two files at its first NUL: returns the first part's length; *rest and
+ * *rest_n are the bytes after the NUL (none when there is no NUL). */
+static inline size_t fz_split(const uint8_t *data, size_t size, const uint8_t **rest,
+                              size_t *rest_n) {
+    const uint8_t *nul = memchr(data, 0, size);
+    size_t n = nul ? (size_t)(nul - data) : size;
+    *rest = nul ? nul + 1 : data + size;
+    *rest_n = nul ? size - n - 1 : 0;
+    return n;
+}
+
 /* Write the input to DIR/name and return the path. */
 static inline const char *fz_write(const char *name, const uint8_t *data, size_t size) {
     const char *p = fz_path(name);
