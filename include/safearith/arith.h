@@ -107,6 +107,7 @@ typedef struct sa_merge_recipe {
     sa_select_scope trim_scope; /* TIES trimming per tensor (mergekit) or global (TIES paper) */
     uint64_t seed;
     int out_dtype; /* sa_dtype or -1 (from out_dtype, else dtype, else the base's) */
+    char *path;    /* the recipe file (an input the output must keep away from), or NULL */
 } sa_merge_recipe;
 
 /* Parse a recipe; unsupported keys or values are SA_EUNSUPPORTED naming the key. Relative model

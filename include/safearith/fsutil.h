@@ -35,8 +35,8 @@ typedef struct sa_outdir {
     int overwrite;
 } sa_outdir;
 
-/* Prepare an output directory. Refuses (SA_EEXIST) if `path` exists and overwrite == 0, and if
- * `path` is, contains or lies inside any of the n_inputs input paths (files or directories). */
+/* Prepare an output directory: sa_output_check(path, inputs, n_inputs, overwrite) first, then
+ * the hidden temporary beside it. A trailing '/' in path is ignored. */
 sa_status sa_outdir_open(sa_outdir *od, const char *path, const char *const *inputs, int n_inputs,
                          int overwrite, sa_error *err);
 /* fsync every file and the directory, then rename into place (replacing an old one if allowed). */
@@ -48,12 +48,23 @@ char *sa_outdir_path(const sa_outdir *od, const char *name);
 /* Remove hidden temporaries beside `path` whose creating process is gone. */
 void sa_outdir_sweep_stale(const char *path);
 
+/* ---- outputs never touch inputs ---- */
+/* The check every command runs on every output path before any work. Refuses (SA_EEXIST, one
+ * line naming both paths) an output that is, lies inside, or contains any of the n_inputs inputs
+ * (NULL entries and inputs that do not exist are skipped), with or without overwrite; with
+ * overwrite == 0 also an output that exists. Symlinks and ".." are resolved; an output that does
+ * not exist yet is resolved through its deepest existing ancestor; a trailing '/' is ignored. An
+ * input that is a file inside a model directory (one holding config.json) counts as the whole
+ * directory. Pass a command's other outputs as inputs to keep two outputs apart. */
+sa_status sa_output_check(const char *output, const char *const *inputs, int n_inputs,
+                          int overwrite, sa_error *err);
+
 /* ---- helpers ---- */
 /* Join two path parts with '/'; malloc'd. */
 char *sa_path_join(const char *a, const char *b);
 /* 1 if path exists and is a directory, 0 otherwise. */
 int sa_is_dir(const char *path);
-/* 1 if a exists and is the same file or directory as b, or lies inside directory b. */
+/* 1 if b exists and a (existing or not, resolved as in sa_output_check) is b or lies inside b. */
 int sa_path_within(const char *a, const char *b);
 /* Copy a file (used for config/tokenizer files); err names both paths. */
 sa_status sa_copy_file(const char *src, const char *dst, sa_error *err);

@@ -90,8 +90,9 @@ sa_status sa_steer_init(sa_steer *s, int n_layers, int n_embd, sa_steer_mode mod
                         sa_steer_site site, sa_error *err);
 void sa_steer_free(sa_steer *s);
 /* Add a control vector at `scale` (rows the vector lacks are skipped; zero rows too). Errors if
- * its width differs from the model's or it has a direction for a layer the model lacks. `name`
- * is used in messages. */
+ * its width differs from the model's or it has a direction for a layer the model lacks, and if
+ * the scale (a double rounded to float by the caller: 1e300 becomes inf) or a scaled row is not
+ * finite. `name` is used in messages. */
 sa_status sa_steer_add_cvec(sa_steer *s, const sa_cvec *cv, float scale, const char *name,
                             sa_error *err);
 /* Keep only layers lo..hi (inclusive) active. */

@@ -205,7 +205,7 @@ static sa_status run(hdr_ctx *x, const char *const *paths, int n, const sa_arith
     if (s == SA_OK) {
         sa_write_spec spec = {plan, prepare_tensor, apply, (1u << T_IN) | tau_mask(x),
                               x,    o->out_dtype};
-        sa_output_job j = {x->s, &spec, o, paths, n, sa_output_model_dir(paths[0]), "hdr", params};
+        sa_output_job j = {x->s, &spec, o, paths, n, paths[0], "hdr", params};
         s = sa_output_run(&j, err);
     }
     free(params);
@@ -222,7 +222,8 @@ sa_status sa_hdr(const char *target, const char *base, const char *harmful, cons
     const char *paths[3] = {target, harmful, base}, *labels[3] = {"target", "harmful", "base"};
     int n = base ? 3 : 2;
     sa_checkpoint *cks[3];
-    sa_status s = sa_open_all(paths, n, cks, err);
+    sa_status s = sa_output_prepare(o, paths, n, NULL, err);
+    if (s == SA_OK) s = sa_open_all(paths, n, cks, err);
     if (s != SA_OK) return s;
     hdr_ctx x = {0};
     x.h = h;

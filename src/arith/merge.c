@@ -334,8 +334,10 @@ static sa_status run(merge_ctx *x, const char *const *paths, int n, const sa_ari
         if (oo.out_dtype < 0) oo.out_dtype = x->r->out_dtype;
         unsigned mask = (1u << n) - 1;
         sa_write_spec spec = {plan, prepare, apply, mask, x, oo.out_dtype};
-        sa_output_job j = {x->s,    &spec, &oo, paths, n, sa_output_model_dir(paths[0]),
-                           "merge", params};
+        const char *inputs[SA_MAX_INPUTS + 1];
+        memcpy(inputs, paths, (size_t)n * sizeof *inputs);
+        inputs[n] = x->r->path;
+        sa_output_job j = {x->s, &spec, &oo, inputs, n + 1, paths[0], "merge", params};
         s = sa_output_run(&j, err);
     }
     free(params);
@@ -355,7 +357,8 @@ sa_status sa_merge(const sa_merge_recipe *r, const sa_arith_opts *o, sa_error *e
         labels[i + 1] = names[i];
     }
     sa_checkpoint *cks[SA_MAX_INPUTS];
-    sa_status s = sa_open_all(paths, n, cks, err);
+    sa_status s = sa_output_prepare(o, paths, n, r->path, err);
+    if (s == SA_OK) s = sa_open_all(paths, n, cks, err);
     if (s != SA_OK) return s;
     sa_aligned a = {0};
     sa_stream *st = NULL;

@@ -307,6 +307,12 @@ sa_status sa_merge_recipe_load(const char *path, sa_merge_recipe **out, sa_error
     r->rescale_mode = SA_RESCALE_L1;
     r->trim_scope = SA_SELECT_PER_TENSOR;
     r->out_dtype = -1;
+    r->path = strdup(path);
+    if (!r->path) {
+        free(text);
+        sa_merge_recipe_free(r);
+        return sa_error_set(err, SA_ENOMEM, "out of memory");
+    }
     rctx c = {path, NULL, r, 1.0, 1.0, 0, 0, err};
     s = parse(&c, text, len);
     free(text);
@@ -323,6 +329,7 @@ void sa_merge_recipe_free(sa_merge_recipe *r) {
     for (int i = 0; i < r->n_models; i++) free(r->models[i].path);
     free(r->models);
     free(r->base);
+    free(r->path);
     free(r);
 }
 

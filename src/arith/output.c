@@ -34,8 +34,72 @@ void sa_close_all(sa_checkpoint **cks, int n) {
     }
 }
 
-const char *sa_output_model_dir(const char *path) {
-    return sa_is_dir(path) ? path : NULL;
+/* A config.json that is there must be a JSON object. */
+static sa_status check_config(const char *dir, sa_error *err) {
+    char *path = sa_path_join(dir, "config.json"), *text = NULL;
+    size_t len;
+    struct stat st;
+    if (!path) return sa_error_set(err, SA_ENOMEM, "out of memory");
+    sa_status s = SA_OK;
+    if (stat(path, &st) == 0 && (s = sa_read_file(path, &text, &len, err)) == SA_OK) {
+        cJSON *root = cJSON_ParseWithLength(text, len);
+        if (!cJSON_IsObject(root))
+            s = sa_error_set(err, SA_EFORMAT,
+                             "%s: not a valid JSON object (truncated?); refusing to copy it into "
+                             "the output",
+                             path);
+        cJSON_Delete(root);
+    }
+    free(text);
+    free(path);
+    return s;
+}
+
+sa_status sa_output_source(const char *target, char **dir, sa_error *err) {
+    *dir = NULL;
+    char *d = NULL;
+    if (sa_is_dir(target)) {
+        d = strdup(target);
+    } else {
+        const char *slash = strrchr(target, '/');
+        d = !slash            ? strdup(".")
+            : slash == target ? strdup("/")
+                              : strndup(target, (size_t)(slash - target));
+        char *cfg = d ? sa_path_join(d, "config.json") : NULL;
+        struct stat st;
+        int model_dir = cfg && stat(cfg, &st) == 0;
+        free(cfg);
+        if (d && !model_dir) {
+            free(d);
+            return sa_error_set(err, SA_EINVAL,
+                                "%s: a weights file outside a model directory (no config.json "
+                                "beside it); give the model directory, whose config and tokenizer "
+                                "go with the output",
+                                target);
+        }
+    }
+    if (!d) return sa_error_set(err, SA_ENOMEM, "out of memory");
+    sa_status s = check_config(d, err);
+    if (s != SA_OK) {
+        free(d);
+        return s;
+    }
+    *dir = d;
+    return SA_OK;
+}
+
+sa_status sa_output_prepare(const sa_arith_opts *o, const char *const *paths, int n,
+                            const char *extra, sa_error *err) {
+    if (!o->output) return sa_error_set(err, SA_EINVAL, "no output directory given");
+    const char *inputs[SA_MAX_INPUTS + 1];
+    int k = 0;
+    for (int i = 0; i < n && k < SA_MAX_INPUTS; i++) inputs[k++] = paths[i];
+    if (extra) inputs[k++] = extra;
+    sa_status s = sa_output_check(o->output, inputs, k, o->overwrite, err);
+    char *dir = NULL;
+    if (s == SA_OK) s = sa_output_source(paths[0], &dir, err);
+    free(dir);
+    return s;
 }
 
 static int is_weight_file(const char *name) {
@@ -65,9 +129,9 @@ static sa_status copy_config(const char *src, const char *dst, int out_dtype, sa
     if (s != SA_OK) return s;
     cJSON *root = cJSON_ParseWithLength(text, len);
     free(text);
-    if (!cJSON_IsObject(root)) {
+    if (!cJSON_IsObject(root)) { /* sa_output_source refused it already */
         cJSON_Delete(root);
-        return sa_copy_file(src, dst, err); /* not ours to judge: copy as is */
+        return sa_error_set(err, SA_EFORMAT, "%s: not a valid JSON object", src);
     }
     const char *keys[] = {"torch_dtype", "dtype"};
     for (int i = 0; i < 2; i++)
@@ -119,8 +183,10 @@ static sa_status write_model(const sa_output_job *j, const char *dir, sa_error *
     s = sa_stream_write(j->stream, w, j->spec, err);
     if (s == SA_OK) s = sa_st_writer_finish(w, err);
     sa_st_writer_free(w);
-    if (s == SA_OK && j->copy_from)
-        s = copy_non_weights(j->copy_from, dir, j->opts->out_dtype, err);
+    char *from = NULL;
+    if (s == SA_OK && j->copy_from) s = sa_output_source(j->copy_from, &from, err);
+    if (s == SA_OK && from) s = copy_non_weights(from, dir, j->opts->out_dtype, err);
+    free(from);
     return s;
 }
 

@@ -16,7 +16,8 @@ typedef struct sa_output_job {
     const sa_arith_opts *opts;
     const char *const *inputs; /* input paths: the output may not overlap them */
     int n_inputs;
-    const char *copy_from; /* directory whose non-weight files are copied, or NULL */
+    const char *copy_from; /* the target input (a model directory or a weights file in one) whose
+                              non-weight files are copied (see sa_output_source), or NULL */
     const char *op;        /* recorded as safearith_op */
     const char *params;    /* JSON object text, recorded as safearith_params */
 } sa_output_job;
@@ -24,8 +25,16 @@ typedef struct sa_output_job {
 /* Write the whole output (progress stage "writing"). */
 sa_status sa_output_run(const sa_output_job *j, sa_error *err);
 
-/* The directory of path if it is a directory, else NULL (non-weight files are copied only from
- * model directories). */
-const char *sa_output_model_dir(const char *path);
+/* The directory whose non-weight files go with an output made from `target`: target itself if
+ * it is a directory, the directory of a weights file that lies in a model directory (one holding
+ * config.json); a weights file elsewhere is refused, as is a config.json that is not a JSON
+ * object (a truncated file is never copied into an output). *dir is malloc'd. */
+sa_status sa_output_source(const char *target, char **dir, sa_error *err);
+
+/* What every operation runs before any work: the output checked against the n inputs and
+ * `extra` (a recipe file, or NULL) with sa_output_check, and the target paths[0] checked with
+ * sa_output_source. */
+sa_status sa_output_prepare(const sa_arith_opts *o, const char *const *paths, int n,
+                            const char *extra, sa_error *err);
 
 #endif

@@ -127,7 +127,7 @@ static sa_status run(resta_ctx *x, sa_stream *st, const char *const *paths, cons
     char *params = params_json(paths, x->r);
     if (!params) return sa_error_set(err, SA_ENOMEM, "out of memory");
     sa_write_spec spec = {plan, prepare, apply, 7u, x, o->out_dtype};
-    sa_output_job j = {st, &spec, o, paths, 3, sa_output_model_dir(paths[0]), "resta", params};
+    sa_output_job j = {st, &spec, o, paths, 3, paths[0], "resta", params};
     sa_status s = sa_output_run(&j, err);
     free(params);
     return s;
@@ -139,7 +139,8 @@ sa_status sa_resta(const char *sft, const char *aligned, const char *unaligned,
         return sa_error_set(err, SA_EINVAL, "DARE drop rate %g is not in [0, 1)", r->dare_p);
     const char *paths[3] = {sft, aligned, unaligned}, *labels[3] = {"sft", "aligned", "unaligned"};
     sa_checkpoint *cks[3];
-    sa_status s = sa_open_all(paths, 3, cks, err);
+    sa_status s = sa_output_prepare(o, paths, 3, NULL, err);
+    if (s == SA_OK) s = sa_open_all(paths, 3, cks, err);
     if (s != SA_OK) return s;
     resta_ctx x = {0};
     x.r = r;

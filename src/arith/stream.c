@@ -2,6 +2,7 @@
  * stream.h). */
 #include "arith/stream.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,7 +83,34 @@ typedef struct batch_job {
     uint64_t start, n;
     unsigned char *out; /* write passes: narrowed results of the batch */
     sa_dtype out_dtype;
+    int nonfinite; /* set by a worker: a result is inf/NaN where every input was finite */
 } batch_job;
+
+/* 1 if element i of the narrowed output is inf or NaN. */
+static int out_nonfinite(const unsigned char *out, sa_dtype dt, size_t i) {
+    if (dt == SA_F32) {
+        uint32_t u;
+        memcpy(&u, out + 4 * i, 4);
+        return (u & 0x7f800000u) == 0x7f800000u;
+    }
+    uint16_t h;
+    memcpy(&h, out + 2 * i, 2);
+    return dt == SA_BF16 ? (h & 0x7f80u) == 0x7f80u : (h & 0x7c00u) == 0x7c00u;
+}
+
+/* 1 if the chunk's narrowed results hold an inf or NaN at a position where every input read is
+ * finite: arithmetic (or narrowing) that overflowed, never a value copied from an input. */
+static int made_nonfinite(const sa_chunk *c, int n_in, unsigned mask, const unsigned char *out,
+                          sa_dtype dt) {
+    for (size_t i = 0; i < c->n; i++) {
+        if (!out_nonfinite(out, dt, i)) continue;
+        int finite_in = 1;
+        for (int k = 0; k < n_in; k++)
+            if ((mask & (1u << k)) && !isfinite(c->in[k][i])) finite_in = 0;
+        if (finite_in) return 1;
+    }
+    return 0;
+}
 
 static void chunk_task(void *ctx, size_t task, int worker) {
     batch_job *j = ctx;
@@ -105,9 +133,11 @@ static void chunk_task(void *ctx, size_t task, int worker) {
     }
     if (j->out) c.out = scratch + (size_t)a->n * SA_CHUNK;
     j->fn(j->ctx, &c);
-    if (j->out)
-        sa_from_f32(c.out, j->out + (c.offset - j->start) * (sa_dtype_bits(j->out_dtype) / 8),
-                    j->out_dtype, c.n);
+    if (!j->out) return;
+    unsigned char *out = j->out + (c.offset - j->start) * (sa_dtype_bits(j->out_dtype) / 8);
+    sa_from_f32(c.out, out, j->out_dtype, c.n);
+    if (made_nonfinite(&c, a->n, j->mask, out, j->out_dtype))
+        __atomic_store_n(&j->nonfinite, 1, __ATOMIC_RELAXED);
 }
 
 static sa_status check_inputs(const sa_aligned *a, size_t ti, unsigned mask, sa_error *err) {
@@ -145,6 +175,11 @@ static sa_status run_batches(batch_job *j, sa_st_writer *w, sa_error *err) {
         }
         sa_pool_run(j->s->pool, (size_t)((j->n + SA_CHUNK - 1) / SA_CHUNK), chunk_task, j);
         advise_batch(j, start, j->n, 1);
+        if (j->nonfinite)
+            return sa_error_set(err, SA_EINVAL,
+                                "tensor '%s': the result holds inf or NaN where every input is "
+                                "finite (a weight or scale too large for %s?); nothing written",
+                                t0->name, sa_dtype_name(j->out_dtype));
         if (w)
             st = sa_st_writer_write(w, j->out, (size_t)j->n * (sa_dtype_bits(j->out_dtype) / 8),
                                     err);
@@ -155,7 +190,7 @@ static sa_status run_batches(batch_job *j, sa_st_writer *w, sa_error *err) {
 
 sa_status sa_stream_scan(sa_stream *s, size_t ti, unsigned mask, sa_chunk_fn fn, void *ctx,
                          sa_error *err) {
-    batch_job j = {s, ti, mask, fn, ctx, 0, 0, NULL, SA_F32};
+    batch_job j = {s, ti, mask, fn, ctx, 0, 0, NULL, SA_F32, 0};
     return run_batches(&j, NULL, err);
 }
 
@@ -216,7 +251,7 @@ sa_status sa_stream_write(sa_stream *s, sa_st_writer *w, const sa_write_spec *sp
     for (size_t ti = 0; st == SA_OK && ti < n; ti++) {
         const sa_st_tensor *t = sa_aligned_get(s->a, ti, 0);
         sa_dtype dt = out_dtype_of(spec, t);
-        batch_job j = {s, ti, spec->mask, spec->compute, spec->ctx, 0, 0, buf, dt};
+        batch_job j = {s, ti, spec->mask, spec->compute, spec->ctx, 0, 0, buf, dt, 0};
         if (kinds[ti] == SA_OUT_COPY && dt == t->dtype) {
             st = copy_raw(s, w, ti, err);
             continue;

@@ -46,7 +46,8 @@ sa_status sa_task_vector(const char *model, const char *base, const sa_arith_opt
                          sa_error *err) {
     const char *paths[2] = {model, base}, *labels[2] = {"model", "base"};
     sa_checkpoint *cks[2];
-    sa_status s = sa_open_all(paths, 2, cks, err);
+    sa_status s = sa_output_prepare(o, paths, 2, NULL, err);
+    if (s == SA_OK) s = sa_open_all(paths, 2, cks, err);
     if (s != SA_OK) return s;
     sa_aligned a;
     s = sa_align(&a, (const sa_checkpoint *const *)cks, labels, 2, err);
@@ -56,8 +57,7 @@ sa_status sa_task_vector(const char *model, const char *base, const sa_arith_opt
     if (s == SA_OK && !params) s = sa_error_set(err, SA_ENOMEM, "out of memory");
     if (s == SA_OK) {
         sa_write_spec spec = {plan_all, NULL, subtract, 3u, NULL, o->out_dtype};
-        sa_output_job j = {st,    &spec, o, paths, 2, sa_output_model_dir(model), "task_vector",
-                           params};
+        sa_output_job j = {st, &spec, o, paths, 2, model, "task_vector", params};
         s = sa_output_run(&j, err);
     }
     free(params);

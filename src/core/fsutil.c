@@ -167,24 +167,6 @@ void sa_afile_abort(sa_afile *af) {
 
 /* ---- atomic directories ---- */
 
-int sa_path_within(const char *a, const char *b) {
-    char ra[PATH_MAX], rb[PATH_MAX];
-    if (!realpath(b, rb)) return 0;
-    if (!realpath(a, ra)) {
-        /* a does not exist yet: resolve its parent */
-        char *dir = dir_of(a);
-        if (!dir) return 0;
-        int ok = realpath(dir, ra) != NULL;
-        free(dir);
-        if (!ok) return 0;
-        size_t n = strlen(ra);
-        snprintf(ra + n, sizeof ra - n, "/%s", base_of(a));
-    }
-    size_t nb = strlen(rb);
-    if (strcmp(ra, rb) == 0) return 1;
-    return strncmp(ra, rb, nb) == 0 && (ra[nb] == '/' || (nb == 1 && rb[0] == '/'));
-}
-
 static int remove_tree(const char *path) {
     DIR *d = opendir(path);
     if (!d) return unlink(path);
@@ -227,19 +209,16 @@ sa_status sa_outdir_open(sa_outdir *od, const char *path, const char *const *inp
                          int overwrite, sa_error *err) {
     memset(od, 0, sizeof *od);
     od->overwrite = overwrite;
-    for (int i = 0; i < n_inputs; i++) {
-        if (inputs[i] && (sa_path_within(path, inputs[i]) || sa_path_within(inputs[i], path)))
-            return sa_error_set(err, SA_EEXIST,
-                                "%s: output overlaps input %s (refusing to write into an input)",
-                                path, inputs[i]);
-    }
-    struct stat st;
-    if (lstat(path, &st) == 0 && !overwrite)
-        return sa_error_set(err, SA_EEXIST, "%s: already exists (refusing to overwrite)", path);
+    sa_status s = sa_output_check(path, inputs, n_inputs, overwrite, err);
+    if (s != SA_OK) return s;
+    char *final = strdup(path);
+    if (!final) return sa_error_set(err, SA_ENOMEM, "out of memory");
+    for (size_t n = strlen(final); n > 1 && final[n - 1] == '/';) final[--n] = '\0'; /* "out/" */
+    path = final;
     sa_outdir_sweep_stale(path);
     char *dir = dir_of(path);
     size_t n = strlen(path) + 64;
-    od->final_path = strdup(path);
+    od->final_path = final;
     od->tmp_path = malloc(n);
     if (!dir || !od->final_path || !od->tmp_path) {
         free(dir);
@@ -250,8 +229,8 @@ sa_status sa_outdir_open(sa_outdir *od, const char *path, const char *const *inp
     free(dir);
     remove_tree(od->tmp_path);
     if (mkdir(od->tmp_path, 0755) != 0) {
-        sa_status s = sa_error_set(err, SA_EIO, "%s: cannot create directory: %s", od->tmp_path,
-                                   strerror(errno));
+        s = sa_error_set(err, SA_EIO, "%s: cannot create directory: %s", od->tmp_path,
+                         strerror(errno));
         free(od->tmp_path);
         od->tmp_path = NULL;
         sa_outdir_abort(od);

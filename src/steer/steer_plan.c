@@ -33,6 +33,10 @@ void sa_steer_free(sa_steer *s) {
 
 sa_status sa_steer_add_cvec(sa_steer *s, const sa_cvec *cv, float scale, const char *name,
                             sa_error *err) {
+    if (!isfinite(scale))
+        return sa_error_set(err, SA_EINVAL,
+                            "%s: the steering scale does not fit in float32 (it would be %g)", name,
+                            (double)scale);
     if (cv->n_embd != s->n_embd)
         return sa_error_set(err, SA_EMISMATCH,
                             "%s: control vector has n_embd %d but the model's hidden size is %d",
@@ -52,6 +56,10 @@ sa_status sa_steer_add_cvec(sa_steer *s, const sa_cvec *cv, float scale, const c
         for (int i = 0; i < s->n_embd; i++) {
             w[i] = (float)(w[i] + k * v[i]);
             nonzero |= w[i] != 0;
+            if (!isfinite(w[i]))
+                return sa_error_set(err, SA_EINVAL,
+                                    "%s: scale %g times direction.%d is not finite in float32",
+                                    name, (double)scale, l);
         }
         /* A zero step (scale 0) is the identity in every mode; applying it anyway would still
          * round the renormalised icv rows in their last bits. */
