@@ -471,10 +471,23 @@ static void cleanup(state *s) {
     cli_steer_free(&s->o.steer);
 }
 
+/* The run directory may not be, lie inside or contain anything the run reads (an existing run
+ * directory is refused or resumed by sa_eval_rundir_open). */
+static int check_output(state *s, sa_error *err) {
+    const opts *o = &s->o;
+    const char *inputs[CLI_STEER_MAX + 1 + MAX_DS + MAX_JUDGES + 2];
+    int n = cli_steer_inputs(&o->steer, o->model, inputs);
+    for (int i = 0; i < o->n_ds; i++) inputs[n++] = s->specs[i].path;
+    for (int i = 0; i < o->n_judges; i++) inputs[n++] = s->judges[i].model_dir;
+    inputs[n++] = o->lists;
+    inputs[n++] = o->template_path;
+    return sa_output_check(o->out, inputs, n, 1, err) ? -1 : 0;
+}
+
 static int run_eval(state *s) {
     sa_error err = {0};
     opts *o = &s->o;
-    if (load_inputs(s, &err)) return cli_report(CMD, &err);
+    if (load_inputs(s, &err) || check_output(s, &err)) return cli_report(CMD, &err);
     int mr = open_model(s, &err);
     if (mr == -2) return CLI_FAIL;
     if (mr) return cli_report(CMD, &err);

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "engine_cli.h"
+#include "safearith/fsutil.h"
 #include "safearith/safetensors.h"
 #include "safearith/steer.h"
 #include "safearith/tokenizer.h"
@@ -240,6 +241,19 @@ done:
     return rc;
 }
 
+/* Before any work: neither output may touch an input or the other output. */
+static int check_outputs(const char *cmd, const icv_args *a) {
+    const char *inputs[] = {a->model, a->pairs, a->dump, a->out};
+    sa_error err = {0};
+    if (a->dump && !strcmp(a->dump, a->out))
+        return cli_error(cmd, "%s: -o and --dump-states name the same file", a->out);
+    if (sa_output_check(a->out, inputs, a->dump ? 3 : 2, a->overwrite, &err) ||
+        (a->dump && sa_output_check(a->dump, (const char *[]){a->model, a->pairs, a->out}, 3,
+                                    a->overwrite, &err)))
+        return cli_report(cmd, &err);
+    return CLI_OK;
+}
+
 static int run(int argc, char **argv) {
     const char *cmd = "icv";
     icv_args a = {0};
@@ -249,7 +263,8 @@ static int run(int argc, char **argv) {
         free(a.format_buf);
         return r > 0 ? CLI_OK : CLI_USAGE;
     }
-    int rc = compute(cmd, &a);
+    int rc = check_outputs(cmd, &a);
+    if (!rc) rc = compute(cmd, &a);
     free(a.format_buf);
     return rc;
 }

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "engine_cli.h"
+#include "safearith/fsutil.h"
 #include "safearith/safetensors.h"
 #include "steer_opts.h"
 
@@ -134,6 +135,12 @@ static int cmd_logits_main(int argc, char **argv) {
     }
     if (!model || !out) return cli_usage_error(cmd, "--model and -o are required");
     if (!!tokens == !!text) return cli_usage_error(cmd, "give exactly one of --tokens and --text");
+    const char *inputs[CLI_STEER_MAX + 1];
+    sa_error oerr = {0};
+    if (sa_output_check(out, inputs, cli_steer_inputs(&steer, model, inputs), overwrite, &oerr)) {
+        cli_steer_free(&steer);
+        return cli_report(cmd, &oerr);
+    }
     int32_t *ids = NULL;
     int T = 0;
     if (tokens && cli_parse_token_list(cmd, "--tokens", tokens, &ids, &T)) return CLI_USAGE;

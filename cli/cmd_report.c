@@ -15,16 +15,19 @@
 static const char usage[] =
     "usage: safearith report RUN_DIR [RUN_DIR ...] [-o report.md] [--svg chart.svg] [--judge "
     "NAME]\n"
+    "                        [--overwrite]\n"
     "\n"
     "Put evaluation runs side by side: one row per run (its --label, or the directory name), one\n"
     "column per dataset group (ASR for harmful sets, over-refusal for benign ones, accuracy or\n"
     "exact match for utility sets, with 95 % intervals), plus mean ASR and mean utility. With -o,\n"
     "an SVG scatter plot of mean ASR against mean utility is written beside it (report.svg for\n"
     "report.md) unless --svg names another file. Cells use each run's first judge, or the judge\n"
-    "named by --judge (a --judge spec or name= given to safearith eval).\n";
+    "named by --judge (a --judge spec or name= given to safearith eval). An existing report or\n"
+    "chart is replaced only with --overwrite; neither may lie inside a run directory.\n";
 
 static int cmd_report(int argc, char **argv) {
     const char *out = NULL, *svg = NULL, *judge = NULL;
+    int overwrite = 0;
     const char **dirs = calloc((size_t)argc, sizeof *dirs);
     int n = 0;
     if (!dirs) return cli_error(CMD, "out of memory");
@@ -34,7 +37,10 @@ static int cmd_report(int argc, char **argv) {
             free(dirs);
             return CLI_OK;
         }
-        if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--svg") || !strcmp(argv[i], "--judge")) {
+        if (!strcmp(argv[i], "--overwrite")) {
+            overwrite = 1;
+        } else if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--svg") ||
+                   !strcmp(argv[i], "--judge")) {
             if (i + 1 >= argc) {
                 free(dirs);
                 return cli_usage_error(CMD, "%s needs a value", argv[i]);
@@ -67,7 +73,7 @@ static int cmd_report(int argc, char **argv) {
     }
     sa_error err = {0};
     char *md = NULL;
-    sa_status st = sa_eval_report(n, dirs, judge, out, svg, out ? NULL : &md, &err);
+    sa_status st = sa_eval_report(n, dirs, judge, out, svg, overwrite, out ? NULL : &md, &err);
     free(dirs), free(svg_auto);
     if (st) return cli_report(CMD, &err);
     if (md) fputs(md, stdout);

@@ -141,3 +141,10 @@ const char *cli_steer_describe(const cli_steer *st, char *buf, int size) {
              st->plan.site == SA_STEER_AT_MLP ? "mlp" : "residual");
     return buf;
 }
+
+int cli_steer_inputs(const cli_steer *st, const char *model, const char **inputs) {
+    int n = 0;
+    inputs[n++] = model;
+    for (int k = 0; k < st->n; k++) inputs[n++] = st->path[k];
+    return n;
+}

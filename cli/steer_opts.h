@@ -66,5 +66,8 @@ void cli_steer_hook(cli_steer *st, const sa_hook *inner, sa_hook *out);
 /* A one-line description ("add x1 on layers 1-3 at residual"), for logs; "" when disabled. */
 const char *cli_steer_describe(const cli_steer *st, char *buf, int size);
 void cli_steer_free(cli_steer *st);
+/* Fill inputs[] (room for CLI_STEER_MAX + 1) with `model` and the --steer files; returns the count,
+ * for sa_output_check. */
+int cli_steer_inputs(const cli_steer *st, const char *model, const char **inputs);
 
 #endif

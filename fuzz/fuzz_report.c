@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fz_path_keep("report.svg", svg);
     char *md = NULL;
     sa_error err;
-    if (sa_eval_report(2, dirs, mode & 1 ? "refusal" : NULL, NULL, mode & 2 ? svg : NULL, &md,
+    if (sa_eval_report(2, dirs, mode & 1 ? "refusal" : NULL, NULL, mode & 2 ? svg : NULL, 1, &md,
                        &err) != SA_OK) {
         if (!err.msg[0] || md) abort();
     } else {

@@ -330,8 +330,10 @@ char *sa_eval_summary_markdown(const cJSON *summary, const cJSON *run);
 
 /* Side-by-side report of run directories: Markdown (rows = runs, columns = dataset groups) and
  * an SVG scatter plot of ASR against utility. Cells use the judge named `judge` (NULL: each
- * run's first judge). svg_path may be NULL. */
+ * run's first judge). md_path and svg_path may be NULL. Before any work, each output is checked
+ * with sa_output_check against the run directories and the other output: an existing file is
+ * replaced only with overwrite, and never one inside a run directory. */
 sa_status sa_eval_report(int n, const char *const *run_dirs, const char *judge, const char *md_path,
-                         const char *svg_path, char **md_out, sa_error *err);
+                         const char *svg_path, int overwrite, char **md_out, sa_error *err);
 
 #endif

@@ -240,20 +240,44 @@ static void svg(sa_sbuf *b, run_info *ri, int n) {
     free(x), free(y);
 }
 
-static sa_status write_atomic(const char *path, const char *text, sa_error *err) {
+static sa_status write_atomic(const char *path, const char *text, int overwrite, sa_error *err) {
     sa_afile af;
-    sa_status st = sa_afile_open(&af, path, 1, err);
+    sa_status st = sa_afile_open(&af, path, overwrite, err);
     if (st) return st;
     fputs(text, af.fp);
     return sa_afile_commit(&af, err);
 }
 
+/* Each output kept away from the run directories and from the other output. */
+static sa_status check_outputs(int n, const char *const *dirs, const char *md_path,
+                               const char *svg_path, int overwrite, sa_error *err) {
+    const char **inputs = calloc((size_t)n + 1, sizeof *inputs);
+    if (!inputs) return sa_error_set(err, SA_ENOMEM, "out of memory");
+    memcpy(inputs, dirs, (size_t)n * sizeof *inputs);
+    sa_status st = SA_OK;
+    if (md_path && svg_path && !strcmp(md_path, svg_path))
+        st = sa_error_set(err, SA_EINVAL, "%s: the report and its chart name the same file",
+                          md_path);
+    if (!st && md_path) {
+        inputs[n] = svg_path;
+        st = sa_output_check(md_path, inputs, n + 1, overwrite, err);
+    }
+    if (!st && svg_path) {
+        inputs[n] = md_path;
+        st = sa_output_check(svg_path, inputs, n + 1, overwrite, err);
+    }
+    free(inputs);
+    return st;
+}
+
 sa_status sa_eval_report(int n, const char *const *dirs, const char *judge, const char *md_path,
-                         const char *svg_path, char **md_out, sa_error *err) {
+                         const char *svg_path, int overwrite, char **md_out, sa_error *err) {
     if (md_out) *md_out = NULL;
+    sa_status st = check_outputs(n, dirs, md_path, svg_path, overwrite, err);
+    if (st) return st;
     run_info *ri = calloc((size_t)n, sizeof *ri);
     const char **cols = calloc(64 * (size_t)n + 1, sizeof *cols);
-    sa_status st = (!ri || !cols) ? sa_error_set(err, SA_ENOMEM, "out of memory") : SA_OK;
+    st = (!ri || !cols) ? sa_error_set(err, SA_ENOMEM, "out of memory") : SA_OK;
     int nc = 0;
     for (int i = 0; i < n && !st; i++) {
         st = load_run(dirs[i], judge, &ri[i], err);
@@ -276,8 +300,8 @@ sa_status sa_eval_report(int n, const char *const *dirs, const char *judge, cons
         }
         if (md.oom || sv.oom) st = sa_error_set(err, SA_ENOMEM, "out of memory");
     }
-    if (!st && svg_path) st = write_atomic(svg_path, sv.s, err);
-    if (!st && md_path) st = write_atomic(md_path, md.s, err);
+    if (!st && svg_path) st = write_atomic(svg_path, sv.s, overwrite, err);
+    if (!st && md_path) st = write_atomic(md_path, md.s, overwrite, err);
     if (!st && md_out) *md_out = md.s, md.s = NULL;
     free(md.s), free(sv.s);
     for (int i = 0; i < n && ri; i++)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/text.h"
 #include "safearith/fsutil.h"
 
 void sa_pairs_free(sa_pairs *p) {
@@ -72,12 +73,13 @@ static int blank(const char *s, size_t n) {
 sa_status sa_pairs_parse(const char *text, size_t len, const char *name, sa_pairs *out,
                          sa_error *err) {
     memset(out, 0, sizeof *out);
+    sa_status st = sa_text_check(text, len, name, err); /* as every text reader: eval's too */
+    if (st) return st;
     size_t lines = 1;
     for (size_t i = 0; i < len; i++) lines += text[i] == '\n';
     out->items = calloc(lines, sizeof *out->items);
     if (!out->items) return sa_error_set(err, SA_ENOMEM, "%s: out of memory", name);
     size_t line = 0, pos = 0;
-    sa_status st = SA_OK;
     while (pos < len && !st) {
         const char *nl = memchr(text + pos, '\n', len - pos);
         size_t end = nl ? (size_t)(nl - text) : len;
