@@ -166,11 +166,15 @@ static int cmd_bench_main(int argc, char **argv) {
     sa_model *m = cli_load_model(cmd, dir, a.load.weights);
     if (!m) return CLI_FAIL;
     const sa_model_config *c = sa_model_get_config(m);
-    long ctx = (a.p > a.n + 1 ? a.p : a.n + 1) + 1;
+    /* positions used: pp fills 0..p-1; tg a start token then n steps, 0..n (on a reset cache) */
+    long ctx = a.p > a.n + 1 ? a.p : a.n + 1;
     if (ctx > c->max_position_embeddings) {
         sa_model_free(m);
-        return cli_usage_error(cmd, "-p/-n exceed max_position_embeddings (%d)",
-                               c->max_position_embeddings);
+        return cli_usage_error(cmd,
+                               "-p %ld / -n %ld need %ld positions; the model has "
+                               "max_position_embeddings %d (-p at most %d, -n at most %d)",
+                               a.p, a.n, ctx, c->max_position_embeddings,
+                               c->max_position_embeddings, c->max_position_embeddings - 1);
     }
     sa_session_opts so = {(int)a.batch, (int)ctx, (int)(a.p > a.batch ? a.p : a.batch),
                           (int)a.load.threads};

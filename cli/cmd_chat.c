@@ -133,6 +133,10 @@ static int reply(chat *c, int32_t *out, int *n_out) {
     while (!rc && *n_out < a->dec.max_tokens && !cli_interrupted()) {
         int32_t t =
             sa_sample(sa_session_logits(c->s, c->last_row), vocab, &smp, &c->rng, c->scratch);
+        if (t < 0) {
+            rc = cli_error(c->cmd, "the logits hold NaN or inf (are the model's weights finite?)");
+            break;
+        }
         if (is_stop(c, t)) break;
         out[(*n_out)++] = t;
         if (cli_stream_token(&st, t) || c->n_cached + 1 >= c->ctx) break;

@@ -18,13 +18,16 @@ static void usage(FILE *o) {
     fprintf(
         o,
         "usage: safearith detokenize --model DIR (--ids 1,2,3 | --input FILE.jsonl)\n"
-        "                            [--skip-special] [--no-cleanup] [--stream] [--text-only]\n\n"
+        "                            [--skip-special] [--skip-unknown] [--no-cleanup] [--stream]\n"
+        "                            [--text-only]\n\n"
         "  --model DIR       directory with tokenizer.json (and tokenizer_config.json)\n"
         "  --ids LIST        comma-separated token ids\n"
         "  --input FILE      JSONL, one {\"ids\": [...]} per line (optionally with "
         "\"skip_special\" and\n"
         "                    \"cleanup\" booleans); one JSON line out per line in\n"
         "  --skip-special    leave out special tokens (BOS, EOS, <|eot_id|>, ...)\n"
+        "  --skip-unknown    leave out ids that are no token, as Hugging Face does (default: such\n"
+        "                    an id is an error naming it)\n"
         "  --no-cleanup      never apply clean_up_tokenization_spaces (\" .\" -> \".\")\n"
         "  --stream          also print \"steps\": the text a streaming decoder emits after\n"
         "                    each id (and a final flush); they join to the text without cleanup\n"
@@ -159,7 +162,7 @@ static int run_input(const sa_tokenizer *tok, const char *path, unsigned flags, 
 
 static int run(int argc, char **argv) {
     const char *model = NULL, *ids = NULL, *input = NULL;
-    unsigned flags = 0;
+    unsigned flags = SA_DECODE_REFUSE_UNKNOWN;
     int text_only = 0, stream = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -176,6 +179,8 @@ static int run(int argc, char **argv) {
             *slot = argv[++i];
         } else if (!strcmp(a, "--skip-special"))
             flags |= SA_DECODE_SKIP_SPECIAL;
+        else if (!strcmp(a, "--skip-unknown"))
+            flags &= ~(unsigned)SA_DECODE_REFUSE_UNKNOWN;
         else if (!strcmp(a, "--no-cleanup"))
             flags |= SA_DECODE_NO_CLEANUP;
         else if (!strcmp(a, "--stream"))

@@ -120,7 +120,7 @@ static int generate(const char *cmd, sa_model *m, sa_tokenizer *tok, const gen_a
                       .ud = &st};
     const int32_t *prompts[1] = {ids};
     if (sa_generate(s, 1, prompts, &n, &go, NULL, NULL, &err)) rc = cli_report(cmd, &err);
-    int rc2 = cli_stream_end(&st, 1);
+    int rc2 = cli_stream_end(&st, !rc || st.count > 0); /* no empty line before an error */
     sa_session_free(s);
     if (!rc) rc = rc2;
     if (!rc && cli_interrupted()) rc = cli_error(cmd, "interrupted");

@@ -185,8 +185,9 @@ void sa_rng_seed(sa_rng *r, uint64_t seed);
 float sa_rng_uniform(sa_rng *r);
 
 /* Pick a token from logits (n = vocab). scratch: n floats + n ints of workspace, or NULL to
- * allocate (then returns -1 on allocation failure). Same logits, options and rng state give the
- * same token. */
+ * allocate (then returns -1 on allocation failure). Returns -2 when the logits hold a NaN or +inf
+ * or are all -inf (a model whose weights are not finite): no token is chosen then. Same logits,
+ * options and rng state give the same token. */
 int sa_sample(const float *logits, int n, const sa_sampling *opt, sa_rng *rng, void *scratch);
 /* Bytes of scratch sa_sample needs for vocabulary size n. */
 size_t sa_sample_scratch_bytes(int n);

@@ -74,13 +74,15 @@ sa_status sa_tokenizer_encode(sa_tokenizer *tok, const char *text, size_t len, u
 /* ---- decoding ---- */
 
 enum {
-    SA_DECODE_SKIP_SPECIAL = 1u << 0, /* drop special tokens (BOS, EOS, <|eot_id|>...) */
-    SA_DECODE_NO_CLEANUP = 1u << 1    /* never apply clean_up_tokenization_spaces (" ." -> "."),
-                                         even when tokenizer_config.json asks for it */
+    SA_DECODE_SKIP_SPECIAL = 1u << 0,  /* drop special tokens (BOS, EOS, <|eot_id|>...) */
+    SA_DECODE_NO_CLEANUP = 1u << 1,    /* never apply clean_up_tokenization_spaces (" ." -> "."),
+                                          even when tokenizer_config.json asks for it */
+    SA_DECODE_REFUSE_UNKNOWN = 1u << 2 /* an id with no token is an error (SA_EINVAL naming it) */
 };
 
 /* Decode ids to a malloc'd NUL-terminated UTF-8 string (*len without the NUL; len may be NULL).
- * Ids with no token (padding rows of an embedding matrix) decode to nothing, as in HF. */
+ * Ids with no token (padding rows of an embedding matrix, ids beyond the vocabulary) decode to
+ * nothing, as in HF, unless SA_DECODE_REFUSE_UNKNOWN is set. */
 sa_status sa_tokenizer_decode(const sa_tokenizer *tok, const int32_t *ids, size_t n, unsigned flags,
                               char **text, size_t *len, sa_error *err);
 

@@ -197,8 +197,9 @@ static sa_status prepare(sa_session *s, int n, const int32_t *tokens, const int3
         if (sq < 0 || sq >= s->opt.n_seq)
             return sa_error_set(err, SA_EINVAL, "eval: row %d: sequence id %d out of range", i, sq);
         if (tokens[i] < 0 || tokens[i] >= c->vocab_size)
-            return sa_error_set(err, SA_EINVAL, "eval: row %d: token %d out of range (vocab %d)", i,
-                                tokens[i], c->vocab_size);
+            return sa_error_set(err, SA_EINVAL,
+                                "token %d out of range: not in the model's vocabulary (0..%d)",
+                                tokens[i], c->vocab_size - 1);
         s->seq[i] = sq;
         s->tok[i] = tokens[i];
     }

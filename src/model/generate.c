@@ -38,20 +38,27 @@ static int is_stop(const gen_state *st, int32_t t) {
 }
 
 /* Sample sequence i's next token from logits and decide whether it continues. */
-static void step(gen_state *st, int i, const float *logits) {
+static sa_status step(gen_state *st, int i, const float *logits, sa_error *err) {
     gen_seq *g = &st->g[i];
     const sa_gen_opts *o = st->o;
     int32_t t = sa_sample(logits, st->s->m->cfg.vocab_size, &o->sampling, &g->rng, st->scratch);
+    if (t < 0)
+        return sa_error_set(
+            err, SA_EINVAL,
+            "the logits of prompt %d hold NaN or inf after %d generated tokens (are "
+            "the model's weights finite?)",
+            i, g->count);
     int stop = is_stop(st, t);
     if (stop && !o->keep_stop) {
         g->done = 1;
-        return;
+        return SA_OK;
     }
     if (st->out && st->out[i]) st->out[i][g->count] = t;
     g->count++;
     if (o->on_token && o->on_token(o->ud, i, t)) stop = 1;
     if (stop || g->count >= o->max_tokens || st->s->seq_len[i] >= st->s->opt.max_ctx) g->done = 1;
     g->pending = t;
+    return SA_OK;
 }
 
 static sa_status prefill(gen_state *st, int n, const int32_t *const *prompts, const int *lens,
@@ -72,7 +79,8 @@ static sa_status prefill(gen_state *st, int n, const int32_t *const *prompts, co
             if (k < B && !last) continue;
             rc = sa_session_eval(s, k, tok, seq, want, err);
             for (int r = 0; r < k && !rc; r++)
-                if (want[r] && !st->g[seq[r]].done) step(st, seq[r], sa_session_logits(s, r));
+                if (want[r] && !st->g[seq[r]].done)
+                    rc = step(st, seq[r], sa_session_logits(s, r), err);
             k = 0;
         }
     }
@@ -96,7 +104,8 @@ static sa_status decode(gen_state *st, int n, sa_error *err) {
         for (int b = 0; b < k && !rc; b += st->s->opt.max_batch) {
             int m = k - b < st->s->opt.max_batch ? k - b : st->s->opt.max_batch;
             rc = sa_session_eval(st->s, m, tok + b, seq + b, NULL, err);
-            for (int r = 0; r < m && !rc; r++) step(st, seq[b + r], sa_session_logits(st->s, r));
+            for (int r = 0; r < m && !rc; r++)
+                rc = step(st, seq[b + r], sa_session_logits(st->s, r), err);
         }
     }
     free(tok);
@@ -113,6 +122,13 @@ sa_status sa_generate(sa_session *s, int n, const int32_t *const *prompts, const
         if (prompt_lens[i] < 1 || prompt_lens[i] >= s->opt.max_ctx)
             return sa_error_set(err, SA_EINVAL, "generate: prompt %d has %d tokens (must be 1..%d)",
                                 i, prompt_lens[i], s->opt.max_ctx - 1);
+    for (int i = 0; i < n; i++)
+        for (int p = 0; p < prompt_lens[i]; p++)
+            if (prompts[i][p] < 0 || prompts[i][p] >= s->m->cfg.vocab_size)
+                return sa_error_set(err, SA_EINVAL,
+                                    "prompt %d, token %d: id %d is not in the model's vocabulary "
+                                    "(0..%d)",
+                                    i, p, prompts[i][p], s->m->cfg.vocab_size - 1);
     gen_state st = {s, opts, calloc((size_t)n, sizeof(gen_seq)), out_tokens,
                     malloc(sa_sample_scratch_bytes(s->m->cfg.vocab_size))};
     sa_status rc = SA_OK;

@@ -118,7 +118,18 @@ static int sample_with(const float *logits, int n, const sa_sampling *opt, sa_rn
     return idx[m - 1];
 }
 
+/* 1 if no token can be chosen: a NaN or +inf logit, or every logit -inf. */
+static int unusable(const float *logits, int n) {
+    int any = 0;
+    for (int i = 0; i < n; i++) {
+        if (isnan(logits[i]) || logits[i] == INFINITY) return 1;
+        any |= logits[i] != -INFINITY;
+    }
+    return !any;
+}
+
 int sa_sample(const float *logits, int n, const sa_sampling *opt, sa_rng *rng, void *scratch) {
+    if (unusable(logits, n)) return -2;
     if (!(opt->temperature > 0) || n == 1) return argmax(logits, n);
     void *buf = scratch ? scratch : malloc(sa_sample_scratch_bytes(n));
     if (!buf) return -1;

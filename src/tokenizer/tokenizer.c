@@ -121,6 +121,12 @@ static sa_status decode_into(const sa_tokenizer *t, const int32_t *ids, size_t n
                              tok_buf *outb, sa_error *err) {
     tok_pieces toks = {0}, tmp = {0};
     int rc = 0;
+    for (size_t i = 0; i < n && (flags & SA_DECODE_REFUSE_UNKNOWN); i++)
+        if (!sa_tokenizer_id_to_piece(t, ids[i]))
+            return sa_error_set(err, SA_EINVAL,
+                                "id %d (position %zu) is not a token of this tokenizer "
+                                "(vocabulary 0..%zu)",
+                                (int)ids[i], i, sa_tokenizer_vocab_size(t) - 1);
     for (size_t i = 0; i < n && !rc; i++) {
         const char *p = decoded_piece(t, ids[i], flags);
         if (!p) continue;
