@@ -31,28 +31,38 @@ static const char *const config_keys[] = {"model_type",          "hidden_size",
                                           "vocab_size",          "max_position_embeddings",
                                           "torch_dtype",         NULL};
 
-/* The parts of config.json worth showing, or NULL. */
-static cJSON *read_config(const sa_checkpoint *ck) {
+/* The parts of config.json worth showing in *out (NULL without a config.json); a config.json
+ * that cannot be read or is not a JSON object is an error (a truncated file is not skipped). */
+static sa_status read_config(const sa_checkpoint *ck, cJSON **out, sa_error *err) {
     char *path = sa_path_join(sa_ckpt_dir(ck), "config.json"), *text = NULL;
     size_t len;
-    cJSON *cfg = NULL, *out = NULL;
-    if (path && sa_read_file(path, &text, &len, NULL) == SA_OK)
-        cfg = cJSON_ParseWithLength(text, len);
-    if (cJSON_IsObject(cfg)) {
-        out = cJSON_CreateObject();
+    cJSON *cfg = NULL;
+    struct stat st;
+    *out = NULL;
+    if (!path) return sa_error_set(err, SA_ENOMEM, "out of memory");
+    if (stat(path, &st) != 0) {
+        free(path);
+        return SA_OK;
+    }
+    sa_status s = sa_read_file(path, &text, &len, err);
+    if (s == SA_OK) cfg = cJSON_ParseWithLength(text, len);
+    if (s == SA_OK && !cJSON_IsObject(cfg))
+        s = sa_error_set(err, SA_EFORMAT, "%s: not a valid JSON object (truncated?)", path);
+    if (s == SA_OK) {
+        cJSON *o = *out = cJSON_CreateObject();
         cJSON *arch = cJSON_GetObjectItemCaseSensitive(cfg, "architectures");
         if (cJSON_IsArray(arch) && cJSON_IsString(arch->child))
-            cJSON_AddStringToObject(out, "architecture", arch->child->valuestring);
+            cJSON_AddStringToObject(o, "architecture", arch->child->valuestring);
         for (int i = 0; config_keys[i]; i++) {
             cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, config_keys[i]);
             if (cJSON_IsNumber(v) || cJSON_IsString(v))
-                cJSON_AddItemToObject(out, config_keys[i], cJSON_Duplicate(v, 0));
+                cJSON_AddItemToObject(o, config_keys[i], cJSON_Duplicate(v, 0));
         }
     }
     cJSON_Delete(cfg);
     free(text);
     free(path);
-    return out;
+    return s;
 }
 
 static cJSON *shape_json(const sa_st_tensor *t) {
@@ -62,9 +72,8 @@ static cJSON *shape_json(const sa_st_tensor *t) {
     return a;
 }
 
-static cJSON *describe(const sa_checkpoint *ck, int tensors) {
+static cJSON *describe(const sa_checkpoint *ck, cJSON *cfg, int tensors) {
     cJSON *o = cJSON_CreateObject();
-    cJSON *cfg = read_config(ck);
     if (cfg) cJSON_AddItemToObject(o, "config", cfg);
     cJSON_AddNumberToObject(o, "parameters", (double)sa_ckpt_total_params(ck));
     cJSON_AddNumberToObject(o, "bytes", (double)sa_ckpt_total_bytes(ck));
@@ -168,7 +177,12 @@ static int run(int argc, char **argv) {
     sa_checkpoint *ck;
     sa_error err;
     if (sa_ckpt_open(path, &ck, &err) != SA_OK) return cli_report(CMD, &err);
-    cJSON *o = describe(ck, tensors);
+    cJSON *cfg;
+    if (read_config(ck, &cfg, &err) != SA_OK) {
+        sa_ckpt_close(ck);
+        return cli_report(CMD, &err);
+    }
+    cJSON *o = describe(ck, cfg, tensors);
     sa_ckpt_close(ck);
     if (json)
         arith_cli_print_json(o);

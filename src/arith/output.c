@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "formats/jsonl.h"
 #include "safearith/fsutil.h"
 
 sa_status sa_open_all(const char *const *paths, int n, sa_checkpoint **cks, sa_error *err) {
@@ -36,21 +37,19 @@ void sa_close_all(sa_checkpoint **cks, int n) {
 
 /* A config.json that is there must be a JSON object. */
 static sa_status check_config(const char *dir, sa_error *err) {
-    char *path = sa_path_join(dir, "config.json"), *text = NULL;
-    size_t len;
+    char *path = sa_path_join(dir, "config.json");
     struct stat st;
     if (!path) return sa_error_set(err, SA_ENOMEM, "out of memory");
-    sa_status s = SA_OK;
-    if (stat(path, &st) == 0 && (s = sa_read_file(path, &text, &len, err)) == SA_OK) {
-        cJSON *root = cJSON_ParseWithLength(text, len);
-        if (!cJSON_IsObject(root))
-            s = sa_error_set(err, SA_EFORMAT,
-                             "%s: not a valid JSON object (truncated?); refusing to copy it into "
-                             "the output",
-                             path);
-        cJSON_Delete(root);
+    cJSON *root = NULL;
+    sa_status s = stat(path, &st) != 0 ? SA_OK : sa_json_read(path, &root, err);
+    if (s == SA_OK && root && !cJSON_IsObject(root))
+        s = sa_error_set(err, SA_EFORMAT, "%s: not a JSON object", path);
+    if (s != SA_OK) { /* one line: what is wrong, then what we do about it */
+        char why[SA_ERROR_MSG_MAX];
+        snprintf(why, sizeof why, "%s", err ? err->msg : "");
+        s = sa_error_set(err, s, "%.400s; refusing to copy it into the output", why);
     }
-    free(text);
+    cJSON_Delete(root);
     free(path);
     return s;
 }
