@@ -5,7 +5,8 @@
  * sa_cmd_<name>`; main.c lists the known descriptors as weak symbols, so a command exists
  * exactly when its file is compiled in. Commands print results to stdout (JSON where programs
  * read them), errors to stderr as one line "safearith <command>: <what and where>", and return
- * the process exit code: 0 success, 1 failure, 2 usage error. */
+ * the process exit code: 0 success, 1 failure, 2 usage error (main turns a failure after
+ * SIGINT/SIGTERM into 130/143). */
 #ifndef SAFEARITH_CLI_H
 #define SAFEARITH_CLI_H
 
@@ -48,5 +49,8 @@ void cli_progress_end(void);
 void cli_install_interrupt(void);
 /* Non-zero once SIGINT or SIGTERM arrived. This flag is the CLI's only global state. */
 int cli_interrupted(void);
+/* The process exit status for a command's result: a command that failed after SIGINT or SIGTERM
+ * (it stopped because of it) ends with 128 + the signal's number (130, 143), as shells expect. */
+int cli_exit_status(int rc);
 
 #endif

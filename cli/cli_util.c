@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Set by the signal handler; read by the progress function. */
+/* Set by the signal handler to the signal's number; read by the progress function. */
 static volatile sig_atomic_t interrupted;
 static int bar_drawn;
 
@@ -155,8 +155,7 @@ void cli_progress_end(void) {
 }
 
 static void on_signal(int sig) {
-    (void)sig;
-    interrupted = 1;
+    interrupted = sig;
 }
 
 void cli_install_interrupt(void) {
@@ -173,4 +172,8 @@ void cli_install_interrupt(void) {
 
 int cli_interrupted(void) {
     return interrupted != 0;
+}
+
+int cli_exit_status(int rc) {
+    return rc != CLI_OK && interrupted ? 128 + (int)interrupted : rc;
 }

@@ -89,5 +89,5 @@ int main(int argc, char **argv) {
         return CLI_USAGE;
     }
     cli_install_interrupt();
-    return c->run(argc - 1, argv + 1);
+    return cli_exit_status(c->run(argc - 1, argv + 1));
 }

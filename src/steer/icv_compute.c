@@ -77,7 +77,7 @@ sa_status sa_icv_hidden(sa_model *m, const sa_icv_text *texts, int n_texts, int 
     sa_session_set_hook(s, &h);
     for (int at = 0; at < n_texts && !st; at += batch) {
         if (sa_progress_report(prog, "hidden states", (uint64_t)at, (uint64_t)n_texts)) {
-            st = sa_error_set(err, SA_EINTR, "icv: interrupted");
+            st = sa_error_set(err, SA_EINTR, "interrupted");
             break;
         }
         int n = n_texts - at < batch ? n_texts - at : batch;
