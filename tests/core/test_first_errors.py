@@ -177,9 +177,11 @@ one_error(p, "inspect", "inspect with a truncated config.json", ["config.json"])
 # ---- icv refuses invalid UTF-8 as eval does
 bad = os.path.join(tmp, "bad_utf8.jsonl")
 with open(bad, "wb") as f:
-    f.write(b'{"positive": "safe \xff", "negative": "unsafe"}\n')
+    f.write(b'{"positive": "fine", "negative": "unsafe"}\n'
+            b'{"positive": "safe \xff", "negative": "unsafe"}\n'
+            b'{"positive": "good", "negative": "bad"}\n')
 p = run("icv", "--model", S, "--pairs", bad, "-o", os.path.join(tmp, "bad.gguf"))
-one_error(p, "icv", "icv with invalid UTF-8", ["UTF-8", "line 1"])
+one_error(p, "icv", "icv with invalid UTF-8", ["UTF-8", "line 2"])
 badq = os.path.join(tmp, "bad_q.jsonl")
 with open(badq, "wb") as f:
     f.write(b'{"prompt": "safe \xff"}\n')

@@ -196,7 +196,7 @@ time.sleep(0.1)
 C.check(p.poll() is None, "the run was still generating when interrupted")
 p.send_signal(signal.SIGINT)
 err = p.communicate()[1]
-C.check(p.returncode == 1 and "interrupted" in err and "--resume" in err,
+C.check(p.returncode == 130 and "interrupted" in err and "--resume" in err,
         f"interrupt: exit {p.returncode}, {err!r}")
 C.check(read_rows(out) == [], "no partial rows after an interrupted batch")
 with open(os.path.join(out, "run.json")) as f:
