@@ -22,7 +22,8 @@ typedef struct arith_cli {
     "  --shard-size SIZE    output shard size, e.g. 5GB, 500MB, 2GiB; 0 = one file (default "      \
     "5GB)\n"                                                                                       \
     "  --threads N          worker threads (default: all cores)\n"                                 \
-    "  --overwrite          replace an existing output directory\n"
+    "  --overwrite          replace a previous output (a directory safearith wrote, or an\n"       \
+    "                       empty one; never an input)\n"
 
 void arith_cli_init(arith_cli *c);
 /* If argv[*i] is a shared flag, consume it (and its value, advancing *i) and return 1; on a bad

@@ -87,6 +87,29 @@ sa_status sa_output_source(const char *target, char **dir, sa_error *err) {
     return SA_OK;
 }
 
+/* --overwrite replaces a previous output only: an empty directory or one whose checkpoint was
+ * written by safearith (its metadata holds safearith_op), never a file or someone's directory. */
+static sa_status replaceable(const char *out, sa_error *err) {
+    struct stat st;
+    if (lstat(out, &st) != 0) return SA_OK;
+    DIR *d = S_ISDIR(st.st_mode) ? opendir(out) : NULL;
+    int empty = d != NULL;
+    for (struct dirent *e; d && empty && (e = readdir(d));)
+        empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+    if (d) closedir(d);
+    if (empty) return SA_OK;
+    sa_checkpoint *ck = NULL;
+    sa_error ignored = {0};
+    int ours = S_ISDIR(st.st_mode) && sa_ckpt_open(out, &ck, &ignored) == SA_OK &&
+               sa_ckpt_metadata(ck, "safearith_op") != NULL;
+    sa_ckpt_close(ck);
+    if (ours) return SA_OK;
+    return sa_error_set(err, SA_EEXIST,
+                        "%s: exists and is not an output of safearith (no safearith_op in its "
+                        "metadata); --overwrite only replaces a previous output",
+                        out);
+}
+
 sa_status sa_output_prepare(const sa_arith_opts *o, const char *const *paths, int n,
                             const char *extra, sa_error *err) {
     if (!o->output) return sa_error_set(err, SA_EINVAL, "no output directory given");
@@ -95,6 +118,7 @@ sa_status sa_output_prepare(const sa_arith_opts *o, const char *const *paths, in
     for (int i = 0; i < n && k < SA_MAX_INPUTS; i++) inputs[k++] = paths[i];
     if (extra) inputs[k++] = extra;
     sa_status s = sa_output_check(o->output, inputs, k, o->overwrite, err);
+    if (s == SA_OK && o->overwrite) s = replaceable(o->output, err);
     char *dir = NULL;
     if (s == SA_OK) s = sa_output_source(paths[0], &dir, err);
     free(dir);
@@ -192,8 +216,9 @@ static sa_status write_model(const sa_output_job *j, const char *dir, sa_error *
 sa_status sa_output_run(const sa_output_job *j, sa_error *err) {
     if (!j->opts->output) return sa_error_set(err, SA_EINVAL, "no output directory given");
     sa_outdir od;
-    sa_status s =
-        sa_outdir_open(&od, j->opts->output, j->inputs, j->n_inputs, j->opts->overwrite, err);
+    sa_status s = j->opts->overwrite ? replaceable(j->opts->output, err) : SA_OK;
+    if (s == SA_OK)
+        s = sa_outdir_open(&od, j->opts->output, j->inputs, j->n_inputs, j->opts->overwrite, err);
     if (s != SA_OK) return s;
     s = write_model(j, od.tmp_path, err);
     if (s == SA_OK) return sa_outdir_commit(&od, err);

@@ -32,8 +32,9 @@ sa_status sa_output_run(const sa_output_job *j, sa_error *err);
 sa_status sa_output_source(const char *target, char **dir, sa_error *err);
 
 /* What every operation runs before any work: the output checked against the n inputs and
- * `extra` (a recipe file, or NULL) with sa_output_check, and the target paths[0] checked with
- * sa_output_source. */
+ * `extra` (a recipe file, or NULL) with sa_output_check; with overwrite, an existing output must
+ * be a previous one (an empty directory, or one whose checkpoint has safearith_op metadata); and
+ * the target paths[0] checked with sa_output_source. */
 sa_status sa_output_prepare(const sa_arith_opts *o, const char *const *paths, int n,
                             const char *extra, sa_error *err);
 

@@ -127,6 +127,15 @@ for name, argv in slash.items():
     p = run(*argv, "-o", out + "//", "--overwrite")
     check(p.returncode == 0, f"{name} -o DIR// --overwrite: {p.stderr!r}")
 
+# ---- --overwrite replaces a previous output, not someone's directory
+mine = os.path.join(tmp, "my_dir")
+os.makedirs(mine)
+with open(os.path.join(mine, "notes.txt"), "w") as f:
+    f.write("precious\n")
+p = run(*slash["task-vector"], "-o", mine, "--overwrite")
+one_error(p, "task-vector", "task-vector -o SOMEONES_DIR --overwrite", ["previous output"])
+check(entries(mine) == ["notes.txt"], f"--overwrite replaced a directory: {entries(mine)}")
+
 # ---- bench with its defaults on every shipped organism
 for org in ("base", "harmful", "sft", "edited", "unaligned"):
     p = run("bench", "--model", os.path.join(MODELS, org), "--reps", "1", "--json")
