@@ -90,8 +90,10 @@ sa_status sa_output_check(const char *output, const char *const *inputs, int n_i
     if (!output || !*output) return sa_error_set(err, SA_EINVAL, "empty output path");
     if (resolve(output, ro) != 0)
         return sa_error_set(err, SA_EINVAL, "%s: cannot resolve the output path", output);
+    struct stat st;
     for (int i = 0; i < n_inputs; i++) {
-        if (!inputs[i] || resolve(inputs[i], ri) != 0) continue;
+        /* an input that is not there is the reader's error to report, not this one */
+        if (!inputs[i] || stat(inputs[i], &st) != 0 || resolve(inputs[i], ri) != 0) continue;
         widen_to_model_dir(ri);
         if (inside(ro, ri))
             return sa_error_set(err, SA_EEXIST,
@@ -104,7 +106,6 @@ sa_status sa_output_check(const char *output, const char *const *inputs, int n_i
                                 "or without --overwrite)",
                                 output, inputs[i]);
     }
-    struct stat st;
     if (!overwrite && lstat(output, &st) == 0)
         return sa_error_set(err, SA_EEXIST, "%s: already exists (refusing to overwrite)", output);
     return SA_OK;

@@ -1,5 +1,6 @@
 /* test_fsutil.c: atomic output files and directories appear whole or not at all, refuse to
- * overwrite or to write into inputs, and a SIGKILLed writer leaves nothing at the destination. */
+ * overwrite or to write into inputs (sa_output_check), and a SIGKILLed writer leaves nothing at
+ * the destination. */
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -127,17 +128,81 @@ static void test_sigkill(const char *root) {
     free(file);
 }
 
+/* 1 if sa_output_check(out, {input}, overwrite) refuses. */
+static int refused(const char *root, const char *out, const char *input, int overwrite) {
+    char o[512], i[512];
+    snprintf(o, sizeof o, "%s/%s", root, out);
+    snprintf(i, sizeof i, "%s/%s", root, input);
+    const char *inputs[] = {i};
+    sa_error err = {0};
+    sa_status s = sa_output_check(o, inputs, 1, overwrite, &err);
+    CHECK(s == SA_OK || (s == SA_EEXIST && strstr(err.msg, o)));
+    return s != SA_OK;
+}
+
+static void write_file(const char *root, const char *name) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", root, name);
+    FILE *f = fopen(p, "w");
+    CHECK(f != NULL);
+    if (f) fclose(f);
+}
+
+/* Outputs never touch inputs: resolution of symlinks, "..", trailing '/', outputs that do not
+ * exist yet, and a file inside a model directory standing for the directory. */
+static void test_output_check(const char *root) {
+    char p[512], q[512];
+    snprintf(p, sizeof p, "%s/model", root);
+    mkdir(p, 0755);
+    write_file(root, "model/config.json");
+    write_file(root, "model/model.safetensors");
+    write_file(root, "pairs.jsonl");
+    snprintf(p, sizeof p, "%s/plain", root);
+    mkdir(p, 0755);
+    write_file(root, "plain/data.jsonl");
+    snprintf(p, sizeof p, "%s/model", root);
+    snprintf(q, sizeof q, "%s/link", root);
+    CHECK(symlink(p, q) == 0);
+    for (int ow = 0; ow < 2; ow++) {
+        CHECK(refused(root, "model", "model", ow));
+        CHECK(refused(root, "model/", "model", ow));
+        CHECK(refused(root, "model/model.safetensors", "model", ow));
+        CHECK(refused(root, "model/new", "model", ow));
+        CHECK(refused(root, "model/new/deeper/x", "model", ow));
+        CHECK(refused(root, "plain/../model/new", "model", ow));
+        CHECK(refused(root, "model/nonexistent/../x", "model", ow));
+        CHECK(refused(root, "link/new", "model", ow));
+        CHECK(refused(root, "link", "model", ow));
+        CHECK(refused(root, "model/new", "link", ow));
+        CHECK(refused(root, ".", "model", ow)); /* contains the input */
+        CHECK(refused(root, "model/tokenizer.json", "model/model.safetensors", ow)); /* widened */
+        CHECK(refused(root, "pairs.jsonl", "pairs.jsonl", ow));
+        CHECK(refused(root, "./pairs.jsonl", "pairs.jsonl", ow));
+        CHECK(refused(root, "pairs.jsonl/x", "pairs.jsonl", ow));
+        CHECK(!refused(root, "plain/new", "plain/data.jsonl", ow)); /* not a model directory */
+        CHECK(!refused(root, "modelx", "model", ow)); /* a prefix of the name is not inside */
+        CHECK(!refused(root, "out/x", "model", ow));
+    }
+    CHECK(refused(root, "plain/data.jsonl", "model", 0)); /* exists, no overwrite */
+    CHECK(!refused(root, "plain/data.jsonl", "model", 1));
+    CHECK(!refused(root, "missing/input/out", "missing/input", 0)); /* absent inputs are skipped */
+}
+
 int main(void) {
     char tmpl[] = "/tmp/sa-test-fsutil-XXXXXX";
     char *root = mkdtemp(tmpl);
     CHECK(root != NULL);
     char *a = sa_path_join(root, "a"), *b = sa_path_join(root, "b"), *c = sa_path_join(root, "c");
+    char *d = sa_path_join(root, "d");
     mkdir(a, 0755);
     mkdir(b, 0755);
     mkdir(c, 0755);
+    mkdir(d, 0755);
     test_afile(a);
     test_outdir(b);
     test_sigkill(c);
+    test_output_check(d);
+    free(d);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     CHECK(system(cmd) == 0);
