@@ -169,12 +169,12 @@ static int cmd_bench_main(int argc, char **argv) {
     /* positions used: pp fills 0..p-1; tg a start token then n steps, 0..n (on a reset cache) */
     long ctx = a.p > a.n + 1 ? a.p : a.n + 1;
     if (ctx > c->max_position_embeddings) {
+        int max_pos = c->max_position_embeddings;
         sa_model_free(m);
         return cli_usage_error(cmd,
                                "-p %ld / -n %ld need %ld positions; the model has "
                                "max_position_embeddings %d (-p at most %d, -n at most %d)",
-                               a.p, a.n, ctx, c->max_position_embeddings,
-                               c->max_position_embeddings, c->max_position_embeddings - 1);
+                               a.p, a.n, ctx, max_pos, max_pos, max_pos - 1);
     }
     sa_session_opts so = {(int)a.batch, (int)ctx, (int)(a.p > a.batch ? a.p : a.batch),
                           (int)a.load.threads};
