@@ -98,10 +98,29 @@ static int out_nonfinite(const unsigned char *out, sa_dtype dt, size_t i) {
     return dt == SA_BF16 ? (h & 0x7f80u) == 0x7f80u : (h & 0x7c00u) == 0x7c00u;
 }
 
+/* The smallest float32 magnitude that narrowing to dt turns into inf (round to nearest even:
+ * halfway above the largest finite value rounds up to inf). */
+static float overflow_limit(sa_dtype dt) {
+    if (dt == SA_F16) return 65520.0f;
+    if (dt == SA_BF16) {
+        uint32_t u = 0x7f7f8000u;
+        float f;
+        memcpy(&f, &u, 4);
+        return f;
+    }
+    return INFINITY;
+}
+
 /* 1 if the chunk's narrowed results hold an inf or NaN at a position where every input read is
- * finite: arithmetic (or narrowing) that overflowed, never a value copied from an input. */
+ * finite: arithmetic (or narrowing) that overflowed, never a value copied from an input. A
+ * vectorisable pass over the float32 results rules out almost every chunk; only chunks with a
+ * value that may not fit are looked at element by element. */
 static int made_nonfinite(const sa_chunk *c, int n_in, unsigned mask, const unsigned char *out,
                           sa_dtype dt) {
+    float limit = overflow_limit(dt);
+    int maybe = 0;
+    for (size_t i = 0; i < c->n; i++) maybe |= !(fabsf(c->out[i]) < limit);
+    if (!maybe) return 0;
     for (size_t i = 0; i < c->n; i++) {
         if (!out_nonfinite(out, dt, i)) continue;
         int finite_in = 1;
