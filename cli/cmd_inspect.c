@@ -93,6 +93,10 @@ static cJSON *describe(const sa_checkpoint *ck, cJSON *cfg, int tensors) {
                                 stat(sa_ckpt_shard_path(ck, s), &st) == 0 ? (double)st.st_size : 0);
         cJSON_AddItemToArray(sh, x);
     }
+    if (sa_ckpt_adapter_dir(ck)) {
+        cJSON_AddStringToObject(o, "adapter", sa_ckpt_adapter_dir(ck));
+        cJSON_AddNumberToObject(o, "adapted_tensors", (double)sa_ckpt_computed_count(ck));
+    }
     cJSON *md = cJSON_AddObjectToObject(o, "metadata");
     for (size_t i = 0; i < sa_ckpt_metadata_count(ck); i++) {
         const char *k, *v;
@@ -108,6 +112,7 @@ static cJSON *describe(const sa_checkpoint *ck, cJSON *cfg, int tensors) {
         cJSON_AddStringToObject(x, "dtype", sa_dtype_name(t->dtype));
         cJSON_AddItemToObject(x, "shape", shape_json(t));
         cJSON_AddNumberToObject(x, "shard", t->shard);
+        if (!t->data) cJSON_AddBoolToObject(x, "adapted", 1);
         cJSON_AddItemToArray(ts, x);
     }
     return o;
@@ -135,6 +140,11 @@ static void print_text(const cJSON *o) {
     for (const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "shards")->child; c; c = c->next)
         printf("  %s (%.0f bytes)\n", cJSON_GetObjectItemCaseSensitive(c, "path")->valuestring,
                cJSON_GetObjectItemCaseSensitive(c, "size")->valuedouble);
+    const cJSON *ad = cJSON_GetObjectItemCaseSensitive(o, "adapter");
+    if (ad)
+        printf("adapter:                     %s (%.0f tensors computed with LoRA)\n",
+               ad->valuestring,
+               cJSON_GetObjectItemCaseSensitive(o, "adapted_tensors")->valuedouble);
     const cJSON *md = cJSON_GetObjectItemCaseSensitive(o, "metadata");
     if (md->child) printf("metadata:\n");
     for (const cJSON *c = md->child; c; c = c->next)

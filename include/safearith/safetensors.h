@@ -10,6 +10,18 @@
  * for its element type (callers that need alignment copy, e.g. with sa_to_f32 which accepts any
  * alignment).
  *
+ * BASE+ADAPTER. Wherever a checkpoint path is taken, `BASE+ADAPTER` (mergekit's syntax) opens
+ * the model BASE with the Hugging Face PEFT LoRA adapter directory ADAPTER applied
+ * (adapter_config.json + adapter_model.safetensors; a pickled adapter_model.bin is refused). The
+ * checkpoint then lists BASE's tensors, names, shapes and dtypes, of which:
+ *   - those the adapter replaces whole (modules_to_save, trained biases) point into the
+ *     adapter's file, like any stored tensor (their dtype is the adapter's);
+ *   - those LoRA changes are computed: `data` is NULL, and sa_ckpt_read_f32 gives their values
+ *     W + scaling * B A (fan_in_fan_out, embedding LoRA, lora_B biases and DoRA as PEFT merges
+ *     them) in float32, any element range at a time, so streaming stays bounded by one chunk.
+ * An adapter that does not fit its base (module missing, shapes, rank) fails at open with a
+ * message naming the module and the shapes. A path that exists is never split at a '+'.
+ *
  * Writing. sa_st_writer writes a checkpoint into an sa_outdir (see fsutil.h): the caller first
  * declares every tensor (name, dtype, shape) in output order, then supplies each tensor's bytes
  * in that same order, possibly in several chunks. The writer shards at a size limit, writes
@@ -33,8 +45,8 @@ typedef struct sa_st_tensor {
     int64_t shape[SA_ST_MAX_DIMS];
     uint64_t numel;
     uint64_t nbytes;
-    const void *data; /* points into the shard's memory map */
-    int shard;        /* index into the checkpoint's shard list */
+    const void *data; /* points into the shard's memory map; NULL: computed from an adapter */
+    int shard;        /* index into the checkpoint's shard list; -1: from an adapter */
     int aligned;      /* data % element size == 0 */
 } sa_st_tensor;
 
@@ -83,6 +95,31 @@ uint64_t sa_ckpt_total_params(const sa_checkpoint *ck);
  * nothing on a checkpoint opened with SA_CKPT_READ. */
 void sa_ckpt_prefetch(const sa_checkpoint *ck, const sa_st_tensor *t);
 void sa_ckpt_release(const sa_checkpoint *ck, const sa_st_tensor *t);
+
+/* ---- BASE+ADAPTER ---- */
+
+/* Split a checkpoint path into the base and the adapter directory (*adapter NULL for a plain
+ * path; both malloc'd). A path that exists, or has no '+', is plain; otherwise the first '+'
+ * whose two sides both exist splits it, and none is an error. */
+sa_status sa_ckpt_path_split(const char *path, char **base, char **adapter, sa_error *err);
+/* The adapter directory of a BASE+ADAPTER checkpoint, or NULL. */
+const char *sa_ckpt_adapter_dir(const sa_checkpoint *ck);
+/* How many tensors are computed from the adapter (data == NULL). */
+size_t sa_ckpt_computed_count(const sa_checkpoint *ck);
+/* Elements [offset, offset + n) of tensor t of ck (F32, F16 or BF16, or computed) as float32.
+ * Safe to call from several threads at once. */
+void sa_ckpt_read_f32(const sa_checkpoint *ck, const sa_st_tensor *t, uint64_t offset, size_t n,
+                      float *dst);
+/* For a computed tensor that is its base plus a delta (every LoRA but DoRA): write elements
+ * [offset, offset + n) of the delta scaling * B A alone, as float32, and return 1; else 0. */
+int sa_ckpt_read_delta_f32(const sa_checkpoint *ck, const sa_st_tensor *t, uint64_t offset,
+                           size_t n, float *dst);
+/* The stored tensor whose bytes t's values come from: t itself, or for a computed tensor the
+ * base tensor it changes (same shape, element for element): for sa_ckpt_prefetch/release. */
+const sa_st_tensor *sa_ckpt_stored(const sa_checkpoint *ck, const sa_st_tensor *t);
+/* 1 if a and b are backed by the same shard files (same devices and inodes), e.g. BASE+ADAPTER
+ * and BASE. */
+int sa_ckpt_same_files(const sa_checkpoint *a, const sa_checkpoint *b);
 
 /* Read tensor i as float32 into dst (numel floats). SA_EUNSUPPORTED, naming the tensor, unless
  * its dtype is F32, F16 or BF16. */

@@ -138,6 +138,25 @@ static char *resolve(const char *recipe, const char *p) {
     return strdup(p);
 }
 
+/* The same for BASE+ADAPTER (mergekit's model+lora reference): each part resolved on its own,
+ * at the first '+' where both exist. */
+static char *resolve_model(const char *recipe, const char *p) {
+    struct stat st;
+    if (stat(p, &st) == 0 || !strchr(p, '+')) return resolve(recipe, p);
+    for (const char *q = strchr(p, '+'); q; q = strchr(q + 1, '+')) {
+        char *left = strndup(p, (size_t)(q - p));
+        char *base = left ? resolve(recipe, left) : NULL, *adapter = resolve(recipe, q + 1);
+        size_t n = base && adapter ? strlen(base) + strlen(adapter) + 2 : 0;
+        char *joined = n && stat(base, &st) == 0 && stat(adapter, &st) == 0 ? malloc(n) : NULL;
+        if (joined) snprintf(joined, n, "%s+%s", base, adapter);
+        free(left);
+        free(base);
+        free(adapter);
+        if (joined) return joined;
+    }
+    return strdup(p);
+}
+
 static sa_status model_entry(rctx *c, yaml_node_t *m, int i, sa_merge_model *out, int *is_set) {
     char key[96];
     snprintf(key, sizeof key, "models[%d]", i);
@@ -151,10 +170,8 @@ static sa_status model_entry(rctx *c, yaml_node_t *m, int i, sa_merge_model *out
         yaml_node_t *v = node(c, p->value);
         if (k && !strcmp(k, "model")) {
             if (!scalar(v)) return bad(c, key, "model must be a path");
-            if (strchr(scalar(v), '+'))
-                return bad(c, key, "model+lora references are not supported");
             free(out->path);
-            out->path = resolve(c->path, scalar(v));
+            out->path = resolve_model(c->path, scalar(v));
             *is_set = 1;
         } else if (k && !strcmp(k, "parameters")) {
             if (v->type != YAML_MAPPING_NODE) return bad(c, key, "parameters must be a mapping");

@@ -56,6 +56,16 @@ static sa_status check_config(const char *dir, sa_error *err) {
 
 sa_status sa_output_source(const char *target, char **dir, sa_error *err) {
     *dir = NULL;
+    char *base, *adapter; /* BASE+ADAPTER: the base's files */
+    sa_status sp = sa_ckpt_path_split(target, &base, &adapter, err);
+    if (sp != SA_OK) return sp;
+    if (adapter) {
+        free(adapter);
+        sp = sa_output_source(base, dir, err);
+        free(base);
+        return sp;
+    }
+    free(base);
     char *d = NULL;
     if (sa_is_dir(target)) {
         d = strdup(target);

@@ -64,9 +64,10 @@ static sa_status advance(sa_stream *s, uint64_t n, sa_error *err) {
 /* Apply madvise to elements [off, off+n) of a tensor. */
 static void advise_range(const sa_checkpoint *ck, const sa_st_tensor *t, uint64_t off, uint64_t n,
                          int release) {
-    sa_st_tensor sub = *t;
-    uint64_t es = sa_dtype_bits(t->dtype) / 8;
-    sub.data = (const unsigned char *)t->data + off * es;
+    sa_st_tensor sub = *sa_ckpt_stored(ck, t); /* a computed tensor reads its base's elements */
+    if (!sub.data) return;
+    uint64_t es = sa_dtype_bits(sub.dtype) / 8;
+    sub.data = (const unsigned char *)sub.data + off * es;
     sub.nbytes = n * es;
     if (release)
         sa_ckpt_release(ck, &sub);
@@ -146,8 +147,7 @@ static void chunk_task(void *ctx, size_t task, int worker) {
         if (!(j->mask & (1u << k))) continue;
         const sa_st_tensor *t = sa_aligned_get(a, j->ti, k);
         float *dst = scratch + (size_t)k * SA_CHUNK;
-        sa_to_f32((const unsigned char *)t->data + c.offset * (sa_dtype_bits(t->dtype) / 8),
-                  t->dtype, dst, c.n);
+        sa_ckpt_read_f32(a->ck[k], t, c.offset, c.n, dst);
         c.in[k] = dst;
     }
     if (j->out) c.out = scratch + (size_t)a->n * SA_CHUNK;
@@ -271,7 +271,7 @@ sa_status sa_stream_write(sa_stream *s, sa_st_writer *w, const sa_write_spec *sp
         const sa_st_tensor *t = sa_aligned_get(s->a, ti, 0);
         sa_dtype dt = out_dtype_of(spec, t);
         batch_job j = {s, ti, spec->mask, spec->compute, spec->ctx, 0, 0, buf, dt, 0};
-        if (kinds[ti] == SA_OUT_COPY && dt == t->dtype) {
+        if (kinds[ti] == SA_OUT_COPY && dt == t->dtype && t->data) {
             st = copy_raw(s, w, ti, err);
             continue;
         }

@@ -2,7 +2,11 @@
  *
  * The output keeps the model's layout; every tensor must be F32/F16/BF16 (an integer buffer has
  * no meaningful difference). __metadata__ marks the file as a task vector so that `hdr` can take
- * it in place of a harmful model. */
+ * it in place of a harmful model.
+ *
+ * When the model is BASE+ADAPTER over the very files of the base, a LoRA-adapted tensor's task
+ * vector is the adapter's delta scaling * B A itself, read directly rather than as
+ * (W + delta) - W, which would lose the delta's low bits to the rounding of W + delta. */
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
 #endif
@@ -18,8 +22,16 @@ static sa_out_kind plan_all(void *ctx, size_t ti) {
     return SA_OUT_COMPUTE;
 }
 
+typedef struct tv_ctx {
+    const sa_aligned *a;
+    int same_base; /* the model is BASE+ADAPTER over the base's own files */
+} tv_ctx;
+
 static void subtract(void *ctx, const sa_chunk *c) {
-    (void)ctx;
+    const tv_ctx *x = ctx;
+    if (x->same_base && sa_ckpt_read_delta_f32(x->a->ck[0], sa_aligned_get(x->a, c->tensor, 0),
+                                               c->offset, c->n, c->out))
+        return;
     const float *m = c->in[0], *b = c->in[1];
     for (size_t i = 0; i < c->n; i++) c->out[i] = m[i] - b[i];
 }
@@ -56,7 +68,8 @@ sa_status sa_task_vector(const char *model, const char *base, const sa_arith_opt
     char *params = s == SA_OK ? params_json(model, base) : NULL;
     if (s == SA_OK && !params) s = sa_error_set(err, SA_ENOMEM, "out of memory");
     if (s == SA_OK) {
-        sa_write_spec spec = {plan_all, NULL, subtract, 3u, NULL, o->out_dtype};
+        tv_ctx x = {&a, sa_ckpt_adapter_dir(cks[0]) && sa_ckpt_same_files(cks[0], cks[1])};
+        sa_write_spec spec = {plan_all, NULL, subtract, 3u, &x, o->out_dtype};
         sa_output_job j = {st, &spec, o, paths, 2, model, "task_vector", params};
         s = sa_output_run(&j, err);
     }

@@ -34,6 +34,11 @@ struct sa_checkpoint {
     char **meta; /* key, value, key, value, ... */
     size_t n_meta;
     uint64_t total_bytes, total_params;
+    /* BASE+ADAPTER (adapter.h): the bound adapter, its directory, and per tensor the LoRA
+     * target that computes it (NULL for stored tensors); all NULL for a plain checkpoint */
+    struct sa_adapter *adapter;
+    char *adapter_dir;
+    const struct sa_lora_target **computed;
 };
 
 /* Map and validate one shard file, appending its tensors (sorted by offset) to ck, and its

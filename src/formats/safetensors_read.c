@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "formats/adapter.h"
 #include "formats/safetensors_internal.h"
 #include "safearith/fsutil.h"
 
@@ -74,6 +75,14 @@ static sa_status open_single(sa_checkpoint *ck, const char *file, sa_error *err)
     return s == SA_OK ? sa_st_build_table(ck, err) : s;
 }
 
+static int is_adapter_dir(const char *path) {
+    char *cfg = sa_path_join(path, "adapter_config.json");
+    struct stat st;
+    int yes = cfg && stat(cfg, &st) == 0;
+    free(cfg);
+    return yes;
+}
+
 static sa_status open_dir(sa_checkpoint *ck, const char *path, sa_error *err) {
     char *idx = sa_path_join(path, "model.safetensors.index.json");
     char *one = sa_path_join(path, "model.safetensors");
@@ -85,6 +94,10 @@ static sa_status open_dir(sa_checkpoint *ck, const char *path, sa_error *err) {
         s = sa_st_open_index(ck, idx, err);
     else if (stat(one, &st) == 0)
         s = open_single(ck, one, err);
+    else if (is_adapter_dir(path))
+        s = sa_error_set(err, SA_EINVAL,
+                         "%s is a LoRA adapter, not a model: name its base model as BASE+%s", path,
+                         path);
     else
         s = sa_error_set(err, SA_EIO,
                          "%s: no model.safetensors or model.safetensors.index.json in directory",
@@ -98,7 +111,8 @@ sa_status sa_ckpt_open(const char *path, sa_checkpoint **out, sa_error *err) {
     return sa_ckpt_open_mode(path, SA_CKPT_MMAP, out, err);
 }
 
-sa_status sa_ckpt_open_mode(const char *path, sa_ckpt_mode mode, sa_checkpoint **out,
+/* Open a plain checkpoint (directory, .safetensors file or index). */
+static sa_status open_plain(const char *path, sa_ckpt_mode mode, sa_checkpoint **out,
                             sa_error *err) {
     *out = NULL;
     struct stat st;
@@ -126,6 +140,54 @@ sa_status sa_ckpt_open_mode(const char *path, sa_ckpt_mode mode, sa_checkpoint *
     return SA_OK;
 }
 
+static int exists(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+sa_status sa_ckpt_path_split(const char *path, char **base, char **adapter, sa_error *err) {
+    *base = *adapter = NULL;
+    if (exists(path) || !strchr(path, '+')) {
+        *base = strdup(path);
+        return *base ? SA_OK : sa_error_set(err, SA_ENOMEM, "out of memory");
+    }
+    for (const char *p = strchr(path, '+'); p; p = strchr(p + 1, '+')) {
+        char *b = strndup(path, (size_t)(p - path));
+        if (!b) return sa_error_set(err, SA_ENOMEM, "out of memory");
+        if (*b && p[1] && exists(b) && exists(p + 1)) {
+            *base = b;
+            *adapter = strdup(p + 1);
+            if (*adapter) return SA_OK;
+            free(*base);
+            *base = NULL;
+            return sa_error_set(err, SA_ENOMEM, "out of memory");
+        }
+        free(b);
+    }
+    return sa_error_set(err, SA_EIO,
+                        "%s: cannot open: no such file or directory, and no '+' in it splits it "
+                        "into an existing BASE+ADAPTER",
+                        path);
+}
+
+sa_status sa_ckpt_open_mode(const char *path, sa_ckpt_mode mode, sa_checkpoint **out,
+                            sa_error *err) {
+    *out = NULL;
+    char *base, *adapter;
+    sa_status s = sa_ckpt_path_split(path, &base, &adapter, err);
+    if (s == SA_OK) s = open_plain(base, mode, out, err);
+    if (s == SA_OK && adapter) {
+        s = sa_adapter_bind(*out, adapter, err);
+        if (s != SA_OK) {
+            sa_ckpt_close(*out);
+            *out = NULL;
+        }
+    }
+    free(base);
+    free(adapter);
+    return s;
+}
+
 void sa_ckpt_close(sa_checkpoint *ck) {
     if (!ck) return;
     for (int i = 0; i < ck->n_shards; i++) {
@@ -139,6 +201,9 @@ void sa_ckpt_close(sa_checkpoint *ck) {
     free(ck->tensors);
     free(ck->table);
     free(ck->dir);
+    sa_adapter_free(ck->adapter);
+    free(ck->adapter_dir);
+    free(ck->computed);
     free(ck);
 }
 
@@ -185,7 +250,7 @@ void sa_ckpt_metadata_at(const sa_checkpoint *ck, size_t i, const char **key, co
 
 static void advise(const sa_checkpoint *ck, const sa_st_tensor *t, int advice, uintptr_t margin) {
     /* shards read into memory are the only copy: MADV_DONTNEED would zero them */
-    if (ck->mode == SA_CKPT_READ) return;
+    if (ck->mode == SA_CKPT_READ || !t || !t->data) return;
     if (!t || !t->nbytes || t->shard < 0 || t->shard >= ck->n_shards) return;
     const sa_st_shard *sh = &ck->shards[t->shard];
     uintptr_t lo = (uintptr_t)sh->map, hi = lo + (uintptr_t)sh->size;
@@ -206,6 +271,10 @@ void sa_ckpt_release(const sa_checkpoint *ck, const sa_st_tensor *t) {
 }
 
 sa_status sa_tensor_read_f32(const sa_st_tensor *t, float *dst, sa_error *err) {
+    if (!t->data)
+        return sa_error_set(
+            err, SA_EINVAL,
+            "tensor '%s' is computed from an adapter: read it with sa_ckpt_read_f32", t->name);
     if (!sa_dtype_is_arith(t->dtype))
         return sa_error_set(err, SA_EUNSUPPORTED,
                             "tensor '%s': dtype %s is not supported for arithmetic (F32, F16, "
@@ -213,4 +282,55 @@ sa_status sa_tensor_read_f32(const sa_st_tensor *t, float *dst, sa_error *err) {
                             t->name, sa_dtype_name(t->dtype));
     sa_to_f32(t->data, t->dtype, dst, (size_t)t->numel);
     return SA_OK;
+}
+
+/* ---- BASE+ADAPTER ---- */
+
+const char *sa_ckpt_adapter_dir(const sa_checkpoint *ck) {
+    return ck->adapter_dir;
+}
+
+size_t sa_ckpt_computed_count(const sa_checkpoint *ck) {
+    size_t n = 0;
+    for (size_t i = 0; ck->computed && i < ck->n_tensors; i++) n += ck->computed[i] != NULL;
+    return n;
+}
+
+static const sa_lora_target *target_of(const sa_checkpoint *ck, const sa_st_tensor *t) {
+    if (!ck->computed || t < ck->tensors || t >= ck->tensors + ck->n_tensors) return NULL;
+    return ck->computed[t - ck->tensors];
+}
+
+void sa_ckpt_read_f32(const sa_checkpoint *ck, const sa_st_tensor *t, uint64_t offset, size_t n,
+                      float *dst) {
+    const sa_lora_target *lt = t->data ? NULL : target_of(ck, t);
+    if (lt)
+        sa_adapter_read(lt, offset, n, dst);
+    else
+        sa_to_f32((const unsigned char *)t->data + offset * (sa_dtype_bits(t->dtype) / 8), t->dtype,
+                  dst, n);
+}
+
+int sa_ckpt_read_delta_f32(const sa_checkpoint *ck, const sa_st_tensor *t, uint64_t offset,
+                           size_t n, float *dst) {
+    const sa_lora_target *lt = t->data ? NULL : target_of(ck, t);
+    if (!lt || lt->magnitude) return 0;
+    sa_adapter_read_delta(lt, offset, n, dst);
+    return 1;
+}
+
+const sa_st_tensor *sa_ckpt_stored(const sa_checkpoint *ck, const sa_st_tensor *t) {
+    const sa_lora_target *lt = t->data ? NULL : target_of(ck, t);
+    return lt ? &lt->base : t;
+}
+
+int sa_ckpt_same_files(const sa_checkpoint *a, const sa_checkpoint *b) {
+    if (a->n_shards != b->n_shards) return 0;
+    for (int i = 0; i < a->n_shards; i++) {
+        struct stat sa_, sb;
+        if (stat(a->shards[i].path, &sa_) != 0 || stat(b->shards[i].path, &sb) != 0 ||
+            sa_.st_dev != sb.st_dev || sa_.st_ino != sb.st_ino)
+            return 0;
+    }
+    return 1;
 }

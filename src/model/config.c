@@ -16,6 +16,7 @@
 #include "formats/jsonl.h"
 #include "safearith/fsutil.h"
 #include "safearith/model.h"
+#include "safearith/safetensors.h"
 
 typedef struct {
     const char *path;
@@ -232,7 +233,12 @@ sa_status sa_model_config_parse(const char *json_text, const char *path, sa_mode
 }
 
 sa_status sa_model_config_load(const char *dir, sa_model_config *cfg, sa_error *err) {
-    char *path = sa_path_join(dir, "config.json");
+    char *base, *adapter; /* BASE+ADAPTER: the base's config (an adapter keeps the shapes) */
+    sa_status sp = sa_ckpt_path_split(dir, &base, &adapter, err);
+    if (sp != SA_OK) return sp;
+    char *path = sa_path_join(base, "config.json");
+    free(base);
+    free(adapter);
     cJSON *root = NULL;
     sa_status st = path ? sa_json_read(path, &root, err)
                         : sa_error_set(err, SA_ENOMEM, "%s: out of memory", dir);

@@ -5,7 +5,13 @@
  * tensors are copied (still in their dtype), and the small vectors (norm weights, biases) are
  * widened to float32. Every tensor in the checkpoint must be one the forward pass uses (plus the
  * harmless rotary_emb.inv_freq buffers of old checkpoints): an unexpected tensor such as an
- * o_proj bias is refused by name rather than silently ignored. */
+ * o_proj bias is refused by name rather than silently ignored.
+ *
+ * With BASE+ADAPTER (safetensors.h), a matrix the adapter changes is computed once at load, a
+ * block of rows at a time, into memory the model owns, in the base's dtype (rounded once from
+ * float32), and the base's pages for it are released: the base stays mapped, only the adapted
+ * matrices are held a second time, never the whole model. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +51,41 @@ static sa_status find_tensor(sa_model *m, const char *name, int64_t d0, int64_t 
     return SA_OK;
 }
 
+#define MATERIALISE_BLOCK ((size_t)1 << 16)
+
+static sa_status check_finite(const sa_model *m, const sa_st_tensor *t, const float *v, size_t n,
+                              uint64_t off, sa_error *err) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return sa_error_set(err, SA_EFORMAT,
+                                "%s: tensor '%s' is not finite at element %llu with the adapter "
+                                "applied",
+                                m->dir, t->name, (unsigned long long)(off + i));
+    return SA_OK;
+}
+
+/* A computed tensor's values rounded once to its dtype, into owned aligned memory. */
+static sa_status materialise(sa_model *m, const sa_st_tensor *t, const void **out, sa_error *err) {
+    unsigned char *dst = own(m, aligned_alloc(64, (t->nbytes + 63) / 64 * 64));
+    float *tmp = malloc(MATERIALISE_BLOCK * sizeof *tmp);
+    sa_status st =
+        dst && tmp ? SA_OK
+                   : sa_error_set(err, SA_ENOMEM, "%s: out of memory applying the adapter to '%s'",
+                                  m->dir, t->name);
+    size_t es = sa_dtype_bits(t->dtype) / 8;
+    for (uint64_t off = 0; st == SA_OK && off < t->numel; off += MATERIALISE_BLOCK) {
+        size_t n =
+            t->numel - off < MATERIALISE_BLOCK ? (size_t)(t->numel - off) : MATERIALISE_BLOCK;
+        sa_ckpt_read_f32(m->ck, t, off, n, tmp);
+        st = check_finite(m, t, tmp, n, off, err);
+        if (st == SA_OK) sa_from_f32(tmp, dst + off * es, t->dtype, n);
+    }
+    free(tmp);
+    if (st == SA_OK) sa_ckpt_release(m->ck, sa_ckpt_stored(m->ck, t));
+    *out = dst;
+    return st;
+}
+
 static sa_status load_matrix(sa_model *m, const char *name, int rows, int cols, sa_wmat *w,
                              sa_error *err) {
     const sa_st_tensor *t = NULL;
@@ -54,6 +95,7 @@ static sa_status load_matrix(sa_model *m, const char *name, int rows, int cols, 
     w->rows = rows;
     w->cols = cols;
     w->data = t->data;
+    if (!t->data) return materialise(m, t, &w->data, err);
     if (!t->aligned) {
         void *copy = own(m, aligned_alloc(64, (t->nbytes + 63) / 64 * 64));
         if (!copy)
@@ -70,7 +112,7 @@ static sa_status load_vector(sa_model *m, const char *name, int n, float **out, 
     if (st) return st;
     float *v = own(m, malloc((size_t)n * sizeof *v));
     if (!v) return sa_error_set(err, SA_ENOMEM, "%s: out of memory reading '%s'", m->dir, name);
-    sa_to_f32(t->data, t->dtype, v, (size_t)n);
+    sa_ckpt_read_f32(m->ck, t, 0, (size_t)n, v);
     *out = v;
     return SA_OK;
 }

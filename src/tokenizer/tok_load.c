@@ -11,6 +11,7 @@
 
 #include "formats/jsonl.h"
 #include "safearith/fsutil.h"
+#include "safearith/safetensors.h"
 #include "tokenizer/tok_internal.h"
 
 static sa_status parse_added(const cJSON *arr, sa_tokenizer *t, sa_error *err) {
@@ -307,8 +308,13 @@ sa_status sa_tokenizer_load_files(const char *tokenizer_json, const char *config
 }
 
 sa_status sa_tokenizer_load(const char *model_dir, sa_tokenizer **out, sa_error *err) {
-    char *tj = sa_path_join(model_dir, "tokenizer.json");
-    char *cj = sa_path_join(model_dir, "tokenizer_config.json");
+    char *base, *adapter; /* BASE+ADAPTER: the base's tokenizer */
+    sa_status sp = sa_ckpt_path_split(model_dir, &base, &adapter, err);
+    if (sp != SA_OK) return sp;
+    char *tj = sa_path_join(base, "tokenizer.json");
+    char *cj = sa_path_join(base, "tokenizer_config.json");
+    free(base);
+    free(adapter);
     if (!tj || !cj) {
         free(tj);
         free(cj);
