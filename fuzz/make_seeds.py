@@ -211,3 +211,16 @@ put("rundir", "two_rows", json.dumps(rd_run) + "\0" + rd_rows)
 put("rundir", "torn", json.dumps(rd_run) + "\0" + rd_rows + '{"ds": 0, "i"')
 put("rundir", "other_settings", json.dumps(dict(rd_run, fingerprint="0" * 64,
                                                 settings={"model": {"path": "n"}, "datasets": []})) + "\0")
+
+# adapter_config.json of a PEFT LoRA adapter (fuzz_adapter.c opens it over a fixed base)
+lora = {"peft_type": "LORA", "r": 2, "lora_alpha": 4, "target_modules": ["q_proj", "down_proj"],
+        "bias": "none", "lora_bias": True, "modules_to_save": ["lm_head"]}
+put("adapter", "plain", json.dumps(lora))
+put("adapter", "rslora_patterns", json.dumps(dict(lora, use_rslora=True,
+                                                  rank_pattern={"q_proj": 2, r"layers\.0\..*": 2},
+                                                  alpha_pattern={"down_proj": 3.5})))
+put("adapter", "dora", json.dumps(dict(lora, use_dora=True)))
+put("adapter", "fan_in_fan_out", json.dumps(dict(lora, fan_in_fan_out=True)))
+put("adapter", "with_tensors", json.dumps(lora).encode() + b"\0" + safetensors([
+    ("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", "F32", [2, 4], f32(*range(8))),
+    ("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight", "F32", [4, 2], f32(*range(8)))]))
