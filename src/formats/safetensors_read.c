@@ -75,12 +75,18 @@ static sa_status open_single(sa_checkpoint *ck, const char *file, sa_error *err)
     return s == SA_OK ? sa_st_build_table(ck, err) : s;
 }
 
+/* A directory with adapter_config.json and no model weights. */
 static int is_adapter_dir(const char *path) {
-    char *cfg = sa_path_join(path, "adapter_config.json");
-    struct stat st;
-    int yes = cfg && stat(cfg, &st) == 0;
-    free(cfg);
-    return yes;
+    static const char *const names[] = {"adapter_config.json", "model.safetensors",
+                                        "model.safetensors.index.json"};
+    int has[3] = {0, 0, 0};
+    for (int i = 0; i < 3; i++) {
+        char *p = sa_path_join(path, names[i]);
+        struct stat st;
+        has[i] = p && stat(p, &st) == 0;
+        free(p);
+    }
+    return has[0] && !has[1] && !has[2];
 }
 
 static sa_status open_dir(sa_checkpoint *ck, const char *path, sa_error *err) {
@@ -94,10 +100,6 @@ static sa_status open_dir(sa_checkpoint *ck, const char *path, sa_error *err) {
         s = sa_st_open_index(ck, idx, err);
     else if (stat(one, &st) == 0)
         s = open_single(ck, one, err);
-    else if (is_adapter_dir(path))
-        s = sa_error_set(err, SA_EINVAL,
-                         "%s is a LoRA adapter, not a model: name its base model as BASE+%s", path,
-                         path);
     else
         s = sa_error_set(err, SA_EIO,
                          "%s: no model.safetensors or model.safetensors.index.json in directory",
@@ -147,6 +149,10 @@ static int exists(const char *p) {
 
 sa_status sa_ckpt_path_split(const char *path, char **base, char **adapter, sa_error *err) {
     *base = *adapter = NULL;
+    if (is_adapter_dir(path))
+        return sa_error_set(err, SA_EINVAL,
+                            "%s is a LoRA adapter, not a model: name its base model as BASE+%s",
+                            path, path);
     if (exists(path) || !strchr(path, '+')) {
         *base = strdup(path);
         return *base ? SA_OK : sa_error_set(err, SA_ENOMEM, "out of memory");

@@ -219,10 +219,8 @@ sa_status sa_model_load_mode(const char *dir, sa_ckpt_mode mode, sa_model **out,
         free(m);
         return sa_error_set(err, SA_ENOMEM, "%s: out of memory", dir);
     }
-    /* weights first: an adapter directory given alone is named as such, not as a missing
-     * config.json */
-    sa_status st = sa_ckpt_open_mode(dir, mode, &m->ck, err);
-    if (!st) st = sa_model_config_load(dir, &m->cfg, err);
+    sa_status st = sa_model_config_load(dir, &m->cfg, err);
+    if (!st) st = sa_ckpt_open_mode(dir, mode, &m->ck, err);
     if (!st) st = load_weights(m, err);
     if (!st) st = check_special(m, err);
     if (st) {
