@@ -23,7 +23,8 @@ typedef struct arith_cli {
     "5GB)\n"                                                                                       \
     "  --threads N          worker threads (default: all cores)\n"                                 \
     "  --overwrite          replace a previous output (a directory safearith wrote, or an\n"       \
-    "                       empty one; never an input)\n"
+    "                       empty one; never an input)\n"                                          \
+    "Any model may be BASE+ADAPTER: a PEFT LoRA adapter applied to BASE (docs/arith.md).\n"
 
 void arith_cli_init(arith_cli *c);
 /* If argv[*i] is a shared flag, consume it (and its value, advancing *i) and return 1; on a bad

@@ -216,7 +216,7 @@ static int wanted_file(const char *n) {
     size_t l = strlen(n);
     return (l > 12 && !strcmp(n + l - 12, ".safetensors")) || !strcmp(n, "config.json") ||
            !strcmp(n, "tokenizer.json") || !strcmp(n, "tokenizer_config.json") ||
-           !strcmp(n, "model.safetensors.index.json");
+           !strcmp(n, "model.safetensors.index.json") || !strcmp(n, "adapter_config.json");
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -224,12 +224,11 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 /* Files sorted by name; weights hashed in full up to 512 MiB in all, else size + mtime. */
-static cJSON *model_json(const char *dir, sa_error *err) {
-    cJSON *m = cJSON_CreateObject();
-    cJSON_AddStringToObject(m, "path", dir);
-    if (!strncmp(dir, "fake", 4)) return m;
+/* The wanted files of a directory with their sizes and hashes (or size + mtime past 512 MB). */
+static cJSON *dir_files(const char *dir, sa_error *err) {
+    cJSON *files = cJSON_CreateArray();
     DIR *d = opendir(dir);
-    if (!d) return m;
+    if (!d) return files;
     char *names[256];
     int n = 0;
     double total = 0;
@@ -243,12 +242,25 @@ static cJSON *model_json(const char *dir, sa_error *err) {
         if (p && stat(p, &st) == 0) total += (double)st.st_size;
         free(p);
     }
-    cJSON *files = cJSON_AddArrayToObject(m, "files");
     for (int i = 0; i < n; i++) {
         cJSON *e = file_entry(dir, names[i], total <= 512.0 * 1024 * 1024, err);
         if (e) cJSON_AddItemToArray(files, e);
         free(names[i]);
     }
+    return files;
+}
+
+/* settings.model: the path, and the files of the model (and of its adapter, for BASE+ADAPTER). */
+static cJSON *model_json(const char *dir, sa_error *err) {
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "path", dir);
+    if (!strncmp(dir, "fake", 4)) return m;
+    char *base, *adapter;
+    if (sa_ckpt_path_split(dir, &base, &adapter, NULL) != SA_OK) return m;
+    cJSON_AddItemToObject(m, "files", dir_files(base, err));
+    if (adapter) cJSON_AddItemToObject(m, "adapter_files", dir_files(adapter, err));
+    free(base);
+    free(adapter);
     return m;
 }
 

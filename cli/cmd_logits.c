@@ -25,6 +25,7 @@ static const char *const usage =
     "             of decoder layer N; the last is before the final norm)\n"
     "--text tokenizes with the model's tokenizer (adding BOS as the tokenizer does unless "
     "--no-bos).\n"
+    "The model may be BASE+ADAPTER: a PEFT LoRA adapter applied in memory (docs/arith.md).\n"
     "\n" CLI_STEER_USAGE;
 
 typedef struct {

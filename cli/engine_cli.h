@@ -22,7 +22,8 @@ typedef struct cli_load_opts {
  * column, e.g. CLI_LOAD_USAGE("   ") for descriptions starting in column 17. */
 #define CLI_LOAD_USAGE(pad)                                                                        \
     "  --threads N" pad "threads (default: all cores)\n"                                           \
-    "  --no-mmap  " pad "read the weights into memory instead of mapping the files\n"
+    "  --no-mmap  " pad "read the weights into memory instead of mapping the files\n"              \
+    "  (the model may be BASE+ADAPTER: a PEFT LoRA adapter applied in memory, docs/arith.md)\n"
 
 /* If argv[*i] is --no-mmap or --threads, parse it into o (advancing *i past the value) and
  * return 1; return 0 for any other flag; print a usage error and return -1 for a missing or
