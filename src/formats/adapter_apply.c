@@ -6,8 +6,8 @@
  * two floats is exact in double, so only the order of the r additions is fixed by this code);
  * for a transposed weight (fan_in_fan_out, embeddings) it is, per column c, the dot product of
  * B[c, :] with column `row` of A. DoRA needs the norm of the whole output row, so its rows are
- * always computed whole. Buffers are allocated per call (a call is a chunk of tens of thousands
- * of elements), never per element. */
+ * always computed whole. Buffers are allocated, and the factor along the columns widened to
+ * float32, once per call (a call is a chunk of tens of thousands of elements), never per row. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +21,8 @@ static const unsigned char *at(const sa_st_tensor *t, uint64_t i) {
 typedef struct row_bufs {
     double *acc; /* cols */
     float *w;    /* cols: base values, then results */
-    float *f;    /* max(cols, rank * cols) widened factor values */
+    float *f;    /* rank * cols: the factor spanning the columns (A, or B for transposed) */
+    float *base; /* cols: base values (DoRA) */
     float *coef; /* rank */
 } row_bufs;
 
@@ -31,7 +32,8 @@ static int bufs_alloc(row_bufs *b, const sa_lora_target *t) {
     b->w = malloc(cols * sizeof *b->w);
     b->f = malloc(cols * (r > 1 ? r : 1) * sizeof *b->f);
     b->coef = malloc((r ? r : 1) * sizeof *b->coef);
-    return b->acc && b->w && b->f && b->coef;
+    b->base = malloc(cols * sizeof *b->base);
+    return b->acc && b->w && b->f && b->coef && b->base;
 }
 
 static void bufs_free(row_bufs *b) {
@@ -39,6 +41,14 @@ static void bufs_free(row_bufs *b) {
     free(b->w);
     free(b->f);
     free(b->coef);
+    free(b->base);
+}
+
+/* The factor whose index runs along the stored columns, widened once per call: A [r, cols] for a
+ * plain weight, B [cols, r] for a transposed one. */
+static void widen_factor(const sa_lora_target *t, row_bufs *b) {
+    const sa_st_tensor *f = t->kind == SA_LORA_LINEAR ? t->a : t->b;
+    sa_to_f32(f->data, f->dtype, b->f, (size_t)t->cols * (size_t)t->rank);
 }
 
 /* acc[c - c0] = sum_k B[row, k] * A[k, c] for c in [c0, c1). */
@@ -48,9 +58,9 @@ static void delta_linear(const sa_lora_target *t, int64_t row, int64_t c0, int64
     sa_to_f32(at(t->b, (uint64_t)row * r), t->b->dtype, b->coef, r);
     for (size_t i = 0; i < n; i++) b->acc[i] = 0;
     for (size_t k = 0; k < r; k++) {
-        sa_to_f32(at(t->a, k * (uint64_t)t->cols + (uint64_t)c0), t->a->dtype, b->f, n);
+        const float *a = b->f + k * (size_t)t->cols + (size_t)c0;
         double bk = b->coef[k];
-        for (size_t i = 0; i < n; i++) b->acc[i] += bk * (double)b->f[i];
+        for (size_t i = 0; i < n; i++) b->acc[i] += bk * (double)a[i];
     }
 }
 
@@ -60,10 +70,10 @@ static void delta_transposed(const sa_lora_target *t, int64_t row, int64_t c0, i
     size_t n = (size_t)(c1 - c0), r = (size_t)t->rank;
     for (size_t k = 0; k < r; k++)
         sa_to_f32(at(t->a, k * (uint64_t)t->rows + (uint64_t)row), t->a->dtype, &b->coef[k], 1);
-    sa_to_f32(at(t->b, (uint64_t)c0 * r), t->b->dtype, b->f, n * r);
+    const float *bf = b->f + (size_t)c0 * r;
     for (size_t i = 0; i < n; i++) {
         double s = 0;
-        for (size_t k = 0; k < r; k++) s += (double)b->f[i * r + k] * (double)b->coef[k];
+        for (size_t k = 0; k < r; k++) s += (double)bf[i * r + k] * (double)b->coef[k];
         b->acc[i] = s;
     }
 }
@@ -82,11 +92,11 @@ static void row_values(const sa_lora_target *t, int64_t row, int64_t c0, int64_t
                        float *dst) {
     if (t->magnitude) { /* DoRA: the whole row, then its slice */
         row_delta(t, row, 0, t->cols, b);
-        sa_to_f32(at(&t->base, (uint64_t)row * (uint64_t)t->cols), t->base.dtype, b->f,
+        sa_to_f32(at(&t->base, (uint64_t)row * (uint64_t)t->cols), t->base.dtype, b->base,
                   (size_t)t->cols);
         double ss = 0;
         for (int64_t i = 0; i < t->cols; i++) {
-            b->w[i] = b->f[i] + b->w[i];
+            b->w[i] = b->base[i] + b->w[i];
             ss += (double)b->w[i] * (double)b->w[i];
         }
         float m;
@@ -127,6 +137,7 @@ static void read_range(const sa_lora_target *t, uint64_t off, size_t n, float *d
         bufs_free(&b);
         return;
     }
+    widen_factor(t, &b);
     uint64_t end = off + n, cols = (uint64_t)t->cols;
     for (uint64_t i = off; i < end;) {
         int64_t row = (int64_t)(i / cols), c0 = (int64_t)(i % cols);
