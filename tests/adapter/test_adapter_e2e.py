@@ -2,7 +2,8 @@
 numpy reference (adapter_ref.py) computes itself.
 
 For random Llama, Mistral (GQA) and Qwen2 (q/k/v biases) checkpoints in BF16 and F32, random
-adapters (plain; rslora with rank_pattern and alpha_pattern; fan_in_fan_out; modules_to_save;
+adapters (plain; rslora with rank_pattern and alpha_pattern; fan_in_fan_out; modules_to_save,
+with and without `modules_to_save.default.` in the name;
 embedding LoRA; lora_B biases; BF16 factors; DoRA), checks
   - task-vector --base B --model B+A: exactly scaling * B A on adapted tensors (F32 output; and
     rounded once with the default BF16), the replacement minus the base for modules_to_save,
@@ -110,7 +111,10 @@ def scenario(label, arch, dtype, kinds, **kw):
     c.check(info.get("adapter") == A and info.get("adapted_tensors", 0) >= len(delta),
             label + ": inspect names the adapter")
     d = json.loads(run("diff", B, BA, "--json").stdout)
-    c.check(d is not None, label + ": diff B B+A")
+    moved = {n for n in b if not np.array_equal(m32[n], b[n].float().numpy())}
+    got = {t["name"] for t in d["tensors"] if t["changed"]}
+    c.check(got == moved and moved, label + ": diff B B+A changes exactly the adapted tensors "
+            "(%d)" % len(moved))
 
 
 ATTN = ("q_proj", "k_proj", "v_proj", "o_proj")
@@ -120,7 +124,7 @@ scenario("mistral_rslora_patterns", "mistral", torch.bfloat16, ALL, use_rslora=T
          rank_pattern={"k_proj": 2, r"layers\.1\.mlp\..*": 6},
          alpha_pattern={"model.layers.0.self_attn.v_proj": 3.5, "down_proj": 12})
 scenario("qwen2_bias_save_f32", "qwen2", torch.float32, ("q_proj", "k_proj", "v_proj"),
-         lora_bias=True, save=("lm_head", "model.embed_tokens")[:1])
+         lora_bias=True, save=("lm_head", "model.embed_tokens"))
 scenario("llama_embed_bf16_factors", "llama", torch.bfloat16, ("v_proj", "up_proj"),
          fdtype=torch.bfloat16, embed="model.embed_tokens", save=("lm_head",))
 scenario("mistral_fifo_f32", "mistral", torch.float32, ("q_proj", "o_proj"), fifo=True)
