@@ -84,8 +84,29 @@ typedef struct batch_job {
     uint64_t start, n;
     unsigned char *out; /* write passes: narrowed results of the batch */
     sa_dtype out_dtype;
-    int nonfinite; /* set by a worker: a result is inf/NaN where every input was finite */
+    int nonfinite;         /* set by a worker: a result is inf/NaN where every input was finite */
+    int adapter_nonfinite; /* bit k: a value computed from input k's adapter is inf/NaN */
 } batch_job;
+
+/* Values computed from an adapter must be finite (from finite weights a non-finite value means
+ * an overflow, or a DoRA row of norm 0): note which input broke the rule. */
+static void check_computed(batch_job *j, int k, const float *v, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) {
+            __atomic_fetch_or(&j->adapter_nonfinite, 1 << k, __ATOMIC_RELAXED);
+            return;
+        }
+}
+
+static sa_status adapter_error(const batch_job *j, sa_error *err) {
+    int k = 0;
+    while (!(j->adapter_nonfinite & (1 << k))) k++;
+    const sa_st_tensor *t = sa_aligned_get(j->s->a, j->ti, k);
+    return sa_error_set(err, SA_EFORMAT,
+                        "tensor '%s' of %s is not finite with the adapter %s applied (an overflow, "
+                        "or a DoRA row of norm 0); nothing written",
+                        t->name, j->s->a->labels[k], sa_ckpt_adapter_dir(j->s->a->ck[k]));
+}
 
 /* 1 if element i of the narrowed output is inf or NaN. */
 static int out_nonfinite(const unsigned char *out, sa_dtype dt, size_t i) {
@@ -148,6 +169,7 @@ static void chunk_task(void *ctx, size_t task, int worker) {
         const sa_st_tensor *t = sa_aligned_get(a, j->ti, k);
         float *dst = scratch + (size_t)k * SA_CHUNK;
         sa_ckpt_read_f32(a->ck[k], t, c.offset, c.n, dst);
+        if (!t->data) check_computed(j, k, dst, c.n);
         c.in[k] = dst;
     }
     if (j->out) c.out = scratch + (size_t)a->n * SA_CHUNK;
@@ -194,6 +216,7 @@ static sa_status run_batches(batch_job *j, sa_st_writer *w, sa_error *err) {
         }
         sa_pool_run(j->s->pool, (size_t)((j->n + SA_CHUNK - 1) / SA_CHUNK), chunk_task, j);
         advise_batch(j, start, j->n, 1);
+        if (j->adapter_nonfinite) return adapter_error(j, err);
         if (j->nonfinite)
             return sa_error_set(err, SA_EINVAL,
                                 "tensor '%s': the result holds inf or NaN where every input is "
@@ -209,7 +232,7 @@ static sa_status run_batches(batch_job *j, sa_st_writer *w, sa_error *err) {
 
 sa_status sa_stream_scan(sa_stream *s, size_t ti, unsigned mask, sa_chunk_fn fn, void *ctx,
                          sa_error *err) {
-    batch_job j = {s, ti, mask, fn, ctx, 0, 0, NULL, SA_F32, 0};
+    batch_job j = {s, ti, mask, fn, ctx, 0, 0, NULL, SA_F32, 0, 0};
     return run_batches(&j, NULL, err);
 }
 
@@ -270,7 +293,7 @@ sa_status sa_stream_write(sa_stream *s, sa_st_writer *w, const sa_write_spec *sp
     for (size_t ti = 0; st == SA_OK && ti < n; ti++) {
         const sa_st_tensor *t = sa_aligned_get(s->a, ti, 0);
         sa_dtype dt = out_dtype_of(spec, t);
-        batch_job j = {s, ti, spec->mask, spec->compute, spec->ctx, 0, 0, buf, dt, 0};
+        batch_job j = {s, ti, spec->mask, spec->compute, spec->ctx, 0, 0, buf, dt, 0, 0};
         if (kinds[ti] == SA_OUT_COPY && dt == t->dtype && t->data) {
             st = copy_raw(s, w, ti, err);
             continue;

@@ -4,9 +4,10 @@
  * no meaningful difference). __metadata__ marks the file as a task vector so that `hdr` can take
  * it in place of a harmful model.
  *
- * When the model is BASE+ADAPTER over the very files of the base, a LoRA-adapted tensor's task
- * vector is the adapter's delta scaling * B A itself, read directly rather than as
- * (W + delta) - W, which would lose the delta's low bits to the rounding of W + delta. */
+ * When the model is BASE+ADAPTER over the very files of the base (itself without an adapter), a
+ * LoRA-adapted tensor's task vector is the adapter's delta scaling * B A itself, read directly
+ * rather than as (W + delta) - W, which would lose the delta's low bits to the rounding of
+ * W + delta. */
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
 #endif
@@ -68,7 +69,8 @@ sa_status sa_task_vector(const char *model, const char *base, const sa_arith_opt
     char *params = s == SA_OK ? params_json(model, base) : NULL;
     if (s == SA_OK && !params) s = sa_error_set(err, SA_ENOMEM, "out of memory");
     if (s == SA_OK) {
-        tv_ctx x = {&a, sa_ckpt_adapter_dir(cks[0]) && sa_ckpt_same_files(cks[0], cks[1])};
+        tv_ctx x = {&a, sa_ckpt_adapter_dir(cks[0]) && !sa_ckpt_adapter_dir(cks[1]) &&
+                            sa_ckpt_same_files(cks[0], cks[1])};
         sa_write_spec spec = {plan_all, NULL, subtract, 3u, &x, o->out_dtype};
         sa_output_job j = {st, &spec, o, paths, 2, model, "task_vector", params};
         s = sa_output_run(&j, err);

@@ -104,6 +104,15 @@ for label, A, fragment in CASES:
 c.check(len(seen) == len(CASES), "every case has its own message (%d distinct of %d)"
         % (len(seen), len(CASES)))
 
+# an adapter whose product overflows float32: refused when the values are computed
+huge = broken("huge", tensors=with_t(**{q + ".lora_B.weight": torch.full((32, 4), 1e30),
+                                          q + ".lora_A.weight": torch.full((4, 32), 1e30)}))
+out = os.path.join(tmp, "out_huge")
+p = run("task-vector", "--base", B, "--model", B + "+" + huge, "-o", out, ok=False)
+c.check(p.returncode != 0 and "is not finite with the adapter" in p.stderr
+        and q + ".weight" in p.stderr, "overflow refused: " + p.stderr.strip())
+c.check(not os.path.exists(out), "overflow: nothing written")
+
 # an adapter directory alone where a model is expected
 good = broken("good")
 for cmd in (["inspect", good], ["logits", "--model", good, "--tokens", "1,2", "-o", os.path.join(tmp, "x")],
