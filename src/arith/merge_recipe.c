@@ -241,7 +241,7 @@ static sa_status top_level(rctx *c, yaml_node_t *root, int *have_method) {
         else if (!strcmp(k, "base_model")) {
             if (!scalar(v)) return bad(c, k, "expected a path");
             free(c->r->base);
-            c->r->base = resolve(c->path, scalar(v));
+            c->r->base = resolve_model(c->path, scalar(v));
         } else if (!strcmp(k, "models"))
             s = models_list(c, v);
         else if (!strcmp(k, "parameters"))

@@ -101,7 +101,7 @@ def scenario(label, arch, dtype, kinds, **kw):
     with open(rec, "w") as f:
         f.write("merge_method: task_arithmetic\nbase_model: %s\nmodels:\n  - model: %s\n"
                 "    parameters: {weight: 0.5}\n  - model: %s\n    parameters: {weight: 0.5}\n"
-                % (B, BA, U))
+                % (B, os.path.basename(B) + "+" + os.path.basename(A), U))  # relative: recipe's dir
     out = os.path.join(tmp, label + "_merge")
     run("merge", rec, "-o", out)
     close(st_io.load(out), ref.merge(b, [merged_t, u], "task_arithmetic", [0.5, 0.5], [1.0, 1.0],
