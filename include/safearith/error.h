@@ -3,7 +3,8 @@
  * A call returns an sa_status (SA_OK on success) and, on failure, fills the caller's sa_error with
  * the same code and a one-line message naming the file, tensor, field or flag at fault. The
  * library never prints and never exits; the CLI decides what to show and which exit code to use.
- * A NULL sa_error pointer is allowed: the code is still returned, the message is dropped. */
+ * A NULL sa_error pointer is allowed: the code is still returned, the message is dropped. A
+ * message is always one line: control characters in it (from names read in files) become spaces. */
 #ifndef SAFEARITH_ERROR_H
 #define SAFEARITH_ERROR_H
 

@@ -5,12 +5,20 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Messages are one line: a control character that came in with a name from a file (a JSON key
+ * holding a raw newline, say) is shown as a space. */
+static void one_line(char *s) {
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = ' ';
+}
+
 sa_status sa_error_set(sa_error *err, sa_status code, const char *fmt, ...) {
     if (err) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        one_line(err->msg);
         err->code = code;
     }
     return code;
@@ -33,6 +41,7 @@ sa_status sa_error_prefix(sa_error *err, const char *fmt, ...) {
     if (lo > rest) lo = rest;
     memcpy(err->msg + n + 2, old, lo);
     err->msg[n + 2 + lo] = '\0';
+    one_line(err->msg);
     return err->code;
 }
 
