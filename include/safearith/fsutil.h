@@ -55,7 +55,7 @@ void sa_outdir_sweep_stale(const char *path);
  * overwrite == 0 also an output that exists. Symlinks and ".." are resolved; an output that does
  * not exist yet is resolved through its deepest existing ancestor; a trailing '/' is ignored. An
  * input that is a file inside a model directory (one holding config.json) counts as the whole
- * directory. Pass a command's other outputs as inputs to keep two outputs apart. */
+ * directory; a BASE+ADAPTER input counts as both. Pass a command's other outputs as inputs to keep two outputs apart. */
 sa_status sa_output_check(const char *output, const char *const *inputs, int n_inputs,
                           int overwrite, sa_error *err);
 
@@ -64,6 +64,9 @@ sa_status sa_output_check(const char *output, const char *const *inputs, int n_i
 char *sa_path_join(const char *a, const char *b);
 /* 1 if path exists and is a directory, 0 otherwise. */
 int sa_is_dir(const char *path);
+/* BASE+ADAPTER (safetensors.h): if `path` does not exist and a '+' in it has an existing path on
+ * both sides, return 1 with the parts at the first such '+' (malloc'd); else 0. */
+int sa_path_split_plus(const char *path, char **left, char **right);
 /* 1 if b exists and a (existing or not, resolved as in sa_output_check) is b or lies inside b. */
 int sa_path_within(const char *a, const char *b);
 /* Copy a file (used for config/tokenizer files); err names both paths. */

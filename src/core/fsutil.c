@@ -359,3 +359,22 @@ sa_status sa_read_file(const char *path, char **data, size_t *len, sa_error *err
     *len = n;
     return SA_OK;
 }
+
+int sa_path_split_plus(const char *path, char **left, char **right) {
+    struct stat st;
+    *left = *right = NULL;
+    if (stat(path, &st) == 0) return 0;
+    for (const char *p = strchr(path, '+'); p; p = strchr(p + 1, '+')) {
+        char *l = strndup(path, (size_t)(p - path));
+        if (l && *l && p[1] && stat(l, &st) == 0 && stat(p + 1, &st) == 0) {
+            *right = strdup(p + 1);
+            if (*right) {
+                *left = l;
+                return 1;
+            }
+        }
+        free(l);
+        if (!l) return 0;
+    }
+    return 0;
+}

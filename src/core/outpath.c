@@ -6,7 +6,8 @@
  * resolved and the remaining components are appended lexically ("." dropped, ".." removing the
  * previous one). A trailing '/' is ignored. An input that is a file inside a model directory (a
  * directory holding config.json) stands for the whole directory, since writing beside a model's
- * weights changes what a later load of that model sees. */
+ * weights changes what a later load of that model sees. A BASE+ADAPTER input (safetensors.h)
+ * is checked as its two parts. */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -84,27 +85,45 @@ int sa_path_within(const char *a, const char *b) {
     return inside(ra, rb);
 }
 
+/* The output (resolved: ro) against one existing input path. */
+static sa_status check_input(const char *output, const char *ro, const char *input,
+                             sa_error *err) {
+    char ri[PATH_MAX];
+    if (resolve(input, ri) != 0) return SA_OK;
+    widen_to_model_dir(ri);
+    if (inside(ro, ri))
+        return sa_error_set(err, SA_EEXIST,
+                            "%s: output is or lies inside input %s (refusing to write into an "
+                            "input, with or without --overwrite)",
+                            output, input);
+    if (inside(ri, ro))
+        return sa_error_set(err, SA_EEXIST,
+                            "%s: output contains input %s (refusing to replace an input, with or "
+                            "without --overwrite)",
+                            output, input);
+    return SA_OK;
+}
+
 sa_status sa_output_check(const char *output, const char *const *inputs, int n_inputs,
                           int overwrite, sa_error *err) {
-    char ro[PATH_MAX], ri[PATH_MAX];
+    char ro[PATH_MAX];
     if (!output || !*output) return sa_error_set(err, SA_EINVAL, "empty output path");
     if (resolve(output, ro) != 0)
         return sa_error_set(err, SA_EINVAL, "%s: cannot resolve the output path", output);
     struct stat st;
     for (int i = 0; i < n_inputs; i++) {
-        /* an input that is not there is the reader's error to report, not this one */
-        if (!inputs[i] || stat(inputs[i], &st) != 0 || resolve(inputs[i], ri) != 0) continue;
-        widen_to_model_dir(ri);
-        if (inside(ro, ri))
-            return sa_error_set(err, SA_EEXIST,
-                                "%s: output is or lies inside input %s (refusing to write into "
-                                "an input, with or without --overwrite)",
-                                output, inputs[i]);
-        if (inside(ri, ro))
-            return sa_error_set(err, SA_EEXIST,
-                                "%s: output contains input %s (refusing to replace an input, with "
-                                "or without --overwrite)",
-                                output, inputs[i]);
+        char *base, *adapter;
+        sa_status s = SA_OK;
+        if (!inputs[i]) continue;
+        if (stat(inputs[i], &st) == 0) {
+            s = check_input(output, ro, inputs[i], err);
+        } else if (sa_path_split_plus(inputs[i], &base, &adapter)) { /* BASE+ADAPTER: both */
+            s = check_input(output, ro, base, err);
+            if (s == SA_OK) s = check_input(output, ro, adapter, err);
+            free(base);
+            free(adapter);
+        } /* else: an input that is not there is the reader's error to report, not this one */
+        if (s != SA_OK) return s;
     }
     if (!overwrite && lstat(output, &st) == 0)
         return sa_error_set(err, SA_EEXIST, "%s: already exists (refusing to overwrite)", output);

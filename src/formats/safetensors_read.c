@@ -153,22 +153,10 @@ sa_status sa_ckpt_path_split(const char *path, char **base, char **adapter, sa_e
         return sa_error_set(err, SA_EINVAL,
                             "%s is a LoRA adapter, not a model: name its base model as BASE+%s",
                             path, path);
+    if (sa_path_split_plus(path, base, adapter)) return SA_OK;
     if (exists(path) || !strchr(path, '+')) {
         *base = strdup(path);
         return *base ? SA_OK : sa_error_set(err, SA_ENOMEM, "out of memory");
-    }
-    for (const char *p = strchr(path, '+'); p; p = strchr(p + 1, '+')) {
-        char *b = strndup(path, (size_t)(p - path));
-        if (!b) return sa_error_set(err, SA_ENOMEM, "out of memory");
-        if (*b && p[1] && exists(b) && exists(p + 1)) {
-            *base = b;
-            *adapter = strdup(p + 1);
-            if (*adapter) return SA_OK;
-            free(*base);
-            *base = NULL;
-            return sa_error_set(err, SA_ENOMEM, "out of memory");
-        }
-        free(b);
     }
     return sa_error_set(err, SA_EIO,
                         "%s: cannot open: no such file or directory, and no '+' in it splits it "

@@ -124,7 +124,17 @@ c.check(not os.path.exists(os.path.join(tmp, "x")), "nothing written")
 # the output may lie inside neither the base nor the adapter
 p = run("task-vector", "--base", B, "--model", B + "+" + good, "-o",
         os.path.join(good, "out"), ok=False)
-c.check(p.returncode != 0 and "overlaps input" in p.stderr, "output inside the adapter refused")
+c.check(p.returncode != 0 and "inside input" in p.stderr, "output inside the adapter refused")
+for cmd in (["resta", "--model", B + "+" + good, "--aligned", B, "--unaligned", B, "-o",
+             os.path.join(good, "m")],
+            ["hdr", "--target", B + "+" + good, "--base", B, "--harmful", B + "+" + good, "-o",
+             os.path.join(B, "m")],
+            ["logits", "--model", B + "+" + good, "--tokens", "1,2", "-o",
+             os.path.join(good, "l.safetensors")]):
+    p = run(*cmd, ok=False)
+    c.check(p.returncode != 0 and "inside input" in p.stderr and not os.path.exists(cmd[-1]),
+            "%s: an output inside the base or the adapter of B+A is refused: %s"
+            % (cmd[0], p.stderr.strip()))
 # a '+' path whose parts do not exist
 p = run("inspect", B + "+" + os.path.join(tmp, "nope"), ok=False)
 c.check(p.returncode != 0 and "BASE+ADAPTER" in p.stderr, "missing adapter: " + p.stderr.strip())
