@@ -55,7 +55,8 @@ void sa_outdir_sweep_stale(const char *path);
  * overwrite == 0 also an output that exists. Symlinks and ".." are resolved; an output that does
  * not exist yet is resolved through its deepest existing ancestor; a trailing '/' is ignored. An
  * input that is a file inside a model directory (one holding config.json) counts as the whole
- * directory; a BASE+ADAPTER input counts as both. Pass a command's other outputs as inputs to keep two outputs apart. */
+ * directory; a BASE+ADAPTER input counts as both. Pass a command's other outputs as inputs to keep
+ * two outputs apart. */
 sa_status sa_output_check(const char *output, const char *const *inputs, int n_inputs,
                           int overwrite, sa_error *err);
 

@@ -86,8 +86,7 @@ int sa_path_within(const char *a, const char *b) {
 }
 
 /* The output (resolved: ro) against one existing input path. */
-static sa_status check_input(const char *output, const char *ro, const char *input,
-                             sa_error *err) {
+static sa_status check_input(const char *output, const char *ro, const char *input, sa_error *err) {
     char ri[PATH_MAX];
     if (resolve(input, ri) != 0) return SA_OK;
     widen_to_model_dir(ri);
