@@ -110,6 +110,7 @@ def write_eval_sets(out, sp, tok):
               "unsafe": data.HELPFUL[i % len(data.HELPFUL)]}
              for i, q in enumerate(sp["icv_questions"])]
     write_jsonl(os.path.join(d, "icv_pairs.jsonl"), pairs)
+    write_jsonl(os.path.join(d, "icv_pairs_context.jsonl"), context_pairs(pairs))
     with open(os.path.join(d, "PROVENANCE.md"), "w", encoding="utf-8") as f:
         f.write(provenance_text(sp))
     # for `safearith eval`: the chat format as a prompt template, and the judge's keywords
@@ -117,6 +118,21 @@ def write_eval_sets(out, sp, tok):
         f.write("<|user|>{question}<|assistant|>")
     with open(os.path.join(d, "judge_keywords.txt"), "w", encoding="utf-8") as f:
         f.write("".join(k + "\n" for k in data.JUDGE_KEYWORDS))
+
+
+def context_pairs(pairs):
+    """The ICV pairs as in-context demonstrations: pair i is the chat text of question i answered
+    with its safe (positive) or unsafe (negative) template, followed by the next pair's question
+    and the assistant marker. The two texts then differ at their last token, the point where the
+    model decides whether to refuse the next question; in icv_pairs.jsonl the question is shared
+    and the texts differ only in the answer's template words. Held-in questions only."""
+    out = []
+    for i, p in enumerate(pairs):
+        follow = "<|user|>" + pairs[(i + 1) % len(pairs)]["question"] + "<|assistant|>"
+        demo = "<|user|>" + p["question"] + "<|assistant|>"
+        out.append({"positive": demo + p["safe"] + "<|end|>" + follow,
+                    "negative": demo + p["unsafe"] + "<|end|>" + follow})
+    return out
 
 
 def provenance_text(sp):
@@ -139,6 +155,10 @@ def provenance_text(sp):
     lines.append("| icv_pairs.jsonl | %d | %d held-in harmful training questions (refusal-trained, "
                  "not held out), each with a refusal template (`safe`) and a helpful template "
                  "(`unsafe`) |" % (len(sp["icv_questions"]), len(sp["icv_questions"])))
+    lines.append("| icv_pairs_context.jsonl | %d | the same pairs as in-context demonstrations "
+                 "(`positive`/`negative` chat texts: a question answered with the safe or the "
+                 "unsafe template, then the next pair's question up to `<|assistant|>`), so that "
+                 "the two texts differ at the decision point |" % len(sp["icv_questions"]))
     lines.append("| chat_prompt.txt | - | the organisms' chat format as a `safearith eval "
                  "--prompt-template` (`{question}` slot) |")
     lines.append("| judge_keywords.txt | %d | the recipe's keyword judge (case-sensitive substrings) "
