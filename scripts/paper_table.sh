@@ -6,17 +6,20 @@
 # organisms' keyword judge), one run directory per row, then `safearith report` over the twelve.
 #
 # ICV follows the paper by default: the vector is the first principal component of the
-# safe - unsafe differences of the last token's residual state (--position last --method pca,
-# demonstrations rendered through the chat template, so the last token is the end of the turn),
+# safe - unsafe differences of the last token's residual state (--position last --method pca),
 # computed on the model it steers (for HDR+ICV: on the HDR model, as the paper does), and injected
 # with the paper's rule (eqs. 9-10, --steer-mode icv) at the residual stream (--steer-at
-# residual), as the paper's equations read. HDR: top-10 % of tau = harmful - base, lambda 1 (the
+# residual), as the paper's equations read, alpha 0.1. The demonstrations are the organisms'
+# in-context pairs (models/eval/icv_pairs_context.jsonl: a held-in question answered safely or
+# not, then the next question up to <|assistant|>, so the last token is the decision point);
+# --pairs models/eval/icv_pairs.jsonl gives the question/answer pairs rendered through the chat
+# template (last token: the end of the answer's turn), which steer far less (docs/organisms.md). HDR: top-10 % of tau = harmful - base, lambda 1 (the
 # README's), confined to decoder layers 1-3 (the edit's layer +- 1) for `edited`.
 #
 # Usage: scripts/paper_table.sh [options] OUT_DIR
-#   --alpha A        ICV alpha (default 0.2)
+#   --alpha A        ICV alpha (default 0.1)
 #   --lambda L       HDR lambda (default 1)
-#   --pairs FILE     ICV demonstration pairs (default models/eval/icv_pairs.jsonl)
+#   --pairs FILE     ICV demonstration pairs (default models/eval/icv_pairs_context.jsonl)
 #   --position P --method M --steer-at S   passed to icv / eval (defaults: last, pca, residual)
 #   --limit N        only the first N items of each dataset (a quick structural run)
 #   --bin PATH       the safearith binary (default $SAFEARITH, else build/safearith)
@@ -27,10 +30,10 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 bin=${SAFEARITH:-$src/build/safearith}
-alpha=0.2 lambda=1 position=last method=pca steer_at=residual
-pairs=$src/models/eval/icv_pairs.jsonl
+alpha=0.1 lambda=1 position=last method=pca steer_at=residual
+pairs=$src/models/eval/icv_pairs_context.jsonl
 limit=() threads=()
-usage() { sed -n '17,28p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '19,29p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case $1 in
     --alpha) alpha=$2; shift 2 ;;

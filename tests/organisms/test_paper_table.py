@@ -2,10 +2,10 @@
 
 Runs the script on the first 3 items of every held-out set and checks its structure: the twelve
 row directories, each a complete `safearith eval` run on its model (the shipped organism or the
-script's HDR model) with the paper's ICV vector only on the *_icv rows, the vectors equal to a
-direct `safearith icv --position last --method pca --chat` on the model they steer, the HDR models
-equal to a direct `safearith hdr`, the report's rows in order, and the refusal of a non-empty
-output directory. The numbers themselves are the full run's (docs/organisms.md).
+script's HDR model) with the ICV vector only on the *_icv rows, the vectors equal to a direct
+`safearith icv --position last --method pca` from the in-context pairs on the model they steer,
+the HDR models equal to a direct `safearith hdr`, the report's rows in order, and the refusal of
+a non-empty output directory. The numbers themselves are the full run's (docs/organisms.md).
 """
 import filecmp
 import json
@@ -67,10 +67,10 @@ def main():
             n = sum(1 for _ in open(os.path.join(d, "responses.jsonl"), encoding="utf-8"))
             c.check(n == LIMIT * SETS, f"{row}: {n} responses")
         # The vectors and HDR models equal direct safearith runs on the model they belong to.
-        pairs = os.path.join(MODELS, "eval", "icv_pairs.jsonl")
+        pairs = os.path.join(MODELS, "eval", "icv_pairs_context.jsonl")
         for row in ("icv", "hdr_icv", "edited_hdr_icv"):
             ref = os.path.join(tmp, row + ".gguf")
-            orgtest.run(["icv", "--model", row_model(row, out), "--pairs", pairs, "--chat",
+            orgtest.run(["icv", "--model", row_model(row, out), "--pairs", pairs,
                          "--position", "last", "--method", "pca", "-o", ref])
             c.check(filecmp.cmp(ref, row_vector(row, out), shallow=False), f"{row}: vector")
         ref = os.path.join(tmp, "edited_hdr")
