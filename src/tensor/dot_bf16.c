@@ -9,10 +9,10 @@
  * A tile is NR <= 4 weight rows x NX <= 6 activation rows (24 accumulators, 4 weight vectors and
  * one activation vector: 29 of the 32 registers). With one group of activation rows (T <= 6:
  * decoding) each tile runs over all columns at once, as four strided streams like the
- * matrix-vector kernel. With more, a call holds at most SA_DOT_BF16_ROWS_MAX weight rows (16 KiB
- * per 512 columns) and walks blocks of SA_DOT_BF16_TB activation rows x KB columns, groups of up
- * to 6 rows inside, tiles of 4 weight rows inside that; the accumulators wait in scratch between
- * column blocks, so the weights stay in L1 and each group is read from L2 once per block.
+ * matrix-vector kernel. With more, a call holds at most SA_DOT_BF16_ROWS_MAX weight rows and walks
+ * blocks of KB columns (the rows' block copied side by side: 16 KiB), groups of up to 6 activation
+ * rows inside, tiles of 4 weight rows inside that; the accumulators of all rows wait in scratch
+ * between column blocks, so the weights stay in L1 and each group is read from L2 once per block.
  * Every output's lanes add the same vdpbf16ps steps in column order (the columns past the last 32
  * as one masked step) and are reduced by _mm512_reduce_add_ps, whatever T, the grouping or the
  * task: batched and unbatched rows are bit-identical. */
@@ -21,14 +21,15 @@
 #ifdef SA_HAVE_AVX512
 #include <assert.h>
 #include <immintrin.h>
+#include <string.h>
 
-#define KB 512  /* columns per block (16 steps of 32) */
-#define GROUP 6 /* activation rows per tile */
+#define KB SA_DOT_BF16_KB /* columns per block (16 steps of 32) */
+#define GROUP 6           /* activation rows per tile */
 
 void sa_bf16_prep_avx512bf16(const float *x, int T, int cols, uint16_t *dst) {
     for (int t = 0; t < T; t++) {
         const float *s = x + (size_t)t * cols;
-        uint16_t *d = dst + (size_t)t * cols;
+        uint16_t *d = dst + (size_t)t * SA_DOT_BF16_XSTRIDE(cols);
         for (int i = 0; i < cols; i += 16) {
             int left = cols - i < 16 ? cols - i : 16;
             __mmask16 m = (__mmask16)((1u << left) - 1);
@@ -38,12 +39,13 @@ void sa_bf16_prep_avx512bf16(const float *x, int T, int cols, uint16_t *dst) {
     }
 }
 
-/* Columns [k0, k1) of NR weight rows (w, stride bytes apart) against NX activation rows (x, cols
+/* n columns of NR weight rows (w, stride bytes apart) against NX activation rows (x, xs elements
  * apart). acc holds the tile's accumulators between blocks ([r][c] at acc + (r*TB + c)*16 floats):
  * read unless first; written unless last, when the sums go to y[c*ldy + r*ys] instead. */
-static inline __attribute__((always_inline)) void
-tile(const unsigned char *w, size_t stride, const int NR, const uint16_t *x, int cols, const int NX,
-     int k0, int k1, float *acc, int first, int last, float *y, int ys, int ldy) {
+static inline __attribute__((always_inline)) void tile(const unsigned char *w, size_t stride,
+                                                       const int NR, const uint16_t *x, size_t xs,
+                                                       const int NX, int n, float *acc, int first,
+                                                       int last, float *y, int ys, int ldy) {
     __m512 a[4][GROUP];
 #pragma GCC unroll 32
     for (int r = 0; r < NR; r++)
@@ -51,8 +53,8 @@ tile(const unsigned char *w, size_t stride, const int NR, const uint16_t *x, int
         for (int c = 0; c < NX; c++)
             a[r][c] = first ? _mm512_setzero_ps()
                             : _mm512_load_ps(acc + ((size_t)r * SA_DOT_BF16_TB + c) * 16);
-    for (int i = k0; i < k1; i += 32) {
-        int left = k1 - i < 32 ? k1 - i : 32;
+    for (int i = 0; i < n; i += 32) {
+        int left = n - i < 32 ? n - i : 32;
         __mmask32 m = left == 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << left) - 1);
         __m512bh wv[4];
 #pragma GCC unroll 32
@@ -60,7 +62,7 @@ tile(const unsigned char *w, size_t stride, const int NR, const uint16_t *x, int
             wv[r] = (__m512bh)_mm512_maskz_loadu_epi16(m, w + r * stride + 2 * (size_t)i);
 #pragma GCC unroll 32
         for (int c = 0; c < NX; c++) {
-            __m512bh xv = (__m512bh)_mm512_maskz_loadu_epi16(m, x + (size_t)c * cols + i);
+            __m512bh xv = (__m512bh)_mm512_maskz_loadu_epi16(m, x + (size_t)c * xs + i);
 #pragma GCC unroll 32
             for (int r = 0; r < NR; r++) a[r][c] = _mm512_dpbf16_ps(a[r][c], wv[r], xv);
         }
@@ -77,12 +79,11 @@ tile(const unsigned char *w, size_t stride, const int NR, const uint16_t *x, int
 }
 
 /* tile() with a constant NX (1..6). */
-static void tile_nx(const unsigned char *w, size_t stride, int NR, const uint16_t *x, int cols,
-                    int nx, int k0, int k1, float *acc, int first, int last, float *y, int ys,
-                    int ldy) {
+static void tile_nx(const unsigned char *w, size_t stride, int NR, const uint16_t *x, size_t xs,
+                    int nx, int n, float *acc, int first, int last, float *y, int ys, int ldy) {
 #define TILE_CASE(R, C)                                                                            \
     case C:                                                                                        \
-        tile(w, stride, R, x, cols, C, k0, k1, acc, first, last, y, ys, ldy);                      \
+        tile(w, stride, R, x, xs, C, n, acc, first, last, y, ys, ldy);                             \
         break
     if (NR == 4) {
         switch (nx) {
@@ -92,7 +93,7 @@ static void tile_nx(const unsigned char *w, size_t stride, int NR, const uint16_
             TILE_CASE(4, 3);
             TILE_CASE(4, 2);
         default:
-            tile(w, stride, 4, x, cols, 1, k0, k1, acc, first, last, y, ys, ldy);
+            tile(w, stride, 4, x, xs, 1, n, acc, first, last, y, ys, ldy);
         }
     } else {
         switch (nx) {
@@ -102,7 +103,7 @@ static void tile_nx(const unsigned char *w, size_t stride, int NR, const uint16_
             TILE_CASE(1, 3);
             TILE_CASE(1, 2);
         default:
-            tile(w, stride, 1, x, cols, 1, k0, k1, acc, first, last, y, ys, ldy);
+            tile(w, stride, 1, x, xs, 1, n, acc, first, last, y, ys, ldy);
         }
     }
 #undef TILE_CASE
@@ -117,32 +118,41 @@ static int group_rows(int left) {
 
 void sa_bf16_rows_avx512bf16(const sa_wmat *w, int r0, int nrows, const uint16_t *x, int T,
                              float *y, float *scratch) {
-    size_t rb = (size_t)w->cols * 2;
+    size_t rb = (size_t)w->cols * 2, xs = SA_DOT_BF16_XSTRIDE(w->cols);
     const unsigned char *wp = (const unsigned char *)w->data + (size_t)r0 * rb;
     int cols = w->cols, ldy = w->rows, q = nrows / 4;
     float *yr = y + r0;
     if (T <= GROUP) { /* one group: whole rows, four strided streams */
         for (int j = 0; j < q; j++)
-            tile_nx(wp + j * rb, q * rb, 4, x, cols, T, 0, cols, scratch, 1, 1, yr + j, q, ldy);
+            tile_nx(wp + j * rb, q * rb, 4, x, xs, T, cols, scratch, 1, 1, yr + j, q, ldy);
         for (int r = 4 * q; r < nrows; r++)
-            tile_nx(wp + r * rb, rb, 1, x, cols, T, 0, cols, scratch, 1, 1, yr + r, 1, ldy);
+            tile_nx(wp + r * rb, rb, 1, x, xs, T, cols, scratch, 1, 1, yr + r, 1, ldy);
         return;
     }
-    assert(nrows <= SA_DOT_BF16_ROWS_MAX);
-    for (int t0 = 0; t0 < T; t0 += SA_DOT_BF16_TB) {
-        int tb = T - t0 < SA_DOT_BF16_TB ? T - t0 : SA_DOT_BF16_TB;
-        for (int k0 = 0; k0 < cols; k0 += KB) {
-            int k1 = cols - k0 < KB ? cols : k0 + KB, first = k0 == 0, last = k1 == cols;
-            for (int t = t0, nx; t < t0 + tb; t += nx) {
-                nx = group_rows(t0 + tb - t);
-                const uint16_t *xt = x + (size_t)t * cols;
-                float *yt = yr + (size_t)t * ldy;
-                for (int r = 0, nr; r < nrows; r += nr) {
-                    nr = nrows - r >= 4 ? 4 : 1;
-                    float *acc = scratch + ((size_t)r * SA_DOT_BF16_TB + (t - t0)) * 16;
-                    tile_nx(wp + r * rb, rb, nr, xt, cols, nx, k0, k1, acc, first, last, yt + r, 1,
-                            ldy);
-                }
+    assert(nrows <= SA_DOT_BF16_ROWS_MAX && T <= SA_DOT_BF16_TB);
+    /* the block's weight rows side by side, KB columns apart (rows cols apart would put all of
+     * them in one L1 set for 2048-column rows); copied once per block, the next block's lines
+     * asked for in L2 meanwhile */
+    unsigned char *wb =
+        (unsigned char *)(scratch + (size_t)SA_DOT_BF16_ROWS_MAX * SA_DOT_BF16_TB * 16);
+    for (int k0 = 0; k0 < cols; k0 += KB) {
+        int n = cols - k0 < KB ? cols - k0 : KB, first = k0 == 0, last = k0 + n == cols;
+        for (int r = 0; r < nrows; r++)
+            memcpy(wb + (size_t)r * KB * 2, wp + r * rb + (size_t)k0 * 2, (size_t)n * 2);
+        if (!last)
+            for (int r = 0; r < nrows; r++)
+                for (int i = 0; i < KB * 2; i += 64)
+                    _mm_prefetch((const char *)(wp + r * rb + (size_t)(k0 + KB) * 2 + i),
+                                 _MM_HINT_T1);
+        for (int t = 0, nx; t < T; t += nx) {
+            nx = group_rows(T - t);
+            const uint16_t *xt = x + (size_t)t * xs + k0;
+            float *yt = yr + (size_t)t * ldy;
+            for (int r = 0, nr; r < nrows; r += nr) {
+                nr = nrows - r >= 4 ? 4 : 1;
+                float *acc = scratch + ((size_t)r * SA_DOT_BF16_TB + t) * 16;
+                tile_nx(wb + (size_t)r * KB * 2, (size_t)KB * 2, nr, xt, xs, nx, n, acc, first,
+                        last, yt + r, 1, ldy);
             }
         }
     }

@@ -31,8 +31,8 @@ typedef struct sa_kernels {
     void (*gemm_block)(const sa_wmat *w, int n0, int nn, const float *xp, int T, float *y,
                        float *scratch);
     /* BF16 activations (NULL where the set has none): bf16_prep rounds x rows to BF16 (nearest
-     * even); bf16_rows is mv_rows for BF16 weights over those, for every T, with bf16_rows_max
-     * rows per call and bf16_scratch_floats floats of scratch. */
+     * even) SA_DOT_BF16_XSTRIDE(cols) apart; bf16_rows is mv_rows for BF16 weights over those, for
+     * every T, with bf16_rows_max rows per call and bf16_scratch_floats floats of scratch. */
     void (*bf16_prep)(const float *x, int T, int cols, uint16_t *dst);
     void (*bf16_rows)(const sa_wmat *w, int r0, int nrows, const uint16_t *x, int T, float *y,
                       float *scratch);
@@ -40,12 +40,19 @@ typedef struct sa_kernels {
     size_t bf16_scratch_floats;
 } sa_kernels;
 
-/* The BF16-activation kernel (dot_bf16.c): at most this many weight rows per call, and a block of
- * up to SA_DOT_BF16_TB activation rows whose 16-lane accumulators wait in scratch between column
- * blocks. */
+/* The BF16-activation kernel (dot_bf16.c): at most this many weight rows per call, whose 16-lane
+ * accumulators for all (up to SA_DOT_BF16_TB = SA_MM_PART_ROWS) activation rows wait in scratch
+ * between column blocks. */
 #define SA_DOT_BF16_ROWS_MAX 16
-#define SA_DOT_BF16_TB 48
-#define SA_DOT_BF16_SCRATCH_FLOATS ((size_t)SA_DOT_BF16_ROWS_MAX * SA_DOT_BF16_TB * 16)
+#define SA_DOT_BF16_TB SA_MM_PART_ROWS
+#define SA_DOT_BF16_KB 512 /* columns per block */
+/* accumulators, then the block's weight rows copied side by side (BF16, two per float) */
+#define SA_DOT_BF16_SCRATCH_FLOATS                                                                 \
+    ((size_t)SA_DOT_BF16_ROWS_MAX * SA_DOT_BF16_TB * 16 +                                          \
+     (size_t)SA_DOT_BF16_ROWS_MAX * SA_DOT_BF16_KB / 2)
+/* Elements from one BF16 activation row to the next in bf16_prep's copy: whole 32-column steps
+ * and 64 bytes more, so that rows 4 KiB long (2048 columns) do not all fall in one L1 set. */
+#define SA_DOT_BF16_XSTRIDE(cols) (((size_t)(cols) + 31) / 32 * 32 + 32)
 
 /* The table of set k (not SA_KSET_AUTO), or NULL where this build lacks it. */
 const sa_kernels *sa_kernels_get(sa_kset k);

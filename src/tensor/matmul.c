@@ -36,6 +36,8 @@ int sa_mm_ctx_init(sa_mm_ctx *c, sa_pool *pool, int max_cols, sa_kset set, sa_pr
     c->max_cols = max_cols;
     /* packed groups of up to SA_GEMM_MAX_MR rows hold the most; a permuted or BF16 copy less */
     c->xbuf_floats = SA_GEMM_XPACK_FLOATS(SA_MM_PART_ROWS, max_cols);
+    size_t bf16_floats = (size_t)SA_MM_PART_ROWS * SA_DOT_BF16_XSTRIDE(max_cols) / 2;
+    if (c->bf16_act && bf16_floats > c->xbuf_floats) c->xbuf_floats = bf16_floats;
     c->tiles = calloc((size_t)c->n_workers, sizeof *c->tiles);
     c->xbuf = aligned_alloc(64, ((c->xbuf_floats * 4 + 63) / 64) * 64);
     if (!c->tiles || !c->xbuf) {
