@@ -7,9 +7,10 @@
  * read the weight rows as stored (the dot-product form of llamafile's tinyBLAS).
  *
  * A tile is NR <= 4 weight rows x NX <= 6 activation rows (24 accumulators, 4 weight vectors and
- * one activation vector: 29 of the 32 registers). With one group of activation rows (T <= 6:
- * decoding) each tile runs over all columns at once, as four strided streams like the
- * matrix-vector kernel. With more, a call holds at most SA_DOT_BF16_ROWS_MAX weight rows and walks
+ * one activation vector: 29 of the 32 registers). Up to STREAM_T activation rows (decoding, batched
+ * decoding) each group of up to 6 runs its tiles over all columns at once, as four strided streams
+ * like the matrix-vector kernel (the first group brings the rows from memory, the others find them
+ * in L2). With more, a call holds at most SA_DOT_BF16_ROWS_MAX weight rows and walks
  * blocks of KB columns (the rows' block copied side by side: 16 KiB), groups of up to 6 activation
  * rows inside, tiles of 4 weight rows inside that; the accumulators of all rows wait in scratch
  * between column blocks, so the weights stay in L1 and each group is read from L2 once per block.
@@ -25,6 +26,7 @@
 
 #define KB SA_DOT_BF16_KB /* columns per block (16 steps of 32) */
 #define GROUP 6           /* activation rows per tile */
+#define STREAM_T 24       /* up to this many activation rows, no column blocks (batched decoding) */
 
 void sa_bf16_prep_avx512bf16(const float *x, int T, int cols, uint16_t *dst) {
     for (int t = 0; t < T; t++) {
@@ -122,11 +124,16 @@ void sa_bf16_rows_avx512bf16(const sa_wmat *w, int r0, int nrows, const uint16_t
     const unsigned char *wp = (const unsigned char *)w->data + (size_t)r0 * rb;
     int cols = w->cols, ldy = w->rows, q = nrows / 4;
     float *yr = y + r0;
-    if (T <= GROUP) { /* one group: whole rows, four strided streams */
-        for (int j = 0; j < q; j++)
-            tile_nx(wp + j * rb, q * rb, 4, x, xs, T, cols, scratch, 1, 1, yr + j, q, ldy);
-        for (int r = 4 * q; r < nrows; r++)
-            tile_nx(wp + r * rb, rb, 1, x, xs, T, cols, scratch, 1, 1, yr + r, 1, ldy);
+    if (T <= STREAM_T) { /* groups over whole rows, each reading them as four strided streams */
+        for (int t = 0, nx; t < T; t += nx) {
+            nx = group_rows(T - t);
+            const uint16_t *xt = x + (size_t)t * xs;
+            float *yt = yr + (size_t)t * ldy;
+            for (int j = 0; j < q; j++)
+                tile_nx(wp + j * rb, q * rb, 4, xt, xs, nx, cols, scratch, 1, 1, yt + j, q, ldy);
+            for (int r = 4 * q; r < nrows; r++)
+                tile_nx(wp + r * rb, rb, 1, xt, xs, nx, cols, scratch, 1, 1, yt + r, 1, ldy);
+        }
         return;
     }
     assert(nrows <= SA_DOT_BF16_ROWS_MAX && T <= SA_DOT_BF16_TB);
