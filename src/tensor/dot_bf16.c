@@ -18,6 +18,7 @@
  * as one masked step) and are reduced by _mm512_reduce_add_ps, whatever T, the grouping or the
  * task: batched and unbatched rows are bit-identical. */
 #include "tensor/kernels.h"
+#include "tensor/stored.h"
 
 #ifdef SA_HAVE_AVX512
 #include <assert.h>
@@ -61,7 +62,9 @@ static inline __attribute__((always_inline)) void tile(const unsigned char *w, s
         __m512bh wv[4];
 #pragma GCC unroll 32
         for (int r = 0; r < NR; r++)
-            wv[r] = (__m512bh)_mm512_maskz_loadu_epi16(m, w + r * stride + 2 * (size_t)i);
+            wv[r] = (__m512bh)(left == 32
+                                   ? sa_load64(w + r * stride + 2 * (size_t)i)
+                                   : _mm512_maskz_loadu_epi16(m, w + r * stride + 2 * (size_t)i));
 #pragma GCC unroll 32
         for (int c = 0; c < NX; c++) {
             __m512bh xv = (__m512bh)_mm512_maskz_loadu_epi16(m, x + (size_t)c * xs + i);

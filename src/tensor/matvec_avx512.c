@@ -20,7 +20,9 @@
 /* Columns [i, i + 16) of a stored F32 or F16 row, masked (zeros where m is clear). */
 static inline __attribute__((always_inline)) __m512 load16(const unsigned char *row, int i,
                                                            sa_dtype dt, __mmask16 m) {
-    if (dt == SA_F32) return _mm512_maskz_loadu_ps(m, row + 4 * (size_t)i);
+    if (dt == SA_F32)
+        return m == (__mmask16)0xFFFF ? _mm512_castsi512_ps(sa_load64(row + 4 * (size_t)i))
+                                      : _mm512_maskz_loadu_ps(m, row + 4 * (size_t)i);
     return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, row + 2 * (size_t)i));
 }
 
@@ -81,7 +83,8 @@ static inline __attribute__((always_inline)) void tile_bf16(const unsigned char 
         }
 #pragma GCC unroll 32
         for (int r = 0; r < NR; r++) {
-            __m512i v = _mm512_maskz_loadu_epi16(mw, w + r * stride + 2 * (size_t)i);
+            const unsigned char *p = w + r * stride + 2 * (size_t)i;
+            __m512i v = left == 32 ? sa_load64(p) : _mm512_maskz_loadu_epi16(mw, p);
             __m512 we = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
             __m512 wo = _mm512_castsi512_ps(_mm512_and_si512(v, odd));
 #pragma GCC unroll 32
