@@ -45,7 +45,9 @@ int main(int argc, char **argv) {
     float *x = malloc((size_t)MAX_T * cols * sizeof *x), *y = malloc((size_t)MAX_T * rows * 4);
     sa_pool *pool = sa_pool_create(threads);
     sa_mm_ctx c;
-    if (!w || !x || !y || !pool || sa_mm_ctx_init(&c, pool, cols)) {
+    sa_kset set;
+    if (!w || !x || !y || !pool || sa_kset_choose(SA_KSET_AUTO, &set, NULL) ||
+        sa_mm_ctx_init(&c, pool, cols, set, SA_PRECISION_F32)) {
         fprintf(stderr, "kernel_rows: out of memory\n");
         return 1;
     }

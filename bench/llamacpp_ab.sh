@@ -4,7 +4,9 @@
 # usage: bench/llamacpp_ab.sh BUILD_DIR MODEL_DIR MODEL.gguf [rounds=3] [threads=2] [what=pp]
 #   what: pp, tg or b16 (bench_util.sh). MODEL.gguf holds MODEL_DIR's weights in the same dtype:
 #   /usr/bin/python3 bench/make_gguf.py MODEL_DIR MODEL.gguf
-# llama.cpp is built once with bench/llamacpp/build.sh. Each round runs each engine once: ours
+# llama.cpp is built once with bench/llamacpp/build.sh, or by scripts/llamacpp.sh into
+# ~/.cache/safearith (LLAMACPP_BIN=the bin dir it prints). SA_ARGS (environment) adds flags to
+# safearith's side, e.g. SA_ARGS="--precision bf16". Each round runs each engine once: ours
 # reports the median of 3 repetitions, llama-bench the mean of 3 (its only statistic);
 # llama-batched-bench (for b16: 16 sequences, a one-token start each, then 8 steps) measures once.
 # Prints one JSON line per run and, at the end, the median tokens/s of each and their ratio.
@@ -13,7 +15,7 @@ here=$(dirname "$0")
 . "$here/bench_util.sh"
 B=$1 M=$2 G=$3 R=${4:-3} T=${5:-2} W=${6:-pp}
 bench_what "$W" || { echo "llamacpp_ab.sh: unknown measurement '$W' (pp, tg or b16)" >&2; exit 2; }
-bin=$here/llamacpp/build/bin
+bin=${LLAMACPP_BIN:-$here/llamacpp/build/bin}
 [ -x "$bin/llama-bench" ] || { echo "llamacpp_ab.sh: run bench/llamacpp/build.sh first" >&2; exit 2; }
 llama() {
   case $W in
@@ -27,7 +29,8 @@ llama_key=avg_ts
 [ "$W" = b16 ] && llama_key=speed_tg
 ours=() theirs=()
 for _ in $(seq "$R"); do
-  line=$("$B/safearith" bench --model "$M" "${args[@]}" --threads "$T" --reps 3 --json)
+  # shellcheck disable=SC2086  # the extra flags are meant to split
+  line=$("$B/safearith" bench --model "$M" "${args[@]}" --threads "$T" --reps 3 --json ${SA_ARGS:-})
   echo "$line"
   ours+=("$(json_num "$key" "$line")")
   line=$(llama)

@@ -18,7 +18,7 @@
 
 static const char *const usage =
     "usage: safearith bench --model DIR [-p 128] [-n 64] [--batch B] [--threads N] [--reps R] "
-    "[--no-mmap] [--json]\n"
+    "[--no-mmap] [--precision f32|bf16] [--json]\n"
     "\n"
     "  -p N         prompt tokens for the prompt-processing test (0 = skip; default 128)\n"
     "  -n N         generated tokens per sequence for the generation test (0 = skip; default 64)\n"
@@ -96,26 +96,29 @@ static sa_status run_tg(sa_session *s, const bench_args *a, const int32_t *toks,
     return st;
 }
 
-static void report(const bench_args *a, sa_model *m, const char *dir, double pp, double tg,
+static void report(const bench_args *a, const sa_session *s, const char *dir, double pp, double tg,
                    int threads) {
+    const sa_model *m = sa_session_model(s);
     const sa_model_config *c = sa_model_get_config(m);
+    const char *ks = sa_kset_name(sa_session_kset(s)),
+               *prec = sa_precision_name(sa_session_precision(s));
     double gb = (double)sa_model_bytes_per_token(m) / 1e9;
     if (a->json) {
         printf("{\"model\": \"%s\", \"arch\": \"%s\", \"weight_dtype\": \"%s\", "
                "\"bytes_per_token\": %.0f, "
-               "\"weights\": \"%s\", "
+               "\"weights\": \"%s\", \"kernels\": \"%s\", \"precision\": \"%s\", "
                "\"n_prompt\": %ld, \"n_gen\": %ld, \"batch\": %ld, \"threads\": %d, \"reps\": %ld, "
                "\"prompt_tokens_per_s\": %.3f, \"gen_tokens_per_s\": %.3f}\n",
                dir, c->arch_name, sa_dtype_name(c->weight_dtype), gb * 1e9,
-               a->load.weights == SA_CKPT_READ ? "read" : "mmap", a->p, a->n, a->batch, threads,
-               a->reps, pp, tg);
+               a->load.weights == SA_CKPT_READ ? "read" : "mmap", ks, prec, a->p, a->n, a->batch,
+               threads, a->reps, pp, tg);
         return;
     }
-    printf("model %s (%s, %s, %.3f GB of weights read per token, %s), %d thread(s), medians of "
-           "%ld\n",
+    printf("model %s (%s, %s, %.3f GB of weights read per token, %s), %d thread(s), kernels %s, "
+           "precision %s, medians of %ld\n",
            dir, c->arch_name, sa_dtype_name(c->weight_dtype), gb,
-           a->load.weights == SA_CKPT_READ ? "read into memory" : "memory-mapped", threads,
-           a->reps);
+           a->load.weights == SA_CKPT_READ ? "read into memory" : "memory-mapped", threads, ks,
+           prec, a->reps);
     printf("| %-12s | %6s | %12s |\n|--------------|--------|--------------|\n", "test", "batch",
            "tokens/s");
     if (a->p) printf("| pp%-10ld | %6d | %12.2f |\n", a->p, 1, pp);
@@ -176,8 +179,8 @@ static int cmd_bench_main(int argc, char **argv) {
                                "max_position_embeddings %d (-p at most %d, -n at most %d)",
                                a.p, a.n, ctx, max_pos, max_pos, max_pos - 1);
     }
-    sa_session_opts so = {(int)a.batch, (int)ctx, (int)(a.p > a.batch ? a.p : a.batch),
-                          (int)a.load.threads};
+    sa_session_opts so = {(int)a.batch,        (int)ctx,     (int)(a.p > a.batch ? a.p : a.batch),
+                          (int)a.load.threads, SA_KSET_AUTO, a.load.precision};
     sa_session *s = NULL;
     sa_error err = {0};
     size_t nt = a.p > 1024 ? (size_t)a.p : 1024;
@@ -192,7 +195,7 @@ static int cmd_bench_main(int argc, char **argv) {
     else if ((a.p && run_pp(s, &a, toks, pp, &err)) || (a.n && run_tg(s, &a, toks, tg, &err)))
         rc = cli_report(cmd, &err);
     else
-        report(&a, m, dir, a.p ? median(pp, (int)a.reps) : 0, a.n ? median(tg, (int)a.reps) : 0,
+        report(&a, s, dir, a.p ? median(pp, (int)a.reps) : 0, a.n ? median(tg, (int)a.reps) : 0,
                a.load.threads ? (int)a.load.threads : sa_cpu_count());
     free(pp);
     free(tg);

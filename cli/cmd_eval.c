@@ -310,7 +310,8 @@ static int load_inputs(state *s, sa_error *err) {
                 sa_eval_engine_opts eo = {.n_threads = (int)o->load.threads,
                                           .n_seq = (int)o->batch,
                                           .interrupted = cli_interrupted,
-                                          .weights = o->load.weights};
+                                          .weights = o->load.weights,
+                                          .precision = o->load.precision};
                 st = sa_eval_backend_engine(jdir, &eo, &s->judges[i].backend, err);
             }
             free(jdir);
@@ -351,7 +352,8 @@ static int open_model(state *s, sa_error *err) {
                               .hook = hp,
                               .chat_template = o->chat_template,
                               .interrupted = cli_interrupted,
-                              .weights = o->load.weights};
+                              .weights = o->load.weights,
+                              .precision = o->load.precision};
     return sa_eval_backend_engine(o->model, &eo, &s->model, err) ? -1 : 0;
 }
 
@@ -461,6 +463,8 @@ static cJSON *build_settings(state *s, sa_error *err) {
     add_prompting(st, s);
     add_judges(st, s, err);
     add_decoding(st, o);
+    /* bf16 changes the outputs (f32, the default, is left out: earlier runs keep their settings) */
+    if (o->load.precision == SA_PRECISION_BF16) cJSON_AddStringToObject(st, "precision", "bf16");
     return st;
 }
 
@@ -470,6 +474,11 @@ static cJSON *build_info(const opts *o) {
     if (o->label) cJSON_AddStringToObject(i, "label", o->label);
     cJSON_AddNumberToObject(i, "batch", (double)o->batch);
     cJSON_AddNumberToObject(i, "threads", (double)o->load.threads);
+    /* the kernel set the engine's sessions choose (the same call), and the precision */
+    sa_kset k;
+    if (!sa_kset_choose(SA_KSET_AUTO, &k, NULL))
+        cJSON_AddStringToObject(i, "kernels", sa_kset_name(k));
+    cJSON_AddStringToObject(i, "precision", sa_precision_name(o->load.precision));
     return i;
 }
 

@@ -98,7 +98,8 @@ static int generate(const char *cmd, sa_model *m, sa_tokenizer *tok, const gen_a
     if (ctx > cfg->max_position_embeddings) ctx = cfg->max_position_embeddings;
     if (n >= ctx)
         return cli_error(cmd, "prompt of %d tokens does not fit the context of %ld", n, ctx);
-    sa_session_opts so = {1, (int)ctx, n < 512 ? n : 512, (int)a->load.threads};
+    sa_session_opts so = {
+        1, (int)ctx, n < 512 ? n : 512, (int)a->load.threads, SA_KSET_AUTO, a->load.precision};
     if (sa_session_create(m, &so, &s, &err)) return cli_report(cmd, &err);
     sa_hook hook;
     cli_steer_hook((cli_steer *)&a->steer, NULL, &hook); /* prompt and generated tokens */

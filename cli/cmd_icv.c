@@ -141,6 +141,7 @@ static int parse_args(const char *cmd, int argc, char **argv, icv_args *a) {
             return cli_usage_error(cmd, "unknown option '%s'", f), -1;
     }
     a->o.n_threads = (int)a->load.threads;
+    a->o.precision = a->load.precision;
     if (!a->model || !a->pairs || !a->out)
         return cli_usage_error(cmd, "--model, --pairs and -o are required"), -1;
     if (a->format && a->o.chat)

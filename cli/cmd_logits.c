@@ -68,7 +68,7 @@ static int write_output(const char *cmd, const char *out, const sa_model_config 
 }
 
 static int run_model(const char *cmd, sa_model *m, const int32_t *ids, int T, int threads,
-                     const char *out, int overwrite, cli_steer *steer) {
+                     sa_precision prec, const char *out, int overwrite, cli_steer *steer) {
     const sa_model_config *cfg = sa_model_get_config(m);
     capture c = {NULL, T, cfg->hidden_size};
     c.hidden = malloc((size_t)(cfg->n_layers + 1) * T * c.d * sizeof(float));
@@ -80,7 +80,7 @@ static int run_model(const char *cmd, sa_model *m, const int32_t *ids, int T, in
         rc = cli_error(cmd, "out of memory for %d positions", T);
         goto done;
     }
-    sa_session_opts so = {1, T, T, threads};
+    sa_session_opts so = {1, T, T, threads, SA_KSET_AUTO, prec};
     if (sa_session_create(m, &so, &s, &err)) {
         rc = cli_report(cmd, &err);
         goto done;
@@ -154,7 +154,8 @@ static int cmd_logits_main(int argc, char **argv) {
     }
     if (m && !rc && T == 0) rc = cli_error(cmd, "--text gave no tokens");
     if (m && !rc) rc = cli_steer_setup(cmd, &steer, sa_model_get_config(m));
-    if (m && !rc) rc = run_model(cmd, m, ids, T, (int)load.threads, out, overwrite, &steer);
+    if (m && !rc)
+        rc = run_model(cmd, m, ids, T, (int)load.threads, load.precision, out, overwrite, &steer);
     cli_steer_free(&steer);
     free(ids);
     sa_model_free(m);

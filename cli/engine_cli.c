@@ -103,8 +103,14 @@ int cli_load_flag(const char *cmd, cli_load_opts *o, int argc, char **argv, int 
         o->weights = SA_CKPT_READ;
         return 1;
     }
-    if (strcmp(f, "--threads")) return 0;
+    if (strcmp(f, "--threads") && strcmp(f, "--precision")) return 0;
     if (*i + 1 >= argc) return cli_usage_error(cmd, "%s needs a value", f), -1;
+    if (!strcmp(f, "--precision")) {
+        sa_error err = {0};
+        if (sa_precision_parse(argv[++*i], f, &o->precision, &err))
+            return cli_usage_error(cmd, "%s", err.msg), -1;
+        return 1;
+    }
     return cli_parse_long(cmd, f, argv[++*i], 1, 1024, &o->threads) ? -1 : 1;
 }
 

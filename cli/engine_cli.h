@@ -11,11 +11,13 @@
 #include "safearith/model.h"
 #include "safearith/tokenizer.h"
 
-/* The model-loading flags of every model-running command: --threads N and --no-mmap.
+/* The model-loading flags of every model-running command: --threads N, --no-mmap and
+ * --precision P.
  * Zero-initialised it is the default: all cores, weights memory-mapped. */
 typedef struct cli_load_opts {
-    sa_ckpt_mode weights; /* SA_CKPT_READ with --no-mmap */
-    long threads;         /* 1..1024; 0 = all cores */
+    sa_ckpt_mode weights;   /* SA_CKPT_READ with --no-mmap */
+    long threads;           /* 1..1024; 0 = all cores */
+    sa_precision precision; /* --precision f32|bf16 (default f32) */
 } cli_load_opts;
 
 /* Their --help lines. PAD is the spaces after "--threads N" up to the command's description
@@ -23,11 +25,12 @@ typedef struct cli_load_opts {
 #define CLI_LOAD_USAGE(pad)                                                                        \
     "  --threads N" pad "threads (default: all cores)\n"                                           \
     "  --no-mmap  " pad "read the weights into memory instead of mapping the files\n"              \
+    "  --precision" pad "P = f32 (default) or bf16: BF16 activations for BF16 weights\n"           \
     "  (the model may be BASE+ADAPTER: a PEFT LoRA adapter applied in memory, docs/arith.md)\n"
 
-/* If argv[*i] is --no-mmap or --threads, parse it into o (advancing *i past the value) and
- * return 1; return 0 for any other flag; print a usage error and return -1 for a missing or
- * bad value. */
+/* If argv[*i] is --no-mmap, --threads or --precision, parse it into o (advancing *i past the value)
+ * and return 1; return 0 for any other flag; print a usage error and return -1 for a missing or bad
+ * value. */
 int cli_load_flag(const char *cmd, cli_load_opts *o, int argc, char **argv, int *i);
 
 /* The decoding flags shared by generate and chat: --stop (up to 16), --max-tokens, --top-k,

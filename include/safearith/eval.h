@@ -135,6 +135,7 @@ typedef struct sa_eval_engine_opts {
     const char *chat_template; /* family name; NULL: recognised from tokenizer_config.json */
     int (*interrupted)(void);  /* polled per token; non-zero abandons the batch (SA_EINTR) */
     sa_ckpt_mode weights;      /* memory-mapped (default) or read into memory */
+    sa_precision precision;    /* activations of BF16-weight products (model.h) */
 } sa_eval_engine_opts;
 sa_status sa_eval_backend_engine(const char *model_dir, const sa_eval_engine_opts *opts,
                                  sa_eval_backend *out, sa_error *err);

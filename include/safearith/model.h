@@ -45,6 +45,7 @@
 
 #include "safearith/dtype.h"
 #include "safearith/error.h"
+#include "safearith/kset.h"
 #include "safearith/safetensors.h"
 
 #define SA_MAX_EOS 8
@@ -106,14 +107,21 @@ uint64_t sa_model_bytes_per_token(const sa_model *m);
 /* ---- sessions ---- */
 
 typedef struct sa_session_opts {
-    int n_seq;     /* number of independent sequences (>= 1) */
-    int max_ctx;   /* positions per sequence; 0 = min(max_position_embeddings, 4096) */
-    int max_batch; /* most rows per sa_session_eval call; 0 = 512 */
-    int n_threads; /* <= 0: all cores */
+    int n_seq;              /* number of independent sequences (>= 1) */
+    int max_ctx;            /* positions per sequence; 0 = min(max_position_embeddings, 4096) */
+    int max_batch;          /* most rows per sa_session_eval call; 0 = 512 */
+    int n_threads;          /* <= 0: all cores */
+    sa_kset kset;           /* kernel set; SA_KSET_AUTO (0): SAFEARITH_ISA, else the CPU's best */
+    sa_precision precision; /* activations of BF16-weight products; 0: SA_PRECISION_F32 */
 } sa_session_opts;
 
+/* Fails with one line for a kernel set the CPU lacks (safearith/kset.h) or SA_PRECISION_BF16
+ * without the avx512bf16 set. */
 sa_status sa_session_create(sa_model *m, const sa_session_opts *opts, sa_session **out,
                             sa_error *err);
+/* The kernel set and precision the session runs with (what run records should name). */
+sa_kset sa_session_kset(const sa_session *s);
+sa_precision sa_session_precision(const sa_session *s);
 void sa_session_free(sa_session *s);
 const sa_model *sa_session_model(const sa_session *s);
 int sa_session_n_seq(const sa_session *s);

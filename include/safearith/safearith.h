@@ -7,6 +7,7 @@
 #include "safearith/error.h"
 #include "safearith/progress.h"
 #include "safearith/threads.h"
+#include "safearith/kset.h"
 #include "safearith/fsutil.h"
 #include "safearith/dtype.h"
 #include "safearith/safetensors.h"

@@ -166,11 +166,12 @@ typedef struct sa_icv_opts {
     sa_icv_method method;
     sa_icv_scope scope;
     sa_icv_position position;
-    const char *format; /* demonstration format; NULL = SA_ICV_DEFAULT_FORMAT */
-    int chat;           /* render question/answer through the tokenizer's chat template */
-    int layer0;         /* also produce direction.0 (llama.cpp refuses to load it) */
-    int batch;          /* texts per forward pass; <= 0: 8 */
-    int n_threads;      /* <= 0: all cores */
+    const char *format;     /* demonstration format; NULL = SA_ICV_DEFAULT_FORMAT */
+    int chat;               /* render question/answer through the tokenizer's chat template */
+    int layer0;             /* also produce direction.0 (llama.cpp refuses to load it) */
+    int batch;              /* texts per forward pass; <= 0: 8 */
+    int n_threads;          /* <= 0: all cores */
+    sa_precision precision; /* activations of BF16-weight products (model.h); 0: f32 */
 } sa_icv_opts;
 
 /* Render and tokenize every pair into 2 * n texts (2i = positive/safe, 2i+1 = negative/unsafe)
@@ -184,7 +185,8 @@ void sa_icv_texts_free(sa_icv_text *texts, size_t n);
  * out[n_texts][n_layers][hidden] (the `logits` command's hidden.(l+1), pooled). Batched:
  * opts->batch texts per forward pass. */
 sa_status sa_icv_hidden(sa_model *m, const sa_icv_text *texts, int n_texts, int batch,
-                        int n_threads, float *out, const sa_progress *prog, sa_error *err);
+                        int n_threads, sa_precision precision, float *out, const sa_progress *prog,
+                        sa_error *err);
 
 /* The whole pipeline: prepare, hidden states, differences positive - negative over layers
  * (1..L-1, or 0..L-1 with layer0), directions by method and scope, metadata. If states is not

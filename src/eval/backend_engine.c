@@ -272,7 +272,8 @@ sa_status sa_eval_backend_engine(const char *model_dir, const sa_eval_engine_opt
         e->max_ctx = opts->max_ctx > 0 ? opts->max_ctx : 1024;
         if (cfg->max_position_embeddings > 0 && e->max_ctx > cfg->max_position_embeddings)
             e->max_ctx = cfg->max_position_embeddings;
-        sa_session_opts so = {e->n_seq, e->max_ctx, 0, opts->n_threads};
+        sa_session_opts so = {e->n_seq,        e->max_ctx,   0,
+                              opts->n_threads, SA_KSET_AUTO, opts->precision};
         st = sa_session_create(e->model, &so, &e->sess, err);
         if (!st) e->max_ctx = sa_session_max_ctx(e->sess);
     }

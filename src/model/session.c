@@ -96,6 +96,12 @@ sa_status sa_session_create(sa_model *m, const sa_session_opts *opts, sa_session
     if (o.max_batch <= 0) o.max_batch = 512;
     if (o.max_ctx < 1 || o.max_batch < 1)
         return sa_error_set(err, SA_EINVAL, "session: max_ctx and max_batch must be >= 1");
+    sa_status st = sa_kset_choose(o.kset, &o.kset, err);
+    if (st) return st;
+    if (o.precision == SA_PRECISION_BF16 && o.kset != SA_KSET_AVX512BF16)
+        return sa_error_set(err, SA_EUNSUPPORTED,
+                            "precision bf16 needs the avx512bf16 kernel set (running %s)",
+                            sa_kset_name(o.kset));
     sa_session *s = calloc(1, sizeof *s);
     if (!s) return sa_error_set(err, SA_ENOMEM, "session: out of memory");
     s->m = m;
@@ -103,7 +109,8 @@ sa_status sa_session_create(sa_model *m, const sa_session_opts *opts, sa_session
     s->pool = sa_pool_create(o.n_threads);
     int widest = c->intermediate_size > c->hidden_size ? c->intermediate_size : c->hidden_size;
     if (c->n_heads * c->head_dim > widest) widest = c->n_heads * c->head_dim;
-    if (!s->pool || sa_mm_ctx_init(&s->mm, s->pool, widest) || alloc_buffers(s) || rope_tables(s)) {
+    if (!s->pool || sa_mm_ctx_init(&s->mm, s->pool, widest, o.kset, o.precision) ||
+        alloc_buffers(s) || rope_tables(s)) {
         sa_session_free(s);
         return sa_error_set(err, SA_ENOMEM,
                             "session: out of memory (KV cache for %d sequences x %d positions)",
@@ -122,6 +129,13 @@ void sa_session_free(sa_session *s) {
                     s->tok,    s->logit_row, s->seq_len, s->rope_cos, s->rope_sin, s->logits};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     free(s);
+}
+
+sa_kset sa_session_kset(const sa_session *s) {
+    return s->opt.kset;
+}
+sa_precision sa_session_precision(const sa_session *s) {
+    return s->opt.precision;
 }
 
 const sa_model *sa_session_model(const sa_session *s) {

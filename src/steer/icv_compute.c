@@ -61,13 +61,18 @@ static sa_status run_batch(sa_session *s, pool_ctx *c, int n, int max_batch, flo
 }
 
 sa_status sa_icv_hidden(sa_model *m, const sa_icv_text *texts, int n_texts, int batch,
-                        int n_threads, float *out, const sa_progress *prog, sa_error *err) {
+                        int n_threads, sa_precision precision, float *out, const sa_progress *prog,
+                        sa_error *err) {
     const sa_model_config *cfg = sa_model_get_config(m);
     int L = cfg->n_layers, d = cfg->hidden_size, max_len = 1;
     if (batch <= 0) batch = 8;
     if (batch > n_texts) batch = n_texts;
     for (int i = 0; i < n_texts; i++) max_len = texts[i].n > max_len ? texts[i].n : max_len;
-    sa_session_opts so = {batch, max_len, 512, n_threads};
+    sa_session_opts so = {.n_seq = batch,
+                          .max_ctx = max_len,
+                          .max_batch = 512,
+                          .n_threads = n_threads,
+                          .precision = precision};
     sa_session *s = NULL;
     sa_status st = sa_session_create(m, &so, &s, err);
     if (st) return st;
@@ -165,7 +170,9 @@ sa_status sa_icv_compute(sa_model *m, sa_tokenizer *tok, const sa_pairs *pairs,
     if (st) return st;
     float *states = malloc(nt * (size_t)L * d * sizeof *states);
     if (!states) st = sa_error_set(err, SA_ENOMEM, "icv: out of memory for %zu hidden states", nt);
-    if (!st) st = sa_icv_hidden(m, texts, (int)nt, o->batch, o->n_threads, states, prog, err);
+    if (!st)
+        st = sa_icv_hidden(m, texts, (int)nt, o->batch, o->n_threads, o->precision, states, prog,
+                           err);
     if (!st) st = build_vector(states, pairs->n, L, d, first, o, out, err);
     if (!st) st = set_meta(out, cfg, o, pairs, err);
     if (st) sa_cvec_free(out);

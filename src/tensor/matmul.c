@@ -1,29 +1,18 @@
-/* matmul.c: y = x . W^T with weights in their stored dtype (see matmul.h for the two paths).
- *
- * The kernel computes a tile of up to 4 weight rows x up to 3 activation rows with AVX2
- * accumulators. F16 and F32 rows are read 8 columns at a time (F16 widened with F16C); a 4 x 3
- * tile then does 12 FMAs per step. BF16 rows are read 16 columns (32 bytes) at a time: each
- * 32-bit lane holds two columns, the even one becomes float32 by a shift and the odd one by a mask,
- * and the activations are read permuted to match (the 8 even columns of each 16, then the 8 odd
- * ones; permuted once per call into the context). The zero-extension this replaces ran on the
- * same two vector pipes as the shift and bounded the kernel (bench/engine.md); with it gone a
- * 4 x 2 tile is the fastest shape. A task's rows are read as four strided streams (see
- * DEFINE_BLOCK), and several matrices over the same activations can share one pool job
- * (sa_matmul_multi). Every output element is accumulated lane-wise over the columns in the same
- * order and reduced in the same fixed order whatever the tile shape, task or job, which is what
- * makes batched and unbatched rows bit-identical. */
+/* matmul.c: y = x . W^T with weights in their stored dtype (see matmul.h for the paths): the
+ * part that does not depend on the instruction set. It chooses the path of each product, copies
+ * the activations once per part into the layout the path reads (permuted, packed or rounded to
+ * BF16), splits the weight rows into tasks and runs them on the pool; the kernels themselves come
+ * from the context's kernel set (kernels.h). Several matrices over the same activations can share
+ * one pool job (sa_matmul_multi). */
 #include "tensor/matmul.h"
 
 #include "tensor/gemm.h"
+#include "tensor/kernels.h"
 #include "tensor/stored.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
-
-#ifdef __AVX2__
-#include <immintrin.h>
-#endif
 
 /* Kernel-path tasks: 16 to 64 rows, at most 128 KiB of weights (so that the rows stay in L2 while
  * groups of 3 activation rows pass over them), or up to 1024 rows when a single group passes
@@ -33,16 +22,24 @@
 #define KERNEL_TASK_MIN_ROWS 16
 #define KERNEL_TASK_MAX_BYTES (128 * 1024)
 
-int sa_mm_ctx_init(sa_mm_ctx *c, sa_pool *pool, int max_cols) {
+int sa_mm_ctx_init(sa_mm_ctx *c, sa_pool *pool, int max_cols, sa_kset set, sa_precision prec) {
     memset(c, 0, sizeof *c);
+    c->k = sa_kernels_get(set);
+    if (!c->k || (prec == SA_PRECISION_BF16 && !c->k->bf16_rows)) return -1;
     c->pool = pool;
+    c->bf16_act = prec == SA_PRECISION_BF16;
     c->n_workers = sa_pool_size(pool);
-    c->gemm_min_t = SA_MM_GEMM_MIN_T;
-    c->tile_floats = SA_GEMM_SCRATCH_FLOATS;
+    c->gemm_min_t = c->k->gemm_min_t;
+    c->tile_floats = c->k->gemm_scratch_floats > c->k->bf16_scratch_floats
+                         ? c->k->gemm_scratch_floats
+                         : c->k->bf16_scratch_floats;
     c->max_cols = max_cols;
+    /* packed groups of up to SA_GEMM_MAX_MR rows hold the most; a permuted or BF16 copy less */
     c->xbuf_floats = SA_GEMM_XPACK_FLOATS(SA_MM_PART_ROWS, max_cols);
+    size_t bf16_floats = (size_t)SA_MM_PART_ROWS * SA_DOT_BF16_XSTRIDE(max_cols) / 2;
+    if (c->bf16_act && bf16_floats > c->xbuf_floats) c->xbuf_floats = bf16_floats;
     c->tiles = calloc((size_t)c->n_workers, sizeof *c->tiles);
-    c->xbuf = aligned_alloc(32, ((c->xbuf_floats * 4 + 31) / 32) * 32);
+    c->xbuf = aligned_alloc(64, ((c->xbuf_floats * 4 + 63) / 64) * 64);
     if (!c->tiles || !c->xbuf) {
         sa_mm_ctx_free(c);
         return -1;
@@ -65,221 +62,13 @@ void sa_mm_ctx_free(sa_mm_ctx *c) {
     memset(c, 0, sizeof *c);
 }
 
-#ifdef __AVX2__
-static inline float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
+/* The path a product takes. */
+typedef enum { PATH_KERNEL, PATH_PACKED, PATH_BF16 } mm_path;
+
+static mm_path choose_path(const sa_mm_ctx *c, const sa_wmat *w, int T) {
+    if (c->bf16_act && w->dtype == SA_BF16) return PATH_BF16;
+    return T >= c->gemm_min_t ? PATH_PACKED : PATH_KERNEL;
 }
-
-/* y[c*ldy + r*ys] = dot(W row r, x row c) for r < NR, c < NX; row r starts at w + r*stride. */
-static inline __attribute__((always_inline)) void tile(const unsigned char *w, size_t stride,
-                                                       sa_dtype dt, const int NR, const float *x,
-                                                       int cols, const int NX, float *y, int ys,
-                                                       int ldy) {
-    __m256 acc[4][3];
-    for (int r = 0; r < NR; r++)
-        for (int c = 0; c < NX; c++) acc[r][c] = _mm256_setzero_ps();
-    int n8 = cols & ~7;
-    for (int i = 0; i < n8; i += 8) {
-        __m256 xv[3];
-        for (int c = 0; c < NX; c++) {
-            xv[c] = _mm256_loadu_ps(x + (size_t)c * cols + i);
-            /* keep it in a register: gcc otherwise folds the load into each of the NR FMAs, and
-             * the loop becomes bound by loads (16 instead of 7 per step). Not the third row of a
-             * 4 x 3 tile: 12 accumulators + 3 rows + the weight vector need all 16 registers,
-             * gcc then keeps one accumulator on the stack, and the store-to-load round trip on
-             * it bounds the whole loop (it ran at ~35 % of the FMA throughput) */
-            if (!(NR == 4 && c == 2)) __asm__("" : "+x"(xv[c]));
-        }
-        for (int r = 0; r < NR; r++) {
-            __m256 wv = sa_stored_load8(w + r * stride, i, dt);
-            for (int c = 0; c < NX; c++) acc[r][c] = _mm256_fmadd_ps(wv, xv[c], acc[r][c]);
-        }
-    }
-    for (int r = 0; r < NR; r++)
-        for (int c = 0; c < NX; c++) {
-            float s = hsum8(acc[r][c]);
-            for (int i = n8; i < cols; i++)
-                s += sa_stored_elem(w + r * stride, i, dt) * x[(size_t)c * cols + i];
-            y[(size_t)c * ldy + (size_t)r * ys] = s;
-        }
-}
-
-/* The BF16 tile: y[c*ldy + r*ys] = dot(W row r, x row c) for r < NR, c < NX, with x permuted
- * per 16 columns (permute_bf16_rows). Lane l of an accumulator adds, for every 16 columns i,
- * column i+2l then column i+2l+1; columns past the last 16 are added after the reduction. */
-static inline __attribute__((always_inline)) void tile_bf16(const unsigned char *w, size_t stride,
-                                                            const int NR, const float *x, int cols,
-                                                            const int NX, float *y, int ys,
-                                                            int ldy) {
-    __m256 acc[4][3];
-    const __m256i odd = _mm256_set1_epi32((int)0xFFFF0000u);
-    for (int r = 0; r < NR; r++)
-        for (int c = 0; c < NX; c++) acc[r][c] = _mm256_setzero_ps();
-    int n16 = cols & ~15;
-    for (int i = 0; i < n16; i += 16) {
-        __m256 xe[3], xo[3];
-        for (int c = 0; c < NX; c++) {
-            xe[c] = _mm256_loadu_ps(x + (size_t)c * cols + i);
-            xo[c] = _mm256_loadu_ps(x + (size_t)c * cols + i + 8);
-            /* keep rows 0 and 1 in registers (gcc would fold the loads into every FMA); row 2
-             * does not fit next to 9 accumulators and comes from L1 with each FMA */
-            if (c < 2) __asm__("" : "+x"(xe[c]), "+x"(xo[c]));
-        }
-        for (int r = 0; r < NR; r++) {
-            __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(w + r * stride + 2 * i));
-            __m256 we = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
-            __m256 wo = _mm256_castsi256_ps(_mm256_and_si256(v, odd));
-            for (int c = 0; c < NX; c++) {
-                acc[r][c] = _mm256_fmadd_ps(we, xe[c], acc[r][c]);
-                acc[r][c] = _mm256_fmadd_ps(wo, xo[c], acc[r][c]);
-            }
-        }
-    }
-    for (int r = 0; r < NR; r++)
-        for (int c = 0; c < NX; c++) {
-            float s = hsum8(acc[r][c]);
-            for (int i = n16; i < cols; i++)
-                s += sa_stored_elem(w + r * stride, i, SA_BF16) * x[(size_t)c * cols + i];
-            y[(size_t)c * ldy + (size_t)r * ys] = s;
-        }
-}
-
-/* x rows [0, T) of `cols` floats into dst, each 16-column block as its 8 even columns then its 8
- * odd ones (the order tile_bf16 reads); the columns past the last 16 keep their places. */
-static void permute_bf16_rows(const float *x, int T, int cols, float *dst) {
-    int n16 = cols & ~15;
-    for (int t = 0; t < T; t++) {
-        const float *s = x + (size_t)t * cols;
-        float *d = dst + (size_t)t * cols;
-        for (int i = 0; i < n16; i += 16) {
-            __m256 a = _mm256_loadu_ps(s + i), b = _mm256_loadu_ps(s + i + 8);
-            /* shuffle picks a0 a2 b0 b2 | a4 a6 b4 b6; the 64-bit permute restores the order */
-            __m256 e = _mm256_shuffle_ps(a, b, 0x88), o = _mm256_shuffle_ps(a, b, 0xDD);
-            _mm256_storeu_ps(d + i,
-                             _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8)));
-            _mm256_storeu_ps(d + i + 8,
-                             _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xD8)));
-        }
-        memcpy(d + n16, s + n16, (size_t)(cols - n16) * sizeof *d);
-    }
-}
-
-/* Up to 3 activation rows against nrows weight rows. The rows are read as four streams: tile j
- * takes rows j, j+q, j+2q and j+3q (q = nrows / 4), so the hardware prefetchers see four long
- * sequential reads. Tiles of four adjacent rows instead read four short runs that restart every
- * tile, which ran at 60 % of this speed for rows 768 wide (bench/engine.md). */
-#define TILE_NX(DT, NR, WP, STRIDE, YP, YS)                                                        \
-    do {                                                                                           \
-        if (nx == 3)                                                                               \
-            tile(WP, STRIDE, DT, NR, x, cols, 3, YP, YS, ldy);                                     \
-        else if (nx == 2)                                                                          \
-            tile(WP, STRIDE, DT, NR, x, cols, 2, YP, YS, ldy);                                     \
-        else                                                                                       \
-            tile(WP, STRIDE, DT, NR, x, cols, 1, YP, YS, ldy);                                     \
-    } while (0)
-#define DEFINE_BLOCK(NAME, DT)                                                                     \
-    static void NAME(const unsigned char *w, size_t rb, int nrows, const float *x, int cols,       \
-                     int nx, float *y, int ldy) {                                                  \
-        int q = nrows / 4;                                                                         \
-        for (int j = 0; j < q; j++) TILE_NX(DT, 4, w + j * rb, q * rb, y + j, q);                  \
-        for (int r = 4 * q; r < nrows; r++) TILE_NX(DT, 1, w + r * rb, rb, y + r, 1);              \
-    }
-DEFINE_BLOCK(block_f16, SA_F16)
-DEFINE_BLOCK(block_f32, SA_F32)
-
-/* The same for BF16: a pass of 3 activation rows takes tiles of 3 weight rows (9 accumulators,
- * three streams), a pass of 1 or 2 rows tiles of 4 (8 accumulators at most, four streams). */
-static void block_bf16(const unsigned char *w, size_t rb, int nrows, const float *x, int cols,
-                       int nx, float *y, int ldy) {
-    int nr = nx == 3 ? 3 : 4, q = nrows / nr;
-    for (int j = 0; j < q; j++) {
-        const unsigned char *wj = w + j * rb;
-        if (nx == 3)
-            tile_bf16(wj, q * rb, 3, x, cols, 3, y + j, q, ldy);
-        else if (nx == 2)
-            tile_bf16(wj, q * rb, 4, x, cols, 2, y + j, q, ldy);
-        else
-            tile_bf16(wj, q * rb, 4, x, cols, 1, y + j, q, ldy);
-    }
-    for (int r = nr * q; r < nrows; r++) {
-        if (nx == 3)
-            tile_bf16(w + r * rb, rb, 1, x, cols, 3, y + r, 1, ldy);
-        else if (nx == 2)
-            tile_bf16(w + r * rb, rb, 1, x, cols, 2, y + r, 1, ldy);
-        else
-            tile_bf16(w + r * rb, rb, 1, x, cols, 1, y + r, 1, ldy);
-    }
-}
-
-/* Activation rows in the pass of the kernel that starts at row t of T: 3 (the rest, when fewer).
- * BF16 passes of 1 row cost almost as much as passes of 2 or 3, so there T is split into 3s and 2s
- * (4 left: 2 + 2), and only T = 1 has a single row. */
-static int kernel_group(sa_dtype dt, int t, int T) {
-    int left = T - t;
-    if (dt == SA_BF16 && left == 4) return 2;
-    return left < 3 ? left : 3;
-}
-
-/* Rows [r0, r0+nrows) of W against x rows [0, T), in groups of kernel_group(); for BF16 x is the
- * permuted copy (permute_bf16_rows). */
-static void kernel_rows(const sa_wmat *w, int r0, int nrows, const float *x, int T, float *y) {
-    size_t rb = (size_t)w->cols * sa_stored_size(w->dtype);
-    const unsigned char *wp = (const unsigned char *)w->data + (size_t)r0 * rb;
-    for (int t = 0, nx; t < T; t += nx) {
-        nx = kernel_group(w->dtype, t, T);
-        const float *xt = x + (size_t)t * w->cols;
-        float *yt = y + (size_t)t * w->rows + r0;
-        if (w->dtype == SA_BF16)
-            block_bf16(wp, rb, nrows, xt, w->cols, nx, yt, w->rows);
-        else if (w->dtype == SA_F16)
-            block_f16(wp, rb, nrows, xt, w->cols, nx, yt, w->rows);
-        else
-            block_f32(wp, rb, nrows, xt, w->cols, nx, yt, w->rows);
-    }
-}
-
-#else
-/* Portable fallback with the same per-element summation structure (8 lanes, fixed reduction;
- * for BF16 two columns per lane and step, x permuted as for the AVX2 kernel). */
-static void permute_bf16_rows(const float *x, int T, int cols, float *dst) {
-    int n16 = cols & ~15;
-    for (int t = 0; t < T; t++) {
-        const float *s = x + (size_t)t * cols;
-        float *d = dst + (size_t)t * cols;
-        for (int i = 0; i < n16; i += 16)
-            for (int l = 0; l < 8; l++) d[i + l] = s[i + 2 * l], d[i + 8 + l] = s[i + 2 * l + 1];
-        memcpy(d + n16, s + n16, (size_t)(cols - n16) * sizeof *d);
-    }
-}
-
-static void kernel_rows(const sa_wmat *w, int r0, int nrows, const float *x, int T, float *y) {
-    size_t rb = (size_t)w->cols * sa_stored_size(w->dtype);
-    int bf16 = w->dtype == SA_BF16, step = bf16 ? 16 : 8, n = w->cols / step * step;
-    for (int t = 0; t < T; t++)
-        for (int r = r0; r < r0 + nrows; r++) {
-            const unsigned char *wr = (const unsigned char *)w->data + (size_t)r * rb;
-            const float *xt = x + (size_t)t * w->cols;
-            float lane[8] = {0};
-            for (int i = 0; i < n; i += step)
-                for (int l = 0; l < 8; l++) {
-                    if (!bf16) {
-                        lane[l] += sa_stored_elem(wr, i + l, w->dtype) * xt[i + l];
-                        continue;
-                    }
-                    lane[l] += sa_stored_elem(wr, i + 2 * l, w->dtype) * xt[i + l];
-                    lane[l] += sa_stored_elem(wr, i + 2 * l + 1, w->dtype) * xt[i + 8 + l];
-                }
-            float s = ((lane[0] + lane[4]) + (lane[2] + lane[6])) +
-                      ((lane[1] + lane[5]) + (lane[3] + lane[7]));
-            for (int i = n; i < w->cols; i++) s += sa_stored_elem(wr, i, w->dtype) * xt[i];
-            y[(size_t)t * w->rows + r] = s;
-        }
-}
-
-#endif
 
 /* Several products over the same activations run as one pool job: the tasks of matrix m are
  * first_task[m] .. first_task[m+1]-1, so no thread waits at the end of one matrix while the other
@@ -287,32 +76,40 @@ static void kernel_rows(const sa_wmat *w, int r0, int nrows, const float *x, int
 typedef struct {
     sa_mm_ctx *c;
     const float *x;  /* the activations as given */
-    const float *xc; /* the part's copy: permuted (BF16 kernel path) or packed (packed path) */
+    const float *xc; /* the part's copy: permuted, packed or BF16 (by the job's path) */
     int T;
+    mm_path path;
     const sa_wmat *w[SA_MM_MAX_MULTI];
     float *y[SA_MM_MAX_MULTI];
-    int rows_per_task[SA_MM_MAX_MULTI], packed[SA_MM_MAX_MULTI];
+    int rows_per_task[SA_MM_MAX_MULTI];
     size_t first_task[SA_MM_MAX_MULTI + 1];
 } mm_job;
 
 static void mm_task(void *ctx, size_t task, int worker) {
     mm_job *j = ctx;
+    const sa_kernels *k = j->c->k;
     int m = 0;
     while (task >= j->first_task[m + 1]) m++;
     const sa_wmat *w = j->w[m];
     int per = j->rows_per_task[m], r0 = (int)(task - j->first_task[m]) * per;
     int n = w->rows - r0 < per ? w->rows - r0 : per;
-    if (j->packed[m]) /* one SA_GEMM_NC-row block through the packed product */
-        sa_gemm_block(w, r0, n, j->xc, j->T, j->y[m], j->c->tiles[worker]);
+    if (j->path == PATH_PACKED) /* one gemm_nc-row block through the packed product */
+        k->gemm_block(w, r0, n, j->xc, j->T, j->y[m], j->c->tiles[worker]);
+    else if (j->path == PATH_BF16)
+        k->bf16_rows(w, r0, n, (const uint16_t *)(const void *)j->xc, j->T, j->y[m],
+                     j->c->tiles[worker]);
     else
-        kernel_rows(w, r0, n, w->dtype == SA_BF16 ? j->xc : j->x, j->T, j->y[m]);
+        k->mv_rows(w, r0, n, w->dtype == SA_BF16 ? j->xc : j->x, j->T, j->y[m]);
 }
 
-static int kernel_rows_per_task(const sa_wmat *w, int n_workers, int T) {
+/* Rows per task of the kernel and BF16 paths (max_rows, if not 0, caps it for more than one group
+ * of activation rows: the BF16 kernel's limit). */
+static int kernel_rows_per_task(const sa_wmat *w, int n_workers, int T, int max_rows) {
     size_t row_bytes = (size_t)w->cols * sa_stored_size(w->dtype);
     /* one group of activation rows reads each weight row once: no L2 bound, longer streams */
     int single = T <= 3;
     int n = single ? KERNEL_TASK_MAX_ROWS_SINGLE : KERNEL_TASK_MAX_ROWS;
+    if (max_rows && !single && n > max_rows) n = max_rows;
     while (
         n > KERNEL_TASK_MIN_ROWS &&
         ((!single && (size_t)n * row_bytes > KERNEL_TASK_MAX_BYTES) || w->rows < 4 * n_workers * n))
@@ -320,15 +117,17 @@ static int kernel_rows_per_task(const sa_wmat *w, int n_workers, int T) {
     return n;
 }
 
-/* One pool job: rows [t0, t0 + nt) of x through the n products. */
-static void run_part(sa_mm_ctx *c, int n, const sa_wmat *const *w, const int *packed,
-                     const float *x, int t0, int nt, float *const *y) {
-    mm_job j = {.c = c, .x = x + (size_t)t0 * w[0]->cols, .xc = c->xbuf, .T = nt};
+/* One pool job: rows [t0, t0 + nt) of x through the n products, all on one path. */
+static void run_part(sa_mm_ctx *c, int n, const sa_wmat *const *w, mm_path path, const float *x,
+                     int t0, int nt, float *const *y) {
+    mm_job j = {.c = c, .x = x + (size_t)t0 * w[0]->cols, .xc = c->xbuf, .T = nt, .path = path};
     for (int m = 0; m < n; m++) {
         j.w[m] = w[m];
         j.y[m] = y[m] + (size_t)t0 * w[m]->rows;
-        j.packed[m] = packed[m];
-        j.rows_per_task[m] = packed[m] ? SA_GEMM_NC : kernel_rows_per_task(w[m], c->n_workers, nt);
+        j.rows_per_task[m] = path == PATH_PACKED ? c->k->gemm_nc
+                             : path == PATH_BF16
+                                 ? kernel_rows_per_task(w[m], c->n_workers, nt, c->k->bf16_rows_max)
+                                 : kernel_rows_per_task(w[m], c->n_workers, nt, 0);
         j.first_task[m + 1] =
             j.first_task[m] + (size_t)(w[m]->rows + j.rows_per_task[m] - 1) / j.rows_per_task[m];
     }
@@ -337,24 +136,31 @@ static void run_part(sa_mm_ctx *c, int n, const sa_wmat *const *w, const int *pa
 
 void sa_matmul_multi(sa_mm_ctx *c, int n, const sa_wmat *const *w, const float *x, int T,
                      float *const *y) {
-    int cols = w[0]->cols, packed[SA_MM_MAX_MULTI], permute = 0;
+    int cols = w[0]->cols, permute = 0;
     assert(cols <= c->max_cols);
+    mm_path path = choose_path(c, w[0], T);
     for (int m = 0; m < n; m++) {
-        packed[m] = T >= c->gemm_min_t;
-        permute |= !packed[m] && w[m]->dtype == SA_BF16;
+        /* matrices on different paths need different copies of x: one job each (the results are
+         * the same as in a shared job) */
+        if (choose_path(c, w[m], T) != path) {
+            for (int i = 0; i < n; i++) sa_matmul_multi(c, 1, &w[i], x, T, &y[i]);
+            return;
+        }
+        permute |= path == PATH_KERNEL && w[m]->dtype == SA_BF16;
     }
-    /* the copy of x (permuted or packed) holds SA_MM_PART_ROWS rows: a longer batch runs in
-     * parts, and each output row is computed the same way in any part */
-    int copy = permute || packed[0];
-    int part = copy ? SA_MM_PART_ROWS : T;
+    /* the copy of x holds SA_MM_PART_ROWS rows: a longer batch runs in parts, and each output row
+     * is computed the same way in any part */
+    int part = permute || path != PATH_KERNEL ? SA_MM_PART_ROWS : T;
     for (int t0 = 0; t0 < T; t0 += part) {
         int nt = T - t0 < part ? T - t0 : part;
         const float *xt = x + (size_t)t0 * cols;
-        if (packed[0])
-            sa_gemm_pack_x(xt, nt, cols, c->xbuf);
+        if (path == PATH_PACKED)
+            c->k->gemm_pack_x(xt, nt, cols, c->xbuf);
+        else if (path == PATH_BF16)
+            c->k->bf16_prep(xt, nt, cols, (uint16_t *)(void *)c->xbuf);
         else if (permute)
-            permute_bf16_rows(xt, nt, cols, c->xbuf);
-        run_part(c, n, w, packed, x, t0, nt, y);
+            c->k->mv_prep(xt, nt, cols, c->xbuf);
+        run_part(c, n, w, path, x, t0, nt, y);
     }
 }
 

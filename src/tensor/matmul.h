@@ -2,20 +2,25 @@
  * float32 activations: the one product every linear layer of the engine uses (internal API).
  *
  * Two paths, chosen by the number of activation rows T:
- *   T < SA_MM_GEMM_MIN_T (24): an AVX2/FMA/F16C kernel that streams each weight row once per block
- * of up to 3 activation rows (2 for BF16) (decode is bound by memory bandwidth; this reads the
- * weights in their stored dtype and never widens them into memory); otherwise the packed product of
- * gemm.h, which widens each block of weights once into an L1-sized float32 panel and reuses it for
- * every activation row (prefill and batched decoding are bound by arithmetic). Work is split over
- * output rows in fixed blocks, so results do not depend on the thread count. The kernel path gives
- * every output the same sequence of operations whatever T is, so one row computed alone or with
- * others is bit-identical; the packed path sums in a different order (last bits may differ). */
+ *   T < gemm_min_t (SA_MM_GEMM_MIN_T, 24): a matrix-vector kernel that streams each weight row
+ * once per group of a few activation rows (decode is bound by memory bandwidth; this reads the
+ * weights in their stored dtype and never widens them into memory); otherwise the packed product
+ * of gemm.h, which widens each block of weights once into an L1-sized float32 panel and reuses it
+ * for every activation row (prefill and batched decoding are bound by arithmetic). With
+ * SA_PRECISION_BF16 and BF16 weights a third path replaces both: the activations are rounded to
+ * BF16 and dot products over the stored rows run with vdpbf16ps for every T (dot_bf16.c).
+ * The kernels come from the kernel set chosen at sa_mm_ctx_init (kernels.h, safearith/kset.h).
+ * Work is split over output rows in fixed blocks, so results do not depend on the thread count.
+ * The kernel path and the BF16 path give every output the same sequence of operations whatever T
+ * is, so one row computed alone or with others is bit-identical; the packed path sums in a
+ * different order (last bits may differ). */
 #ifndef SA_TENSOR_MATMUL_H
 #define SA_TENSOR_MATMUL_H
 
 #include <stddef.h>
 
 #include "safearith/dtype.h"
+#include "safearith/kset.h"
 #include "safearith/threads.h"
 
 #ifndef SA_MM_GEMM_MIN_T
@@ -32,19 +37,25 @@ typedef struct sa_wmat {
  * packed path); longer batches run in parts of this many rows. */
 #define SA_MM_PART_ROWS 256
 
-/* Per-thread scratch for the packed path, and the copied activations of one part. */
+struct sa_kernels;
+
+/* Per-thread scratch for the packed and BF16 paths, and the copied activations of one part. */
 typedef struct sa_mm_ctx {
     sa_pool *pool;
+    const struct sa_kernels *k; /* the kernel set's table */
+    int bf16_act;               /* SA_PRECISION_BF16: BF16 weights take the BF16 path */
     int n_workers, max_cols;
     size_t tile_floats; /* floats per worker */
     float **tiles;
-    size_t xbuf_floats; /* SA_MM_PART_ROWS rows of max_cols */
+    size_t xbuf_floats; /* SA_MM_PART_ROWS rows of max_cols, in any of the paths' layouts */
     float *xbuf;
-    int gemm_min_t; /* path threshold (SA_MM_GEMM_MIN_T by default; tests may change it) */
+    int gemm_min_t; /* path threshold (the set's by default; tests may change it) */
 } sa_mm_ctx;
 
-/* max_cols: the widest weight any product will see. Returns 0 or -1 (out of memory). */
-int sa_mm_ctx_init(sa_mm_ctx *c, sa_pool *pool, int max_cols);
+/* max_cols: the widest weight any product will see; set: a set this CPU supports (sa_kset_choose);
+ * prec: SA_PRECISION_BF16 needs SA_KSET_AVX512BF16. Returns 0, or -1 (out of memory, or a set or
+ * precision this build cannot run). */
+int sa_mm_ctx_init(sa_mm_ctx *c, sa_pool *pool, int max_cols, sa_kset set, sa_precision prec);
 void sa_mm_ctx_free(sa_mm_ctx *c);
 
 /* y[t*w->rows + o] = sum_i x[t*w->cols + i] * W[o][i], for t < T. */

@@ -42,4 +42,15 @@ static inline __attribute__((always_inline)) __m256 sa_stored_load8(const unsign
 }
 #endif
 
+#ifdef __AVX512F__
+/* 64 bytes at p (any alignment) as two 32-byte loads. Weight rows streaming from memory read one
+ * 64-byte load per row and step ran the AVX-512 matrix-vector products at a third of the speed of
+ * this on the Zen 5 of bench/engine.md (same instructions otherwise). */
+static inline __attribute__((always_inline)) __m512i sa_load64(const unsigned char *p) {
+    __m256i lo = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    __m256i hi = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+#endif
+
 #endif

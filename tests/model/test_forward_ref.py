@@ -7,7 +7,8 @@ scaling in both config forms, tied embeddings, a sharded checkpoint), checks tha
     (max |ours - ref| / max |ref| per tensor),
   - greedy 32-token continuations from `safearith generate` equal the reference's,
   - the same with 1 and 2 threads, and with the weights read into memory instead of mapped
-    (--no-mmap), gives identical files.
+    (--no-mmap), gives identical files;
+all of it once per kernel set this CPU has, forced through SAFEARITH_ISA (tests/common/ksets.py).
 """
 import os
 import sys
@@ -19,6 +20,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import llama_ref as R  # noqa: E402
 import st_io  # noqa: E402
+import ksets  # noqa: E402
 
 CASES = [
     ("llama-f32", R.make_config("llama"), torch.float32, None),
@@ -39,15 +41,25 @@ CASES = [
 PROMPT = [1, 17, 5, 60, 33, 33, 8, 91, 42, 4, 77, 12, 9, 9, 50, 23, 61, 2, 88, 14]  # longer than the sliding window
 
 
-def check_case(name, cfg, dtype, shard, tmp):
+def check_case(name, cfg, dtype, shard, tmp, sets):
     fails = 0
     path = os.path.join(tmp, name)
     weights = R.random_weights(cfg, seed=zlib.crc32(name.encode()) % 100000, dtype=dtype)
     R.write_checkpoint(path, cfg, weights, shard)
     ref_logits, ref_hidden = R.forward(cfg, weights, PROMPT)
+    ref = R.greedy(cfg, weights, PROMPT, 32)
+    for s in sets:
+        with ksets.forced(s):
+            fails += check_set("%s [%s]" % (name, s), path, ref_logits, ref_hidden, ref, tmp)
+    return fails
+
+
+def check_set(name, path, ref_logits, ref_hidden, ref, tmp):
+    fails = 0
     outs = []
     for threads, extra in ((1, ()), (2, ()), (2, ("--no-mmap",))):
-        out = os.path.join(tmp, "%s-%d%s.safetensors" % (name, threads, "".join(extra)))
+        out = os.path.join(tmp, "%s-%d%s.safetensors" % (name.replace(" ", ""), threads,
+                                                         "".join(extra)))
         R.safearith("logits", "--model", path, "--tokens", ",".join(map(str, PROMPT)), "-o", out,
                     "--threads", threads, *extra)
         outs.append(out)
@@ -65,7 +77,6 @@ def check_case(name, cfg, dtype, shard, tmp):
     print("%s %s: 1 and 2 threads, and weights read into memory (--no-mmap), give identical output"
           % ("ok  " if same else "FAIL", name))
     fails += not same
-    ref = R.greedy(cfg, weights, PROMPT, 32)
     r = R.safearith("generate", "--model", path, "--tokens", ",".join(map(str, PROMPT)),
                     "--max-tokens", 32, "--temp", 0, "--print-ids", "--ignore-eos")
     ours = [int(t) for t in r.stdout.split()]
@@ -78,10 +89,11 @@ def check_case(name, cfg, dtype, shard, tmp):
 
 def main():
     fails = total = 0
+    sets = ksets.supported()
     with tempfile.TemporaryDirectory() as tmp:
         for name, cfg, dtype, shard in CASES:
-            fails += check_case(name, cfg, dtype, shard, tmp)
-            total += 3
+            fails += check_case(name, cfg, dtype, shard, tmp, sets)
+            total += 3 * len(sets)
     print("%d passed, %d failed" % (total - fails, fails))
     sys.exit(1 if fails else 0)
 

@@ -1,13 +1,21 @@
-/* test_kernels.c: the engine's matrix product (both paths, every weight dtype, odd widths,
+/* test_kernels.c: the engine's matrix product (every path, every weight dtype, odd widths,
  * 1..3 threads) against a double-precision loop, the bit-identity of a row computed alone or in a
- * batch, and the sampler (greedy ties, top-k, top-p, seeds, the sampled distribution). */
+ * batch, and the sampler (greedy ties, top-k, top-p, seeds, the sampled distribution). The product
+ * tests run once per kernel set, each forced through SAFEARITH_ISA (and for avx512bf16 once more
+ * with BF16 activations); a set this CPU lacks is printed as SKIPPED, never passed over silently.
+ */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/check.h"
 #include "safearith/model.h"
 #include "tensor/matmul.h"
+
+/* The kernel set and precision under test (main runs every set the CPU has). */
+static sa_kset test_set = SA_KSET_AVX2;
+static sa_precision test_prec = SA_PRECISION_F32;
 
 static float frand(uint64_t *s) {
     *s = *s * 6364136223846793005ull + 1442695040888963407ull;
@@ -25,9 +33,14 @@ static double matmul_err(sa_dtype dt, int rows, int cols, int T, int threads, in
     sa_from_f32(wf, wp, dt, n);
     sa_to_f32(wp, dt, wf, n);
     for (size_t i = 0; i < (size_t)T * cols; i++) x[i] = frand(&seed);
+    /* BF16 activations: the reference multiplies the same rounded values */
+    int round_x = test_prec == SA_PRECISION_BF16 && dt == SA_BF16;
+    float *xr = malloc((size_t)T * cols * 4);
+    for (size_t i = 0; i < (size_t)T * cols; i++)
+        xr[i] = round_x ? sa_bf16_to_f32(sa_f32_to_bf16(x[i])) : x[i];
     sa_pool *pool = sa_pool_create(threads);
     sa_mm_ctx c;
-    sa_mm_ctx_init(&c, pool, cols);
+    sa_mm_ctx_init(&c, pool, cols, test_set, test_prec);
     c.gemm_min_t = gemm_min_t;
     sa_wmat wm = {wp, dt, rows, cols};
     sa_matmul(&c, &wm, x, T, y);
@@ -36,7 +49,7 @@ static double matmul_err(sa_dtype dt, int rows, int cols, int T, int threads, in
         for (int r = 0; r < rows; r++) {
             double ref = 0;
             for (int i = 0; i < cols; i++)
-                ref += (double)wf[(size_t)r * cols + i] * x[(size_t)t * cols + i];
+                ref += (double)wf[(size_t)r * cols + i] * xr[(size_t)t * cols + i];
             double e = fabs(ref - y[(size_t)t * rows + r]);
             worst = e > worst ? e : worst;
             scale = fabs(ref) > scale ? fabs(ref) : scale;
@@ -46,25 +59,31 @@ static double matmul_err(sa_dtype dt, int rows, int cols, int T, int threads, in
     free(w);
     free(wf);
     free(x);
+    free(xr);
     free(y);
     return worst / scale;
 }
 
 static void test_matmul(void) {
     sa_dtype dts[] = {SA_F32, SA_BF16, SA_F16};
-    /* edges of the packed path: rows past a 24-row panel and a 48-row task, columns past a
-     * 256-column block and not a multiple of 8; of the kernel path: tasks of 16 to 64 rows (up to
-     * 1024 for 1-3 activation rows) read as four strided streams, with 1 to 3 rows left over */
-    int shapes[][2] = {{1, 8},    {7, 37},   {33, 100}, {130, 64},
-                       {65, 259}, {50, 521}, {302, 40}, {4101, 16}};
+    /* edges of the packed path: rows past a 24- or 48-row panel and a 48- or 96-row task, columns
+     * past a 128- or 256-column block and not a multiple of 8 or 16, groups of 4 and 8 rows with
+     * any rest; of the kernel path: tasks of 16 to 64 rows (up to 1024 for 1-3 activation rows)
+     * read as four strided streams, with 1 to 3 rows left over, steps of 8, 16 and 32 columns with
+     * a rest; of the BF16 path: column blocks of 512 with a rest, blocks of 48 activation rows
+     * (T = 50), groups of 6 with a rest, 16-row tasks with 1-3 rows left over */
+    int shapes[][2] = {{1, 8},    {7, 37},   {33, 100},  {130, 64}, {65, 259},
+                       {50, 521}, {302, 40}, {4101, 16}, {97, 600}, {19, 1030}};
+    int Ts[] = {1, 2, 3, 4, 5, 7, 12, 19, 50};
     for (int d = 0; d < 3; d++)
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
-            for (int T = 1; T <= 20; T += (T < 5 ? 1 : 7))
-                for (int threads = 1; threads <= 3; threads += 2) {
+            for (size_t ti = 0; ti < sizeof Ts / sizeof Ts[0]; ti++)
+                for (int threads = 1, T = Ts[ti]; threads <= 3; threads += 2) {
                     double ek = matmul_err(dts[d], shapes[s][0], shapes[s][1], T, threads, 1 << 30);
                     double eb = matmul_err(dts[d], shapes[s][0], shapes[s][1], T, threads, 1);
                     CHECK_MSG(ek < 1e-5 && eb < 1e-5,
-                              "%s [%d,%d] T=%d threads=%d: kernel %.2e packed %.2e",
+                              "%s/%s %s [%d,%d] T=%d threads=%d: kernel %.2e packed %.2e",
+                              sa_kset_name(test_set), sa_precision_name(test_prec),
                               sa_dtype_name(dts[d]), shapes[s][0], shapes[s][1], T, threads, ek,
                               eb);
                 }
@@ -74,7 +93,7 @@ static void test_matmul(void) {
  * T = 7 mixes the kernel's tiles of 2 and 1 BF16 rows; SA_MM_PART_ROWS + 7 runs in parts on both
  * paths (the last part a packed group of 3 rows). */
 static void test_batch_identity(int T, int kernel_min_t) {
-    int rows = 141, cols = 300;
+    int rows = 141, cols = 600;
     uint64_t seed = 5;
     uint16_t *w = malloc((size_t)rows * cols * 2);
     float *x = malloc((size_t)T * cols * 4), *yb = malloc((size_t)T * rows * 4),
@@ -83,7 +102,7 @@ static void test_batch_identity(int T, int kernel_min_t) {
     for (int i = 0; i < T * cols; i++) x[i] = frand(&seed);
     sa_pool *pool = sa_pool_create(2);
     sa_mm_ctx c;
-    sa_mm_ctx_init(&c, pool, cols);
+    sa_mm_ctx_init(&c, pool, cols, test_set, test_prec);
     c.gemm_min_t = kernel_min_t;
     sa_wmat wm = {w, SA_BF16, rows, cols};
     sa_matmul(&c, &wm, x, T, yb);
@@ -92,7 +111,8 @@ static void test_batch_identity(int T, int kernel_min_t) {
         sa_matmul(&c, &wm, x + (size_t)t * cols, 1, y1);
         for (int r = 0; r < rows; r++) same &= y1[r] == yb[(size_t)t * rows + r];
     }
-    CHECK_MSG(same, "kernel path, T=%d: batched and single-row products differ", T);
+    CHECK_MSG(same, "%s/%s kernel path, T=%d: batched and single-row products differ",
+              sa_kset_name(test_set), sa_precision_name(test_prec), T);
     c.gemm_min_t = 1;
     sa_matmul(&c, &wm, x, T, yb);
     same = 1;
@@ -100,7 +120,8 @@ static void test_batch_identity(int T, int kernel_min_t) {
         sa_matmul(&c, &wm, x + (size_t)t * cols, 1, y1);
         for (int r = 0; r < rows; r++) same &= y1[r] == yb[(size_t)t * rows + r];
     }
-    CHECK_MSG(same, "packed path, T=%d: batched and single-row products differ", T);
+    CHECK_MSG(same, "%s/%s packed path, T=%d: batched and single-row products differ",
+              sa_kset_name(test_set), sa_precision_name(test_prec), T);
     sa_mm_ctx_free(&c);
     sa_pool_destroy(pool);
     free(w);
@@ -133,7 +154,7 @@ static void test_multi(void) {
     for (int i = 0; i < TMAX * COLS; i++) x[i] = frand(&seed);
     sa_pool *pool = sa_pool_create(2);
     sa_mm_ctx c;
-    sa_mm_ctx_init(&c, pool, COLS);
+    sa_mm_ctx_init(&c, pool, COLS, test_set, test_prec);
     int Ts[3] = {1, 5, TMAX}; /* TMAX >= SA_MM_GEMM_MIN_T: the packed path */
     for (int k = 0; k < 3; k++) {
         int T = Ts[k], same = 1;
@@ -142,7 +163,8 @@ static void test_multi(void) {
             sa_matmul(&c, &wm[m], x, T, ys);
             for (int i = 0; i < T * rows[m]; i++) same &= ys[i] == ym[m][i];
         }
-        CHECK_MSG(same, "T=%d: sa_matmul_multi differs from separate products", T);
+        CHECK_MSG(same, "%s/%s T=%d: sa_matmul_multi differs from separate products",
+                  sa_kset_name(test_set), sa_precision_name(test_prec), T);
     }
     sa_mm_ctx_free(&c);
     sa_pool_destroy(pool);
@@ -198,11 +220,48 @@ static void test_sampler(void) {
     CHECK(diff > 50);
 }
 
-int main(void) {
+/* The product tests in the set test_set and precision test_prec. */
+static void test_products(void) {
     test_matmul();
     test_batch_identity(7, SA_MM_GEMM_MIN_T);
     test_batch_identity(SA_MM_PART_ROWS + 7, 1 << 30);
     test_multi();
+}
+
+/* SAFEARITH_ISA: names are parsed, a bad one is an error naming the variable, unset means the
+ * best supported set, and BF16 activations need avx512bf16. */
+static void test_choose(void) {
+    sa_kset k;
+    sa_error err = {0};
+    setenv("SAFEARITH_ISA", "avx9", 1);
+    CHECK(sa_kset_choose(SA_KSET_AUTO, &k, &err) == SA_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "SAFEARITH_ISA");
+    unsetenv("SAFEARITH_ISA");
+    CHECK(sa_kset_choose(SA_KSET_AUTO, &k, &err) == SA_OK);
+    for (int b = k + 1; b <= SA_KSET_AVX512BF16; b++) CHECK(!sa_kset_supported((sa_kset)b));
+    sa_mm_ctx c;
+    CHECK(sa_mm_ctx_init(&c, NULL, 16, SA_KSET_AVX2, SA_PRECISION_BF16) == -1);
+}
+
+int main(void) {
+    test_choose();
+    const char *sets[] = {"avx2", "avx512", "avx512bf16"};
+    for (int i = 0; i < 3; i++) {
+        sa_error err = {0};
+        setenv("SAFEARITH_ISA", sets[i], 1);
+        if (sa_kset_choose(SA_KSET_AUTO, &test_set, &err)) {
+            printf("SKIPPED kernel set %s: %s\n", sets[i], err.msg);
+            continue;
+        }
+        for (int p = 0; p <= (test_set == SA_KSET_AVX512BF16); p++) {
+            test_prec = p ? SA_PRECISION_BF16 : SA_PRECISION_F32;
+            int failed = check_failed;
+            test_products();
+            printf("kernel set %s, precision %s: %s\n", sets[i], sa_precision_name(test_prec),
+                   check_failed == failed ? "ok" : "FAILED");
+        }
+    }
+    unsetenv("SAFEARITH_ISA");
     test_sampler();
     return CHECK_DONE();
 }

@@ -39,7 +39,7 @@ static int write_model(void) {
 }
 
 static sa_session *session(sa_model *m, int n_seq, int threads) {
-    sa_session_opts o = {n_seq, 96, 64, threads};
+    sa_session_opts o = {.n_seq = n_seq, .max_ctx = 96, .max_batch = 64, .n_threads = threads};
     sa_session *s = NULL;
     sa_error err = {0};
     CHECK_MSG(sa_session_create(m, &o, &s, &err) == SA_OK, "%s", err.msg);
@@ -97,7 +97,11 @@ static void test_batched(sa_model *m, int plen) {
     }
     if (n < 16)
         CHECK_MSG(identical, "kernel path: batched logits differ from unbatched (%.2e)", worst);
-    CHECK_MSG(worst < 1e-5, "batched vs unbatched: %.2e", worst);
+    /* the batched prompt runs on the packed path (sequential sums over k), the single rows on the
+     * matrix-vector kernel (8 or 16 lanes, then a tree): two float32 orders of the same sums,
+     * whose difference this model amplifies to 5.2e-6 with the avx2 set and 1.02e-5 with the
+     * avx512 sets (both measured; the bound was 1e-5 when only avx2 existed) */
+    CHECK_MSG(worst < 2e-5, "batched vs unbatched: %.2e", worst);
     CHECK_EQ_INT(sa_session_seq_len(s, 0), plen + 3);
     CHECK_EQ_INT(sa_session_seq_len(s, 2), plen + 6 + 3);
     sa_session_free(s);

@@ -22,7 +22,7 @@
 
 static sa_status gen(sa_model *m, const sa_steer *plan, int n, int32_t **prompts, int *lens,
                      int32_t **out, int *out_lens, sa_error *err) {
-    sa_session_opts so = {n, 128, 64, 1};
+    sa_session_opts so = {.n_seq = n, .max_ctx = 128, .max_batch = 64, .n_threads = 1};
     sa_session *s;
     sa_status st = sa_session_create(m, &so, &s, err);
     if (st) return st;
