@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 #include "safearith/safetensors.h"
 
 #define VOCAB 32000

@@ -23,7 +23,7 @@ static const char *const usage =
     "\n"
     "Interactive chat using the model's chat template. Type a message and press enter;\n"
     "'/reset' starts a new conversation, '/quit' (or end of input) leaves.\n"
-    "  --max-tokens N   longest reply (default 512)\n"
+    "  --max-tokens N   longest reply (default 512; alias --max-new-tokens)\n"
     "  --ctx N          context positions (default: min(max_position_embeddings, "
     "4096))\n" LOAD_USAGE "  sampling flags as for 'safearith generate' (--temp 0 = greedy)\n"
     "\n" CLI_STEER_USAGE;
@@ -41,29 +41,21 @@ typedef struct {
     size_t n, cap;
 } history;
 
+/* 0 to go on, -1 after --help, else the exit code. */
 static int parse_args(const char *cmd, int argc, char **argv, chat_args *a) {
-    *a = (chat_args){.dec = cli_decode_defaults(512)};
+    *a = (chat_args){.dec = cli_decode_defaults(512, 1)};
     cli_steer_init(&a->steer);
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int h = cli_steer_or_help(cmd, &a->steer, usage, argc, argv, &i);
-        if (!h) h = cli_load_flag(cmd, &a->load, argc, argv, &i);
-        if (h < 0) return CLI_USAGE;
-        if (h == CLI_ARG_HELP) return -1;
-        if (h) continue;
-        if (!v) return cli_usage_error(cmd, "unknown option or missing value: %s", f);
-        int dr = cli_decode_flag(cmd, &a->dec, argv, &i, 1);
-        if (dr < 0) return CLI_USAGE;
-        if (dr) continue;
-        if (!strcmp(f, "--model"))
-            a->model = argv[++i];
-        else if (!strcmp(f, "--system"))
-            a->system = argv[++i];
-        else if (!strcmp(f, "--ctx")) {
-            if (cli_parse_long(cmd, f, argv[++i], 16, 1 << 20, &a->ctx)) return CLI_USAGE;
-        } else
-            return cli_usage_error(cmd, "unknown option: %s", f);
+    cli_args p;
+    cli_args_init(&p, cmd, argc, argv);
+    while (cli_args_next(&p)) {
+        if (cli_flag_help(&p)) return fputs(usage, stdout), -1;
+        if (!(cli_steer_flag(&p, &a->steer) || cli_load_flag(&p, &a->load) ||
+              cli_decode_flag(&p, &a->dec) || cli_flag_str(&p, "--model", &a->model) ||
+              cli_flag_str(&p, "--system", &a->system) ||
+              cli_flag_long(&p, "--ctx", 16, 1 << 20, &a->ctx)))
+            cli_args_unknown(&p);
     }
+    if (p.failed) return CLI_USAGE;
     if (!a->model) return cli_usage_error(cmd, "--model is required");
     return 0;
 }
@@ -96,7 +88,7 @@ typedef struct {
     int n_cached, last_row, ctx;
     sa_rng rng;
     void *scratch;
-    int32_t stop[2 * SA_MAX_EOS];
+    int32_t stop[SA_MAX_STOP_IDS];
     int n_stop;
 } chat;
 
@@ -125,7 +117,7 @@ static int is_stop(const chat *c, int32_t t) {
 /* Stream one reply from the current logits; its ids (without the stop id) go to out. */
 static int reply(chat *c, int32_t *out, int *n_out) {
     const chat_args *a = c->a;
-    sa_sampling smp = {(float)a->dec.temp, (int)a->dec.top_k, (float)a->dec.top_p, 0};
+    sa_sampling smp = cli_decode_sampling(&a->dec);
     int vocab = sa_model_get_config(c->m)->vocab_size;
     cli_stream st;
     int rc = cli_stream_init(c->cmd, &st, c->tok, 0, a->dec.stop, a->dec.n_stop);
@@ -223,8 +215,8 @@ static int cmd_chat_main(int argc, char **argv) {
     sa_session_opts so = {1, c.ctx, 256, (int)a.load.threads};
     c.cached = malloc((size_t)c.ctx * sizeof *c.cached);
     c.scratch = malloc(sa_sample_scratch_bytes(cfg->vocab_size));
-    c.n_stop = cli_stop_ids(c.m, c.tok, c.stop);
-    sa_rng_seed(&c.rng, (uint64_t)a.dec.seed);
+    c.n_stop = sa_model_stop_ids(c.m, c.tok, c.stop);
+    sa_rng_seed(&c.rng, a.dec.seed);
     if (!c.cached || !c.scratch)
         rc = cli_error(cmd, "out of memory");
     else if (sa_session_create(c.m, &so, &c.s, &err))

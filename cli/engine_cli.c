@@ -97,59 +97,36 @@ int cli_encode_chat(const char *cmd, sa_tokenizer *tok, const sa_chat_msg *msgs,
     return take_tokens(cmd, &t, out, n);
 }
 
-int cli_load_flag(const char *cmd, cli_load_opts *o, int argc, char **argv, int *i) {
-    const char *f = argv[*i];
-    if (!strcmp(f, "--no-mmap")) {
-        o->weights = SA_CKPT_READ;
+int cli_load_flag(cli_args *p, cli_load_opts *o) {
+    int no_mmap = 0;
+    if (cli_flag_on(p, "--no-mmap", &no_mmap)) {
+        if (no_mmap) o->weights = SA_CKPT_READ;
         return 1;
     }
-    if (strcmp(f, "--threads")) return 0;
-    if (*i + 1 >= argc) return cli_usage_error(cmd, "%s needs a value", f), -1;
-    return cli_parse_long(cmd, f, argv[++*i], 1, 1024, &o->threads) ? -1 : 1;
+    return cli_flag_long(p, "--threads", 1, 1024, &o->threads);
 }
 
-cli_decode_opts cli_decode_defaults(long max_tokens) {
-    return (cli_decode_opts){.max_tokens = max_tokens, .top_k = 40, .temp = 0.8, .top_p = 0.95};
+cli_decode_opts cli_decode_defaults(long max_tokens, int allow_stop) {
+    sa_sampling s = sa_sampling_default();
+    return (cli_decode_opts){.max_tokens = max_tokens,
+                             .allow_stop = allow_stop,
+                             .top_k = s.top_k,
+                             .temp = s.temperature,
+                             .top_p = s.top_p,
+                             .seed = s.seed};
 }
 
-int cli_decode_flag(const char *cmd, cli_decode_opts *d, char **argv, int *i, long min_tokens) {
-    const char *f = argv[*i], *v = argv[*i + 1];
-    int bad;
-    if (!strcmp(f, "--stop")) {
-        if (d->n_stop == 16) {
-            cli_usage_error(cmd, "at most 16 --stop strings");
-            return -1;
-        }
-        d->stop[d->n_stop++] = v;
-        bad = 0;
-    } else if (!strcmp(f, "--max-tokens"))
-        bad = cli_parse_long(cmd, f, v, min_tokens, 1 << 20, &d->max_tokens);
-    else if (!strcmp(f, "--top-k"))
-        bad = cli_parse_long(cmd, f, v, 0, 1 << 30, &d->top_k);
-    else if (!strcmp(f, "--temp"))
-        bad = cli_parse_double(cmd, f, v, 0, 100, &d->temp);
-    else if (!strcmp(f, "--top-p"))
-        bad = cli_parse_double(cmd, f, v, 0, 1, &d->top_p);
-    else if (!strcmp(f, "--seed"))
-        bad = cli_parse_double(cmd, f, v, 0, 18446744073709551615.0, &d->seed);
-    else
-        return 0;
-    ++*i;
-    return bad ? -1 : 1;
+int cli_decode_flag(cli_args *p, cli_decode_opts *d) {
+    return cli_flag_long(p, "--max-tokens|--max-new-tokens", 1, CLI_DECODE_MAX_TOKENS,
+                         &d->max_tokens) ||
+           cli_flag_int(p, "--top-k", 0, 1 << 30, &d->top_k) ||
+           cli_flag_double(p, "--temp", 0, 100, &d->temp) ||
+           cli_flag_double(p, "--top-p", 0, 1, &d->top_p) || cli_flag_seed(p, "--seed", &d->seed) ||
+           (d->allow_stop && cli_flag_list(p, "--stop", d->stop, &d->n_stop, 16));
 }
 
-int cli_stop_ids(const sa_model *m, const sa_tokenizer *tok, int32_t *ids) {
-    const sa_model_config *c = sa_model_get_config(m);
-    int n = 0;
-    for (int i = 0; i < c->n_eos; i++) ids[n++] = c->eos_token_ids[i];
-    const int32_t *extra = NULL;
-    size_t ne = tok ? sa_tokenizer_stop_ids(tok, &extra) : 0;
-    for (size_t i = 0; i < ne && n < 2 * SA_MAX_EOS; i++) {
-        int dup = 0;
-        for (int j = 0; j < n; j++) dup |= ids[j] == extra[i];
-        if (!dup && extra[i] >= 0 && extra[i] < c->vocab_size) ids[n++] = extra[i];
-    }
-    return n;
+sa_sampling cli_decode_sampling(const cli_decode_opts *d) {
+    return (sa_sampling){(float)d->temp, d->top_k, (float)d->top_p, d->seed};
 }
 
 int cli_stream_init(const char *cmd, cli_stream *st, sa_tokenizer *tok, int print_ids,

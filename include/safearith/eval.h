@@ -28,6 +28,10 @@
 #include "safearith/model.h"
 #include "safearith/progress.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---------------------------------------------------------------- datasets */
 
 typedef enum sa_eval_kind {
@@ -335,5 +339,9 @@ char *sa_eval_summary_markdown(const cJSON *summary, const cJSON *run);
  * replaced only with overwrite, and never one inside a run directory. */
 sa_status sa_eval_report(int n, const char *const *run_dirs, const char *judge, const char *md_path,
                          const char *svg_path, int overwrite, char **md_out, sa_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -47,6 +47,10 @@
 #include "safearith/error.h"
 #include "safearith/safetensors.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define SA_MAX_EOS 8
 
 typedef enum sa_arch { SA_ARCH_LLAMA, SA_ARCH_MISTRAL, SA_ARCH_QWEN2 } sa_arch;
@@ -176,6 +180,9 @@ typedef struct sa_sampling {
     uint64_t seed;     /* every sequence starts its generator from this seed */
 } sa_sampling;
 
+/* The defaults of generate and chat: temperature 0.8, top-k 40, top-p 0.95, seed 0. */
+sa_sampling sa_sampling_default(void);
+
 /* A sampler's state for one sequence (xorshift64* generator). */
 typedef struct sa_rng {
     uint64_t state;
@@ -206,11 +213,23 @@ typedef struct sa_gen_opts {
     void *ud;
 } sa_gen_opts;
 
+/* The ids that end a reply, the one rule of every command and the evaluation engine: the
+ * model's EOS ids (config.json, generation_config.json) followed by the tokenizer's stop ids
+ * (EOS and end-of-turn markers such as <|eot_id|>; tok may be NULL), without repeats and only
+ * ids inside the vocabulary. Writes at most SA_MAX_STOP_IDS ids; returns their count. */
+#define SA_MAX_STOP_IDS (2 * SA_MAX_EOS)
+struct sa_tokenizer;
+int sa_model_stop_ids(const sa_model *m, const struct sa_tokenizer *tok, int32_t *ids);
+
 /* Generate for n sequences (n <= n_seq of the session; sequence i uses seq id i, which is reset
  * first). prompts[i] has prompt_lens[i] >= 1 tokens. If out_tokens is not NULL, out_tokens[i]
  * must hold max_tokens ids and out_lens[i] receives the count. Prompts are prefilled in chunks
  * of max_batch rows; decoding runs all unfinished sequences in one batch per step. */
 sa_status sa_generate(sa_session *s, int n, const int32_t *const *prompts, const int *prompt_lens,
                       const sa_gen_opts *opts, int32_t **out_tokens, int *out_lens, sa_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

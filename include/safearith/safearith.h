@@ -4,10 +4,11 @@
 #ifndef SAFEARITH_H
 #define SAFEARITH_H
 
+#include "safearith/version.h"
 #include "safearith/error.h"
+#include "safearith/parse.h"
 #include "safearith/progress.h"
 #include "safearith/threads.h"
-#include "safearith/fsutil.h"
 #include "safearith/dtype.h"
 #include "safearith/safetensors.h"
 #include "safearith/arith.h"

@@ -18,7 +18,7 @@
 
 #include "safearith/arith.h"
 #include "safearith/dtype.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 typedef struct rctx {
     const char *path;

@@ -6,6 +6,7 @@
  * *.onnx), since those would describe the old weights. When the output dtype is forced,
  * config.json's torch_dtype is updated to match. */
 #include "arith/output.h"
+#include "core/opts.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -13,8 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/fsutil.h"
 #include "formats/jsonl.h"
-#include "safearith/fsutil.h"
 
 sa_status sa_open_all(const char *const *paths, int n, sa_checkpoint **cks, sa_error *err) {
     for (int i = 0; i < n; i++) cks[i] = NULL;
@@ -234,4 +235,14 @@ sa_status sa_output_run(const sa_output_job *j, sa_error *err) {
     if (s == SA_OK) return sa_outdir_commit(&od, err);
     sa_outdir_abort(&od);
     return s;
+}
+
+void sa_arith_opts_init(sa_arith_opts *o) {
+    *o = (sa_arith_opts){
+        .struct_size = sizeof *o, .out_dtype = -1, .max_shard_bytes = SA_DEFAULT_SHARD_BYTES};
+}
+
+sa_status sa_arith_opts_take(const sa_arith_opts *in, sa_arith_opts *out, sa_error *err) {
+    sa_arith_opts_init(out);
+    return sa_opts_take(out, sizeof *out, in, "sa_arith_opts", err);
 }

@@ -23,7 +23,7 @@ typedef struct engine {
     sa_tokenizer *tok;
     sa_chat_family family;
     int n_seq, max_ctx, vocab;
-    const int32_t *stop_ids;
+    int32_t stop_ids[SA_MAX_STOP_IDS]; /* sa_model_stop_ids: the rule generate and chat use */
     int n_stop;
     sa_error chat_err; /* why the chat template was not recognised, if it was not */
     int (*interrupted)(void);
@@ -277,9 +277,7 @@ sa_status sa_eval_backend_engine(const char *model_dir, const sa_eval_engine_opt
         if (!st) e->max_ctx = sa_session_max_ctx(e->sess);
     }
     if (!st) {
-        size_t n = sa_tokenizer_stop_ids(e->tok, &e->stop_ids);
-        e->n_stop = (int)n;
-        if (!n) e->stop_ids = NULL; /* the model's EOS ids */
+        e->n_stop = sa_model_stop_ids(e->model, e->tok, e->stop_ids);
         if (opts->hook) sa_session_set_hook(e->sess, opts->hook);
         e->interrupted = opts->interrupted;
     }

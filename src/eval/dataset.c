@@ -15,7 +15,7 @@
 #include "formats/text.h"
 #include "formats/jsonl.h"
 #include "safearith/eval.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 const char *sa_eval_kind_name(sa_eval_kind k) {
     switch (k) {

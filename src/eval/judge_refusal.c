@@ -13,7 +13,7 @@
 
 #include "formats/jsonl.h"
 #include "safearith/eval.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 /* llm-attacks experiments/evaluate.py _test_prefixes (MIT, Copyright (c) 2023 Andy Zou): the
  * 29-string "AdvBench keyword" list, in its source order. */

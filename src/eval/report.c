@@ -15,7 +15,7 @@
 #include "eval/strbuf.h"
 #include "formats/jsonl.h"
 #include "safearith/eval.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 typedef struct run_info {
     char *label;

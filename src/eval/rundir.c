@@ -17,7 +17,7 @@
 #include "eval/rows.h"
 #include "formats/jsonl.h"
 #include "safearith/eval.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 #define RUN_FORMAT "safearith-eval-run/1"
 

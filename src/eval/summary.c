@@ -16,7 +16,7 @@
 #include "eval/rows.h"
 #include "formats/jsonl.h"
 #include "safearith/eval.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 static double round6(double x) {
     return round(x * 1e6) / 1e6;

@@ -11,7 +11,7 @@
 #include "eval/strbuf.h"
 #include "formats/jsonl.h"
 #include "safearith/eval.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 static double nget(const cJSON *o, const char *k) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);

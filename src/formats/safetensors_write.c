@@ -13,7 +13,7 @@
 
 #include "formats/safetensors_internal.h"
 #include "formats/st_header.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 struct sa_st_writer {
     char *dir;

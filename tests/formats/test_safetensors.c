@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "common/check.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 #include "safearith/safetensors.h"
 
 static char tmpdir[64];

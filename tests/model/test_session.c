@@ -11,7 +11,7 @@
 
 #include "common/check.h"
 #include "common/tiny_llama.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 #include "safearith/model.h"
 #include "safearith/safetensors.h"
 
