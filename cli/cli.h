@@ -50,5 +50,8 @@ int cli_interrupted(void);
 /* The process exit status for a command's result: a command that failed after SIGINT or SIGTERM
  * (it stopped because of it) ends with 128 + the signal's number (130, 143), as shells expect. */
 int cli_exit_status(int rc);
+/* Clear the flag and install the handlers again (chat: a Ctrl-C stopped one reply, the session
+ * goes on and the next Ctrl-C stops the next reply). */
+void cli_interrupt_rearm(void);
 
 #endif

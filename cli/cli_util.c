@@ -131,3 +131,8 @@ int cli_interrupted(void) {
 int cli_exit_status(int rc) {
     return rc != CLI_OK && interrupted ? 128 + (int)interrupted : rc;
 }
+
+void cli_interrupt_rearm(void) {
+    interrupted = 0;
+    cli_install_interrupt();
+}

@@ -3,12 +3,16 @@
  * Each user line is added to the conversation, the whole conversation is rendered with the
  * model's chat template and tokenised, and only the tokens after the longest prefix already in
  * the KV cache are evaluated (so a turn costs its own tokens, not the history's). The reply is
- * streamed until an end-of-turn id, a --stop string or --max-tokens. Lines "/reset" (forget the
- * conversation) and "/quit" are commands. Works on a pipe too: one reply per input line. */
+ * streamed until an end-of-turn id, a --stop string or --max-tokens; Ctrl-C stops a reply and
+ * keeps the session (what was generated stays in the conversation). Lines starting with '/' are
+ * commands (/help, /reset, /quit). On a terminal lines are edited with libedit, with the session's
+ * history; on a pipe it reads plain lines: one reply per input line. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <editline/readline.h>
 
 #include "cli.h"
 #include "engine_cli.h"
@@ -21,8 +25,9 @@ static const char *const usage =
     "usage: safearith chat --model DIR [--system S] [--max-tokens N] [--temp T] [--top-k K]\n"
     "                      [--top-p P] [--seed S] [--stop STR] [--ctx N] [--threads N]\n"
     "\n"
-    "Interactive chat using the model's chat template. Type a message and press enter;\n"
-    "'/reset' starts a new conversation, '/quit' (or end of input) leaves.\n"
+    "Interactive chat using the model's chat template. Type a message and press enter (line\n"
+    "editing and history on a terminal); '/help' lists the commands, '/reset' starts a new\n"
+    "conversation, '/quit' (or end of input) leaves. Ctrl-C stops a reply, not the session.\n"
     "  --max-tokens N   longest reply (default 512; alias --max-new-tokens)\n"
     "  --ctx N          context positions (default: min(max_position_embeddings, "
     "4096))\n" LOAD_USAGE "  sampling flags as for 'safearith generate' (--temp 0 = greedy)\n"
@@ -169,26 +174,63 @@ static int turn(chat *c, history *h, const char *line, int32_t *buf) {
     return rc;
 }
 
-static int loop(chat *c, history *h, size_t base) {
-    int tty = isatty(STDIN_FILENO);
+/* The next line of input without its line end, malloc'd; NULL at the end of input. On a
+ * terminal the line is read with libedit (editing keys, and the session's earlier lines on
+ * up/down); on a pipe plainly. */
+static char *read_line(int tty) {
+    if (tty) {
+        char *line = readline("> ");
+        if (line && *line) add_history(line);
+        return line;
+    }
     char *line = NULL;
     size_t cap = 0;
+    ssize_t len = getline(&line, &cap, stdin);
+    if (len < 0) return free(line), NULL;
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+    return line;
+}
+
+static const char chat_help[] = "commands:\n"
+                                "  /help    this list\n"
+                                "  /reset   forget the conversation (the system message stays)\n"
+                                "  /quit    leave (also /exit or end of input, Ctrl-D)\n"
+                                "Ctrl-C during a reply stops the reply; at the prompt it leaves.\n";
+
+/* A line starting with '/': 1 to leave, 0 handled (help, reset or an unknown command). */
+static int command(chat *c, history *h, size_t base, const char *line) {
+    if (!strcmp(line, "/quit") || !strcmp(line, "/exit")) return 1;
+    if (!strcmp(line, "/help"))
+        fputs(chat_help, stdout);
+    else if (!strcmp(line, "/reset")) {
+        clear(h, base);
+        puts("(new conversation)");
+    } else
+        fprintf(stderr, "safearith %s: unknown command '%s' (/help lists them)\n", c->cmd, line);
+    fflush(stdout);
+    return 0;
+}
+
+static int loop(chat *c, history *h, size_t base) {
+    int tty = isatty(STDIN_FILENO);
     int32_t *buf = malloc((size_t)c->a->dec.max_tokens * sizeof *buf);
     int rc = buf ? 0 : cli_error(c->cmd, "out of memory");
-    while (!rc && !cli_interrupted()) {
-        if (tty) fputs("> ", stdout), fflush(stdout);
-        ssize_t len = getline(&line, &cap, stdin);
-        if (len < 0) break;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
-        if (len == 0) continue;
-        if (!strcmp(line, "/quit") || !strcmp(line, "/exit")) break;
-        if (!strcmp(line, "/reset")) {
-            clear(h, base);
-            continue;
+    char *line;
+    while (!rc && !cli_interrupted() && (line = read_line(tty))) {
+        int quit = 0;
+        if (cli_interrupted()) /* Ctrl-C at the prompt */
+            quit = 1;
+        else if (line[0] == '/')
+            quit = command(c, h, base, line);
+        else if (line[0])
+            rc = turn(c, h, line, buf);
+        free(line);
+        if (quit) break;
+        if (!rc && cli_interrupted()) { /* Ctrl-C during the reply: it stopped; go on */
+            fputs("(reply stopped)\n", stderr);
+            cli_interrupt_rearm();
         }
-        rc = turn(c, h, line, buf);
     }
-    free(line);
     free(buf);
     return rc;
 }
@@ -223,10 +265,8 @@ static int cmd_chat_main(int argc, char **argv) {
         rc = cli_report(cmd, &err);
     sa_hook hook;
     cli_steer_hook(&a.steer, NULL, &hook); /* every prompt and reply token */
-    if (c.s)
-        sa_session_set_hook(c.s, &hook);
-    else if (a.system && push(&h, "system", a.system))
-        rc = cli_error(cmd, "out of memory");
+    if (c.s) sa_session_set_hook(c.s, &hook);
+    if (!rc && a.system && push(&h, "system", a.system)) rc = cli_error(cmd, "out of memory");
     if (!rc) rc = loop(&c, &h, h.n);
     clear(&h, 0);
     free(h.msgs);
