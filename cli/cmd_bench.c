@@ -160,8 +160,10 @@ static int cmd_bench_main(int argc, char **argv) {
                                "max_position_embeddings %d (-p at most %d, -n at most %d)",
                                a.p, a.n, ctx, max_pos, max_pos, max_pos - 1);
     }
-    sa_session_opts so = {(int)a.batch, (int)ctx, (int)(a.p > a.batch ? a.p : a.batch),
-                          (int)a.load.threads};
+    sa_session_opts so;
+    sa_session_opts_init(&so);
+    so.n_seq = (int)a.batch, so.max_ctx = (int)ctx;
+    so.max_batch = (int)(a.p > a.batch ? a.p : a.batch), so.n_threads = (int)a.load.threads;
     sa_session *s = NULL;
     sa_error err = {0};
     size_t nt = a.p > 1024 ? (size_t)a.p : 1024;

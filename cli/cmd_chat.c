@@ -254,7 +254,9 @@ static int cmd_chat_main(int argc, char **argv) {
     const sa_model_config *cfg = sa_model_get_config(c.m);
     c.ctx = a.ctx ? (int)a.ctx
                   : (cfg->max_position_embeddings < 4096 ? cfg->max_position_embeddings : 4096);
-    sa_session_opts so = {1, c.ctx, 256, (int)a.load.threads};
+    sa_session_opts so;
+    sa_session_opts_init(&so);
+    so.n_seq = 1, so.max_ctx = c.ctx, so.max_batch = 256, so.n_threads = (int)a.load.threads;
     c.cached = malloc((size_t)c.ctx * sizeof *c.cached);
     c.scratch = malloc(sa_sample_scratch_bytes(cfg->vocab_size));
     c.n_stop = sa_model_stop_ids(c.m, c.tok, c.stop);

@@ -82,7 +82,10 @@ static int generate(const char *cmd, sa_model *m, sa_tokenizer *tok, const gen_a
     if (ctx > cfg->max_position_embeddings) ctx = cfg->max_position_embeddings;
     if (n >= ctx)
         return cli_error(cmd, "prompt of %d tokens does not fit the context of %ld", n, ctx);
-    sa_session_opts so = {1, (int)ctx, n < 512 ? n : 512, (int)a->load.threads};
+    sa_session_opts so;
+    sa_session_opts_init(&so);
+    so.n_seq = 1, so.max_ctx = (int)ctx, so.max_batch = n < 512 ? n : 512,
+    so.n_threads = (int)a->load.threads;
     if (sa_session_create(m, &so, &s, &err)) return cli_report(cmd, &err);
     sa_hook hook;
     cli_steer_hook((cli_steer *)&a->steer, NULL, &hook); /* prompt and generated tokens */
@@ -95,7 +98,8 @@ static int generate(const char *cmd, sa_model *m, sa_tokenizer *tok, const gen_a
     }
     int32_t stop[SA_MAX_STOP_IDS];
     int n_stop = a->ignore_eos ? 0 : sa_model_stop_ids(m, tok, stop);
-    sa_gen_opts go = {.sampling = cli_decode_sampling(&a->dec),
+    sa_gen_opts go = {.struct_size = sizeof go,
+                      .sampling = cli_decode_sampling(&a->dec),
                       .max_tokens = (int)a->dec.max_tokens,
                       .stop_ids = stop,
                       .n_stop_ids = n_stop,

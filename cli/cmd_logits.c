@@ -80,7 +80,9 @@ static int run_model(const char *cmd, sa_model *m, const int32_t *ids, int T, in
         rc = cli_error(cmd, "out of memory for %d positions", T);
         goto done;
     }
-    sa_session_opts so = {1, T, T, threads};
+    sa_session_opts so;
+    sa_session_opts_init(&so);
+    so.n_seq = 1, so.max_ctx = T, so.max_batch = T, so.n_threads = threads;
     if (sa_session_create(m, &so, &s, &err)) {
         rc = cli_report(cmd, &err);
         goto done;

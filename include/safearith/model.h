@@ -109,12 +109,19 @@ uint64_t sa_model_bytes_per_token(const sa_model *m);
 
 /* ---- sessions ---- */
 
+/* Options structs (sa_session_opts, sa_gen_opts) start with struct_size and are filled with their
+ * defaults by their init function, which callers must call before setting fields: new fields are
+ * only ever appended, so programs built against older headers keep working. */
 typedef struct sa_session_opts {
-    int n_seq;     /* number of independent sequences (>= 1) */
-    int max_ctx;   /* positions per sequence; 0 = min(max_position_embeddings, 4096) */
-    int max_batch; /* most rows per sa_session_eval call; 0 = 512 */
-    int n_threads; /* <= 0: all cores */
+    size_t struct_size; /* set by sa_session_opts_init */
+    int n_seq;          /* number of independent sequences (>= 1) */
+    int max_ctx;        /* positions per sequence; 0 = min(max_position_embeddings, 4096) */
+    int max_batch;      /* most rows per sa_session_eval call; 0 = 512 */
+    int n_threads;      /* <= 0: all cores */
 } sa_session_opts;
+
+/* Defaults: one sequence, max_ctx 0, max_batch 0, all cores. */
+void sa_session_opts_init(sa_session_opts *o);
 
 sa_status sa_session_create(sa_model *m, const sa_session_opts *opts, sa_session **out,
                             sa_error *err);
@@ -204,6 +211,7 @@ size_t sa_sample_scratch_bytes(int n);
 typedef int (*sa_token_fn)(void *ud, int seq, int32_t token);
 
 typedef struct sa_gen_opts {
+    size_t struct_size; /* set by sa_gen_opts_init */
     sa_sampling sampling;
     int max_tokens;          /* per sequence */
     const int32_t *stop_ids; /* NULL: the model's EOS ids */
@@ -212,6 +220,9 @@ typedef struct sa_gen_opts {
     sa_token_fn on_token;
     void *ud;
 } sa_gen_opts;
+
+/* Defaults: sa_sampling_default(), 128 tokens, the model's EOS ids, no callback. */
+void sa_gen_opts_init(sa_gen_opts *o);
 
 /* The ids that end a reply, the one rule of every command and the evaluation engine: the
  * model's EOS ids (config.json, generation_config.json) followed by the tokenizer's stop ids

@@ -68,7 +68,9 @@ sa_status sa_icv_hidden(sa_model *m, const sa_icv_text *texts, int n_texts, int 
     if (batch <= 0) batch = 8;
     if (batch > n_texts) batch = n_texts;
     for (int i = 0; i < n_texts; i++) max_len = texts[i].n > max_len ? texts[i].n : max_len;
-    sa_session_opts so = {batch, max_len, 512, n_threads};
+    sa_session_opts so;
+    sa_session_opts_init(&so);
+    so.n_seq = batch, so.max_ctx = max_len, so.max_batch = 512, so.n_threads = n_threads;
     sa_session *s = NULL;
     sa_status st = sa_session_create(m, &so, &s, err);
     if (st) return st;
