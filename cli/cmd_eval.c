@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "engine_cli.h"
 #include "steer_opts.h"
+#include "eval/eval_json.h"
 #include "safearith/eval.h"
 #include "safearith/version.h"
 #include "core/fsutil.h"
@@ -488,8 +489,7 @@ static int run_eval(state *s) {
     }
     st = sa_eval_rundir_set_status(&rd, "complete", NULL, &err);
     sa_eval_rundir_close(&rd);
-    cJSON *summary = NULL;
-    if (!st) st = sa_eval_summarize(o->out, &summary, &err);
+    if (!st) st = sa_eval_summarize(o->out, &err);
     if (st) return cli_report(CMD, &err);
     if (!o->quiet) {
         char *rp = sa_path_join(o->out, "summary.md");
@@ -498,7 +498,6 @@ static int run_eval(state *s) {
         if (rp && !sa_read_file(rp, &md, &len, NULL)) fputs(md, stdout);
         free(md), free(rp);
     }
-    cJSON_Delete(summary);
     return CLI_OK;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "formats/jsonl.h"
+#include "eval/eval_json.h"
 #include "safearith/eval.h"
 #include "core/fsutil.h"
 

@@ -14,6 +14,7 @@
 
 #include "eval/strbuf.h"
 #include "formats/jsonl.h"
+#include "eval/eval_json.h"
 #include "safearith/eval.h"
 #include "core/fsutil.h"
 

@@ -16,6 +16,7 @@
 
 #include "eval/rows.h"
 #include "formats/jsonl.h"
+#include "eval/eval_json.h"
 #include "safearith/eval.h"
 #include "core/fsutil.h"
 

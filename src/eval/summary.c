@@ -15,6 +15,7 @@
 
 #include "eval/rows.h"
 #include "formats/jsonl.h"
+#include "eval/eval_json.h"
 #include "safearith/eval.h"
 #include "core/fsutil.h"
 

@@ -3,7 +3,7 @@
 # C program compiled with nothing but `pkg-config --cflags --libs safearith` links against the
 # shared library (versioned soname) and prints sa_version(), the same as `safearith --version`; a
 # C++ program links the same way (extern "C" guards); the static library, the headers (version.h
-# in, the internal fsutil.h out), a man page for every command of `safearith help` and the bash
+# in, the internal fsutil.h out, no cJSON), a man page for every command of `safearith help` and the bash
 # completion are installed.
 set -euo pipefail
 build=${SA_BUILD_DIR:?}
@@ -27,6 +27,8 @@ check "shared library with a versioned soname" bash -c \
 check "static library" test -f "$libdir/libsafearith.a"
 check "version.h installed" test -f "$prefix/include/safearith/version.h"
 check "fsutil.h is internal" test ! -e "$prefix/include/safearith/fsutil.h"
+check "no third-party type (cJSON) in the public headers" bash -c \
+  "! grep -rn 'cJSON\|cjson' '$prefix/include/safearith'"
 check "private deps only in Requires.private" bash -c \
   "test -z \"\$(pkg-config --print-requires safearith)\" && pkg-config --print-requires-private safearith | grep -q libcjson"
 
