@@ -29,8 +29,9 @@ static const char *const usage =
     "editing and history on a terminal); '/help' lists the commands, '/reset' starts a new\n"
     "conversation, '/quit' (or end of input) leaves. Ctrl-C stops a reply, not the session.\n"
     "  --max-tokens N   longest reply (default 512; alias --max-new-tokens)\n"
-    "  --ctx N          context positions (default: min(max_position_embeddings, "
-    "4096))\n" LOAD_USAGE "  sampling flags as for 'safearith generate' (--temp 0 = greedy)\n"
+    "  --ctx N          context positions (default: the library's, min(max_position_embeddings,\n"
+    "                   4096))\n" LOAD_USAGE
+    "  sampling flags as for 'safearith generate' (--temp 0 = greedy)\n"
     "\n" CLI_STEER_USAGE;
 
 typedef struct {
@@ -252,19 +253,16 @@ static int cmd_chat_main(int argc, char **argv) {
         return rc ? rc : CLI_FAIL;
     }
     const sa_model_config *cfg = sa_model_get_config(c.m);
-    c.ctx = a.ctx ? (int)a.ctx
-                  : (cfg->max_position_embeddings < 4096 ? cfg->max_position_embeddings : 4096);
-    sa_session_opts so;
+    sa_session_opts so; /* --ctx 0: the library's default context */
     sa_session_opts_init(&so);
-    so.n_seq = 1, so.max_ctx = c.ctx, so.max_batch = 256, so.n_threads = (int)a.load.threads;
-    c.cached = malloc((size_t)c.ctx * sizeof *c.cached);
+    so.n_seq = 1, so.max_ctx = (int)a.ctx, so.max_batch = 256, so.n_threads = (int)a.load.threads;
+    if (sa_session_create(c.m, &so, &c.s, &err)) rc = cli_report(cmd, &err);
+    c.ctx = c.s ? sa_session_max_ctx(c.s) : 0;
+    c.cached = malloc((size_t)(c.ctx ? c.ctx : 1) * sizeof *c.cached);
     c.scratch = malloc(sa_sample_scratch_bytes(cfg->vocab_size));
     c.n_stop = sa_model_stop_ids(c.m, c.tok, c.stop);
     sa_rng_seed(&c.rng, a.dec.seed);
-    if (!c.cached || !c.scratch)
-        rc = cli_error(cmd, "out of memory");
-    else if (sa_session_create(c.m, &so, &c.s, &err))
-        rc = cli_report(cmd, &err);
+    if (!rc && (!c.cached || !c.scratch)) rc = cli_error(cmd, "out of memory");
     sa_hook hook;
     cli_steer_hook(&a.steer, NULL, &hook); /* every prompt and reply token */
     if (c.s) sa_session_set_hook(c.s, &hook);

@@ -53,6 +53,12 @@ check "it runs against the installed shared library" bash -c \
 out=$(LD_LIBRARY_PATH=$libdir "$tmp/hello")
 check "it prints sa_version() = safearith --version ($out)" \
   test "$out" = "$("$prefix/bin/safearith" --version)"
+# shellcheck disable=SC2046
+check "a C program links libsafearith.a with pkg-config --static" \
+  cc -o "$tmp/hello_static" "$tmp/hello.c" $(pkg-config --cflags safearith) -Wl,-Bstatic \
+  -lsafearith -Wl,-Bdynamic $(pkg-config --static --libs safearith)
+check "the static program runs without the shared library" bash -c \
+  "! ldd '$tmp/hello_static' | grep -q libsafearith && test \"\$('$tmp/hello_static')\" = '$out'"
 cp "$tmp/hello.c" "$tmp/hello.cc"
 if command -v c++ >/dev/null; then
   # shellcheck disable=SC2046
