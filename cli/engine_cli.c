@@ -1,12 +1,12 @@
 /* engine_cli.c: helpers shared by the model-running commands (see engine_cli.h). */
 #include "engine_cli.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "safearith/parse.h"
 
 int cli_parse_token_list(const char *cmd, const char *flag, const char *val, int32_t **out,
                          int *n) {
@@ -14,32 +14,27 @@ int cli_parse_token_list(const char *cmd, const char *flag, const char *val, int
     *n = 0;
     if (!val || !*val)
         return cli_usage_error(cmd, "%s needs a comma-separated list of token ids", flag);
-    int cap = 16, k = 0;
-    int32_t *ids = malloc((size_t)cap * sizeof *ids);
-    const char *p = val;
-    while (ids) {
-        char *end;
-        errno = 0;
-        long v = strtol(p, &end, 10);
-        if (end == p || errno || v < 0 || v > INT32_MAX || (*end && *end != ',')) {
-            free(ids);
-            return cli_usage_error(cmd, "%s: '%s' is not a list of token ids", flag, val);
-        }
-        if (k == cap) {
-            int32_t *g = realloc(ids, (size_t)(cap *= 2) * sizeof *ids);
-            if (!g) break;
-            ids = g;
+    size_t cap = 1;
+    for (const char *p = val; *p; p++) cap += *p == ',';
+    int32_t *ids = malloc(cap * sizeof *ids);
+    char *copy = strdup(val);
+    if (!ids || !copy) return free(ids), free(copy), cli_error(cmd, "out of memory");
+    int k = 0;
+    for (char *item = copy, *next; item; item = next) { /* an empty item is refused */
+        next = strchr(item, ',');
+        if (next) *next++ = '\0';
+        int64_t v;
+        if (sa_parse_i64(flag, item, 0, INT32_MAX, &v, NULL)) {
+            free(ids), free(copy);
+            return cli_usage_error(cmd, "%s: '%s' is not a list of token ids (decimal, 0..%d)",
+                                   flag, val, INT32_MAX);
         }
         ids[k++] = (int32_t)v;
-        if (!*end) {
-            *out = ids;
-            *n = k;
-            return 0;
-        }
-        p = end + 1;
     }
-    free(ids);
-    return cli_error(cmd, "out of memory");
+    free(copy);
+    *out = ids;
+    *n = k;
+    return 0;
 }
 
 sa_model *cli_load_model(const char *cmd, const char *dir, sa_ckpt_mode weights) {

@@ -62,6 +62,19 @@ refused(run("task-vector", "--base", M + "/base", "--model", M + "/sft", "-o", o
             "--shard-size", "1e30GB"), "--shard-size", "a shard size beyond uint64")
 refused(run(*gen, "--steer", os.path.join(tmp, "v.gguf") + ":1e300"), "--steer",
         "a steering scale beyond float")
+for bad in ("0x10", "inf", "nan"):
+    recipe = os.path.join(tmp, "r.yml")
+    with open(recipe, "w") as f:
+        f.write("merge_method: task_arithmetic\nbase_model: %s/base\nmodels:\n"
+                "  - model: %s/sft\n    parameters: {weight: %s}\n" % (M, M, bad))
+    merged = os.path.join(tmp, "merged")
+    p = run("merge", recipe, "-o", merged)
+    c.check(p.returncode == 1 and "weight" in p.stderr and "not a finite decimal" in p.stderr
+            and not os.path.exists(merged),
+            "merge recipe weight %s refused: %s" % (bad, p.stderr.strip()))
+for bad in ("0x1", "+1", "1,,2", "4294967296"):
+    refused(run("generate", "--model", M + "/base", "--tokens", bad, "--print-ids"), "--tokens",
+            "--tokens " + bad)
 c.check(not os.path.exists(out), "no output after refusals")
 
 # seeds are exact integers: 2^53 and 2^53 + 1 were the same double
