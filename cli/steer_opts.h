@@ -35,7 +35,8 @@ typedef struct cli_steer {
 #define CLI_STEER_USAGE                                                                            \
     "steering (any number of vectors, summed per layer):\n"                                        \
     "  --steer VEC.gguf[:SCALE]   control vector (llama.cpp/repeng/safearith GGUF), scale 1\n"     \
-    "                             by default; direction.N acts on decoder layer N\n"               \
+    "                             by default (|SCALE| <= 1e6); direction.N acts on decoder\n"      \
+    "                             layer N; a path containing ':' must exist\n"                     \
     "  --steer-mode add|icv|icv-code\n"                                                            \
     "                             add: h += SCALE*v (llama.cpp; default)\n"                        \
     "                             icv: m' = |m|*normalize(m/|m| + SCALE*v/|v|) (paper, "           \
