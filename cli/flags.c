@@ -53,20 +53,12 @@ static size_t match(const cli_args *p, const char *names) {
     return 0;
 }
 
-static int set_switch(cli_args *p, const char *names, int *dst, int value) {
+int cli_flag_on(cli_args *p, const char *names, int *dst) {
     size_t len = match(p, names);
     if (!len) return 0;
     if (p->arg[len] == '=') return cli_args_fail(p, "%.*s takes no value", (int)len, p->arg);
-    *dst = value;
+    *dst = 1;
     return 1;
-}
-
-int cli_flag_on(cli_args *p, const char *names, int *dst) {
-    return set_switch(p, names, dst, 1);
-}
-
-int cli_flag_off(cli_args *p, const char *names, int *dst) {
-    return set_switch(p, names, dst, 0);
 }
 
 int cli_flag_value(cli_args *p, const char *names, const char **v) {

@@ -43,9 +43,8 @@ int cli_args_fail(cli_args *p, const char *fmt, ...) __attribute__((format(print
 
 /* -h or --help. */
 int cli_flag_help(const cli_args *p);
-/* A switch: sets *dst = 1 (cli_flag_off: *dst = 0). */
+/* A switch: sets *dst = 1. */
 int cli_flag_on(cli_args *p, const char *names, int *dst);
-int cli_flag_off(cli_args *p, const char *names, int *dst);
 /* A flag with a value: *v points into argv. Returns 1 when the flag matched; *v is NULL when
  * its value was missing (already reported). */
 int cli_flag_value(cli_args *p, const char *names, const char **v);
