@@ -133,10 +133,15 @@ sa_status sa_tensor_read_f32(const sa_st_tensor *t, float *dst, sa_error *err);
 
 typedef struct sa_st_writer sa_st_writer;
 
+/* Growable: starts with struct_size, filled by sa_st_writer_opts_init (see arith.h). */
 typedef struct sa_st_writer_opts {
+    size_t struct_size;             /* set by sa_st_writer_opts_init */
     uint64_t max_shard_bytes;       /* 0 = one file (model.safetensors) */
     const char *const *metadata_kv; /* NULL-terminated key, value, key, value, ...; may be NULL */
 } sa_st_writer_opts;
+
+/* Defaults: one file, no metadata. */
+void sa_st_writer_opts_init(sa_st_writer_opts *o);
 
 /* Start a checkpoint inside directory `dir` (typically sa_outdir.tmp_path). */
 sa_status sa_st_writer_create(const char *dir, const sa_st_writer_opts *opts, sa_st_writer **out,

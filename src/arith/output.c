@@ -7,6 +7,7 @@
  * config.json's torch_dtype is updated to match. */
 #include "arith/output.h"
 #include "core/opts.h"
+#include "safearith/version.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -207,8 +208,10 @@ static sa_status copy_non_weights(const char *from, const char *to, int out_dtyp
 
 static sa_status write_model(const sa_output_job *j, const char *dir, sa_error *err) {
     const char *meta[] = {"safearith_op", j->op, "safearith_params", j->params, "safearith_version",
-                          "0.1.0",        NULL};
-    sa_st_writer_opts wo = {j->opts->max_shard_bytes, meta};
+                          sa_version(),   NULL};
+    sa_st_writer_opts wo;
+    sa_st_writer_opts_init(&wo);
+    wo.max_shard_bytes = j->opts->max_shard_bytes, wo.metadata_kv = meta;
     sa_st_writer *w;
     sa_status s = sa_st_writer_create(dir, &wo, &w, err);
     if (s != SA_OK) return s;
