@@ -32,6 +32,16 @@ check "no third-party type (cJSON) in the public headers" bash -c \
 check "private deps only in Requires.private" bash -c \
   "test -z \"\$(pkg-config --print-requires safearith)\" && pkg-config --print-requires-private safearith | grep -q libcjson"
 
+# The compiler of this build; a sanitizer build's library needs the program built with the same
+# sanitizers (their runtime comes with the program, not with the library).
+cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")
+cc=${cc:-cc}
+cxx=c++
+san=()
+if nm -D "$libdir/libsafearith.so" | grep -q __asan_init; then
+  san=(-fsanitize=address,undefined)
+  cxx=clang++
+fi
 cat >"$tmp/hello.c" <<'C'
 #include <safearith/safearith.h>
 #include <stdio.h>
@@ -47,7 +57,7 @@ int main(void) {
 C
 # shellcheck disable=SC2046
 check "a C program builds with pkg-config flags only" \
-  cc -o "$tmp/hello" "$tmp/hello.c" $(pkg-config --cflags --libs safearith)
+  "$cc" "${san[@]}" -o "$tmp/hello" "$tmp/hello.c" $(pkg-config --cflags --libs safearith)
 check "it runs against the installed shared library" bash -c \
   "LD_LIBRARY_PATH='$libdir' ldd '$tmp/hello' | grep -q '$libdir/libsafearith.so'"
 out=$(LD_LIBRARY_PATH=$libdir "$tmp/hello")
@@ -55,15 +65,15 @@ check "it prints sa_version() = safearith --version ($out)" \
   test "$out" = "$("$prefix/bin/safearith" --version)"
 # shellcheck disable=SC2046
 check "a C program links libsafearith.a with pkg-config --static" \
-  cc -o "$tmp/hello_static" "$tmp/hello.c" $(pkg-config --cflags safearith) -Wl,-Bstatic \
-  -lsafearith -Wl,-Bdynamic $(pkg-config --static --libs safearith)
+  "$cc" "${san[@]}" -o "$tmp/hello_static" "$tmp/hello.c" $(pkg-config --cflags safearith) -Wl,-Bstatic \
+  -lsafearith -Wl,-Bdynamic -Wl,--as-needed $(pkg-config --static --libs safearith)
 check "the static program runs without the shared library" bash -c \
   "! ldd '$tmp/hello_static' | grep -q libsafearith && test \"\$('$tmp/hello_static')\" = '$out'"
 cp "$tmp/hello.c" "$tmp/hello.cc"
-if command -v c++ >/dev/null; then
+if command -v "$cxx" >/dev/null; then
   # shellcheck disable=SC2046
   check "a C++ program links too (extern \"C\")" \
-    c++ -o "$tmp/hello_cc" "$tmp/hello.cc" $(pkg-config --cflags --libs safearith)
+    "$cxx" "${san[@]}" -o "$tmp/hello_cc" "$tmp/hello.cc" $(pkg-config --cflags --libs safearith)
   check "the C++ program runs" bash -c "LD_LIBRARY_PATH='$libdir' '$tmp/hello_cc' >/dev/null"
 fi
 
