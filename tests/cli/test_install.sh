@@ -38,7 +38,7 @@ cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")
 cc=${cc:-cc}
 cxx=c++
 san=()
-if nm -D "$libdir/libsafearith.so" | grep -q __asan_init; then
+if nm -D "$libdir/libsafearith.so" | grep __asan_init >/dev/null; then # not -q: no SIGPIPE under pipefail
   san=(-fsanitize=address,undefined)
   cxx=clang++
 fi
