@@ -5,6 +5,7 @@
  * scale, not reported as a file that cannot be opened). */
 #include "steer_opts.h"
 
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +37,9 @@ static int add_vector(cli_args *p, cli_steer *st, const char *val) {
     char *path = NULL;
     if (colon && access(val, F_OK) != 0) {
         sa_error err;
-        if (sa_parse_f64("--steer scale", colon + 1, -CLI_STEER_SCALE_MAX, CLI_STEER_SCALE_MAX,
-                         &scale, &err))
+        /* any finite decimal here; whether it fits the vectors' float32 arithmetic is the
+         * library's check (sa_steer_add_cvec names the file) */
+        if (sa_parse_f64("--steer scale", colon + 1, -DBL_MAX, DBL_MAX, &scale, &err))
             return cli_args_fail(p, "--steer %s: %s (a path with ':' must exist)", val, err.msg);
         path = strndup(val, (size_t)(colon - val));
         if (!path) return cli_error(p->cmd, "out of memory"), p->failed = 1, 1;

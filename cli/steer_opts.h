@@ -35,7 +35,7 @@ typedef struct cli_steer {
 #define CLI_STEER_USAGE                                                                            \
     "steering (any number of vectors, summed per layer):\n"                                        \
     "  --steer VEC.gguf[:SCALE]   control vector (llama.cpp/repeng/safearith GGUF), scale 1\n"     \
-    "                             by default (|SCALE| <= 1e6); direction.N acts on decoder\n"      \
+    "                             by default (a decimal number); direction.N acts on decoder\n"    \
     "                             layer N; a path containing ':' must exist\n"                     \
     "  --steer-mode add|icv|icv-code\n"                                                            \
     "                             add: h += SCALE*v (llama.cpp; default)\n"                        \
@@ -47,8 +47,6 @@ typedef struct cli_steer {
     "  --steer-layers A-B         only layers A..B (inclusive, 0-based)\n"
 
 void cli_steer_init(cli_steer *st);
-/* Largest |SCALE| of --steer VEC:SCALE (float32 arithmetic stays finite well beyond it). */
-#define CLI_STEER_SCALE_MAX 1e6
 /* A flag reader (flags.h) for the steering flags. */
 int cli_steer_flag(cli_args *p, cli_steer *st);
 /* Load the vectors and build the plan for a model. Returns 0, or prints "safearith CMD: ..."

@@ -60,8 +60,8 @@ refused(run(*gen, "--seed", "18446744073709551616"), "--seed", "a seed of 2^64")
 refused(run(*gen, "--seed", "-1"), "--seed", "a negative seed")
 refused(run("task-vector", "--base", M + "/base", "--model", M + "/sft", "-o", out,
             "--shard-size", "1e30GB"), "--shard-size", "a shard size beyond uint64")
-refused(run(*gen, "--steer", os.path.join(tmp, "v.gguf") + ":1e300"), "--steer",
-        "a steering scale beyond float")
+refused(run(*gen, "--steer", os.path.join(tmp, "v.gguf") + ":0x10"), "--steer",
+        "a hexadecimal steering scale")
 for bad in ("0x10", "inf", "nan"):
     recipe = os.path.join(tmp, "r.yml")
     with open(recipe, "w") as f:
