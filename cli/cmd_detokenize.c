@@ -2,12 +2,12 @@
  *
  * Prints {"text": "..."} for --ids, or one such JSON line per {"ids": [...]} line of --input. */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "engine_cli.h"
 #include "flags.h"
 #include "tok_cli.h"
 #include "core/fsutil.h"
@@ -35,18 +35,16 @@ static void usage(FILE *o) {
         "  --text-only       print the decoded text itself instead of JSON (--ids only)\n");
 }
 
+/* --ids through the commands' one token-list reader (decimal ids, engine_cli.h). */
 static int parse_ids(const char *s, sa_tokens *t) {
+    int32_t *ids;
+    int n, rc = 0;
+    if (cli_parse_token_list(CMD, "--ids", s, &ids, &n)) return CLI_USAGE;
     sa_error err;
-    while (*s) {
-        char *end;
-        errno = 0;
-        long v = strtol(s, &end, 10);
-        if (end == s || errno || v < 0 || v > 0x7FFFFFFF || (*end && *end != ','))
-            return cli_usage_error(CMD, "--ids: \"%s\" is not a comma-separated list of ids", s);
-        if (sa_tokens_push(t, (int32_t)v, &err) != SA_OK) return cli_report(CMD, &err);
-        s = *end ? end + 1 : end;
-    }
-    return 0;
+    for (int i = 0; i < n && !rc; i++)
+        if (sa_tokens_push(t, ids[i], &err) != SA_OK) rc = cli_report(CMD, &err);
+    free(ids);
+    return rc;
 }
 
 /* A decoded text as a raw JSON string literal: cJSON's own strings stop at a NUL byte, and

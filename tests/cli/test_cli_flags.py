@@ -75,6 +75,7 @@ for bad in ("0x10", "inf", "nan"):
 for bad in ("0x1", "+1", "1,,2", "4294967296"):
     refused(run("generate", "--model", M + "/base", "--tokens", bad, "--print-ids"), "--tokens",
             "--tokens " + bad)
+    refused(run("detokenize", "--model", M + "/base", "--ids", bad), "--ids", "--ids " + bad)
 c.check(not os.path.exists(out), "no output after refusals")
 
 # seeds are exact integers: 2^53 and 2^53 + 1 were the same double
