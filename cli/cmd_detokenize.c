@@ -44,6 +44,7 @@ static int parse_ids(const char *s, sa_tokens *t) {
     for (int i = 0; i < n && !rc; i++)
         if (sa_tokens_push(t, ids[i], &err) != SA_OK) rc = cli_report(CMD, &err);
     free(ids);
+    if (rc) sa_tokens_free(t);
     return rc;
 }
 
