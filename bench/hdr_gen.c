@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 #include "safearith/safetensors.h"
 
 #define VOCAB 32000
@@ -63,7 +63,9 @@ static int write_model(const char *dir, const shape *s, int n, int which, uint64
     sa_outdir od;
     sa_st_writer *w;
     sa_error err;
-    sa_st_writer_opts o = {shard, NULL};
+    sa_st_writer_opts o;
+    sa_st_writer_opts_init(&o);
+    o.max_shard_bytes = shard;
     if (sa_outdir_open(&od, dir, NULL, 0, 1, &err) ||
         sa_st_writer_create(od.tmp_path, &o, &w, &err))
         return fprintf(stderr, "%s\n", err.msg), 1;

@@ -90,7 +90,9 @@ int main(int argc, char **argv) {
     sa_model *m;
     sa_session *s;
     sa_error err = {0};
-    sa_session_opts so = {.n_seq = 1, .max_ctx = n + 32, .max_batch = 64, .n_threads = threads};
+    sa_session_opts so;
+    sa_session_opts_init(&so);
+    so.n_seq = 1, so.max_ctx = n + 32, so.max_batch = 64, so.n_threads = threads;
     if (sa_model_load(model, &m, &err) || sa_session_create(m, &so, &s, &err))
         return fprintf(stderr, "bench: %s\n", err.msg), 1;
     const sa_model_config *cfg = sa_model_get_config(m);

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 #include "safearith/tokenizer.h"
 
 static int cmp(const void *a, const void *b) {

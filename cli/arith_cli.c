@@ -2,130 +2,82 @@
 #include "arith_cli.h"
 
 #include <cjson/cJSON.h>
-#include <ctype.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "safearith/dtype.h"
+#include "safearith/parse.h"
 
 void arith_cli_init(arith_cli *c) {
     memset(c, 0, sizeof *c);
-    c->o.out_dtype = -1;
-    c->o.max_shard_bytes = SA_DEFAULT_SHARD_BYTES;
-    c->threads = 0;
-}
-
-const char *arith_cli_value(const char *cmd, const char *flag, int argc, char **argv, int *i,
-                            int *matched) {
-    const char *a = argv[*i];
-    size_t n = strlen(flag);
-    *matched = 0;
-    if (strncmp(a, flag, n) != 0 || (a[n] != '\0' && a[n] != '=')) return NULL;
-    *matched = 1;
-    if (a[n] == '=') return a + n + 1;
-    if (*i + 1 >= argc) {
-        cli_usage_error(cmd, "%s needs a value", flag);
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-int arith_cli_str(const char *cmd, const char *flag, int argc, char **argv, int *i,
-                  const char **dst) {
-    int m;
-    const char *v = arith_cli_value(cmd, flag, argc, argv, i, &m);
-    if (!m) return 0;
-    return (*dst = v) ? 1 : -1;
+    sa_arith_opts_init(&c->o);
 }
 
 int arith_cli_parse(const char *cmd, arith_cli *c, int argc, char **argv, arith_cli_own_fn own,
                     void *ctx, void (*usage)(void)) {
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage();
-            return ARITH_CLI_HELP_SHOWN;
-        }
-        int r = arith_cli_flag(cmd, c, argc, argv, &i);
-        if (r == 0) r = own(ctx, argc, argv, &i);
-        if (r < 0) return CLI_USAGE;
-        if (r == 0) return cli_usage_error(cmd, "unknown argument '%s'", argv[i]);
+    cli_args p;
+    cli_args_init(&p, cmd, argc, argv);
+    while (cli_args_next(&p)) {
+        if (cli_flag_help(&p)) return usage(), ARITH_CLI_HELP_SHOWN;
+        if (!(arith_cli_flag(&p, c) || own(ctx, &p))) cli_args_unknown(&p);
     }
-    return CLI_OK;
+    return p.failed ? CLI_USAGE : CLI_OK;
 }
 
 int arith_cli_parse_size(const char *s, uint64_t *out) {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || !(v >= 0) || !isfinite(v)) return -1;
-    double mult = 1;
-    if (*end) {
-        static const struct {
-            const char *suf;
-            double m;
-        } sufs[] = {{"", 1},
-                    {"b", 1},
-                    {"k", 1e3},
-                    {"kb", 1e3},
-                    {"m", 1e6},
-                    {"mb", 1e6},
-                    {"g", 1e9},
-                    {"gb", 1e9},
-                    {"t", 1e12},
-                    {"tb", 1e12},
-                    {"kib", 1024.0},
-                    {"mib", 1048576.0},
-                    {"gib", 1073741824.0},
-                    {"tib", 1099511627776.0}};
-        size_t k = 0, n = sizeof sufs / sizeof sufs[0];
-        while (k < n && strcasecmp(end, sufs[k].suf)) k++;
-        if (k == n) return -1;
+    static const struct {
+        const char *suf;
+        double m;
+    } sufs[] = {{"b", 1},
+                {"k", 1e3},
+                {"kb", 1e3},
+                {"m", 1e6},
+                {"mb", 1e6},
+                {"g", 1e9},
+                {"gb", 1e9},
+                {"t", 1e12},
+                {"tb", 1e12},
+                {"kib", 1024.0},
+                {"mib", 1048576.0},
+                {"gib", 1073741824.0},
+                {"tib", 1099511627776.0}};
+    size_t n = strspn(s, "0123456789.eE-+"), k = 0, ns = sizeof sufs / sizeof sufs[0];
+    double mult = 1, v;
+    if (s[n]) {
+        while (k < ns && strcasecmp(s + n, sufs[k].suf)) k++;
+        if (k == ns) return -1;
         mult = sufs[k].m;
     }
-    *out = (uint64_t)(v * mult);
+    char num[64];
+    if (n >= sizeof num) return -1;
+    memcpy(num, s, n);
+    num[n] = '\0';
+    if (sa_parse_f64("size", num, 0, 1.8e19, &v, NULL)) return -1;
+    v *= mult;
+    if (!(v < 18446744073709551616.0)) return -1; /* 2^64: would not fit uint64 */
+    *out = (uint64_t)v;
     return 0;
 }
 
-int arith_cli_flag(const char *cmd, arith_cli *c, int argc, char **argv, int *i) {
-    int m;
+int arith_cli_flag(cli_args *p, arith_cli *c) {
     const char *v;
-    if (!strcmp(argv[*i], "-o")) {
-        if (*i + 1 >= argc) return cli_usage_error(cmd, "-o needs a value"), -1;
-        c->o.output = argv[++*i];
-        return 1;
-    }
-    if ((v = arith_cli_value(cmd, "--output", argc, argv, i, &m)) || m) {
-        if (!v) return -1;
-        c->o.output = v;
-        return 1;
-    }
-    if ((v = arith_cli_value(cmd, "--dtype", argc, argv, i, &m)) || m) {
+    if (cli_flag_str(p, "-o|--output", &c->o.output)) return 1;
+    if (cli_flag_value(p, "--dtype", &v)) {
         sa_dtype dt;
-        if (!v) return -1;
-        if (sa_dtype_parse_user(v, &dt) != 0)
-            return cli_usage_error(cmd, "--dtype: expected f32, bf16 or f16, got '%s'", v), -1;
-        c->o.out_dtype = (int)dt;
+        if (v && sa_dtype_parse_user(v, &dt) != 0)
+            return cli_args_fail(p, "--dtype: expected f32, bf16 or f16, got '%s'", v);
+        if (v) c->o.out_dtype = (int)dt;
         return 1;
     }
-    if ((v = arith_cli_value(cmd, "--shard-size", argc, argv, i, &m)) || m) {
-        if (!v) return -1;
-        if (arith_cli_parse_size(v, &c->o.max_shard_bytes) != 0)
-            return cli_usage_error(cmd, "--shard-size: expected a size like 5GB or 500MB, got '%s'",
-                                   v),
-                   -1;
+    if (cli_flag_value(p, "--shard-size", &v)) {
+        if (v && arith_cli_parse_size(v, &c->o.max_shard_bytes) != 0)
+            return cli_args_fail(p, "--shard-size: expected a size like 5GB or 500MB, got '%s'", v);
         return 1;
     }
-    if ((v = arith_cli_value(cmd, "--threads", argc, argv, i, &m)) || m) {
-        if (!v || cli_parse_long(cmd, "--threads", v, 1, 4096, &c->threads) != 0) return -1;
-        return 1;
-    }
-    if (!strcmp(argv[*i], "--overwrite")) {
-        c->o.overwrite = 1;
-        return 1;
-    }
-    return 0;
+    return cli_flag_long(p, "--threads", 1, 4096, &c->threads) ||
+           cli_flag_on(p, "--overwrite", &c->o.overwrite);
 }
 
 int arith_cli_start(const char *cmd, arith_cli *c) {

@@ -7,6 +7,7 @@
 #define SAFEARITH_ARITH_CLI_H
 
 #include "cli.h"
+#include "flags.h"
 #include "safearith/arith.h"
 
 typedef struct arith_cli {
@@ -27,20 +28,13 @@ typedef struct arith_cli {
     "Any model may be BASE+ADAPTER: a PEFT LoRA adapter applied to BASE (docs/arith.md).\n"
 
 void arith_cli_init(arith_cli *c);
-/* If argv[*i] is a shared flag, consume it (and its value, advancing *i) and return 1; on a bad
- * value print a usage error and return -1; otherwise return 0. */
-int arith_cli_flag(const char *cmd, arith_cli *c, int argc, char **argv, int *i);
-/* Value of flag argv[*i] ("--flag V" or "--flag=V"); NULL (after a usage error) if missing. Sets
- * *matched when argv[*i] is `flag`. */
-const char *arith_cli_value(const char *cmd, const char *flag, int argc, char **argv, int *i,
-                            int *matched);
-/* If argv[*i] is `flag`, store its value in *dst and return 1; -1 if the value is missing (after
- * a usage error); 0 if argv[*i] is another flag. */
-int arith_cli_str(const char *cmd, const char *flag, int argc, char **argv, int *i,
-                  const char **dst);
+/* A flag reader (flags.h) for the shared flags: -o/--output, --dtype, --shard-size, --threads,
+ * --overwrite. */
+int arith_cli_flag(cli_args *p, arith_cli *c);
 
-/* A command's own flags: like arith_cli_flag, 1 consumed, 0 not its flag, -1 error. */
-typedef int (*arith_cli_own_fn)(void *ctx, int argc, char **argv, int *i);
+/* A command's own flags, a flag reader like arith_cli_flag: 1 consumed (or reported), 0 not its
+ * flag. */
+typedef int (*arith_cli_own_fn)(void *ctx, cli_args *p);
 
 /* The argument loop of an arithmetic command: -h/--help prints usage() and returns
  * ARITH_CLI_HELP_SHOWN; each argument goes to arith_cli_flag, then to own(ctx, ...); anything
@@ -55,7 +49,7 @@ void arith_cli_end(arith_cli *c);
 /* Print a one-line JSON result to stdout and free it. */
 struct cJSON;
 void arith_cli_print_json(struct cJSON *obj);
-/* Parse sizes like 5GB, 500M, 2GiB, 1e9, 0. */
+/* Parse sizes like 5GB, 500M, 2GiB, 1e9, 0 (decimal numbers; more than 2^64 - 1 bytes refused). */
 int arith_cli_parse_size(const char *s, uint64_t *out);
 
 #endif

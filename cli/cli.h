@@ -1,5 +1,5 @@
 /* cli.h: what every `safearith <command>` shares: the command descriptor, error reporting,
- * numeric flag parsing, the terminal progress bar and interrupt handling.
+ * the terminal progress bar and interrupt handling.
  *
  * Each command lives in its own cli/cmd_<name>.c and defines one `const sa_cli_command
  * sa_cmd_<name>`; main.c lists the known descriptors as weak symbols, so a command exists
@@ -32,12 +32,10 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* Print a library error; returns CLI_FAIL. */
 int cli_report(const char *cmd, const sa_error *err);
 
-/* Parse a flag's value; on failure print an error naming the flag and return non-zero. */
-int cli_parse_long(const char *cmd, const char *flag, const char *val, long lo, long hi, long *out);
-int cli_parse_double(const char *cmd, const char *flag, const char *val, double lo, double hi,
-                     double *out);
-/* Parse "A-B" or "A" (inclusive, 0-based) into *lo, *hi. */
-int cli_parse_range(const char *cmd, const char *flag, const char *val, long *lo, long *hi);
+/* Print a library error as a usage error (the library refused the options); returns CLI_USAGE. */
+int cli_report_usage(const char *cmd, const sa_error *err);
+
+/* Flags are read with the one flag reader of flags.h. */
 
 /* A progress reporter that draws a bar on stderr when stderr is a terminal (and stays silent
  * otherwise), and asks the library to stop after SIGINT/SIGTERM. `label` must outlive it. */
@@ -52,5 +50,8 @@ int cli_interrupted(void);
 /* The process exit status for a command's result: a command that failed after SIGINT or SIGTERM
  * (it stopped because of it) ends with 128 + the signal's number (130, 143), as shells expect. */
 int cli_exit_status(int rc);
+/* Clear the flag and install the handlers again (chat: a Ctrl-C stopped one reply, the session
+ * goes on and the next Ctrl-C stops the next reply). */
+void cli_interrupt_rearm(void);
 
 #endif

@@ -1,8 +1,6 @@
-/* cli_util.c: error lines, flag parsing, progress bar and interrupt flag for the CLI. */
+/* cli_util.c: error lines, progress bar and interrupt flag for the CLI. */
 #include "cli.h"
 
-#include <errno.h>
-#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,52 +42,8 @@ int cli_report(const char *cmd, const sa_error *err) {
     return cli_error(cmd, "%s", err->msg[0] ? err->msg : sa_status_name(err->code));
 }
 
-int cli_parse_long(const char *cmd, const char *flag, const char *val, long lo, long hi,
-                   long *out) {
-    char *end;
-    errno = 0;
-    long v = val ? strtol(val, &end, 10) : 0;
-    if (!val || errno || end == val || *end || v < lo || v > hi) {
-        cli_usage_error(cmd, "%s: expected an integer in [%ld, %ld], got '%s'", flag, lo, hi,
-                        val ? val : "");
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-int cli_parse_double(const char *cmd, const char *flag, const char *val, double lo, double hi,
-                     double *out) {
-    char *end;
-    errno = 0;
-    double v = val ? strtod(val, &end) : 0;
-    if (!val || errno || end == val || *end || !isfinite(v) || v < lo || v > hi) {
-        cli_usage_error(cmd, "%s: expected a number in [%g, %g], got '%s'", flag, lo, hi,
-                        val ? val : "");
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-int cli_parse_range(const char *cmd, const char *flag, const char *val, long *lo, long *hi) {
-    char *end;
-    errno = 0;
-    long a = val ? strtol(val, &end, 10) : -1;
-    if (!val || errno || end == val || a < 0) goto bad;
-    long b = a;
-    if (*end == '-') {
-        const char *s = end + 1;
-        b = strtol(s, &end, 10);
-        if (errno || end == s || b < a) goto bad;
-    }
-    if (*end) goto bad;
-    *lo = a;
-    *hi = b;
-    return 0;
-bad:
-    cli_usage_error(cmd, "%s: expected A or A-B with 0 <= A <= B, got '%s'", flag, val ? val : "");
-    return -1;
+int cli_report_usage(const char *cmd, const sa_error *err) {
+    return cli_usage_error(cmd, "%s", err->msg[0] ? err->msg : sa_status_name(err->code));
 }
 
 static double now_s(void) {
@@ -176,4 +130,9 @@ int cli_interrupted(void) {
 
 int cli_exit_status(int rc) {
     return rc != CLI_OK && interrupted ? 128 + (int)interrupted : rc;
+}
+
+void cli_interrupt_rearm(void) {
+    interrupted = 0;
+    cli_install_interrupt();
 }

@@ -125,37 +125,21 @@ static void report(const bench_args *a, const sa_session *s, const char *dir, do
     if (a->n) printf("| tg%-10ld | %6ld | %12.2f |\n", a->n, a->batch, tg);
 }
 
+/* 0 to go on, -1 after --help, else the exit code. */
 static int parse(const char *cmd, int argc, char **argv, bench_args *a, const char **model) {
     *a = (bench_args){.p = 128, .n = 64, .batch = 1, .reps = 5};
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long *dst = NULL, hi = 1 << 20, lo = 0;
-        int lr = cli_load_flag(cmd, &a->load, argc, argv, &i);
-        if (lr < 0) return CLI_USAGE;
-        if (lr) continue;
-        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
-            fputs(usage, stdout);
-            return -1;
-        } else if (!strcmp(f, "--json")) {
-            a->json = 1;
-            continue;
-        } else if (!v) {
-            return cli_usage_error(cmd, "unknown option or missing value: %s", f);
-        } else if (!strcmp(f, "--model")) {
-            *model = argv[++i];
-            continue;
-        } else if (!strcmp(f, "-p"))
-            dst = &a->p;
-        else if (!strcmp(f, "-n"))
-            dst = &a->n;
-        else if (!strcmp(f, "--batch"))
-            dst = &a->batch, lo = 1, hi = 1024;
-        else if (!strcmp(f, "--reps"))
-            dst = &a->reps, lo = 1, hi = 1000;
-        else
-            return cli_usage_error(cmd, "unknown option: %s", f);
-        if (cli_parse_long(cmd, f, argv[++i], lo, hi, dst)) return CLI_USAGE;
+    cli_args p;
+    cli_args_init(&p, cmd, argc, argv);
+    while (cli_args_next(&p)) {
+        if (cli_flag_help(&p)) return fputs(usage, stdout), -1;
+        if (!(cli_load_flag(&p, &a->load) || cli_flag_on(&p, "--json", &a->json) ||
+              cli_flag_str(&p, "--model", model) || cli_flag_long(&p, "-p", 0, 1 << 20, &a->p) ||
+              cli_flag_long(&p, "-n", 0, 1 << 20, &a->n) ||
+              cli_flag_long(&p, "--batch", 1, 1024, &a->batch) ||
+              cli_flag_long(&p, "--reps", 1, 1000, &a->reps)))
+            cli_args_unknown(&p);
     }
+    if (p.failed) return CLI_USAGE;
     if (!*model) return cli_usage_error(cmd, "--model is required");
     if (!a->p && !a->n) return cli_usage_error(cmd, "nothing to measure (-p 0 and -n 0)");
     return 0;
@@ -179,8 +163,11 @@ static int cmd_bench_main(int argc, char **argv) {
                                "max_position_embeddings %d (-p at most %d, -n at most %d)",
                                a.p, a.n, ctx, max_pos, max_pos, max_pos - 1);
     }
-    sa_session_opts so = {(int)a.batch,        (int)ctx,     (int)(a.p > a.batch ? a.p : a.batch),
-                          (int)a.load.threads, SA_KSET_AUTO, a.load.precision};
+    sa_session_opts so;
+    sa_session_opts_init(&so);
+    so.n_seq = (int)a.batch, so.max_ctx = (int)ctx;
+    so.max_batch = (int)(a.p > a.batch ? a.p : a.batch), so.n_threads = (int)a.load.threads;
+    so.precision = a.load.precision;
     sa_session *s = NULL;
     sa_error err = {0};
     size_t nt = a.p > 1024 ? (size_t)a.p : 1024;

@@ -3,12 +3,16 @@
  * Each user line is added to the conversation, the whole conversation is rendered with the
  * model's chat template and tokenised, and only the tokens after the longest prefix already in
  * the KV cache are evaluated (so a turn costs its own tokens, not the history's). The reply is
- * streamed until an end-of-turn id, a --stop string or --max-tokens. Lines "/reset" (forget the
- * conversation) and "/quit" are commands. Works on a pipe too: one reply per input line. */
+ * streamed until an end-of-turn id, a --stop string or --max-tokens; Ctrl-C stops a reply and
+ * keeps the session (what was generated stays in the conversation). Lines starting with '/' are
+ * commands (/help, /reset, /quit). On a terminal lines are edited with libedit, with the session's
+ * history; on a pipe it reads plain lines: one reply per input line. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <editline/readline.h>
 
 #include "cli.h"
 #include "engine_cli.h"
@@ -21,11 +25,13 @@ static const char *const usage =
     "usage: safearith chat --model DIR [--system S] [--max-tokens N] [--temp T] [--top-k K]\n"
     "                      [--top-p P] [--seed S] [--stop STR] [--ctx N] [--threads N]\n"
     "\n"
-    "Interactive chat using the model's chat template. Type a message and press enter;\n"
-    "'/reset' starts a new conversation, '/quit' (or end of input) leaves.\n"
-    "  --max-tokens N   longest reply (default 512)\n"
-    "  --ctx N          context positions (default: min(max_position_embeddings, "
-    "4096))\n" LOAD_USAGE "  sampling flags as for 'safearith generate' (--temp 0 = greedy)\n"
+    "Interactive chat using the model's chat template. Type a message and press enter (line\n"
+    "editing and history on a terminal); '/help' lists the commands, '/reset' starts a new\n"
+    "conversation, '/quit' (or end of input) leaves. Ctrl-C stops a reply, not the session.\n"
+    "  --max-tokens N   longest reply (default 512; alias --max-new-tokens)\n"
+    "  --ctx N          context positions (default: the library's, min(max_position_embeddings,\n"
+    "                   4096))\n" LOAD_USAGE
+    "  sampling flags as for 'safearith generate' (--temp 0 = greedy)\n"
     "\n" CLI_STEER_USAGE;
 
 typedef struct {
@@ -41,29 +47,21 @@ typedef struct {
     size_t n, cap;
 } history;
 
+/* 0 to go on, -1 after --help, else the exit code. */
 static int parse_args(const char *cmd, int argc, char **argv, chat_args *a) {
-    *a = (chat_args){.dec = cli_decode_defaults(512)};
+    *a = (chat_args){.dec = cli_decode_defaults(512, 1)};
     cli_steer_init(&a->steer);
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int h = cli_steer_or_help(cmd, &a->steer, usage, argc, argv, &i);
-        if (!h) h = cli_load_flag(cmd, &a->load, argc, argv, &i);
-        if (h < 0) return CLI_USAGE;
-        if (h == CLI_ARG_HELP) return -1;
-        if (h) continue;
-        if (!v) return cli_usage_error(cmd, "unknown option or missing value: %s", f);
-        int dr = cli_decode_flag(cmd, &a->dec, argv, &i, 1);
-        if (dr < 0) return CLI_USAGE;
-        if (dr) continue;
-        if (!strcmp(f, "--model"))
-            a->model = argv[++i];
-        else if (!strcmp(f, "--system"))
-            a->system = argv[++i];
-        else if (!strcmp(f, "--ctx")) {
-            if (cli_parse_long(cmd, f, argv[++i], 16, 1 << 20, &a->ctx)) return CLI_USAGE;
-        } else
-            return cli_usage_error(cmd, "unknown option: %s", f);
+    cli_args p;
+    cli_args_init(&p, cmd, argc, argv);
+    while (cli_args_next(&p)) {
+        if (cli_flag_help(&p)) return fputs(usage, stdout), -1;
+        if (!(cli_steer_flag(&p, &a->steer) || cli_load_flag(&p, &a->load) ||
+              cli_decode_flag(&p, &a->dec) || cli_flag_str(&p, "--model", &a->model) ||
+              cli_flag_str(&p, "--system", &a->system) ||
+              cli_flag_long(&p, "--ctx", 16, 1 << 20, &a->ctx)))
+            cli_args_unknown(&p);
     }
+    if (p.failed) return CLI_USAGE;
     if (!a->model) return cli_usage_error(cmd, "--model is required");
     return 0;
 }
@@ -96,7 +94,7 @@ typedef struct {
     int n_cached, last_row, ctx;
     sa_rng rng;
     void *scratch;
-    int32_t stop[2 * SA_MAX_EOS];
+    int32_t stop[SA_MAX_STOP_IDS];
     int n_stop;
 } chat;
 
@@ -125,7 +123,7 @@ static int is_stop(const chat *c, int32_t t) {
 /* Stream one reply from the current logits; its ids (without the stop id) go to out. */
 static int reply(chat *c, int32_t *out, int *n_out) {
     const chat_args *a = c->a;
-    sa_sampling smp = {(float)a->dec.temp, (int)a->dec.top_k, (float)a->dec.top_p, 0};
+    sa_sampling smp = cli_decode_sampling(&a->dec);
     int vocab = sa_model_get_config(c->m)->vocab_size;
     cli_stream st;
     int rc = cli_stream_init(c->cmd, &st, c->tok, 0, a->dec.stop, a->dec.n_stop);
@@ -177,26 +175,63 @@ static int turn(chat *c, history *h, const char *line, int32_t *buf) {
     return rc;
 }
 
-static int loop(chat *c, history *h, size_t base) {
-    int tty = isatty(STDIN_FILENO);
+/* The next line of input without its line end, malloc'd; NULL at the end of input. On a
+ * terminal the line is read with libedit (editing keys, and the session's earlier lines on
+ * up/down); on a pipe plainly. */
+static char *read_line(int tty) {
+    if (tty) {
+        char *line = readline("> ");
+        if (line && *line) add_history(line);
+        return line;
+    }
     char *line = NULL;
     size_t cap = 0;
+    ssize_t len = getline(&line, &cap, stdin);
+    if (len < 0) return free(line), NULL;
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+    return line;
+}
+
+static const char chat_help[] = "commands:\n"
+                                "  /help    this list\n"
+                                "  /reset   forget the conversation (the system message stays)\n"
+                                "  /quit    leave (also /exit or end of input, Ctrl-D)\n"
+                                "Ctrl-C during a reply stops the reply; at the prompt it leaves.\n";
+
+/* A line starting with '/': 1 to leave, 0 handled (help, reset or an unknown command). */
+static int command(chat *c, history *h, size_t base, const char *line) {
+    if (!strcmp(line, "/quit") || !strcmp(line, "/exit")) return 1;
+    if (!strcmp(line, "/help"))
+        fputs(chat_help, stdout);
+    else if (!strcmp(line, "/reset")) {
+        clear(h, base);
+        puts("(new conversation)");
+    } else
+        fprintf(stderr, "safearith %s: unknown command '%s' (/help lists them)\n", c->cmd, line);
+    fflush(stdout);
+    return 0;
+}
+
+static int loop(chat *c, history *h, size_t base) {
+    int tty = isatty(STDIN_FILENO);
     int32_t *buf = malloc((size_t)c->a->dec.max_tokens * sizeof *buf);
     int rc = buf ? 0 : cli_error(c->cmd, "out of memory");
-    while (!rc && !cli_interrupted()) {
-        if (tty) fputs("> ", stdout), fflush(stdout);
-        ssize_t len = getline(&line, &cap, stdin);
-        if (len < 0) break;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
-        if (len == 0) continue;
-        if (!strcmp(line, "/quit") || !strcmp(line, "/exit")) break;
-        if (!strcmp(line, "/reset")) {
-            clear(h, base);
-            continue;
+    char *line;
+    while (!rc && !cli_interrupted() && (line = read_line(tty))) {
+        int quit = 0;
+        if (cli_interrupted()) /* Ctrl-C at the prompt */
+            quit = 1;
+        else if (line[0] == '/')
+            quit = command(c, h, base, line);
+        else if (line[0])
+            rc = turn(c, h, line, buf);
+        free(line);
+        if (quit) break;
+        if (!rc && cli_interrupted()) { /* Ctrl-C during the reply: it stopped; go on */
+            fputs("(reply stopped)\n", stderr);
+            cli_interrupt_rearm();
         }
-        rc = turn(c, h, line, buf);
     }
-    free(line);
     free(buf);
     return rc;
 }
@@ -218,23 +253,21 @@ static int cmd_chat_main(int argc, char **argv) {
         return rc ? rc : CLI_FAIL;
     }
     const sa_model_config *cfg = sa_model_get_config(c.m);
-    c.ctx = a.ctx ? (int)a.ctx
-                  : (cfg->max_position_embeddings < 4096 ? cfg->max_position_embeddings : 4096);
-    sa_session_opts so = {1, c.ctx, 256, (int)a.load.threads, SA_KSET_AUTO, a.load.precision};
-    c.cached = malloc((size_t)c.ctx * sizeof *c.cached);
+    sa_session_opts so; /* --ctx 0: the library's default context */
+    sa_session_opts_init(&so);
+    so.n_seq = 1, so.max_ctx = (int)a.ctx, so.max_batch = 256, so.n_threads = (int)a.load.threads;
+    so.precision = a.load.precision;
+    if (sa_session_create(c.m, &so, &c.s, &err)) rc = cli_report(cmd, &err);
+    c.ctx = c.s ? sa_session_max_ctx(c.s) : 0;
+    c.cached = malloc((size_t)(c.ctx ? c.ctx : 1) * sizeof *c.cached);
     c.scratch = malloc(sa_sample_scratch_bytes(cfg->vocab_size));
-    c.n_stop = cli_stop_ids(c.m, c.tok, c.stop);
-    sa_rng_seed(&c.rng, (uint64_t)a.dec.seed);
-    if (!c.cached || !c.scratch)
-        rc = cli_error(cmd, "out of memory");
-    else if (sa_session_create(c.m, &so, &c.s, &err))
-        rc = cli_report(cmd, &err);
+    c.n_stop = sa_model_stop_ids(c.m, c.tok, c.stop);
+    sa_rng_seed(&c.rng, a.dec.seed);
+    if (!rc && (!c.cached || !c.scratch)) rc = cli_error(cmd, "out of memory");
     sa_hook hook;
     cli_steer_hook(&a.steer, NULL, &hook); /* every prompt and reply token */
-    if (c.s)
-        sa_session_set_hook(c.s, &hook);
-    else if (a.system && push(&h, "system", a.system))
-        rc = cli_error(cmd, "out of memory");
+    if (c.s) sa_session_set_hook(c.s, &hook);
+    if (!rc && a.system && push(&h, "system", a.system)) rc = cli_error(cmd, "out of memory");
     if (!rc) rc = loop(&c, &h, h.n);
     clear(&h, 0);
     free(h.msgs);

@@ -2,14 +2,15 @@
  *
  * Prints {"text": "..."} for --ids, or one such JSON line per {"ids": [...]} line of --input. */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "engine_cli.h"
+#include "flags.h"
 #include "tok_cli.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 #include "safearith/tokenizer.h"
 
 #define CMD "detokenize"
@@ -34,18 +35,17 @@ static void usage(FILE *o) {
         "  --text-only       print the decoded text itself instead of JSON (--ids only)\n");
 }
 
+/* --ids through the commands' one token-list reader (decimal ids, engine_cli.h). */
 static int parse_ids(const char *s, sa_tokens *t) {
+    int32_t *ids;
+    int n, rc = 0;
+    if (cli_parse_token_list(CMD, "--ids", s, &ids, &n)) return CLI_USAGE;
     sa_error err;
-    while (*s) {
-        char *end;
-        errno = 0;
-        long v = strtol(s, &end, 10);
-        if (end == s || errno || v < 0 || v > 0x7FFFFFFF || (*end && *end != ','))
-            return cli_usage_error(CMD, "--ids: \"%s\" is not a comma-separated list of ids", s);
-        if (sa_tokens_push(t, (int32_t)v, &err) != SA_OK) return cli_report(CMD, &err);
-        s = *end ? end + 1 : end;
-    }
-    return 0;
+    for (int i = 0; i < n && !rc; i++)
+        if (sa_tokens_push(t, ids[i], &err) != SA_OK) rc = cli_report(CMD, &err);
+    free(ids);
+    if (rc) sa_tokens_free(t);
+    return rc;
 }
 
 /* A decoded text as a raw JSON string literal: cJSON's own strings stop at a NUL byte, and
@@ -164,32 +164,22 @@ static int run(int argc, char **argv) {
     const char *model = NULL, *ids = NULL, *input = NULL;
     unsigned flags = SA_DECODE_REFUSE_UNKNOWN;
     int text_only = 0, stream = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return CLI_OK;
-        }
-        const char **slot = !strcmp(a, "--model")   ? &model
-                            : !strcmp(a, "--ids")   ? &ids
-                            : !strcmp(a, "--input") ? &input
-                                                    : NULL;
-        if (slot) {
-            if (i + 1 >= argc) return cli_usage_error(CMD, "%s needs a value", a);
-            *slot = argv[++i];
-        } else if (!strcmp(a, "--skip-special"))
-            flags |= SA_DECODE_SKIP_SPECIAL;
-        else if (!strcmp(a, "--skip-unknown"))
-            flags &= ~(unsigned)SA_DECODE_REFUSE_UNKNOWN;
-        else if (!strcmp(a, "--no-cleanup"))
-            flags |= SA_DECODE_NO_CLEANUP;
-        else if (!strcmp(a, "--stream"))
-            stream = 1;
-        else if (!strcmp(a, "--text-only"))
-            text_only = 1;
-        else
-            return cli_usage_error(CMD, "unknown option '%s'", a);
+    int skip = 0, skip_unknown = 0, no_cleanup = 0;
+    cli_args p;
+    cli_args_init(&p, CMD, argc, argv);
+    while (cli_args_next(&p)) {
+        if (cli_flag_help(&p)) return usage(stdout), CLI_OK;
+        if (!(cli_flag_str(&p, "--model", &model) || cli_flag_str(&p, "--ids", &ids) ||
+              cli_flag_str(&p, "--input", &input) || cli_flag_on(&p, "--skip-special", &skip) ||
+              cli_flag_on(&p, "--skip-unknown", &skip_unknown) ||
+              cli_flag_on(&p, "--no-cleanup", &no_cleanup) ||
+              cli_flag_on(&p, "--stream", &stream) || cli_flag_on(&p, "--text-only", &text_only)))
+            cli_args_unknown(&p);
     }
+    if (p.failed) return CLI_USAGE;
+    if (skip) flags |= SA_DECODE_SKIP_SPECIAL;
+    if (no_cleanup) flags |= SA_DECODE_NO_CLEANUP;
+    if (skip_unknown) flags &= ~(unsigned)SA_DECODE_REFUSE_UNKNOWN;
     if (!model) return cli_usage_error(CMD, "--model is required");
     if (!ids == !input) return cli_usage_error(CMD, "give exactly one of --ids, --input");
     sa_tokens t = {0};

@@ -161,31 +161,23 @@ static int run(int argc, char **argv) {
     const char *a = NULL, *b = NULL;
     int json = 0, by_tensor = 1, by_layer = 1;
     long threads = 0;
-    for (int i = 1; i < argc; i++) {
-        int m;
-        const char *v;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage();
-            return CLI_OK;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = 1;
-        } else if ((v = arith_cli_value(CMD, "--threads", argc, argv, &i, &m)) || m) {
-            if (!v || cli_parse_long(CMD, "--threads", v, 1, 4096, &threads)) return CLI_USAGE;
-        } else if ((v = arith_cli_value(CMD, "--by", argc, argv, &i, &m)) || m) {
-            if (!v) return CLI_USAGE;
-            by_tensor = !strcmp(v, "tensor") || !strcmp(v, "both");
-            by_layer = !strcmp(v, "layer") || !strcmp(v, "both");
-            if (!by_tensor && !by_layer)
-                return cli_usage_error(CMD, "--by: expected tensor, layer or both, got '%s'", v);
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_usage_error(CMD, "unknown option '%s'", argv[i]);
-        } else if (!a) {
-            a = argv[i];
-        } else if (!b) {
-            b = argv[i];
-        } else {
-            return cli_usage_error(CMD, "unexpected argument '%s'", argv[i]);
-        }
+    const char *pos[2] = {NULL, NULL}, *by = NULL;
+    cli_args p;
+    cli_args_init(&p, CMD, argc, argv);
+    while (cli_args_next(&p)) {
+        if (cli_flag_help(&p)) return usage(), CLI_OK;
+        if (!(cli_flag_on(&p, "--json", &json) ||
+              cli_flag_long(&p, "--threads", 1, 4096, &threads) || cli_flag_str(&p, "--by", &by) ||
+              cli_positional(&p, pos, 2)))
+            cli_args_unknown(&p);
+    }
+    if (p.failed) return CLI_USAGE;
+    a = pos[0], b = pos[1];
+    if (by) {
+        by_tensor = !strcmp(by, "tensor") || !strcmp(by, "both");
+        by_layer = !strcmp(by, "layer") || !strcmp(by, "both");
+        if (!by_tensor && !by_layer)
+            return cli_usage_error(CMD, "--by: expected tensor, layer or both, got '%s'", by);
     }
     if (!b) return cli_usage_error(CMD, "expected two models A and B");
     sa_pool *pool = sa_pool_create((int)threads);

@@ -13,12 +13,10 @@
 #include "cli.h"
 #include "engine_cli.h"
 #include "steer_opts.h"
+#include "eval/eval_json.h"
 #include "safearith/eval.h"
-#include "safearith/fsutil.h"
-
-#ifndef SAFEARITH_VERSION
-#define SAFEARITH_VERSION "0.1.0"
-#endif
+#include "safearith/version.h"
+#include "core/fsutil.h"
 
 #define CMD "eval"
 #define MAX_DS 64
@@ -68,7 +66,7 @@ static const char usage[] =
     "  --refusal-lists FILE   refusal_prefix_lists.json, for refusal:NAME\n"
     "  --judge-max-tokens N   verdict length for model judges (default: the prompt's own)\n"
     "decoding:\n"
-    "  --max-new-tokens N     default 128\n"
+    "  --max-new-tokens N     default 128 (alias --max-tokens, as generate and chat)\n"
     "  --temp T               sampling temperature (default 0 = greedy)\n"
     "  --top-k K  --top-p P   sampling filters\n"
     "  --batch B              prompts generated together (default 8)\n"
@@ -91,100 +89,64 @@ typedef struct opts {
     const char *datasets[MAX_DS], *judges[MAX_JUDGES];
     cli_steer steer;
     int n_ds, n_judges;
-    long limit, sample, seed, batch, judge_max_tokens, ctx;
+    long limit, sample, batch, judge_max_tokens, ctx;
+    uint64_t seed;
     int resume, quiet;
     cli_load_opts load;
     sa_eval_prompt_mode mode;
     sa_eval_decoding dec;
 } opts;
 
+/* --prompt raw|chat. */
+static int prompt_flag(cli_args *p, opts *o) {
+    const char *v;
+    if (!cli_flag_value(p, "--prompt", &v)) return 0;
+    if (v && !strcmp(v, "raw"))
+        o->mode = SA_PROMPT_RAW;
+    else if (v && !strcmp(v, "chat"))
+        o->mode = SA_PROMPT_CHAT;
+    else if (v)
+        cli_args_fail(p, "--prompt must be raw or chat (or use --prompt-template)");
+    return 1;
+}
+
+/* 0 to go on, -1 after --help, else the exit code. */
 static int parse_args(int argc, char **argv, opts *o) {
     memset(o, 0, sizeof *o);
     o->batch = 8;
-    o->dec = (sa_eval_decoding){128, 0, 0, 1.0, 0};
     o->mode = SA_PROMPT_RAW;
     cli_steer_init(&o->steer);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int h = cli_steer_or_help(CMD, &o->steer, usage, argc, argv, &i);
-        if (!h) h = cli_load_flag(CMD, &o->load, argc, argv, &i);
-        if (h < 0) return CLI_USAGE;
-        if (h == CLI_ARG_HELP) return -1;
-        if (h) continue;
-        if (!strcmp(a, "--resume")) {
-            o->resume = 1;
-            continue;
-        }
-        if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            o->quiet = 1;
-            continue;
-        }
-        if (i + 1 >= argc) return cli_usage_error(CMD, "%s needs a value", a);
-        const char *v = argv[++i];
-        double d;
-        if (!strcmp(a, "--model"))
-            o->model = v;
-        else if (!strcmp(a, "-o") || !strcmp(a, "--out"))
-            o->out = v;
-        else if (!strcmp(a, "--dataset")) {
-            if (o->n_ds == MAX_DS) return cli_usage_error(CMD, "at most %d --dataset", MAX_DS);
-            o->datasets[o->n_ds++] = v;
-        } else if (!strcmp(a, "--judge")) {
-            if (o->n_judges == MAX_JUDGES)
-                return cli_usage_error(CMD, "at most %d --judge", MAX_JUDGES);
-            o->judges[o->n_judges++] = v;
-        } else if (!strcmp(a, "--refusal-lists"))
-            o->lists = v;
-        else if (!strcmp(a, "--system"))
-            o->system = v;
-        else if (!strcmp(a, "--prefix"))
-            o->prefix = v;
-        else if (!strcmp(a, "--prompt-template"))
-            o->template_path = v, o->mode = SA_PROMPT_TEMPLATE;
-        else if (!strcmp(a, "--mcq-format"))
-            o->mcq_fmt = v;
-        else if (!strcmp(a, "--label"))
-            o->label = v;
-        else if (!strcmp(a, "--chat-template"))
-            o->chat_template = v;
-        else if (!strcmp(a, "--prompt")) {
-            if (!strcmp(v, "raw"))
-                o->mode = SA_PROMPT_RAW;
-            else if (!strcmp(v, "chat"))
-                o->mode = SA_PROMPT_CHAT;
-            else
-                return cli_usage_error(CMD,
-                                       "--prompt must be raw or chat (or use --prompt-template)");
-        } else if (!strcmp(a, "--ctx")) {
-            if (cli_parse_long(CMD, a, v, 2, 1 << 20, &o->ctx)) return CLI_USAGE;
-        } else if (!strcmp(a, "--limit")) {
-            if (cli_parse_long(CMD, a, v, 1, 1L << 40, &o->limit)) return CLI_USAGE;
-        } else if (!strcmp(a, "--sample")) {
-            if (cli_parse_long(CMD, a, v, 1, 1L << 40, &o->sample)) return CLI_USAGE;
-        } else if (!strcmp(a, "--seed")) {
-            if (cli_parse_long(CMD, a, v, 0, (1L << 62), &o->seed)) return CLI_USAGE;
-        } else if (!strcmp(a, "--batch")) {
-            if (cli_parse_long(CMD, a, v, 1, 4096, &o->batch)) return CLI_USAGE;
-        } else if (!strcmp(a, "--judge-max-tokens")) {
-            if (cli_parse_long(CMD, a, v, 1, 1 << 20, &o->judge_max_tokens)) return CLI_USAGE;
-        } else if (!strcmp(a, "--max-new-tokens")) {
-            long n;
-            if (cli_parse_long(CMD, a, v, 1, 1 << 20, &n)) return CLI_USAGE;
-            o->dec.max_new_tokens = (int)n;
-        } else if (!strcmp(a, "--temp")) {
-            if (cli_parse_double(CMD, a, v, 0, 100, &d)) return CLI_USAGE;
-            o->dec.temperature = d;
-        } else if (!strcmp(a, "--top-k")) {
-            long n;
-            if (cli_parse_long(CMD, a, v, 0, 1 << 30, &n)) return CLI_USAGE;
-            o->dec.top_k = (int)n;
-        } else if (!strcmp(a, "--top-p")) {
-            if (cli_parse_double(CMD, a, v, 0, 1, &d)) return CLI_USAGE;
-            o->dec.top_p = d;
-        } else
-            return cli_usage_error(CMD, "unknown option '%s'", a);
+    /* eval's decoding defaults: greedy, 128 new tokens */
+    cli_decode_opts dec = cli_decode_defaults(128, 0);
+    dec.temp = 0, dec.top_k = 0, dec.top_p = 1;
+    cli_args p;
+    cli_args_init(&p, CMD, argc, argv);
+    while (cli_args_next(&p)) {
+        if (cli_flag_help(&p)) return fputs(usage, stdout), -1;
+        if (!(cli_steer_flag(&p, &o->steer) || cli_load_flag(&p, &o->load) ||
+              cli_decode_flag(&p, &dec) || cli_flag_on(&p, "--resume", &o->resume) ||
+              cli_flag_on(&p, "-q|--quiet", &o->quiet) || cli_flag_str(&p, "--model", &o->model) ||
+              cli_flag_str(&p, "-o|--output|--out", &o->out) ||
+              cli_flag_list(&p, "--dataset", o->datasets, &o->n_ds, MAX_DS) ||
+              cli_flag_list(&p, "--judge", o->judges, &o->n_judges, MAX_JUDGES) ||
+              cli_flag_str(&p, "--refusal-lists", &o->lists) ||
+              cli_flag_str(&p, "--system", &o->system) ||
+              cli_flag_str(&p, "--prefix", &o->prefix) ||
+              (cli_flag_str(&p, "--prompt-template", &o->template_path) &&
+               (o->mode = SA_PROMPT_TEMPLATE)) ||
+              cli_flag_str(&p, "--mcq-format", &o->mcq_fmt) ||
+              cli_flag_str(&p, "--label", &o->label) ||
+              cli_flag_str(&p, "--chat-template", &o->chat_template) || prompt_flag(&p, o) ||
+              cli_flag_long(&p, "--ctx", 2, 1 << 20, &o->ctx) ||
+              cli_flag_long(&p, "--limit", 1, 1L << 40, &o->limit) ||
+              cli_flag_long(&p, "--sample", 1, 1L << 40, &o->sample) ||
+              cli_flag_long(&p, "--batch", 1, 4096, &o->batch) ||
+              cli_flag_long(&p, "--judge-max-tokens", 1, 1 << 20, &o->judge_max_tokens)))
+            cli_args_unknown(&p);
     }
-    o->dec.seed = (uint64_t)o->seed;
+    if (p.failed) return CLI_USAGE;
+    o->seed = dec.seed;
+    o->dec = (sa_eval_decoding){(int)dec.max_tokens, dec.temp, dec.top_k, dec.top_p, dec.seed};
     if (!o->model) return cli_usage_error(CMD, "--model DIR is required");
     if (!o->n_ds) return cli_usage_error(CMD, "at least one --dataset SPEC is required");
     if (!o->out) return cli_usage_error(CMD, "-o RUN_DIR is required");
@@ -470,7 +432,7 @@ static cJSON *build_settings(state *s, sa_error *err) {
 
 static cJSON *build_info(const opts *o) {
     cJSON *i = cJSON_CreateObject();
-    cJSON_AddStringToObject(i, "version", SAFEARITH_VERSION);
+    cJSON_AddStringToObject(i, "version", sa_version());
     if (o->label) cJSON_AddStringToObject(i, "label", o->label);
     cJSON_AddNumberToObject(i, "batch", (double)o->batch);
     cJSON_AddNumberToObject(i, "threads", (double)o->load.threads);
@@ -536,8 +498,7 @@ static int run_eval(state *s) {
     }
     st = sa_eval_rundir_set_status(&rd, "complete", NULL, &err);
     sa_eval_rundir_close(&rd);
-    cJSON *summary = NULL;
-    if (!st) st = sa_eval_summarize(o->out, &summary, &err);
+    if (!st) st = sa_eval_summarize(o->out, &err);
     if (st) return cli_report(CMD, &err);
     if (!o->quiet) {
         char *rp = sa_path_join(o->out, "summary.md");
@@ -546,7 +507,6 @@ static int run_eval(state *s) {
         if (rp && !sa_read_file(rp, &md, &len, NULL)) fputs(md, stdout);
         free(md), free(rp);
     }
-    cJSON_Delete(summary);
     return CLI_OK;
 }
 

@@ -22,7 +22,7 @@ static const char *const usage =
     "  --chat            wrap the prompt in the model's chat template (as a user turn)\n"
     "  --system S        system message for --chat\n"
     "  --no-bos          do not add BOS to a plain text prompt\n"
-    "  --max-tokens N    tokens to generate (default 128)\n"
+    "  --max-tokens N    tokens to generate (default 128; alias --max-new-tokens)\n"
     "  --temp T          temperature; 0 = greedy (default 0.8)\n"
     "  --top-k K         keep the K most likely tokens (default 40; 0 = off)\n"
     "  --top-p P         nucleus sampling mass (default 0.95; 1 = off)\n"
@@ -40,40 +40,24 @@ typedef struct {
     cli_steer steer;
 } gen_args;
 
+/* 0 to go on, -1 after --help, else the exit code. */
 static int parse_args(const char *cmd, int argc, char **argv, gen_args *a) {
-    *a = (gen_args){.dec = cli_decode_defaults(128)};
+    *a = (gen_args){.dec = cli_decode_defaults(128, 1)};
     cli_steer_init(&a->steer);
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int h = cli_steer_or_help(cmd, &a->steer, usage, argc, argv, &i);
-        if (!h) h = cli_load_flag(cmd, &a->load, argc, argv, &i);
-        if (h < 0) return CLI_USAGE;
-        if (h == CLI_ARG_HELP) return -1;
-        if (h) continue;
-        if (!strcmp(f, "--chat"))
-            a->chat = 1;
-        else if (!strcmp(f, "--no-bos"))
-            a->no_bos = 1;
-        else if (!strcmp(f, "--print-ids"))
-            a->print_ids = 1;
-        else if (!strcmp(f, "--ignore-eos"))
-            a->ignore_eos = 1;
-        else if (!v)
-            return cli_usage_error(cmd, "unknown option or missing value: %s", f);
-        else if (!strcmp(f, "--model"))
-            a->model = argv[++i];
-        else if (!strcmp(f, "--prompt"))
-            a->prompt = argv[++i];
-        else if (!strcmp(f, "--tokens"))
-            a->tokens = argv[++i];
-        else if (!strcmp(f, "--system"))
-            a->system = argv[++i];
-        else {
-            int dr = cli_decode_flag(cmd, &a->dec, argv, &i, 0);
-            if (dr < 0) return CLI_USAGE;
-            if (!dr) return cli_usage_error(cmd, "unknown option: %s", f);
-        }
+    cli_args p;
+    cli_args_init(&p, cmd, argc, argv);
+    while (cli_args_next(&p)) {
+        if (cli_flag_help(&p)) return fputs(usage, stdout), -1;
+        if (!(cli_steer_flag(&p, &a->steer) || cli_load_flag(&p, &a->load) ||
+              cli_decode_flag(&p, &a->dec) || cli_flag_on(&p, "--chat", &a->chat) ||
+              cli_flag_on(&p, "--no-bos", &a->no_bos) ||
+              cli_flag_on(&p, "--print-ids", &a->print_ids) ||
+              cli_flag_on(&p, "--ignore-eos", &a->ignore_eos) ||
+              cli_flag_str(&p, "--model", &a->model) || cli_flag_str(&p, "--prompt", &a->prompt) ||
+              cli_flag_str(&p, "--tokens", &a->tokens) || cli_flag_str(&p, "--system", &a->system)))
+            cli_args_unknown(&p);
     }
+    if (p.failed) return CLI_USAGE;
     if (!a->model) return cli_usage_error(cmd, "--model is required");
     if (!!a->prompt == !!a->tokens)
         return cli_usage_error(cmd, "give exactly one of --prompt and --tokens");
@@ -98,8 +82,11 @@ static int generate(const char *cmd, sa_model *m, sa_tokenizer *tok, const gen_a
     if (ctx > cfg->max_position_embeddings) ctx = cfg->max_position_embeddings;
     if (n >= ctx)
         return cli_error(cmd, "prompt of %d tokens does not fit the context of %ld", n, ctx);
-    sa_session_opts so = {
-        1, (int)ctx, n < 512 ? n : 512, (int)a->load.threads, SA_KSET_AUTO, a->load.precision};
+    sa_session_opts so;
+    sa_session_opts_init(&so);
+    so.n_seq = 1, so.max_ctx = (int)ctx, so.max_batch = n < 512 ? n : 512,
+    so.n_threads = (int)a->load.threads;
+    so.precision = a->load.precision;
     if (sa_session_create(m, &so, &s, &err)) return cli_report(cmd, &err);
     sa_hook hook;
     cli_steer_hook((cli_steer *)&a->steer, NULL, &hook); /* prompt and generated tokens */
@@ -110,10 +97,10 @@ static int generate(const char *cmd, sa_model *m, sa_tokenizer *tok, const gen_a
         sa_session_free(s);
         return rc;
     }
-    int32_t stop[2 * SA_MAX_EOS];
-    int n_stop = a->ignore_eos ? 0 : cli_stop_ids(m, tok, stop);
-    sa_gen_opts go = {.sampling = {(float)a->dec.temp, (int)a->dec.top_k, (float)a->dec.top_p,
-                                   (uint64_t)a->dec.seed},
+    int32_t stop[SA_MAX_STOP_IDS];
+    int n_stop = a->ignore_eos ? 0 : sa_model_stop_ids(m, tok, stop);
+    sa_gen_opts go = {.struct_size = sizeof go,
+                      .sampling = cli_decode_sampling(&a->dec),
                       .max_tokens = (int)a->dec.max_tokens,
                       .stop_ids = stop,
                       .n_stop_ids = n_stop,

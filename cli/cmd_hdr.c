@@ -38,36 +38,29 @@ typedef struct hdr_args {
     sa_hdr_opts h;
 } hdr_args;
 
-/* One command-specific flag; returns 1 consumed, 0 unknown, -1 error. */
-static int own_flag(void *ctx, int argc, char **argv, int *i) {
+/* One command-specific flag (a flag reader, flags.h). */
+static int own_flag(void *ctx, cli_args *p) {
     hdr_args *a = ctx;
-    int m, r;
     const char *v;
-    if ((r = arith_cli_str(CMD, "--target", argc, argv, i, &a->target)) ||
-        (r = arith_cli_str(CMD, "--base", argc, argv, i, &a->base)) ||
-        (r = arith_cli_str(CMD, "--harmful", argc, argv, i, &a->harmful)) ||
-        (r = arith_cli_str(CMD, "--include", argc, argv, i, &a->h.include)) ||
-        (r = arith_cli_str(CMD, "--exclude", argc, argv, i, &a->h.exclude)))
-        return r;
-    if ((v = arith_cli_value(CMD, "--top-k", argc, argv, i, &m)) || m)
-        return v && !cli_parse_double(CMD, "--top-k", v, 0, 100, &a->h.top_k) ? 1 : -1;
-    if ((v = arith_cli_value(CMD, "--lambda", argc, argv, i, &m)) || m)
-        return v && !cli_parse_double(CMD, "--lambda", v, -1e6, 1e6, &a->h.lambda) ? 1 : -1;
-    if ((v = arith_cli_value(CMD, "--select", argc, argv, i, &m)) || m) {
-        if (!v) return -1;
-        if (!strcmp(v, "global"))
-            a->h.scope = SA_SELECT_GLOBAL;
-        else if (!strcmp(v, "per-tensor"))
-            a->h.scope = SA_SELECT_PER_TENSOR;
-        else
-            return cli_usage_error(CMD, "--select: expected global or per-tensor, got '%s'", v), -1;
+    int no_trim = 0;
+    if (cli_flag_str(p, "--target", &a->target) || cli_flag_str(p, "--base", &a->base) ||
+        cli_flag_str(p, "--harmful", &a->harmful) || cli_flag_str(p, "--include", &a->h.include) ||
+        cli_flag_str(p, "--exclude", &a->h.exclude) ||
+        cli_flag_double(p, "--top-k", 0, 100, &a->h.top_k) ||
+        cli_flag_double(p, "--lambda", -1e6, 1e6, &a->h.lambda) ||
+        cli_flag_range(p, "--layers", &a->h.layer_lo, &a->h.layer_hi) ||
+        cli_flag_on(p, "--notebook-edited-bug", &a->h.notebook_edited_bug))
         return 1;
-    }
-    if ((v = arith_cli_value(CMD, "--layers", argc, argv, i, &m)) || m)
-        return v && !cli_parse_range(CMD, "--layers", v, &a->h.layer_lo, &a->h.layer_hi) ? 1 : -1;
-    if (!strcmp(argv[*i], "--no-trim")) return a->h.trim = 0, 1;
-    if (!strcmp(argv[*i], "--notebook-edited-bug")) return a->h.notebook_edited_bug = 1, 1;
-    return 0;
+    if (cli_flag_on(p, "--no-trim", &no_trim)) return a->h.trim = !no_trim, 1;
+    if (!cli_flag_value(p, "--select", &v)) return 0;
+    if (!v) return 1;
+    if (!strcmp(v, "global"))
+        a->h.scope = SA_SELECT_GLOBAL;
+    else if (!strcmp(v, "per-tensor"))
+        a->h.scope = SA_SELECT_PER_TENSOR;
+    else
+        cli_args_fail(p, "--select: expected global or per-tensor, got '%s'", v);
+    return 1;
 }
 
 static void print_result(const char *out, const sa_hdr_result *r, const sa_hdr_opts *h) {
@@ -86,21 +79,16 @@ static int run(int argc, char **argv) {
     arith_cli c;
     arith_cli_init(&c);
     hdr_args a = {0};
-    a.h = (sa_hdr_opts){10, 3, SA_SELECT_GLOBAL, 1, -1, -1, NULL, NULL, 0};
+    sa_hdr_opts_init(&a.h);
     int pr = arith_cli_parse(CMD, &c, argc, argv, own_flag, &a, usage);
     if (pr != CLI_OK) return pr == ARITH_CLI_HELP_SHOWN ? CLI_OK : pr;
     if (!a.target || !a.harmful) return cli_usage_error(CMD, "--target and --harmful are required");
-    int tv = sa_is_task_vector(a.harmful);
-    if (!a.base && !tv)
-        return cli_usage_error(CMD, "--base is required unless --harmful is a stored task vector");
-    if (a.base && tv)
-        return cli_usage_error(CMD, "--harmful %s is a stored task vector; do not give --base",
-                               a.harmful);
-    if (a.h.notebook_edited_bug && a.h.layer_lo < 0 && !a.h.include && !a.h.exclude)
-        return cli_usage_error(CMD, "--notebook-edited-bug needs --layers, --include or --exclude");
+    sa_error err;
+    /* the library checks the combination (task vector or --base, --notebook-edited-bug's
+     * selection, --layers against the model) before any work */
+    if (sa_hdr_check(a.target, a.base, a.harmful, &a.h, &err)) return cli_report_usage(CMD, &err);
     int rc = arith_cli_start(CMD, &c);
     if (rc != CLI_OK) return rc;
-    sa_error err;
     sa_hdr_result res;
     sa_status s = sa_hdr(a.target, a.base, a.harmful, &a.h, &c.o, &res, &err);
     arith_cli_end(&c);

@@ -13,7 +13,7 @@
 
 #include "cli.h"
 #include "engine_cli.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 #include "safearith/safetensors.h"
 #include "safearith/steer.h"
 #include "safearith/tokenizer.h"
@@ -86,60 +86,41 @@ static char *unescape(const char *s) {
     return out;
 }
 
-static int parse_enum(const char *cmd, const char *flag, const char *v, int (*fn)(const char *),
-                      const char *choices, int *out) {
-    int r = fn(v);
-    if (r < 0) return cli_usage_error(cmd, "%s: expected %s, got '%s'", flag, choices, v), -1;
-    *out = r;
-    return 0;
+/* A flag whose value is one of a few names (fn returns -1 for others). */
+static int enum_flag(cli_args *p, const char *flag, int (*fn)(const char *), const char *choices,
+                     int *out) {
+    const char *v;
+    if (!cli_flag_value(p, flag, &v)) return 0;
+    int r = v ? fn(v) : 0;
+    if (v && r < 0) return cli_args_fail(p, "%s: expected %s, got '%s'", flag, choices, v);
+    if (v) *out = r;
+    return 1;
 }
 
+/* 0 to go on, 1 after --help, -1 after an error. */
 static int parse_args(const char *cmd, int argc, char **argv, icv_args *a) {
-    long n;
-    int e;
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int lr = cli_load_flag(cmd, &a->load, argc, argv, &i);
-        if (lr < 0) return -1;
-        if (lr) continue;
-        int takes = strcmp(f, "--chat") && strcmp(f, "--layer0") && strcmp(f, "--overwrite");
-        if (!strcmp(f, "--help") || !strcmp(f, "-h")) return fputs(usage, stdout), 1;
-        if (f[0] != '-') return cli_usage_error(cmd, "unexpected argument '%s'", f), -1;
-        if (takes && !v) return cli_usage_error(cmd, "%s needs a value", f), -1;
-        if (takes) i++;
-        if (!strcmp(f, "--model"))
-            a->model = v;
-        else if (!strcmp(f, "--pairs"))
-            a->pairs = v;
-        else if (!strcmp(f, "-o") || !strcmp(f, "--output"))
-            a->out = v;
-        else if (!strcmp(f, "--format"))
-            a->format = v;
-        else if (!strcmp(f, "--dump-states"))
-            a->dump = v;
-        else if (!strcmp(f, "--chat"))
-            a->o.chat = 1;
-        else if (!strcmp(f, "--layer0"))
-            a->o.layer0 = 1;
-        else if (!strcmp(f, "--overwrite"))
-            a->overwrite = 1;
-        else if (!strcmp(f, "--position")) {
-            if (parse_enum(cmd, f, v, sa_icv_position_parse, "last, mean-last-4 or mean-answer",
-                           &e))
-                return -1;
-            a->o.position = (sa_icv_position)e;
-        } else if (!strcmp(f, "--method")) {
-            if (parse_enum(cmd, f, v, sa_icv_method_parse, "pca, mean or pca+mean", &e)) return -1;
-            a->o.method = (sa_icv_method)e;
-        } else if (!strcmp(f, "--scope")) {
-            if (parse_enum(cmd, f, v, sa_icv_scope_parse, "per-layer or concat", &e)) return -1;
-            a->o.scope = (sa_icv_scope)e;
-        } else if (!strcmp(f, "--batch")) {
-            if (cli_parse_long(cmd, f, v, 1, 4096, &n)) return -1;
-            a->o.batch = (int)n;
-        } else
-            return cli_usage_error(cmd, "unknown option '%s'", f), -1;
+    int pos = (int)a->o.position, method = (int)a->o.method, scope = (int)a->o.scope;
+    cli_args p;
+    cli_args_init(&p, cmd, argc, argv);
+    while (cli_args_next(&p)) {
+        if (cli_flag_help(&p)) return fputs(usage, stdout), 1;
+        if (!(cli_load_flag(&p, &a->load) || cli_flag_str(&p, "--model", &a->model) ||
+              cli_flag_str(&p, "--pairs", &a->pairs) || cli_flag_str(&p, "-o|--output", &a->out) ||
+              cli_flag_str(&p, "--format", &a->format) ||
+              cli_flag_str(&p, "--dump-states", &a->dump) ||
+              cli_flag_on(&p, "--chat", &a->o.chat) || cli_flag_on(&p, "--layer0", &a->o.layer0) ||
+              cli_flag_on(&p, "--overwrite", &a->overwrite) ||
+              enum_flag(&p, "--position", sa_icv_position_parse, "last, mean-last-4 or mean-answer",
+                        &pos) ||
+              enum_flag(&p, "--method", sa_icv_method_parse, "pca, mean or pca+mean", &method) ||
+              enum_flag(&p, "--scope", sa_icv_scope_parse, "per-layer or concat", &scope) ||
+              cli_flag_int(&p, "--batch", 1, 4096, &a->o.batch)))
+            cli_args_unknown(&p);
     }
+    if (p.failed) return -1;
+    a->o.position = (sa_icv_position)pos;
+    a->o.method = (sa_icv_method)method;
+    a->o.scope = (sa_icv_scope)scope;
     a->o.n_threads = (int)a->load.threads;
     a->o.precision = a->load.precision;
     if (!a->model || !a->pairs || !a->out)
@@ -258,7 +239,7 @@ static int check_outputs(const char *cmd, const icv_args *a) {
 static int run(int argc, char **argv) {
     const char *cmd = "icv";
     icv_args a = {0};
-    a.o.batch = 8;
+    sa_icv_opts_init(&a.o);
     int r = parse_args(cmd, argc, argv, &a);
     if (r) {
         free(a.format_buf);

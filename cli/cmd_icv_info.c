@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "flags.h"
 #include "safearith/gguf.h"
 
 static const char *usage =
@@ -90,21 +91,16 @@ static int print_json(const char *path, const sa_cvec *cv) {
 static int run(int argc, char **argv) {
     const char *cmd = "icv-info", *path = NULL;
     int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage, stdout);
-            return CLI_OK;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = 1;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
-        } else if (path) {
-            return cli_usage_error(cmd, "only one VEC.gguf expected (got '%s' and '%s')", path,
-                                   argv[i]);
-        } else {
-            path = argv[i];
-        }
+    cli_args p;
+    cli_args_init(&p, cmd, argc, argv);
+    while (cli_args_next(&p)) {
+        if (cli_flag_help(&p)) return fputs(usage, stdout), CLI_OK;
+        if (path && p.arg[0] != '-')
+            cli_args_fail(&p, "only one VEC.gguf expected (got '%s' and '%s')", path, p.arg);
+        else if (!(cli_flag_on(&p, "--json", &json) || cli_positional(&p, &path, 1)))
+            cli_args_unknown(&p);
     }
+    if (p.failed) return CLI_USAGE;
     if (!path) return cli_usage_error(cmd, "missing VEC.gguf");
     sa_cvec cv;
     sa_error err = {0};

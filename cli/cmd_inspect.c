@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "arith_cli.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 #include "safearith/safetensors.h"
 
 #define CMD "inspect"
@@ -170,21 +170,17 @@ static void print_text(const cJSON *o) {
 static int run(int argc, char **argv) {
     const char *path = NULL;
     int json = 0, tensors = 1;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage();
-            return CLI_OK;
-        } else if (!strcmp(argv[i], "--json"))
-            json = 1;
-        else if (!strcmp(argv[i], "--no-tensors"))
-            tensors = 0;
-        else if (argv[i][0] == '-' && argv[i][1])
-            return cli_usage_error(CMD, "unknown option '%s'", argv[i]);
-        else if (path)
-            return cli_usage_error(CMD, "unexpected argument '%s'", argv[i]);
-        else
-            path = argv[i];
+    int no_tensors = 0;
+    cli_args p;
+    cli_args_init(&p, CMD, argc, argv);
+    while (cli_args_next(&p)) {
+        if (cli_flag_help(&p)) return usage(), CLI_OK;
+        if (!(cli_flag_on(&p, "--json", &json) || cli_flag_on(&p, "--no-tensors", &no_tensors) ||
+              cli_positional(&p, &path, 1)))
+            cli_args_unknown(&p);
     }
+    if (p.failed) return CLI_USAGE;
+    tensors = !no_tensors;
     if (!path) return cli_usage_error(CMD, "expected a MODEL");
     sa_checkpoint *ck;
     sa_error err;

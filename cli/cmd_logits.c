@@ -10,7 +10,7 @@
 
 #include "cli.h"
 #include "engine_cli.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 #include "safearith/safetensors.h"
 #include "steer_opts.h"
 
@@ -80,7 +80,10 @@ static int run_model(const char *cmd, sa_model *m, const int32_t *ids, int T, in
         rc = cli_error(cmd, "out of memory for %d positions", T);
         goto done;
     }
-    sa_session_opts so = {1, T, T, threads, SA_KSET_AUTO, prec};
+    sa_session_opts so;
+    sa_session_opts_init(&so);
+    so.n_seq = 1, so.max_ctx = T, so.max_batch = T, so.n_threads = threads;
+    so.precision = prec;
     if (sa_session_create(m, &so, &s, &err)) {
         rc = cli_report(cmd, &err);
         goto done;
@@ -109,31 +112,17 @@ static int cmd_logits_main(int argc, char **argv) {
     cli_load_opts load = {0};
     cli_steer steer;
     cli_steer_init(&steer);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int h = cli_steer_or_help(cmd, &steer, usage, argc, argv, &i);
-        if (!h) h = cli_load_flag(cmd, &load, argc, argv, &i);
-        if (h < 0) return cli_steer_free(&steer), CLI_USAGE;
-        if (h == CLI_ARG_HELP) return cli_steer_free(&steer), CLI_OK;
-        if (h) continue;
-        if (!strcmp(a, "--overwrite")) {
-            overwrite = 1;
-        } else if (!strcmp(a, "--no-bos")) {
-            no_bos = 1;
-        } else if (!v) {
-            return cli_usage_error(cmd, "unknown option or missing value: %s", a);
-        } else if (!strcmp(a, "--model")) {
-            model = argv[++i];
-        } else if (!strcmp(a, "--tokens")) {
-            tokens = argv[++i];
-        } else if (!strcmp(a, "--text")) {
-            text = argv[++i];
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            out = argv[++i];
-        } else {
-            return cli_usage_error(cmd, "unknown option: %s", a);
-        }
+    cli_args p;
+    cli_args_init(&p, cmd, argc, argv);
+    while (cli_args_next(&p)) {
+        if (cli_flag_help(&p)) return fputs(usage, stdout), cli_steer_free(&steer), CLI_OK;
+        if (!(cli_steer_flag(&p, &steer) || cli_load_flag(&p, &load) ||
+              cli_flag_on(&p, "--overwrite", &overwrite) || cli_flag_on(&p, "--no-bos", &no_bos) ||
+              cli_flag_str(&p, "--model", &model) || cli_flag_str(&p, "--tokens", &tokens) ||
+              cli_flag_str(&p, "--text", &text) || cli_flag_str(&p, "-o|--output", &out)))
+            cli_args_unknown(&p);
     }
+    if (p.failed) return cli_steer_free(&steer), CLI_USAGE;
     if (!model || !out) return cli_usage_error(cmd, "--model and -o are required");
     if (!!tokens == !!text) return cli_usage_error(cmd, "give exactly one of --tokens and --text");
     const char *inputs[CLI_STEER_MAX + 1];

@@ -43,18 +43,12 @@ static void usage(void) {
 
 typedef struct merge_args {
     const char *recipe;
-    long seed;
+    uint64_t seed;
 } merge_args;
 
-static int own_flag(void *ctx, int argc, char **argv, int *i) {
+static int own_flag(void *ctx, cli_args *p) {
     merge_args *a = ctx;
-    int m;
-    const char *v;
-    if ((v = arith_cli_value(CMD, "--seed", argc, argv, i, &m)) || m)
-        return v && !cli_parse_long(CMD, "--seed", v, 0, 0x7fffffffffffffffL, &a->seed) ? 1 : -1;
-    if (argv[*i][0] == '-' || a->recipe) return 0;
-    a->recipe = argv[*i];
-    return 1;
+    return cli_flag_seed(p, "--seed", &a->seed) || cli_positional(p, &a->recipe, 1);
 }
 
 static int run(int argc, char **argv) {
@@ -64,12 +58,11 @@ static int run(int argc, char **argv) {
     int pr = arith_cli_parse(CMD, &c, argc, argv, own_flag, &a, usage);
     if (pr != CLI_OK) return pr == ARITH_CLI_HELP_SHOWN ? CLI_OK : pr;
     const char *recipe = a.recipe;
-    long seed = a.seed;
     if (!recipe) return cli_usage_error(CMD, "missing RECIPE.yml");
     sa_error err;
     sa_merge_recipe *r;
     if (sa_merge_recipe_load(recipe, &r, &err) != SA_OK) return cli_report(CMD, &err);
-    r->seed = (uint64_t)seed;
+    r->seed = a.seed;
     int rc = arith_cli_start(CMD, &c);
     if (rc != CLI_OK) {
         sa_merge_recipe_free(r);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "flags.h"
 #include "safearith/eval.h"
 
 #define CMD "report"
@@ -31,31 +32,19 @@ static int cmd_report(int argc, char **argv) {
     const char **dirs = calloc((size_t)argc, sizeof *dirs);
     int n = 0;
     if (!dirs) return cli_error(CMD, "out of memory");
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage, stdout);
-            free(dirs);
-            return CLI_OK;
-        }
-        if (!strcmp(argv[i], "--overwrite")) {
-            overwrite = 1;
-        } else if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--svg") ||
-                   !strcmp(argv[i], "--judge")) {
-            if (i + 1 >= argc) {
-                free(dirs);
-                return cli_usage_error(CMD, "%s needs a value", argv[i]);
-            }
-            const char **slot = argv[i][1] == 'o'           ? &out
-                                : !strcmp(argv[i], "--svg") ? &svg
-                                                            : &judge;
-            *slot = argv[i + 1];
-            i++;
-        } else if (argv[i][0] == '-') {
-            free(dirs);
-            return cli_usage_error(CMD, "unknown option '%s'", argv[i]);
-        } else
-            dirs[n++] = argv[i];
+    cli_args p;
+    cli_args_init(&p, CMD, argc, argv);
+    while (cli_args_next(&p)) {
+        if (cli_flag_help(&p)) return fputs(usage, stdout), free(dirs), CLI_OK;
+        if (cli_flag_str(&p, "-o|--output", &out) || cli_flag_str(&p, "--svg", &svg) ||
+            cli_flag_str(&p, "--judge", &judge) || cli_flag_on(&p, "--overwrite", &overwrite))
+            continue;
+        if (p.arg[0] == '-')
+            cli_args_unknown(&p);
+        else
+            dirs[n++] = p.arg;
     }
+    if (p.failed) return free(dirs), CLI_USAGE;
     if (!n) {
         free(dirs);
         return cli_usage_error(CMD, "give at least one RUN_DIR");

@@ -34,44 +34,33 @@ typedef struct resta_args {
     sa_resta_opts r;
 } resta_args;
 
-static int own_flag(void *ctx, int argc, char **argv, int *i) {
+static int own_flag(void *ctx, cli_args *p) {
     resta_args *a = ctx;
-    int m, r;
     const char *v;
-    long seed;
-    if ((r = arith_cli_str(CMD, "--model", argc, argv, i, &a->sft)) ||
-        (r = arith_cli_str(CMD, "--aligned", argc, argv, i, &a->aligned)) ||
-        (r = arith_cli_str(CMD, "--unaligned", argc, argv, i, &a->unaligned)))
-        return r;
-    if ((v = arith_cli_value(CMD, "--beta", argc, argv, i, &m)) || m)
-        return v && !cli_parse_double(CMD, "--beta", v, -1e6, 1e6, &a->r.beta) ? 1 : -1;
-    if ((v = arith_cli_value(CMD, "--dare", argc, argv, i, &m)) || m)
-        return v && !cli_parse_double(CMD, "--dare", v, 0, 0.999999, &a->r.dare_p) ? 1 : -1;
-    if ((v = arith_cli_value(CMD, "--seed", argc, argv, i, &m)) || m) {
-        if (!v || cli_parse_long(CMD, "--seed", v, 0, 0x7fffffffffffffffL, &seed)) return -1;
-        a->r.seed = (uint64_t)seed;
+    if (cli_flag_str(p, "--model", &a->sft) || cli_flag_str(p, "--aligned", &a->aligned) ||
+        cli_flag_str(p, "--unaligned", &a->unaligned) ||
+        cli_flag_double(p, "--beta", -1e6, 1e6, &a->r.beta) ||
+        cli_flag_double(p, "--dare", 0, 0.999999, &a->r.dare_p) ||
+        cli_flag_seed(p, "--seed", &a->r.seed))
         return 1;
-    }
-    if ((v = arith_cli_value(CMD, "--rescale", argc, argv, i, &m)) || m) {
-        if (!v) return -1;
-        if (!strcmp(v, "inverse"))
-            a->r.rescale = SA_RESCALE_INVERSE;
-        else if (!strcmp(v, "l1"))
-            a->r.rescale = SA_RESCALE_L1;
-        else if (!strcmp(v, "none"))
-            a->r.rescale = SA_RESCALE_NONE;
-        else
-            return cli_usage_error(CMD, "--rescale: expected inverse, l1 or none, got '%s'", v), -1;
-        return 1;
-    }
-    return 0;
+    if (!cli_flag_value(p, "--rescale", &v)) return 0;
+    if (!v) return 1;
+    if (!strcmp(v, "inverse"))
+        a->r.rescale = SA_RESCALE_INVERSE;
+    else if (!strcmp(v, "l1"))
+        a->r.rescale = SA_RESCALE_L1;
+    else if (!strcmp(v, "none"))
+        a->r.rescale = SA_RESCALE_NONE;
+    else
+        cli_args_fail(p, "--rescale: expected inverse, l1 or none, got '%s'", v);
+    return 1;
 }
 
 static int run(int argc, char **argv) {
     arith_cli c;
     arith_cli_init(&c);
     resta_args a = {0};
-    a.r = (sa_resta_opts){1.0, 0.0, 0, SA_RESCALE_INVERSE};
+    sa_resta_opts_init(&a.r);
     int pr = arith_cli_parse(CMD, &c, argc, argv, own_flag, &a, usage);
     if (pr != CLI_OK) return pr == ARITH_CLI_HELP_SHOWN ? CLI_OK : pr;
     if (!a.sft || !a.aligned || !a.unaligned)

@@ -22,13 +22,9 @@ typedef struct tv_args {
     const char *base, *model;
 } tv_args;
 
-static int own_flag(void *ctx, int argc, char **argv, int *i) {
+static int own_flag(void *ctx, cli_args *p) {
     tv_args *a = ctx;
-    int r;
-    if ((r = arith_cli_str(CMD, "--base", argc, argv, i, &a->base)) ||
-        (r = arith_cli_str(CMD, "--model", argc, argv, i, &a->model)))
-        return r;
-    return 0;
+    return cli_flag_str(p, "--base", &a->base) || cli_flag_str(p, "--model", &a->model);
 }
 
 static int run(int argc, char **argv) {

@@ -10,8 +10,9 @@
 #include <string.h>
 
 #include "cli.h"
+#include "flags.h"
 #include "tok_cli.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 #include "safearith/tokenizer.h"
 
 #define CMD "tokenize"
@@ -51,30 +52,24 @@ typedef struct opts {
 
 static int parse(int argc, char **argv, opts *o) {
     o->flags = SA_TOK_DEFAULT;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char **slot = !strcmp(a, "--model")           ? &o->model
-                            : !strcmp(a, "--text")          ? &o->text
-                            : !strcmp(a, "--input")         ? &o->input
-                            : !strcmp(a, "--messages")      ? &o->messages
-                            : !strcmp(a, "--chat-template") ? &o->chat_template
-                                                            : NULL;
-        if (slot) {
-            if (i + 1 >= argc) return cli_usage_error(CMD, "%s needs a value", a);
-            *slot = argv[++i];
-        } else if (!strcmp(a, "--ids-only"))
-            o->ids_only = 1;
-        else if (!strcmp(a, "--no-special"))
-            o->flags &= ~(unsigned)SA_TOK_PARSE_SPECIAL;
-        else if (!strcmp(a, "--no-add-special"))
-            o->flags &= ~(unsigned)SA_TOK_ADD_SPECIAL;
-        else if (!strcmp(a, "--add-generation-prompt"))
-            o->gen = 1;
-        else if (!strcmp(a, "--info"))
-            o->info = 1;
-        else
-            return cli_usage_error(CMD, "unknown option '%s'", a);
+    int no_special = 0, no_add = 0;
+    cli_args p;
+    cli_args_init(&p, CMD, argc, argv);
+    while (cli_args_next(&p)) {
+        if (!(cli_flag_str(&p, "--model", &o->model) || cli_flag_str(&p, "--text", &o->text) ||
+              cli_flag_str(&p, "--input", &o->input) ||
+              cli_flag_str(&p, "--messages", &o->messages) ||
+              cli_flag_str(&p, "--chat-template", &o->chat_template) ||
+              cli_flag_on(&p, "--ids-only", &o->ids_only) ||
+              cli_flag_on(&p, "--no-special", &no_special) ||
+              cli_flag_on(&p, "--no-add-special", &no_add) ||
+              cli_flag_on(&p, "--add-generation-prompt", &o->gen) ||
+              cli_flag_on(&p, "--info", &o->info)))
+            cli_args_unknown(&p);
     }
+    if (p.failed) return CLI_USAGE;
+    if (no_special) o->flags &= ~(unsigned)SA_TOK_PARSE_SPECIAL;
+    if (no_add) o->flags &= ~(unsigned)SA_TOK_ADD_SPECIAL;
     if (!o->model) return cli_usage_error(CMD, "--model is required");
     if (!!o->text + !!o->input + !!o->messages + o->info != 1)
         return cli_usage_error(CMD, "give exactly one of --text, --input, --messages, --info");

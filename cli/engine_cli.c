@@ -1,12 +1,12 @@
 /* engine_cli.c: helpers shared by the model-running commands (see engine_cli.h). */
 #include "engine_cli.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "safearith/parse.h"
 
 int cli_parse_token_list(const char *cmd, const char *flag, const char *val, int32_t **out,
                          int *n) {
@@ -14,32 +14,27 @@ int cli_parse_token_list(const char *cmd, const char *flag, const char *val, int
     *n = 0;
     if (!val || !*val)
         return cli_usage_error(cmd, "%s needs a comma-separated list of token ids", flag);
-    int cap = 16, k = 0;
-    int32_t *ids = malloc((size_t)cap * sizeof *ids);
-    const char *p = val;
-    while (ids) {
-        char *end;
-        errno = 0;
-        long v = strtol(p, &end, 10);
-        if (end == p || errno || v < 0 || v > INT32_MAX || (*end && *end != ',')) {
-            free(ids);
-            return cli_usage_error(cmd, "%s: '%s' is not a list of token ids", flag, val);
-        }
-        if (k == cap) {
-            int32_t *g = realloc(ids, (size_t)(cap *= 2) * sizeof *ids);
-            if (!g) break;
-            ids = g;
+    size_t cap = 1;
+    for (const char *p = val; *p; p++) cap += *p == ',';
+    int32_t *ids = malloc(cap * sizeof *ids);
+    char *copy = strdup(val);
+    if (!ids || !copy) return free(ids), free(copy), cli_error(cmd, "out of memory");
+    int k = 0;
+    for (char *item = copy, *next; item; item = next) { /* an empty item is refused */
+        next = strchr(item, ',');
+        if (next) *next++ = '\0';
+        int64_t v;
+        if (sa_parse_i64(flag, item, 0, INT32_MAX, &v, NULL)) {
+            free(ids), free(copy);
+            return cli_usage_error(cmd, "%s: '%s' is not a list of token ids (decimal, 0..%d)",
+                                   flag, val, INT32_MAX);
         }
         ids[k++] = (int32_t)v;
-        if (!*end) {
-            *out = ids;
-            *n = k;
-            return 0;
-        }
-        p = end + 1;
     }
-    free(ids);
-    return cli_error(cmd, "out of memory");
+    free(copy);
+    *out = ids;
+    *n = k;
+    return 0;
 }
 
 sa_model *cli_load_model(const char *cmd, const char *dir, sa_ckpt_mode weights) {
@@ -97,65 +92,43 @@ int cli_encode_chat(const char *cmd, sa_tokenizer *tok, const sa_chat_msg *msgs,
     return take_tokens(cmd, &t, out, n);
 }
 
-int cli_load_flag(const char *cmd, cli_load_opts *o, int argc, char **argv, int *i) {
-    const char *f = argv[*i];
-    if (!strcmp(f, "--no-mmap")) {
-        o->weights = SA_CKPT_READ;
+int cli_load_flag(cli_args *p, cli_load_opts *o) {
+    int no_mmap = 0;
+    if (cli_flag_on(p, "--no-mmap", &no_mmap)) {
+        if (no_mmap) o->weights = SA_CKPT_READ;
         return 1;
     }
-    if (strcmp(f, "--threads") && strcmp(f, "--precision")) return 0;
-    if (*i + 1 >= argc) return cli_usage_error(cmd, "%s needs a value", f), -1;
-    if (!strcmp(f, "--precision")) {
+    const char *prec = NULL;
+    if (cli_flag_value(p, "--precision", &prec)) {
         sa_error err = {0};
-        if (sa_precision_parse(argv[++*i], f, &o->precision, &err))
-            return cli_usage_error(cmd, "%s", err.msg), -1;
+        if (prec && sa_precision_parse(prec, "--precision", &o->precision, &err))
+            cli_args_fail(p, "%s", err.msg);
         return 1;
     }
-    return cli_parse_long(cmd, f, argv[++*i], 1, 1024, &o->threads) ? -1 : 1;
+    return cli_flag_long(p, "--threads", 1, 1024, &o->threads);
 }
 
-cli_decode_opts cli_decode_defaults(long max_tokens) {
-    return (cli_decode_opts){.max_tokens = max_tokens, .top_k = 40, .temp = 0.8, .top_p = 0.95};
+cli_decode_opts cli_decode_defaults(long max_tokens, int allow_stop) {
+    sa_sampling s = sa_sampling_default();
+    return (cli_decode_opts){.max_tokens = max_tokens,
+                             .allow_stop = allow_stop,
+                             .top_k = s.top_k,
+                             .temp = s.temperature,
+                             .top_p = s.top_p,
+                             .seed = s.seed};
 }
 
-int cli_decode_flag(const char *cmd, cli_decode_opts *d, char **argv, int *i, long min_tokens) {
-    const char *f = argv[*i], *v = argv[*i + 1];
-    int bad;
-    if (!strcmp(f, "--stop")) {
-        if (d->n_stop == 16) {
-            cli_usage_error(cmd, "at most 16 --stop strings");
-            return -1;
-        }
-        d->stop[d->n_stop++] = v;
-        bad = 0;
-    } else if (!strcmp(f, "--max-tokens"))
-        bad = cli_parse_long(cmd, f, v, min_tokens, 1 << 20, &d->max_tokens);
-    else if (!strcmp(f, "--top-k"))
-        bad = cli_parse_long(cmd, f, v, 0, 1 << 30, &d->top_k);
-    else if (!strcmp(f, "--temp"))
-        bad = cli_parse_double(cmd, f, v, 0, 100, &d->temp);
-    else if (!strcmp(f, "--top-p"))
-        bad = cli_parse_double(cmd, f, v, 0, 1, &d->top_p);
-    else if (!strcmp(f, "--seed"))
-        bad = cli_parse_double(cmd, f, v, 0, 18446744073709551615.0, &d->seed);
-    else
-        return 0;
-    ++*i;
-    return bad ? -1 : 1;
+int cli_decode_flag(cli_args *p, cli_decode_opts *d) {
+    return cli_flag_long(p, "--max-tokens|--max-new-tokens", 1, CLI_DECODE_MAX_TOKENS,
+                         &d->max_tokens) ||
+           cli_flag_int(p, "--top-k", 0, 1 << 30, &d->top_k) ||
+           cli_flag_double(p, "--temp", 0, 100, &d->temp) ||
+           cli_flag_double(p, "--top-p", 0, 1, &d->top_p) || cli_flag_seed(p, "--seed", &d->seed) ||
+           (d->allow_stop && cli_flag_list(p, "--stop", d->stop, &d->n_stop, 16));
 }
 
-int cli_stop_ids(const sa_model *m, const sa_tokenizer *tok, int32_t *ids) {
-    const sa_model_config *c = sa_model_get_config(m);
-    int n = 0;
-    for (int i = 0; i < c->n_eos; i++) ids[n++] = c->eos_token_ids[i];
-    const int32_t *extra = NULL;
-    size_t ne = tok ? sa_tokenizer_stop_ids(tok, &extra) : 0;
-    for (size_t i = 0; i < ne && n < 2 * SA_MAX_EOS; i++) {
-        int dup = 0;
-        for (int j = 0; j < n; j++) dup |= ids[j] == extra[i];
-        if (!dup && extra[i] >= 0 && extra[i] < c->vocab_size) ids[n++] = extra[i];
-    }
-    return n;
+sa_sampling cli_decode_sampling(const cli_decode_opts *d) {
+    return (sa_sampling){(float)d->temp, d->top_k, (float)d->top_p, d->seed};
 }
 
 int cli_stream_init(const char *cmd, cli_stream *st, sa_tokenizer *tok, int print_ids,

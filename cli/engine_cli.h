@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "flags.h"
 #include "safearith/model.h"
 #include "safearith/tokenizer.h"
 
@@ -28,26 +29,29 @@ typedef struct cli_load_opts {
     "  --precision" pad "P = f32 (default) or bf16: BF16 activations for BF16 weights\n"           \
     "  (the model may be BASE+ADAPTER: a PEFT LoRA adapter applied in memory, docs/arith.md)\n"
 
-/* If argv[*i] is --no-mmap, --threads or --precision, parse it into o (advancing *i past the value)
- * and return 1; return 0 for any other flag; print a usage error and return -1 for a missing or bad
- * value. */
-int cli_load_flag(const char *cmd, cli_load_opts *o, int argc, char **argv, int *i);
+/* A flag reader (flags.h) for --no-mmap, --threads and --precision into o. */
+int cli_load_flag(cli_args *p, cli_load_opts *o);
 
-/* The decoding flags shared by generate and chat: --stop (up to 16), --max-tokens, --top-k,
- * --temp, --top-p, --seed. */
+/* The decoding flags, one vocabulary for generate, chat and eval: --max-tokens (alias
+ * --max-new-tokens), --temp, --top-k, --top-p, --seed, and --stop (up to 16; generate and chat). */
 typedef struct cli_decode_opts {
     const char *stop[16];
-    int n_stop;
-    long max_tokens, top_k;
-    double temp, top_p, seed;
+    int n_stop, allow_stop;
+    long max_tokens;
+    int top_k;
+    double temp, top_p; /* as typed (eval records them in run.json) */
+    uint64_t seed;
 } cli_decode_opts;
 
-/* Defaults: top-k 40, temperature 0.8, top-p 0.95, seed 0. */
-cli_decode_opts cli_decode_defaults(long max_tokens);
-/* If argv[*i] is one of the decoding flags (its value in argv[*i + 1], non-NULL), parse it into d,
- * advance *i past the value and return 1; return 0 for any other flag; print the error and return
- * -1 for a bad value. min_tokens is the smallest --max-tokens accepted. */
-int cli_decode_flag(const char *cmd, cli_decode_opts *d, char **argv, int *i, long min_tokens);
+#define CLI_DECODE_MAX_TOKENS (1 << 20)
+
+/* The library's sampling defaults (sa_sampling_default) with the command's max_tokens;
+ * allow_stop: whether --stop is one of the command's flags. */
+cli_decode_opts cli_decode_defaults(long max_tokens, int allow_stop);
+/* A flag reader (flags.h) for the decoding flags into d. */
+int cli_decode_flag(cli_args *p, cli_decode_opts *d);
+/* d's sampling options for the library. */
+sa_sampling cli_decode_sampling(const cli_decode_opts *d);
 
 /* Parse "1,2,3" into a malloc'd array; prints an error naming the flag and returns non-zero on
  * a malformed list. */
@@ -65,9 +69,6 @@ int cli_encode_text(const char *cmd, sa_tokenizer *tok, const char *text, int ad
 /* Render msgs with the model's chat template (plus the assistant prompt) and tokenize. */
 int cli_encode_chat(const char *cmd, sa_tokenizer *tok, const sa_chat_msg *msgs, size_t n_msgs,
                     int32_t **out, int *n);
-/* The ids that end a reply: the model's EOS ids plus the tokenizer's end-of-turn ids (tok may be
- * NULL). Returns the count written to ids (capacity 2 * SA_MAX_EOS). */
-int cli_stop_ids(const sa_model *m, const sa_tokenizer *tok, int32_t *ids);
 
 /* Streaming generated tokens to stdout: as ids ("12 7 99"), or as text decoded incrementally,
  * holding back text that might be the start of a stop string. */

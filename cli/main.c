@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "safearith/version.h"
 
 // clang-format off
 #define SA_COMMANDS(X) \
@@ -38,19 +39,19 @@ static const sa_cli_command *const commands[] = {SA_COMMANDS(ENTRY)};
 #undef ENTRY
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
-#ifndef SAFEARITH_VERSION
-#define SAFEARITH_VERSION "0.1.0"
-#endif
-
 static void print_help(FILE *out) {
     fprintf(out,
             "safearith %s: make language models safe again without training them.\n\n"
             "usage: safearith <command> [options]   (safearith <command> --help for details)\n\n"
             "commands:\n",
-            SAFEARITH_VERSION);
+            sa_version());
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (commands[i]) fprintf(out, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
-    fprintf(out, "  %-12s %s\n", "help", "list commands, or show one command's help");
+    fprintf(out, "  %-12s %s\n", "help", "list commands, or show one command's help (help CMD)");
+    fprintf(out,
+            "\noptions:\n"
+            "  %-12s %s\n  %-12s %s\n",
+            "--version", "print the version and exit", "-h, --help", "this list");
 }
 
 static const sa_cli_command *find_command(const char *name) {
@@ -66,7 +67,9 @@ int main(int argc, char **argv) {
     }
     const char *name = argv[1];
     if (!strcmp(name, "help") || !strcmp(name, "--help") || !strcmp(name, "-h")) {
-        if (argc > 2) {
+        int list = argc == 2 || !strcmp(argv[2], "--help") || !strcmp(argv[2], "-h") ||
+                   !strcmp(argv[2], "help");
+        if (!list) {
             const sa_cli_command *c = find_command(argv[2]);
             if (!c) {
                 fprintf(stderr, "safearith: unknown command '%s' (see 'safearith help')\n",
@@ -80,7 +83,7 @@ int main(int argc, char **argv) {
         return CLI_OK;
     }
     if (!strcmp(name, "--version") || !strcmp(name, "version")) {
-        printf("safearith %s\n", SAFEARITH_VERSION);
+        printf("safearith %s\n", sa_version());
         return CLI_OK;
     }
     const sa_cli_command *c = find_command(name);

@@ -1,16 +1,18 @@
 /* steer_opts.c: parsing the --steer* flags and turning them into an engine hook (steer_opts.h).
  *
- * A scale is split off the last ':' of a --steer value only when what follows parses as a
- * number, so paths containing ':' still work (write PATH:1 to be explicit). */
+ * A value that names an existing file is a path even when it holds a ':'; otherwise the text
+ * after the last ':' is the scale and must be a number (so "V.gguf:abc" is refused as a bad
+ * scale, not reported as a file that cannot be opened). */
 #include "steer_opts.h"
 
-#include <errno.h>
-#include <math.h>
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "safearith/parse.h"
 
 void cli_steer_init(cli_steer *st) {
     memset(st, 0, sizeof *st);
@@ -25,38 +27,25 @@ void cli_steer_free(cli_steer *st) {
     cli_steer_init(st);
 }
 
-/* "--flag VALUE" or "--flag=VALUE": returns the value (advancing *i) or NULL if not this flag. */
-static const char *flag_value(const char *flag, int argc, char **argv, int *i, int *missing) {
-    const char *a = argv[*i];
-    size_t n = strlen(flag);
-    if (strncmp(a, flag, n)) return NULL;
-    if (a[n] == '=') return a + n + 1;
-    if (a[n]) return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-static int add_vector(const char *cmd, cli_steer *st, const char *val) {
+/* VALUE is PATH or PATH:SCALE. A VALUE naming an existing file is a path (even with a ':');
+ * otherwise what follows the last ':' is the scale and must be a number. */
+static int add_vector(cli_args *p, cli_steer *st, const char *val) {
     if (st->n == CLI_STEER_MAX)
-        return cli_usage_error(cmd, "--steer: at most %d vectors", CLI_STEER_MAX), -1;
+        return cli_args_fail(p, "--steer: at most %d vectors", CLI_STEER_MAX);
     const char *colon = strrchr(val, ':');
     double scale = 1.0;
     char *path = NULL;
-    if (colon) {
-        char *end;
-        errno = 0;
-        double v = strtod(colon + 1, &end);
-        if (colon[1] && !*end && !errno && isfinite(v)) {
-            scale = v;
-            path = strndup(val, (size_t)(colon - val));
-            if (!path) return cli_error(cmd, "out of memory"), -1;
-        }
+    if (colon && access(val, F_OK) != 0) {
+        sa_error err;
+        /* any finite decimal here; whether it fits the vectors' float32 arithmetic is the
+         * library's check (sa_steer_add_cvec names the file) */
+        if (sa_parse_f64("--steer scale", colon + 1, -DBL_MAX, DBL_MAX, &scale, &err))
+            return cli_args_fail(p, "--steer %s: %s (a path with ':' must exist)", val, err.msg);
+        path = strndup(val, (size_t)(colon - val));
+        if (!path) return cli_error(p->cmd, "out of memory"), p->failed = 1, 1;
     }
     if (!(path ? path : val)[0])
-        return free(path), cli_usage_error(cmd, "--steer: empty path in '%s'", val), -1;
+        return free(path), cli_args_fail(p, "--steer: empty path in '%s'", val);
     st->owned[st->n] = path;
     st->path[st->n] = path ? path : val;
     st->scale[st->n] = scale;
@@ -64,39 +53,25 @@ static int add_vector(const char *cmd, cli_steer *st, const char *val) {
     return 1;
 }
 
-int cli_steer_or_help(const char *cmd, cli_steer *st, const char *usage, int argc, char **argv,
-                      int *i) {
-    int r = cli_steer_flag(cmd, st, argc, argv, i);
-    if (r) return r;
-    if (strcmp(argv[*i], "--help") && strcmp(argv[*i], "-h")) return 0;
-    fputs(usage, stdout);
-    return CLI_ARG_HELP;
-}
-
-int cli_steer_flag(const char *cmd, cli_steer *st, int argc, char **argv, int *i) {
-    int missing = 0;
+int cli_steer_flag(cli_args *p, cli_steer *st) {
     const char *v;
-    const char *name = argv[*i];
-    if ((v = flag_value("--steer", argc, argv, i, &missing))) return add_vector(cmd, st, v);
-    if ((v = flag_value("--steer-mode", argc, argv, i, &missing))) {
-        if ((st->mode = sa_steer_mode_parse(v)) < 0)
-            return cli_usage_error(cmd, "--steer-mode: expected add, icv or icv-code, got '%s'", v),
-                   -1;
+    if (cli_flag_value(p, "--steer", &v)) return v ? add_vector(p, st, v) : 1;
+    if (cli_flag_value(p, "--steer-mode", &v)) {
+        if (v && (st->mode = sa_steer_mode_parse(v)) < 0)
+            cli_args_fail(p, "--steer-mode: expected add, icv or icv-code, got '%s'", v);
         return 1;
     }
-    if ((v = flag_value("--steer-at", argc, argv, i, &missing))) {
+    if (cli_flag_value(p, "--steer-at", &v)) {
+        if (!v) return 1;
         if (!strcmp(v, "mlp"))
             st->site = SA_STEER_AT_MLP;
         else if (!strcmp(v, "residual"))
             st->site = SA_STEER_AT_RESIDUAL;
         else
-            return cli_usage_error(cmd, "--steer-at: expected mlp or residual, got '%s'", v), -1;
+            cli_args_fail(p, "--steer-at: expected mlp or residual, got '%s'", v);
         return 1;
     }
-    if ((v = flag_value("--steer-layers", argc, argv, i, &missing)))
-        return cli_parse_range(cmd, "--steer-layers", v, &st->lo, &st->hi) ? -1 : 1;
-    if (missing) return cli_usage_error(cmd, "%s needs a value", name), -1;
-    return 0;
+    return cli_flag_range(p, "--steer-layers", &st->lo, &st->hi);
 }
 
 int cli_steer_setup(const char *cmd, cli_steer *st, const sa_model_config *cfg) {

@@ -4,8 +4,7 @@
  *
  * Use in a command:
  *     cli_steer st; cli_steer_init(&st);
- *     in the flag loop:  int r = cli_steer_flag(cmd, &st, argc, argv, &i);
- *                        if (r < 0) return CLI_USAGE; if (r) continue;
+ *     in the flag loop:  cli_steer_flag(&p, &st) || ... (flags.h)
  *     after loading:     if (cli_steer_setup(cmd, &st, sa_model_get_config(m))) -> fail
  *     after the session: sa_hook h; cli_steer_hook(&st, inner_or_NULL, &h);
  *                        sa_session_set_hook(s, &h);
@@ -14,6 +13,7 @@
 #ifndef SA_CLI_STEER_OPTS_H
 #define SA_CLI_STEER_OPTS_H
 
+#include "flags.h"
 #include "safearith/model.h"
 #include "safearith/steer.h"
 
@@ -35,7 +35,8 @@ typedef struct cli_steer {
 #define CLI_STEER_USAGE                                                                            \
     "steering (any number of vectors, summed per layer):\n"                                        \
     "  --steer VEC.gguf[:SCALE]   control vector (llama.cpp/repeng/safearith GGUF), scale 1\n"     \
-    "                             by default; direction.N acts on decoder layer N\n"               \
+    "                             by default (a decimal number); direction.N acts on decoder\n"    \
+    "                             layer N; a path containing ':' must exist\n"                     \
     "  --steer-mode add|icv|icv-code\n"                                                            \
     "                             add: h += SCALE*v (llama.cpp; default)\n"                        \
     "                             icv: m' = |m|*normalize(m/|m| + SCALE*v/|v|) (paper, "           \
@@ -46,16 +47,8 @@ typedef struct cli_steer {
     "  --steer-layers A-B         only layers A..B (inclusive, 0-based)\n"
 
 void cli_steer_init(cli_steer *st);
-/* If argv[*i] is a steering flag, consume it and its value (advancing *i) and return 1; return
- * 0 if it is not one; print a usage error and return -1 on a bad value. Accepts "--flag VALUE"
- * and "--flag=VALUE". */
-int cli_steer_flag(const char *cmd, cli_steer *st, int argc, char **argv, int *i);
-/* The head of the argument loop of the model-running commands: a steering flag (1, consumed), or
- * -h/--help (2, after printing usage to stdout), or a bad steering value (-1, after the usage
- * error), or anything else (0). */
-#define CLI_ARG_HELP 2
-int cli_steer_or_help(const char *cmd, cli_steer *st, const char *usage, int argc, char **argv,
-                      int *i);
+/* A flag reader (flags.h) for the steering flags. */
+int cli_steer_flag(cli_args *p, cli_steer *st);
 /* Load the vectors and build the plan for a model. Returns 0, or prints "safearith CMD: ..."
  * and returns the exit code: CLI_FAIL for an unreadable or malformed file, an n_embd mismatch
  * or a direction beyond the model's layers; CLI_USAGE for --steer-layers out of range or

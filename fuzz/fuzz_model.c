@@ -134,7 +134,9 @@ static int layer_tensors(spec *s, int n, const shape_cfg *c, int l) {
 static void run(sa_model *m, const shape_cfg *c) {
     sa_session *ss;
     sa_error err;
-    sa_session_opts o = {.n_seq = 2, .max_ctx = c->max_pos, .max_batch = 4, .n_threads = 1};
+    sa_session_opts o;
+    sa_session_opts_init(&o);
+    o.n_seq = 2, o.max_ctx = c->max_pos, o.max_batch = 4, o.n_threads = 1;
     if (sa_session_create(m, &o, &ss, &err) != SA_OK) return;
     int ctx = sa_session_max_ctx(ss);
     for (int pos = 0; pos < ctx;) {

@@ -2,6 +2,7 @@
  * the Markdown summary: an error with a message, or Markdown; never a crash. The first byte picks
  * the report's judge (odd: "refusal", even: each run's first) and whether an SVG is drawn. */
 #include "fuzz_util.h"
+#include "eval/eval_json.h"
 #include "safearith/eval.h"
 
 static const char RUN_JSON[] = "{\"settings\": {\"model\": {\"path\": \"m\"}}, \"info\": "

@@ -3,6 +3,7 @@
  * (so that mutations reach the rows), the rest responses.jsonl. Either an error with a message,
  * or a directory that takes a new row and a status; never a crash. */
 #include "fuzz_util.h"
+#include "eval/eval_json.h"
 #include "safearith/eval.h"
 
 static const char SETTINGS[] = "{\"model\": {\"path\": \"m\"}, \"datasets\": [{\"name\": \"d\"}]}";

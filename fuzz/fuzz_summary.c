@@ -2,6 +2,7 @@
  * run.json, the rest responses.jsonl. Either an error with a message, or summary.json and
  * summary.md both written; never a crash. */
 #include "fuzz_util.h"
+#include "eval/eval_json.h"
 #include "safearith/eval.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -15,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fz_path_keep("run", dir);
     cJSON *summary = NULL;
     sa_error err;
-    if (sa_eval_summarize(dir, &summary, &err) != SA_OK) {
+    if (sa_eval_summarize_json(dir, &summary, &err) != SA_OK) {
         if (!err.msg[0] || summary) abort();
         return 0;
     }

@@ -5,7 +5,7 @@
 # npm test references first. Usage: scripts/test.sh [--quick]  (--quick: normal build only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
+scripts/deps.sh --test
 if [ -f tests/tokenizer/package.json ]; then
   (cd tests/tokenizer && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; })
 fi

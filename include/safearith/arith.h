@@ -20,8 +20,18 @@
 #include "safearith/progress.h"
 #include "safearith/threads.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Options structs (sa_arith_opts, sa_hdr_opts, sa_resta_opts) start with struct_size and are
+ * filled with their defaults by their init function, which every caller must call before setting
+ * fields: new fields are only ever appended, so a program built against an older header keeps
+ * working with a newer library (fields it does not know keep their defaults). */
+
 /* What every checkpoint-producing operation needs. */
 typedef struct sa_arith_opts {
+    size_t struct_size; /* set by sa_arith_opts_init */
     const char *output; /* output directory (must not exist unless overwrite) */
     int overwrite;
     int out_dtype;            /* sa_dtype (F32/F16/BF16) or -1: each tensor keeps the target's */
@@ -29,6 +39,10 @@ typedef struct sa_arith_opts {
     sa_pool *pool;            /* NULL: single-threaded */
     const sa_progress *progress;
 } sa_arith_opts;
+
+/* Defaults: no output, no overwrite, each tensor keeps its dtype, SA_DEFAULT_SHARD_BYTES,
+ * single-threaded, no progress. */
+void sa_arith_opts_init(sa_arith_opts *o);
 
 /* Default shard size of outputs (as transformers' save_pretrained): 5 GB. */
 #define SA_DEFAULT_SHARD_BYTES 5000000000ull
@@ -44,6 +58,7 @@ int sa_is_task_vector(const char *path);
 typedef enum sa_select_scope { SA_SELECT_GLOBAL, SA_SELECT_PER_TENSOR } sa_select_scope;
 
 typedef struct sa_hdr_opts {
+    size_t struct_size;            /* set by sa_hdr_opts_init */
     double top_k;                  /* percent of entries of tau kept (largest |tau|), 0..100 */
     double lambda;                 /* out = target - lambda * trim(tau) */
     sa_select_scope scope;         /* one threshold over all selected entries, or one per tensor */
@@ -54,6 +69,9 @@ typedef struct sa_hdr_opts {
                                       the selection get the dense, untrimmed tau subtracted */
 } sa_hdr_opts;
 
+/* Defaults (the paper's): top_k 10, lambda 3, global selection, trimming on, all layers. */
+void sa_hdr_opts_init(sa_hdr_opts *h);
+
 typedef struct sa_hdr_result {
     uint64_t selected_tensors, selected_params; /* where tau is non-zero before trimming */
     uint64_t kept_params;                       /* entries of trim(tau) kept */
@@ -61,19 +79,32 @@ typedef struct sa_hdr_result {
     int harmful_is_task_vector;
 } sa_hdr_result;
 
+/* The checks sa_hdr makes before opening any model, for callers that want them separately (the
+ * CLI reports them as usage errors): options in range (top_k in [0, 100], finite lambda, a layer
+ * range lo <= hi), base given exactly when harmful is not a stored task vector, and
+ * notebook_edited_bug only with a selection (layers, include or exclude). Messages name the CLI
+ * flags. */
+sa_status sa_hdr_check(const char *target, const char *base, const char *harmful,
+                       const sa_hdr_opts *h, sa_error *err);
+
 /* Harm Direction Removal: out = target - lambda * trim_k(harmful - base). With base == NULL,
- * harmful must be a stored task vector (tau itself). */
+ * harmful must be a stored task vector (tau itself). Runs sa_hdr_check, and refuses a layer range
+ * beyond the target's decoder layers (naming the range and the layer count), before writing. */
 sa_status sa_hdr(const char *target, const char *base, const char *harmful, const sa_hdr_opts *h,
                  const sa_arith_opts *o, sa_hdr_result *res, sa_error *err);
 
 typedef enum sa_rescale { SA_RESCALE_INVERSE, SA_RESCALE_L1, SA_RESCALE_NONE } sa_rescale;
 
 typedef struct sa_resta_opts {
-    double beta;   /* weight of the safety vector aligned - unaligned */
-    double dare_p; /* DARE drop rate on sft - aligned; 0: no DARE */
+    size_t struct_size; /* set by sa_resta_opts_init */
+    double beta;        /* weight of the safety vector aligned - unaligned */
+    double dare_p;      /* DARE drop rate on sft - aligned; 0: no DARE */
     uint64_t seed;
     sa_rescale rescale; /* inverse: 1/(1-p); l1: ||d||_1 / ||mask*d||_1 per tensor */
 } sa_resta_opts;
+
+/* Defaults: beta 1, no DARE, seed 0, inverse rescaling. */
+void sa_resta_opts_init(sa_resta_opts *r);
 
 /* RESTA: out = sft + beta * (aligned - unaligned); with DARE (dare_p > 0):
  * out = aligned + DARE_p(sft - aligned) + beta * (aligned - unaligned). */
@@ -139,5 +170,9 @@ typedef struct sa_diff {
 sa_status sa_diff_run(const char *a, const char *b, sa_pool *pool, const sa_progress *progress,
                       sa_diff *out, sa_error *err);
 void sa_diff_free(sa_diff *d);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Every dtype the safetensors format defines, in the reference implementation's enum order. */
 typedef enum sa_dtype {
     SA_BOOL,
@@ -64,5 +68,9 @@ uint16_t sa_f32_to_f16(float f); /* round to nearest even */
  * source/destination dtype must satisfy sa_dtype_is_arith. */
 void sa_to_f32(const void *src, sa_dtype t, float *dst, size_t n);
 void sa_from_f32(const float *src, void *dst, sa_dtype t, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

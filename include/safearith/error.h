@@ -10,6 +10,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum sa_status {
     SA_OK = 0,
     SA_EIO,          /* open/read/write/rename/fsync/mmap failed */
@@ -43,5 +47,9 @@ void sa_error_clear(sa_error *err);
 
 /* A short constant name for a status ("I/O error", "format error", ...). */
 const char *sa_status_name(sa_status code);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -22,11 +22,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cjson/cJSON.h>
-
 #include "safearith/error.h"
 #include "safearith/model.h"
 #include "safearith/progress.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* ---------------------------------------------------------------- datasets */
 
@@ -76,8 +78,6 @@ typedef struct sa_eval_dataset {
 
 sa_status sa_eval_dataset_spec_parse(const char *spec, sa_eval_dataset_spec *out, sa_error *err);
 void sa_eval_dataset_spec_free(sa_eval_dataset_spec *s);
-/* Describe a spec as JSON (for run.json and the fingerprint). */
-cJSON *sa_eval_dataset_spec_json(const sa_eval_dataset_spec *s);
 
 sa_status sa_eval_dataset_load(const sa_eval_dataset_spec *spec, sa_eval_dataset *out,
                                sa_error *err);
@@ -252,10 +252,6 @@ typedef struct sa_eval_judge {
 sa_status sa_eval_judge_parse(const char *spec, const char *lists_file, sa_eval_judge *out,
                               char **model_dir, sa_error *err);
 void sa_eval_judge_free(sa_eval_judge *j);
-/* Judge n responses; results are cJSON objects {"flag": 1|0|-1, "label": ...[, "raw": ...]}
- * added to rows[i] under judge->name in the object "judges". */
-sa_status sa_eval_judge_apply(sa_eval_judge *j, int n, const sa_eval_item *const *items,
-                              const char *const *responses, cJSON *const *judged, sa_error *err);
 
 /* ---------------------------------------------------------------- metrics */
 
@@ -270,36 +266,13 @@ sa_interval sa_wilson(long k, long n, double z);
 
 /* ---------------------------------------------------------------- run directories */
 
-typedef struct sa_eval_rundir {
-    char *dir;
-    char *responses_path;
-    int fd;     /* responses.jsonl, O_APPEND */
-    cJSON *run; /* run.json contents */
-    /* rows already present (resume): sorted keys ds << 40 | index */
-    uint64_t *done;
-    size_t n_done;
-} sa_eval_rundir;
+/* A run directory (RUN_DIR/run.json and responses.jsonl), opened by the harness (the JSON-level
+ * run-directory API is internal, src/eval/eval_json.h). */
+typedef struct sa_eval_rundir sa_eval_rundir;
 
-/* Create RUN_DIR (refused if it exists and holds a run, unless resume) or reopen it with
- * resume. `settings` is the object whose fingerprint must match on resume; `info` extra
- * non-fingerprinted fields for run.json (version, threads, ...). With resume, a truncated last
- * line of responses.jsonl (a crash mid-write) is cut off; a different fingerprint is refused
- * naming the first differing setting. */
-sa_status sa_eval_rundir_open(const char *dir, const cJSON *settings, const cJSON *info, int resume,
-                              sa_eval_rundir *rd, sa_error *err);
-/* 1 if dataset ds, item index has a row already. */
-int sa_eval_rundir_has(const sa_eval_rundir *rd, int ds, size_t index);
-/* Append rows (each one line, written with one write() call), then fdatasync. */
-sa_status sa_eval_rundir_append(sa_eval_rundir *rd, int n, cJSON *const *rows, sa_error *err);
-/* Update run.json atomically with `status` ("running", "complete") and extra fields. */
-sa_status sa_eval_rundir_set_status(sa_eval_rundir *rd, const char *status, const cJSON *extra,
-                                    sa_error *err);
-void sa_eval_rundir_close(sa_eval_rundir *rd);
 /* SHA-256 of a file, lower-case hex. */
 sa_status sa_eval_sha256_file(const char *path, char hex[65], sa_error *err);
 void sa_eval_sha256_hex(const void *data, size_t len, char hex[65]);
-/* Canonical fingerprint of a JSON value (sha256 of its unformatted text). */
-void sa_eval_fingerprint(const cJSON *v, char hex[65]);
 
 /* ---------------------------------------------------------------- running */
 
@@ -320,14 +293,8 @@ typedef struct sa_eval_config {
 sa_status sa_eval_run(const sa_eval_config *cfg, sa_eval_rundir *rd, const sa_progress *prog,
                       sa_error *err);
 
-/* Read RUN_DIR/responses.jsonl and run.json, write summary.json and summary.md atomically. If
- * summary_out is not NULL it receives the summary object. */
-sa_status sa_eval_summarize(const char *run_dir, cJSON **summary_out, sa_error *err);
-/* Compute the summary object from rows (any order) and the run's settings; NULL if a row lacks
- * what a summary needs (sa_eval_summarize names the row and the field). */
-cJSON *sa_eval_summary_build(const cJSON *rows, const cJSON *run);
-/* Render a summary as Markdown (malloc'd). */
-char *sa_eval_summary_markdown(const cJSON *summary, const cJSON *run);
+/* Read RUN_DIR/responses.jsonl and run.json, write summary.json and summary.md atomically. */
+sa_status sa_eval_summarize(const char *run_dir, sa_error *err);
 
 /* Side-by-side report of run directories: Markdown (rows = runs, columns = dataset groups) and
  * an SVG scatter plot of ASR against utility. Cells use the judge named `judge` (NULL: each
@@ -336,5 +303,9 @@ char *sa_eval_summary_markdown(const cJSON *summary, const cJSON *run);
  * replaced only with overwrite, and never one inside a run directory. */
 sa_status sa_eval_report(int n, const char *const *run_dirs, const char *judge, const char *md_path,
                          const char *svg_path, int overwrite, char **md_out, sa_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

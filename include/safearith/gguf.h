@@ -24,6 +24,10 @@
 
 #include "safearith/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* GGUF value types (gguf.h's enum gguf_type). */
 typedef enum sa_gguf_type {
     SA_GGUF_UINT8 = 0,
@@ -145,5 +149,9 @@ sa_status sa_cvec_from_gguf(const sa_gguf *g, const char *name, int expect_n_emb
 sa_status sa_cvec_write(const char *path, const sa_cvec *cv, int overwrite, sa_error *err);
 /* L2 norm of row l (0 for an absent row). */
 double sa_cvec_norm(const sa_cvec *cv, int l);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -48,6 +48,10 @@
 #include "safearith/kset.h"
 #include "safearith/safetensors.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define SA_MAX_EOS 8
 
 typedef enum sa_arch { SA_ARCH_LLAMA, SA_ARCH_MISTRAL, SA_ARCH_QWEN2 } sa_arch;
@@ -106,7 +110,11 @@ uint64_t sa_model_bytes_per_token(const sa_model *m);
 
 /* ---- sessions ---- */
 
+/* Options structs (sa_session_opts, sa_gen_opts) start with struct_size and are filled with their
+ * defaults by their init function, which callers must call before setting fields: new fields are
+ * only ever appended, so programs built against older headers keep working. */
 typedef struct sa_session_opts {
+    size_t struct_size;     /* set by sa_session_opts_init */
     int n_seq;              /* number of independent sequences (>= 1) */
     int max_ctx;            /* positions per sequence; 0 = min(max_position_embeddings, 4096) */
     int max_batch;          /* most rows per sa_session_eval call; 0 = 512 */
@@ -114,6 +122,10 @@ typedef struct sa_session_opts {
     sa_kset kset;           /* kernel set; SA_KSET_AUTO (0): SAFEARITH_ISA, else the CPU's best */
     sa_precision precision; /* activations of BF16-weight products; 0: SA_PRECISION_F32 */
 } sa_session_opts;
+
+/* Defaults: one sequence, max_ctx 0, max_batch 0, all cores, kernel set SA_KSET_AUTO, precision
+ * SA_PRECISION_F32. */
+void sa_session_opts_init(sa_session_opts *o);
 
 /* Fails with one line for a kernel set the CPU lacks (safearith/kset.h) or SA_PRECISION_BF16
  * without the avx512bf16 set. */
@@ -184,6 +196,9 @@ typedef struct sa_sampling {
     uint64_t seed;     /* every sequence starts its generator from this seed */
 } sa_sampling;
 
+/* The defaults of generate and chat: temperature 0.8, top-k 40, top-p 0.95, seed 0. */
+sa_sampling sa_sampling_default(void);
+
 /* A sampler's state for one sequence (xorshift64* generator). */
 typedef struct sa_rng {
     uint64_t state;
@@ -205,6 +220,7 @@ size_t sa_sample_scratch_bytes(int n);
 typedef int (*sa_token_fn)(void *ud, int seq, int32_t token);
 
 typedef struct sa_gen_opts {
+    size_t struct_size; /* set by sa_gen_opts_init */
     sa_sampling sampling;
     int max_tokens;          /* per sequence */
     const int32_t *stop_ids; /* NULL: the model's EOS ids */
@@ -214,11 +230,26 @@ typedef struct sa_gen_opts {
     void *ud;
 } sa_gen_opts;
 
+/* Defaults: sa_sampling_default(), 128 tokens, the model's EOS ids, no callback. */
+void sa_gen_opts_init(sa_gen_opts *o);
+
+/* The ids that end a reply, the one rule of every command and the evaluation engine: the
+ * model's EOS ids (config.json, generation_config.json) followed by the tokenizer's stop ids
+ * (EOS and end-of-turn markers such as <|eot_id|>; tok may be NULL), without repeats and only
+ * ids inside the vocabulary. Writes at most SA_MAX_STOP_IDS ids; returns their count. */
+#define SA_MAX_STOP_IDS (2 * SA_MAX_EOS)
+struct sa_tokenizer;
+int sa_model_stop_ids(const sa_model *m, const struct sa_tokenizer *tok, int32_t *ids);
+
 /* Generate for n sequences (n <= n_seq of the session; sequence i uses seq id i, which is reset
  * first). prompts[i] has prompt_lens[i] >= 1 tokens. If out_tokens is not NULL, out_tokens[i]
  * must hold max_tokens ids and out_lens[i] receives the count. Prompts are prefilled in chunks
  * of max_batch rows; decoding runs all unfinished sequences in one batch per step. */
 sa_status sa_generate(sa_session *s, int n, const int32_t *const *prompts, const int *prompt_lens,
                       const sa_gen_opts *opts, int32_t **out_tokens, int *out_lens, sa_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

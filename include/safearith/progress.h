@@ -10,6 +10,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct sa_progress {
     int (*fn)(void *ud, const char *stage, uint64_t done, uint64_t total);
     void *ud;
@@ -20,5 +24,9 @@ static inline int sa_progress_report(const sa_progress *p, const char *stage, ui
                                      uint64_t total) {
     return (p && p->fn) ? p->fn(p->ud, stage, done, total) : 0;
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

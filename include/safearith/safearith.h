@@ -4,11 +4,12 @@
 #ifndef SAFEARITH_H
 #define SAFEARITH_H
 
+#include "safearith/version.h"
 #include "safearith/error.h"
+#include "safearith/parse.h"
 #include "safearith/progress.h"
 #include "safearith/threads.h"
 #include "safearith/kset.h"
-#include "safearith/fsutil.h"
 #include "safearith/dtype.h"
 #include "safearith/safetensors.h"
 #include "safearith/arith.h"

@@ -22,10 +22,10 @@
  * An adapter that does not fit its base (module missing, shapes, rank) fails at open with a
  * message naming the module and the shapes. A path that exists is never split at a '+'.
  *
- * Writing. sa_st_writer writes a checkpoint into an sa_outdir (see fsutil.h): the caller first
- * declares every tensor (name, dtype, shape) in output order, then supplies each tensor's bytes
- * in that same order, possibly in several chunks. The writer shards at a size limit, writes
- * model.safetensors.index.json when there is more than one shard, and records __metadata__.
+ * Writing. sa_st_writer writes a checkpoint into an atomic output directory (src/core/fsutil.h):
+ * the caller first declares every tensor (name, dtype, shape) in output order, then supplies each
+ * tensor's bytes in that same order, possibly in several chunks. The writer shards at a size limit,
+ * writes model.safetensors.index.json when there is more than one shard, and records __metadata__.
  * Memory use is one header, never a model. */
 #ifndef SAFEARITH_SAFETENSORS_H
 #define SAFEARITH_SAFETENSORS_H
@@ -35,6 +35,10 @@
 
 #include "safearith/dtype.h"
 #include "safearith/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define SA_ST_MAX_DIMS 8
 
@@ -129,10 +133,15 @@ sa_status sa_tensor_read_f32(const sa_st_tensor *t, float *dst, sa_error *err);
 
 typedef struct sa_st_writer sa_st_writer;
 
+/* Growable: starts with struct_size, filled by sa_st_writer_opts_init (see arith.h). */
 typedef struct sa_st_writer_opts {
+    size_t struct_size;             /* set by sa_st_writer_opts_init */
     uint64_t max_shard_bytes;       /* 0 = one file (model.safetensors) */
     const char *const *metadata_kv; /* NULL-terminated key, value, key, value, ...; may be NULL */
 } sa_st_writer_opts;
+
+/* Defaults: one file, no metadata. */
+void sa_st_writer_opts_init(sa_st_writer_opts *o);
 
 /* Start a checkpoint inside directory `dir` (typically sa_outdir.tmp_path). */
 sa_status sa_st_writer_create(const char *dir, const sa_st_writer_opts *opts, sa_st_writer **out,
@@ -158,5 +167,9 @@ typedef struct sa_st_f32_tensor {
 } sa_st_f32_tensor;
 sa_status sa_st_write_f32_file(const char *path, const sa_st_f32_tensor *tensors, size_t n,
                                const char *const *metadata_kv, int overwrite, sa_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

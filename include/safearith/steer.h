@@ -29,6 +29,10 @@
 #include "safearith/model.h"
 #include "safearith/progress.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---- principal component ---- */
 
 /* First principal component of the n x dim row-major data X (rows centred internally, in
@@ -162,7 +166,9 @@ typedef struct sa_icv_text {
     int sel_begin, sel_end;
 } sa_icv_text;
 
+/* Growable (see arith.h): start with sa_icv_opts_init, then set fields. */
 typedef struct sa_icv_opts {
+    size_t struct_size; /* set by sa_icv_opts_init */
     sa_icv_method method;
     sa_icv_scope scope;
     sa_icv_position position;
@@ -173,6 +179,10 @@ typedef struct sa_icv_opts {
     int n_threads;          /* <= 0: all cores */
     sa_precision precision; /* activations of BF16-weight products (model.h); 0: f32 */
 } sa_icv_opts;
+
+/* Defaults (the paper's): PCA per layer over the last token, the paper's format, batch 8, all
+ * cores. */
+void sa_icv_opts_init(sa_icv_opts *o);
 
 /* Render and tokenize every pair into 2 * n texts (2i = positive/safe, 2i+1 = negative/unsafe)
  * and choose the rows to average. Errors name the pairs file line: a text longer than max_ctx
@@ -195,5 +205,9 @@ sa_status sa_icv_hidden(sa_model *m, const sa_icv_text *texts, int n_texts, int 
 sa_status sa_icv_compute(sa_model *m, sa_tokenizer *tok, const sa_pairs *pairs,
                          const char *pairs_name, const sa_icv_opts *o, sa_cvec *out, float **states,
                          sa_icv_text **texts, const sa_progress *prog, sa_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -10,6 +10,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct sa_pool sa_pool;
 typedef void (*sa_task_fn)(void *ctx, size_t task, int worker);
 
@@ -21,5 +25,9 @@ int sa_pool_size(const sa_pool *pool);
 void sa_pool_run(sa_pool *pool, size_t n_tasks, sa_task_fn fn, void *ctx);
 /* Number of online cores. */
 int sa_cpu_count(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

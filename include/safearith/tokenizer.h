@@ -34,6 +34,10 @@
 
 #include "safearith/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct sa_tokenizer sa_tokenizer;
 
 /* A growable list of token ids (owned by the caller once filled; free with sa_tokens_free). */
@@ -164,5 +168,9 @@ sa_status sa_chat_render(const sa_tokenizer *tok, sa_chat_family f, const sa_cha
  * to *out. */
 sa_status sa_chat_encode(sa_tokenizer *tok, sa_chat_family f, const sa_chat_msg *msgs, size_t n,
                          int add_generation_prompt, sa_tokens *out, sa_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -13,12 +13,14 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arith/filter.h"
+#include "core/opts.h"
 #include "arith/output.h"
 #include "arith/select.h"
 
@@ -213,11 +215,69 @@ static sa_status run(hdr_ctx *x, const char *const *paths, int n, const sa_arith
     return s;
 }
 
-sa_status sa_hdr(const char *target, const char *base, const char *harmful, const sa_hdr_opts *h,
-                 const sa_arith_opts *o, sa_hdr_result *res, sa_error *err) {
-    memset(res, 0, sizeof *res);
+void sa_hdr_opts_init(sa_hdr_opts *h) {
+    *h = (sa_hdr_opts){.struct_size = sizeof *h,
+                       .top_k = 10,
+                       .lambda = 3,
+                       .scope = SA_SELECT_GLOBAL,
+                       .trim = 1,
+                       .layer_lo = -1,
+                       .layer_hi = -1};
+}
+
+sa_status sa_hdr_check(const char *target, const char *base, const char *harmful,
+                       const sa_hdr_opts *h, sa_error *err) {
+    if (!target || !harmful)
+        return sa_error_set(err, SA_EINVAL, "--target and --harmful are required");
     if (!(h->top_k >= 0 && h->top_k <= 100))
-        return sa_error_set(err, SA_EINVAL, "top-k %g is not a percentage in [0, 100]", h->top_k);
+        return sa_error_set(err, SA_EINVAL, "--top-k %g is not a percentage in [0, 100]", h->top_k);
+    if (!isfinite(h->lambda))
+        return sa_error_set(err, SA_EINVAL, "--lambda %g is not finite", h->lambda);
+    if (h->scope != SA_SELECT_GLOBAL && h->scope != SA_SELECT_PER_TENSOR)
+        return sa_error_set(err, SA_EINVAL, "--select: unknown scope %d", (int)h->scope);
+    if ((h->layer_lo >= 0 || h->layer_hi >= 0) && !(h->layer_lo >= 0 && h->layer_lo <= h->layer_hi))
+        return sa_error_set(err, SA_EINVAL, "--layers %ld-%ld is not a range A-B with 0 <= A <= B",
+                            h->layer_lo, h->layer_hi);
+    if (h->notebook_edited_bug && h->layer_lo < 0 && !h->include && !h->exclude)
+        return sa_error_set(err, SA_EINVAL,
+                            "--notebook-edited-bug needs --layers, --include or --exclude");
+    int tv = sa_is_task_vector(harmful);
+    if (!base && !tv)
+        return sa_error_set(err, SA_EINVAL,
+                            "--base is required unless --harmful is a stored task vector");
+    if (base && tv)
+        return sa_error_set(err, SA_EINVAL,
+                            "--harmful %s is a stored task vector; do not give --base", harmful);
+    return SA_OK;
+}
+
+/* --layers A-B must lie within the target's decoder layers (the largest layer index of its
+ * tensor names + 1). */
+static sa_status check_layers(const sa_hdr_opts *h, const sa_checkpoint *target, const char *path,
+                              sa_error *err) {
+    if (h->layer_lo < 0) return SA_OK;
+    long n_layers = 0;
+    for (size_t i = 0; i < sa_ckpt_count(target); i++) {
+        long l = sa_layer_index(sa_ckpt_tensor(target, i)->name);
+        if (l + 1 > n_layers) n_layers = l + 1;
+    }
+    if (h->layer_hi < n_layers) return SA_OK;
+    return sa_error_set(err, SA_EINVAL, "--layers %ld-%ld: %s has %ld decoder layers (0-%ld)",
+                        h->layer_lo, h->layer_hi, path, n_layers, n_layers - 1);
+}
+
+sa_status sa_hdr(const char *target, const char *base, const char *harmful, const sa_hdr_opts *h_in,
+                 const sa_arith_opts *o_in, sa_hdr_result *res, sa_error *err) {
+    memset(res, 0, sizeof *res);
+    sa_hdr_opts hc;
+    sa_arith_opts oc;
+    sa_hdr_opts_init(&hc);
+    sa_status s0 = sa_opts_take(&hc, sizeof hc, h_in, "sa_hdr_opts", err);
+    if (!s0) s0 = sa_arith_opts_take(o_in, &oc, err);
+    if (!s0) s0 = sa_hdr_check(target, base, harmful, &hc, err);
+    if (s0) return s0;
+    const sa_hdr_opts *h = &hc;
+    const sa_arith_opts *o = &oc;
     res->harmful_is_task_vector = base == NULL;
     const char *paths[3] = {target, harmful, base}, *labels[3] = {"target", "harmful", "base"};
     int n = base ? 3 : 2;
@@ -225,6 +285,8 @@ sa_status sa_hdr(const char *target, const char *base, const char *harmful, cons
     sa_status s = sa_output_prepare(o, paths, n, NULL, err);
     if (s == SA_OK) s = sa_open_all(paths, n, cks, err);
     if (s != SA_OK) return s;
+    s = check_layers(h, cks[0], target, err);
+    if (s != SA_OK) return sa_close_all(cks, n), s;
     hdr_ctx x = {0};
     x.h = h;
     x.tv = base == NULL;

@@ -344,7 +344,11 @@ static sa_status run(merge_ctx *x, const char *const *paths, int n, const sa_ari
     return s;
 }
 
-sa_status sa_merge(const sa_merge_recipe *r, const sa_arith_opts *o, sa_error *err) {
+sa_status sa_merge(const sa_merge_recipe *r, const sa_arith_opts *o_in, sa_error *err) {
+    sa_arith_opts oc;
+    sa_status s0 = sa_arith_opts_take(o_in, &oc, err);
+    if (s0) return s0;
+    const sa_arith_opts *o = &oc;
     int n = r->n_models + 1;
     if (n > SA_MAX_INPUTS) return sa_error_set(err, SA_EINVAL, "too many models (at most 15)");
     const char *paths[SA_MAX_INPUTS], *labels[SA_MAX_INPUTS];

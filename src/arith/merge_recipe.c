@@ -8,6 +8,7 @@
  * with a message naming the key, so that a recipe never runs with part of it ignored. */
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,8 @@
 
 #include "safearith/arith.h"
 #include "safearith/dtype.h"
-#include "safearith/fsutil.h"
+#include "safearith/parse.h"
+#include "core/fsutil.h"
 
 typedef struct rctx {
     const char *path;
@@ -48,12 +50,10 @@ static sa_status get_number(rctx *c, const char *key, yaml_node_t *n, double *ou
                    n && n->type == YAML_SEQUENCE_NODE
                        ? "gradient lists are not supported (give one number)"
                        : "filtered values are not supported (give one number)");
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno)
-        return sa_error_set(c->err, SA_EFORMAT, "%s: %s: '%s' is not a number", c->path, key, s);
-    *out = v;
+    /* the one number rule (parse.h): decimal, finite; no hex, inf or nan */
+    if (sa_parse_f64(key, s, -DBL_MAX, DBL_MAX, out, NULL))
+        return sa_error_set(c->err, SA_EFORMAT, "%s: %s: '%s' is not a finite decimal number",
+                            c->path, key, s);
     return SA_OK;
 }
 

@@ -6,6 +6,8 @@
  * *.onnx), since those would describe the old weights. When the output dtype is forced,
  * config.json's torch_dtype is updated to match. */
 #include "arith/output.h"
+#include "core/opts.h"
+#include "safearith/version.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -13,8 +15,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/fsutil.h"
 #include "formats/jsonl.h"
-#include "safearith/fsutil.h"
 
 sa_status sa_open_all(const char *const *paths, int n, sa_checkpoint **cks, sa_error *err) {
     for (int i = 0; i < n; i++) cks[i] = NULL;
@@ -206,8 +208,10 @@ static sa_status copy_non_weights(const char *from, const char *to, int out_dtyp
 
 static sa_status write_model(const sa_output_job *j, const char *dir, sa_error *err) {
     const char *meta[] = {"safearith_op", j->op, "safearith_params", j->params, "safearith_version",
-                          "0.1.0",        NULL};
-    sa_st_writer_opts wo = {j->opts->max_shard_bytes, meta};
+                          sa_version(),   NULL};
+    sa_st_writer_opts wo;
+    sa_st_writer_opts_init(&wo);
+    wo.max_shard_bytes = j->opts->max_shard_bytes, wo.metadata_kv = meta;
     sa_st_writer *w;
     sa_status s = sa_st_writer_create(dir, &wo, &w, err);
     if (s != SA_OK) return s;
@@ -234,4 +238,14 @@ sa_status sa_output_run(const sa_output_job *j, sa_error *err) {
     if (s == SA_OK) return sa_outdir_commit(&od, err);
     sa_outdir_abort(&od);
     return s;
+}
+
+void sa_arith_opts_init(sa_arith_opts *o) {
+    *o = (sa_arith_opts){
+        .struct_size = sizeof *o, .out_dtype = -1, .max_shard_bytes = SA_DEFAULT_SHARD_BYTES};
+}
+
+sa_status sa_arith_opts_take(const sa_arith_opts *in, sa_arith_opts *out, sa_error *err) {
+    sa_arith_opts_init(out);
+    return sa_opts_take(out, sizeof *out, in, "sa_arith_opts", err);
 }

@@ -38,4 +38,7 @@ sa_status sa_output_source(const char *target, char **dir, sa_error *err);
 sa_status sa_output_prepare(const sa_arith_opts *o, const char *const *paths, int n,
                             const char *extra, sa_error *err);
 
+/* The caller's sa_arith_opts over the defaults (core/opts.h), into *out. */
+sa_status sa_arith_opts_take(const sa_arith_opts *in, sa_arith_opts *out, sa_error *err);
+
 #endif

@@ -21,6 +21,7 @@
 
 #include "arith/dare.h"
 #include "arith/output.h"
+#include "core/opts.h"
 
 enum { S_IN = 0, A_IN = 1, U_IN = 2 };
 
@@ -133,8 +134,22 @@ static sa_status run(resta_ctx *x, sa_stream *st, const char *const *paths, cons
     return s;
 }
 
+void sa_resta_opts_init(sa_resta_opts *r) {
+    *r = (sa_resta_opts){
+        .struct_size = sizeof *r, .beta = 1, .dare_p = 0, .seed = 0, .rescale = SA_RESCALE_INVERSE};
+}
+
 sa_status sa_resta(const char *sft, const char *aligned, const char *unaligned,
-                   const sa_resta_opts *r, const sa_arith_opts *o, sa_error *err) {
+                   const sa_resta_opts *r_in, const sa_arith_opts *o_in, sa_error *err) {
+    sa_resta_opts rc;
+    sa_arith_opts oc;
+    sa_resta_opts_init(&rc);
+    sa_status s0 = sa_opts_take(&rc, sizeof rc, r_in, "sa_resta_opts", err);
+    if (!s0) s0 = sa_arith_opts_take(o_in, &oc, err);
+    if (s0) return s0;
+    const sa_resta_opts *r = &rc;
+    const sa_arith_opts *o = &oc;
+    if (!isfinite(r->beta)) return sa_error_set(err, SA_EINVAL, "--beta %g is not finite", r->beta);
     if (!(r->dare_p >= 0 && r->dare_p < 1))
         return sa_error_set(err, SA_EINVAL, "DARE drop rate %g is not in [0, 1)", r->dare_p);
     const char *paths[3] = {sft, aligned, unaligned}, *labels[3] = {"sft", "aligned", "unaligned"};

@@ -55,8 +55,12 @@ static char *params_json(const char *model, const char *base) {
     return s;
 }
 
-sa_status sa_task_vector(const char *model, const char *base, const sa_arith_opts *o,
+sa_status sa_task_vector(const char *model, const char *base, const sa_arith_opts *o_in,
                          sa_error *err) {
+    sa_arith_opts oc;
+    sa_status s0 = sa_arith_opts_take(o_in, &oc, err);
+    if (s0) return s0;
+    const sa_arith_opts *o = &oc;
     const char *paths[2] = {model, base}, *labels[2] = {"model", "base"};
     sa_checkpoint *cks[2];
     sa_status s = sa_output_prepare(o, paths, 2, NULL, err);

@@ -1,5 +1,5 @@
-/* fsutil.c: atomic output files and directories, path helpers (see include/safearith/fsutil.h). */
-#include "safearith/fsutil.h"
+/* fsutil.c: atomic output files and directories, path helpers (see src/core/fsutil.h). */
+#include "core/fsutil.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* outpath.c: the one check that keeps every output away from what a command reads (see
- * sa_output_check in include/safearith/fsutil.h).
+ * sa_output_check in src/core/fsutil.h).
  *
  * Paths are compared after resolution: symlinks and ".." are resolved by realpath for the part
  * of a path that exists; for an output that does not exist yet, the deepest existing ancestor is
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 /* Append the components of `tail` to the resolved path `out`, handling "." and "..". */
 static int append_lexically(char *out, const char *tail) {

@@ -23,7 +23,7 @@ typedef struct engine {
     sa_tokenizer *tok;
     sa_chat_family family;
     int n_seq, max_ctx, vocab;
-    const int32_t *stop_ids;
+    int32_t stop_ids[SA_MAX_STOP_IDS]; /* sa_model_stop_ids: the rule generate and chat use */
     int n_stop;
     sa_error chat_err; /* why the chat template was not recognised, if it was not */
     int (*interrupted)(void);
@@ -90,13 +90,12 @@ static sa_status gen_chunk(engine *e, int n, const char *const *prompts, const u
             st = sa_error_set(err, SA_ENOMEM, "out of memory");
     }
     stop_ctx sc = {lens, counts, e->max_ctx, e->interrupted, 0};
-    sa_gen_opts go = {{(float)dec->temperature, dec->top_k, (float)dec->top_p, dec->seed},
-                      dec->max_new_tokens,
-                      e->stop_ids,
-                      e->n_stop,
-                      0,
-                      on_token,
-                      &sc};
+    sa_gen_opts go;
+    sa_gen_opts_init(&go);
+    go.sampling = (sa_sampling){(float)dec->temperature, dec->top_k, (float)dec->top_p, dec->seed};
+    go.max_tokens = dec->max_new_tokens;
+    go.stop_ids = e->stop_ids, go.n_stop_ids = e->n_stop;
+    go.on_token = on_token, go.ud = &sc;
     if (!st)
         st = sa_generate(e->sess, n, (const int32_t *const *)ids, lens, &go, outs, out_lens, err);
     if (!st && sc.stopped) st = sa_error_set(err, SA_EINTR, "interrupted");
@@ -272,15 +271,16 @@ sa_status sa_eval_backend_engine(const char *model_dir, const sa_eval_engine_opt
         e->max_ctx = opts->max_ctx > 0 ? opts->max_ctx : 1024;
         if (cfg->max_position_embeddings > 0 && e->max_ctx > cfg->max_position_embeddings)
             e->max_ctx = cfg->max_position_embeddings;
-        sa_session_opts so = {e->n_seq,        e->max_ctx,   0,
-                              opts->n_threads, SA_KSET_AUTO, opts->precision};
+        sa_session_opts so;
+        sa_session_opts_init(&so);
+        so.n_seq = e->n_seq, so.max_ctx = e->max_ctx, so.max_batch = 0,
+        so.n_threads = opts->n_threads;
+        so.precision = opts->precision;
         st = sa_session_create(e->model, &so, &e->sess, err);
         if (!st) e->max_ctx = sa_session_max_ctx(e->sess);
     }
     if (!st) {
-        size_t n = sa_tokenizer_stop_ids(e->tok, &e->stop_ids);
-        e->n_stop = (int)n;
-        if (!n) e->stop_ids = NULL; /* the model's EOS ids */
+        e->n_stop = sa_model_stop_ids(e->model, e->tok, e->stop_ids);
         if (opts->hook) sa_session_set_hook(e->sess, opts->hook);
         e->interrupted = opts->interrupted;
     }

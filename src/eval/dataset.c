@@ -14,8 +14,9 @@
 #include "formats/csv.h"
 #include "formats/text.h"
 #include "formats/jsonl.h"
+#include "eval/eval_json.h"
 #include "safearith/eval.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 const char *sa_eval_kind_name(sa_eval_kind k) {
     switch (k) {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/eval_json.h"
 #include "safearith/eval.h"
 
 void sa_eval_judge_free(sa_eval_judge *j) {

@@ -12,8 +12,9 @@
 #include <utf8proc.h>
 
 #include "formats/jsonl.h"
+#include "eval/eval_json.h"
 #include "safearith/eval.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 /* llm-attacks experiments/evaluate.py _test_prefixes (MIT, Copyright (c) 2023 Andy Zou): the
  * 29-string "AdvBench keyword" list, in its source order. */

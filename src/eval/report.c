@@ -14,8 +14,9 @@
 
 #include "eval/strbuf.h"
 #include "formats/jsonl.h"
+#include "eval/eval_json.h"
 #include "safearith/eval.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 typedef struct run_info {
     char *label;

@@ -16,8 +16,9 @@
 
 #include "eval/rows.h"
 #include "formats/jsonl.h"
+#include "eval/eval_json.h"
 #include "safearith/eval.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 #define RUN_FORMAT "safearith-eval-run/1"
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "eval/eval_json.h"
 #include "safearith/eval.h"
 
 static double now_s(void) {

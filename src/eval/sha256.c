@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/eval_json.h"
 #include "safearith/eval.h"
 
 typedef struct sha256_ctx {

@@ -15,8 +15,9 @@
 
 #include "eval/rows.h"
 #include "formats/jsonl.h"
+#include "eval/eval_json.h"
 #include "safearith/eval.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 static double round6(double x) {
     return round(x * 1e6) / 1e6;

@@ -10,8 +10,9 @@
 #include "eval/rows.h"
 #include "eval/strbuf.h"
 #include "formats/jsonl.h"
+#include "eval/eval_json.h"
 #include "safearith/eval.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 static double nget(const cJSON *o, const char *k) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -198,7 +199,7 @@ static char *with_newline(char *text) {
     return t;
 }
 
-sa_status sa_eval_summarize(const char *run_dir, cJSON **summary_out, sa_error *err) {
+sa_status sa_eval_summarize_json(const char *run_dir, cJSON **summary_out, sa_error *err) {
     if (summary_out) *summary_out = NULL;
     cJSON *run, *rows;
     sa_status st = load_run_rows(run_dir, &run, &rows, err);
@@ -217,4 +218,8 @@ sa_status sa_eval_summarize(const char *run_dir, cJSON **summary_out, sa_error *
     else
         cJSON_Delete(s);
     return st;
+}
+
+sa_status sa_eval_summarize(const char *run_dir, sa_error *err) {
+    return sa_eval_summarize_json(run_dir, NULL, err);
 }

@@ -17,7 +17,7 @@
 
 #include "formats/adapter.h"
 #include "formats/safetensors_internal.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 #define PREFIX "base_model.model."
 

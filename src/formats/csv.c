@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "formats/text.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 typedef struct strvec {
     char **v;

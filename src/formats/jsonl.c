@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "formats/text.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 static int blank_line(const char *s, size_t n) {
     for (size_t i = 0; i < n; i++)

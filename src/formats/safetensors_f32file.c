@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "formats/st_header.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 static sa_status write_all(sa_afile *af, const char *path, const sa_st_f32_tensor *tensors,
                            size_t n, const char *const *meta, sa_error *err) {

@@ -11,7 +11,7 @@
 
 #include "formats/safetensors_internal.h"
 #include "formats/jsonl.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 static int cmp_str(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);

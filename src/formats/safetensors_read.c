@@ -13,7 +13,7 @@
 
 #include "formats/adapter.h"
 #include "formats/safetensors_internal.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 static uint64_t hash_name(const char *s) {
     uint64_t h = 1469598103934665603ull;

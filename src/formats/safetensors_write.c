@@ -11,9 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/opts.h"
 #include "formats/safetensors_internal.h"
 #include "formats/st_header.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 struct sa_st_writer {
     char *dir;
@@ -43,9 +44,19 @@ static char **copy_kv(const char *const *kv) {
     return out;
 }
 
-sa_status sa_st_writer_create(const char *dir, const sa_st_writer_opts *opts, sa_st_writer **out,
+void sa_st_writer_opts_init(sa_st_writer_opts *o) {
+    *o = (sa_st_writer_opts){.struct_size = sizeof *o};
+}
+
+sa_status sa_st_writer_create(const char *dir, const sa_st_writer_opts *opts_in, sa_st_writer **out,
                               sa_error *err) {
     *out = NULL;
+    sa_st_writer_opts oc; /* NULL: the defaults */
+    sa_st_writer_opts_init(&oc);
+    sa_status s0 =
+        opts_in ? sa_opts_take(&oc, sizeof oc, opts_in, "sa_st_writer_opts", err) : SA_OK;
+    if (s0) return s0;
+    const sa_st_writer_opts *opts = &oc;
     sa_st_writer *w = calloc(1, sizeof *w);
     if (!w) return sa_error_set(err, SA_ENOMEM, "out of memory");
     w->dir = strdup(dir);

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "formats/jsonl.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 #include "safearith/model.h"
 #include "safearith/safetensors.h"
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/opts.h"
 #include "model/model_internal.h"
 
 typedef struct {
@@ -113,8 +114,19 @@ static sa_status decode(gen_state *st, int n, sa_error *err) {
     return rc;
 }
 
+void sa_gen_opts_init(sa_gen_opts *o) {
+    *o = (sa_gen_opts){
+        .struct_size = sizeof *o, .sampling = sa_sampling_default(), .max_tokens = 128};
+}
+
 sa_status sa_generate(sa_session *s, int n, const int32_t *const *prompts, const int *prompt_lens,
-                      const sa_gen_opts *opts, int32_t **out_tokens, int *out_lens, sa_error *err) {
+                      const sa_gen_opts *opts_in, int32_t **out_tokens, int *out_lens,
+                      sa_error *err) {
+    sa_gen_opts oc;
+    sa_gen_opts_init(&oc);
+    sa_status s0 = sa_opts_take(&oc, sizeof oc, opts_in, "sa_gen_opts", err);
+    if (s0) return s0;
+    const sa_gen_opts *opts = &oc;
     if (n < 1 || n > s->opt.n_seq)
         return sa_error_set(err, SA_EINVAL, "generate: %d prompts (session holds %d sequences)", n,
                             s->opt.n_seq);

@@ -128,6 +128,10 @@ static int unusable(const float *logits, int n) {
     return !any;
 }
 
+sa_sampling sa_sampling_default(void) {
+    return (sa_sampling){.temperature = 0.8f, .top_k = 40, .top_p = 0.95f, .seed = 0};
+}
+
 int sa_sample(const float *logits, int n, const sa_sampling *opt, sa_rng *rng, void *scratch) {
     if (unusable(logits, n)) return -2;
     if (!(opt->temperature > 0) || n == 1) return argmax(logits, n);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/opts.h"
 #include "model/model_internal.h"
 
 static void llama3_adjust(const sa_model_config *c, float *inv_freq, int half) {
@@ -85,11 +86,18 @@ static int alloc_buffers(sa_session *s) {
                : -1;
 }
 
+void sa_session_opts_init(sa_session_opts *o) {
+    *o = (sa_session_opts){.struct_size = sizeof *o, .n_seq = 1};
+}
+
 sa_status sa_session_create(sa_model *m, const sa_session_opts *opts, sa_session **out,
                             sa_error *err) {
     *out = NULL;
+    sa_session_opts o;
+    sa_session_opts_init(&o);
+    sa_status s0 = sa_opts_take(&o, sizeof o, opts, "sa_session_opts", err);
+    if (s0) return s0;
     const sa_model_config *c = &m->cfg;
-    sa_session_opts o = *opts;
     if (o.n_seq < 1) return sa_error_set(err, SA_EINVAL, "session: n_seq must be >= 1");
     if (o.max_ctx <= 0)
         o.max_ctx = c->max_position_embeddings < 4096 ? c->max_position_embeddings : 4096;

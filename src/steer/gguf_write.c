@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 typedef struct {
     unsigned char *p;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/opts.h"
 #include "safearith/steer.h"
 
 typedef struct {
@@ -68,11 +69,10 @@ sa_status sa_icv_hidden(sa_model *m, const sa_icv_text *texts, int n_texts, int 
     if (batch <= 0) batch = 8;
     if (batch > n_texts) batch = n_texts;
     for (int i = 0; i < n_texts; i++) max_len = texts[i].n > max_len ? texts[i].n : max_len;
-    sa_session_opts so = {.n_seq = batch,
-                          .max_ctx = max_len,
-                          .max_batch = 512,
-                          .n_threads = n_threads,
-                          .precision = precision};
+    sa_session_opts so;
+    sa_session_opts_init(&so);
+    so.n_seq = batch, so.max_ctx = max_len, so.max_batch = 512, so.n_threads = n_threads;
+    so.precision = precision;
     sa_session *s = NULL;
     sa_status st = sa_session_create(m, &so, &s, err);
     if (st) return st;
@@ -149,12 +149,17 @@ static sa_status set_meta(sa_cvec *cv, const sa_model_config *cfg, const sa_icv_
 }
 
 sa_status sa_icv_compute(sa_model *m, sa_tokenizer *tok, const sa_pairs *pairs,
-                         const char *pairs_name, const sa_icv_opts *o, sa_cvec *out,
+                         const char *pairs_name, const sa_icv_opts *o_in, sa_cvec *out,
                          float **states_out, sa_icv_text **texts_out, const sa_progress *prog,
                          sa_error *err) {
+    sa_icv_opts oc;
+    sa_icv_opts_init(&oc);
+    memset(out, 0, sizeof *out);
+    sa_status s0 = sa_opts_take(&oc, sizeof oc, o_in, "sa_icv_opts", err);
+    if (s0) return s0;
+    const sa_icv_opts *o = &oc;
     const sa_model_config *cfg = sa_model_get_config(m);
     int L = cfg->n_layers, d = cfg->hidden_size, first = o->layer0 ? 0 : 1;
-    memset(out, 0, sizeof *out);
     if (L - first < 1)
         return sa_error_set(err, SA_EINVAL,
                             "icv: the model has %d layer(s); layer 0 is only used with --layer0",

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/opts.h"
 #include "safearith/steer.h"
 #include "safearith/tokenizer.h"
 
@@ -116,8 +117,21 @@ static sa_status select_rows(sa_icv_text *t, sa_icv_position pos, int max_ctx, s
     return SA_OK;
 }
 
-sa_status sa_icv_prepare(sa_tokenizer *tok, const sa_pairs *pairs, const sa_icv_opts *o,
+void sa_icv_opts_init(sa_icv_opts *o) {
+    *o = (sa_icv_opts){.struct_size = sizeof *o,
+                       .method = SA_ICV_PCA,
+                       .scope = SA_ICV_PER_LAYER,
+                       .position = SA_POS_LAST,
+                       .batch = 8};
+}
+
+sa_status sa_icv_prepare(sa_tokenizer *tok, const sa_pairs *pairs, const sa_icv_opts *o_in,
                          int max_ctx, const char *pairs_name, sa_icv_text **texts, sa_error *err) {
+    sa_icv_opts oc;
+    sa_icv_opts_init(&oc);
+    sa_status s0 = sa_opts_take(&oc, sizeof oc, o_in, "sa_icv_opts", err);
+    if (s0) return s0;
+    const sa_icv_opts *o = &oc;
     sa_icv_text *t = calloc(2 * pairs->n, sizeof *t);
     if (!t) return sa_error_set(err, SA_ENOMEM, "icv: out of memory");
     int templated = 0;

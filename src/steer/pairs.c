@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fsutil.h"
 #include "formats/text.h"
-#include "safearith/fsutil.h"
 
 void sa_pairs_free(sa_pairs *p) {
     if (!p) return;

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "formats/jsonl.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 #include "safearith/safetensors.h"
 #include "tokenizer/tok_internal.h"
 

@@ -13,7 +13,7 @@
 #include "arith/dare.h"
 #include "common/check.h"
 #include "safearith/arith.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 #include "safearith/safetensors.h"
 
 static char tmpdir[64];
@@ -136,14 +136,22 @@ static void same_for_threads(const char *what,
 static char *m_s, *m_a, *m_u;
 
 static sa_status resta_l1(const char *out, sa_pool *pool, sa_error *err) {
-    sa_arith_opts o = {out, 0, -1, 0, pool, NULL};
-    sa_resta_opts r = {0.5, 0.37, 123, SA_RESCALE_L1};
+    sa_arith_opts o;
+    sa_arith_opts_init(&o);
+    o.output = out, o.max_shard_bytes = 0, o.pool = pool;
+    sa_resta_opts r;
+    sa_resta_opts_init(&r);
+    r.beta = 0.5, r.dare_p = 0.37, r.seed = 123, r.rescale = SA_RESCALE_L1;
     return sa_resta(m_s, m_a, m_u, &r, &o, err);
 }
 
 static sa_status resta_inv(const char *out, sa_pool *pool, sa_error *err) {
-    sa_arith_opts o = {out, 0, SA_BF16, 0, pool, NULL};
-    sa_resta_opts r = {1.0, 0.8, 7, SA_RESCALE_INVERSE};
+    sa_arith_opts o;
+    sa_arith_opts_init(&o);
+    o.output = out, o.out_dtype = SA_BF16, o.max_shard_bytes = 0, o.pool = pool;
+    sa_resta_opts r;
+    sa_resta_opts_init(&r);
+    r.dare_p = 0.8, r.seed = 7;
     return sa_resta(m_s, m_a, m_u, &r, &o, err);
 }
 
@@ -161,15 +169,20 @@ static sa_status merge_dare_ties(const char *out, sa_pool *pool, sa_error *err) 
     free(path);
     if (s != SA_OK) return s;
     r->seed = 99;
-    sa_arith_opts o = {out, 0, -1, 0, pool, NULL};
+    sa_arith_opts o;
+    sa_arith_opts_init(&o);
+    o.output = out, o.max_shard_bytes = 0, o.pool = pool;
     s = sa_merge(r, &o, err);
     sa_merge_recipe_free(r);
     return s;
 }
 
 static sa_status hdr_global(const char *out, sa_pool *pool, sa_error *err) {
-    sa_arith_opts o = {out, 0, -1, 0, pool, NULL};
-    sa_hdr_opts h = {10, 3, SA_SELECT_GLOBAL, 1, -1, -1, NULL, NULL, 0};
+    sa_arith_opts o;
+    sa_arith_opts_init(&o);
+    o.output = out, o.max_shard_bytes = 0, o.pool = pool;
+    sa_hdr_opts h;
+    sa_hdr_opts_init(&h);
     sa_hdr_result res;
     return sa_hdr(m_s, m_a, m_u, &h, &o, &res, err);
 }

@@ -119,7 +119,10 @@ p = run("hdr", "--target", T, "--base", B, "--harmful", H, "-o", out, ok=False)
 c.check(p.returncode == 1 and "already exists" in p.stderr, "existing output refused")
 p = run("hdr", "--target", T, "--base", B, "--harmful", H, "-o", os.path.join(tmp, "e2"),
         "--layers", "9-12", ok=False)
-c.check(p.returncode == 1 and "no tensor is selected" in p.stderr, "empty selection refused")
+c.check(p.returncode == 1 and "--layers 9-12" in p.stderr and "decoder layers" in p.stderr
+        and not os.path.exists(os.path.join(tmp, "e2")),
+        "a layer range beyond the model refused, naming the range and the layer count: "
+        + p.stderr.strip())
 p = run("hdr", "--target", T, "--base", B, "--harmful", H, "-o", os.path.join(tmp, "e3"),
         "--include", "(", ok=False)
 c.check(p.returncode == 2 or p.returncode == 1, "bad regex refused")

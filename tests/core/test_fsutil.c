@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "common/check.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 
 static int exists(const char *p) {
     struct stat st;

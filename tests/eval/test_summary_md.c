@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/check.h"
+#include "eval/eval_json.h"
 #include "safearith/eval.h"
 
 static const char *RUN = "{\"settings\": {\"model\": {\"path\": \"models/m\"},"

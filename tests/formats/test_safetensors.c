@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "common/check.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 #include "safearith/safetensors.h"
 
 static char tmpdir[64];
@@ -78,7 +78,9 @@ static unsigned char byte_at(size_t t, uint64_t i) {
 
 static void write_specs(const char *dir, uint64_t max_shard, size_t chunk) {
     const char *meta[] = {"op", "test", "lambda", "3", NULL};
-    sa_st_writer_opts o = {max_shard, meta};
+    sa_st_writer_opts o;
+    sa_st_writer_opts_init(&o);
+    o.max_shard_bytes = max_shard, o.metadata_kv = meta;
     sa_st_writer *w;
     sa_error err;
     CHECK(sa_st_writer_create(dir, &o, &w, &err) == SA_OK);

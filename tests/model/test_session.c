@@ -11,7 +11,7 @@
 
 #include "common/check.h"
 #include "common/tiny_llama.h"
-#include "safearith/fsutil.h"
+#include "core/fsutil.h"
 #include "safearith/model.h"
 #include "safearith/safetensors.h"
 
@@ -39,10 +39,12 @@ static int write_model(void) {
 }
 
 static sa_session *session(sa_model *m, int n_seq, int threads) {
-    sa_session_opts o = {.n_seq = n_seq, .max_ctx = 96, .max_batch = 64, .n_threads = threads};
+    sa_session_opts so;
+    sa_session_opts_init(&so);
+    so.n_seq = n_seq, so.max_ctx = 96, so.max_batch = 64, so.n_threads = threads;
     sa_session *s = NULL;
     sa_error err = {0};
-    CHECK_MSG(sa_session_create(m, &o, &s, &err) == SA_OK, "%s", err.msg);
+    CHECK_MSG(sa_session_create(m, &so, &s, &err) == SA_OK, "%s", err.msg);
     return s;
 }
 
@@ -112,7 +114,8 @@ static void test_generate(sa_model *m) {
     const int32_t *prompts[] = {p0, p1, p2};
     int lens[] = {3, 7, 2};
     for (int sample = 0; sample < 2; sample++) {
-        sa_gen_opts o = {.sampling = {sample ? 0.9f : 0, 20, 0.95f, 1234},
+        sa_gen_opts o = {.struct_size = sizeof o,
+                         .sampling = {sample ? 0.9f : 0, 20, 0.95f, 1234},
                          .max_tokens = 12,
                          .stop_ids = (const int32_t[]){-1},
                          .n_stop_ids = 1};

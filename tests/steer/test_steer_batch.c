@@ -22,7 +22,9 @@
 
 static sa_status gen(sa_model *m, const sa_steer *plan, int n, int32_t **prompts, int *lens,
                      int32_t **out, int *out_lens, sa_error *err) {
-    sa_session_opts so = {.n_seq = n, .max_ctx = 128, .max_batch = 64, .n_threads = 1};
+    sa_session_opts so;
+    sa_session_opts_init(&so);
+    so.n_seq = n, so.max_ctx = 128, so.max_batch = 64, so.n_threads = 1;
     sa_session *s;
     sa_status st = sa_session_create(m, &so, &s, err);
     if (st) return st;
@@ -30,7 +32,9 @@ static sa_status gen(sa_model *m, const sa_steer *plan, int n, int32_t **prompts
     sa_hook h;
     sa_steer_hook(plan, NULL, &chain, &h);
     sa_session_set_hook(s, &h);
-    sa_gen_opts go = {0};
+    sa_gen_opts go;
+    sa_gen_opts_init(&go);
+    go.sampling = (sa_sampling){0}; /* greedy */
     go.max_tokens = NTOK;
     int32_t none = -1;
     go.stop_ids = &none, go.n_stop_ids = 1;

@@ -1,4 +1,4 @@
-/* fsutil.h: atomic creation of output files and directories, and small path helpers.
+/* fsutil.h (internal): atomic creation of output files and directories, and small path helpers.
  *
  * Outputs appear whole or not at all. A file is written into an unnamed temporary (O_TMPFILE)
  * in the destination's directory, fsynced and linked into place, so that even SIGKILL leaves
@@ -11,6 +11,10 @@
 #include <stdio.h>
 
 #include "safearith/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* ---- atomic files ---- */
 typedef struct sa_afile {
@@ -74,5 +78,9 @@ int sa_path_within(const char *a, const char *b);
 sa_status sa_copy_file(const char *src, const char *dst, sa_error *err);
 /* Read a whole file into a NUL-terminated malloc'd buffer. */
 sa_status sa_read_file(const char *path, char **data, size_t *len, sa_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
