@@ -3,7 +3,7 @@
 # Run as root (or with sudo available). Installs only missing packages.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
-      libcjson-dev libpcre2-dev libutf8proc-dev libyaml-dev libopenblas-dev liblapacke-dev
+      libcjson-dev libpcre2-dev libutf8proc-dev libyaml-dev libcurl4-openssl-dev libopenblas-dev liblapacke-dev
       python3-torch python3-numpy python3-jinja2)
 missing=()
 for p in "${pkgs[@]}"; do
