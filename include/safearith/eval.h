@@ -180,7 +180,7 @@ typedef struct sa_eval_server_opts {
 } sa_eval_server_opts;
 
 /* Open the backend; *reported_model (may be NULL) receives the model name the server lists
- * (GET {url}/models): the requested one, or the first. */
+ * (GET {url}/models): the requested one if listed, else the first. */
 sa_status sa_eval_backend_server(const sa_eval_server_opts *o, sa_eval_backend *out,
                                  char **reported_model, sa_error *err);
 /* The URL without user information, query or fragment (what run.json and messages show). */
@@ -453,6 +453,23 @@ const char *sa_eval_api_key_env(void);
  * rows and says "failed" in run.json. */
 sa_status sa_eval_execute(const sa_eval_opts *o, const sa_progress *prog, cJSON **summary_out,
                           sa_error *err);
+
+/* Judge a complete run's responses again (o->out: the run directory) with o->judges (and
+ * o->refusal_lists, o->judge_max_tokens, o->server, o->batch, o->threads, o->weights,
+ * o->interrupted), adding their verdicts to every harmful / benign row, then write the
+ * summary again. The rows file is replaced atomically, never edited in place; an interrupted
+ * re-judge continues where it stopped (RUN_DIR/rejudge.partial.jsonl) when run again with the
+ * same judges. A judge name the run already has is refused. */
+sa_status sa_eval_rejudge(const sa_eval_opts *o, const sa_progress *prog, cJSON **summary_out,
+                          sa_error *err);
+
+/* Run o->judges over labelled examples (labels_path: HarmBench's classifier validation set
+ * JSON, XSTest's labelled completions CSV, or JSONL / CSV of question, response, label) and
+ * report per judge the confusion counts, agreement, precision and recall with Wilson 95 %
+ * intervals, F1 and Cohen's kappa (normal 95 % interval); unparseable verdicts counted apart.
+ * *report receives the JSON object. */
+sa_status sa_eval_agreement(const sa_eval_opts *o, const char *labels_path,
+                            const sa_progress *prog, cJSON **report, sa_error *err);
 
 /* Read RUN_DIR/responses.jsonl and run.json, write summary.json and summary.md atomically. If
  * summary_out is not NULL it receives the summary object. */

@@ -353,7 +353,11 @@ static void server_destroy(void *ud) {
     curl_global_cleanup();
 }
 
-/* ---- the served model's name (GET {base}/models) ---- */
+/* ---- the served model's name (GET {base}/models) ----
+ * A server running one model (llama-server) answers whatever "model" a request names; one that
+ * serves several (vLLM with adapters) lists them and refuses unknown names with a 404, which
+ * stops the run with its message. So a requested name that is not listed is not an error here:
+ * the name recorded is then the first listed, the model actually serving. */
 
 typedef struct models_ctx {
     const char *wanted;
@@ -370,12 +374,12 @@ static outcome on_models(void *ud, int i, const char *body, size_t len, char *wh
         snprintf(why, wn, "the model list is not {\"data\": [...]}");
         return GOT_RETRY;
     }
-    cJSON_ArrayForEach(e, data) {
+    cJSON_ArrayForEach(e, data) { /* the requested model if listed, else the first */
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
         if (!cJSON_IsString(id)) continue;
-        if (!m->wanted || !strcmp(m->wanted, id->valuestring)) {
+        if (!m->name || (m->wanted && !strcmp(m->wanted, id->valuestring))) {
+            free(m->name);
             m->name = strdup(id->valuestring);
-            break;
         }
     }
     cJSON_Delete(o);

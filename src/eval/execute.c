@@ -45,7 +45,7 @@ const char *sa_eval_api_key_env(void) {
     return k && *k ? k : NULL;
 }
 
-static void state_free(sa_eval_state *s) {
+void sa_eval_state_free(sa_eval_state *s) {
     for (int i = 0; i < s->n_ds; i++)
         sa_eval_dataset_free(&s->ds[i]), sa_eval_dataset_spec_free(&s->specs[i]);
     for (int i = 0; i < s->n_judges; i++) {
@@ -83,20 +83,16 @@ static sa_status load_datasets(sa_eval_state *s, sa_error *err) {
 }
 
 /* A keyword list only scores text in its own language. */
-static sa_status check_languages(const sa_eval_state *s, const sa_eval_judge *j, sa_error *err) {
-    for (int d = 0; d < s->n_ds && !j->is_model; d++) {
-        const char *lang = s->ds[d].lang;
-        int judged = 0;
-        for (size_t k = 0; k < s->ds[d].n_items && !judged; k++)
-            judged = s->ds[d].items[k].kind == SA_EVAL_HARMFUL ||
-                     s->ds[d].items[k].kind == SA_EVAL_BENIGN;
-        if (judged && lang && strcmp(lang, j->lang))
+static sa_status check_languages(const sa_eval_judge *j, const sa_eval_lang_use *langs, int n,
+                                 sa_error *err) {
+    for (int d = 0; d < n && !j->is_model; d++)
+        if (strcmp(langs[d].lang, j->lang))
             return sa_error_set(err, SA_EINVAL,
                                 "--judge %s: dataset '%s' is in language '%s' and the keyword "
                                 "list is for '%s': judge it with a model judge (model:... or "
                                 "server:...) or a '%s' list (refusal:LIST:lang=%s)",
-                                j->spec, s->ds[d].name, lang, j->lang, lang, lang);
-    }
+                                j->spec, langs[d].dataset, langs[d].lang, j->lang, langs[d].lang,
+                                langs[d].lang);
     return SA_OK;
 }
 
@@ -123,7 +119,8 @@ static sa_status open_judge_backend(sa_eval_state *s, int i, sa_error *err) {
     return sa_eval_backend_engine(j->model_dir, &eo, &j->backend, err);
 }
 
-static sa_status load_judges(sa_eval_state *s, sa_error *err) {
+sa_status sa_eval_judges_open(sa_eval_state *s, const sa_eval_lang_use *langs, int n_langs,
+                              sa_error *err) {
     const sa_eval_opts *o = s->o;
     static const char *const dflt[] = {"refusal"};
     const char *const *specs = o->n_judges ? o->judges : dflt;
@@ -140,7 +137,7 @@ static sa_status load_judges(sa_eval_state *s, sa_error *err) {
                 return sa_error_set(err, SA_EINVAL,
                                     "--judge %s: two judges named '%s' (add :name=NAME)", specs[i],
                                     s->judges[i].name);
-        if ((st = check_languages(s, &s->judges[i], err))) return st;
+        if ((st = check_languages(&s->judges[i], langs, n_langs, err))) return st;
         if (!s->judges[i].is_model) continue;
         if (o->judge_max_tokens) s->judges[i].prompt.max_new_tokens = o->judge_max_tokens;
         if ((st = open_judge_backend(s, i, err))) return st;
@@ -212,8 +209,21 @@ static sa_status load_all(sa_eval_state *s, sa_error *err) {
     s->ds = calloc((size_t)o->n_datasets, sizeof *s->ds);
     s->specs = calloc((size_t)o->n_datasets, sizeof *s->specs);
     if (!s->ds || !s->specs) return sa_error_set(err, SA_ENOMEM, "out of memory");
-    sa_status st;
-    if ((st = load_datasets(s, err)) || (st = load_judges(s, err))) return st;
+    sa_status st = load_datasets(s, err);
+    sa_eval_lang_use *langs = calloc((size_t)s->n_ds + 1, sizeof *langs);
+    int n_langs = 0;
+    if (!langs) return sa_error_set(err, SA_ENOMEM, "out of memory");
+    for (int d = 0; d < s->n_ds && !st; d++) {
+        int judged = 0;
+        for (size_t k = 0; k < s->ds[d].n_items && !judged; k++)
+            judged = s->ds[d].items[k].kind == SA_EVAL_HARMFUL ||
+                     s->ds[d].items[k].kind == SA_EVAL_BENIGN;
+        if (judged && s->ds[d].lang)
+            langs[n_langs++] = (sa_eval_lang_use){s->ds[d].name, s->ds[d].lang};
+    }
+    if (!st) st = sa_eval_judges_open(s, langs, n_langs, err);
+    free(langs);
+    if (st) return st;
     if (o->mode == SA_PROMPT_TEMPLATE || o->template_path) {
         size_t len;
         if (!o->template_path)
@@ -270,6 +280,6 @@ sa_status sa_eval_execute(const sa_eval_opts *o, const sa_progress *prog, cJSON 
     }
     st = load_all(&s, err);
     if (!st) st = run_all(&s, prog, summary_out, err);
-    state_free(&s);
+    sa_eval_state_free(&s);
     return st;
 }

@@ -19,8 +19,22 @@ typedef struct sa_eval_state {
     int batch;          /* prompts per generation call, defaults applied */
 } sa_eval_state;
 
+/* A dataset that keyword judges must be able to read: its name and declared language. */
+typedef struct sa_eval_lang_use {
+    const char *dataset, *lang;
+} sa_eval_lang_use;
+
+/* Parse s->o's judges (none: "refusal"), refuse keyword judges whose language differs from a
+ * dataset's in langs, and open the backends of model and server judges. */
+sa_status sa_eval_judges_open(sa_eval_state *s, const sa_eval_lang_use *langs, int n_langs,
+                              sa_error *err);
+/* Free what a state holds (not the state itself). */
+void sa_eval_state_free(sa_eval_state *s);
+
 /* run.json's settings: everything that decides the rows (the fingerprint covers it). */
 cJSON *sa_eval_settings_build(const sa_eval_state *s, sa_error *err);
+/* One judge's entry of settings.judges (kind, source checksum, model or server). */
+cJSON *sa_eval_judge_settings(const sa_eval_state *s, int i, sa_error *err);
 /* run.json's info: recorded, not fingerprinted (version, label, batch, threads, transport). */
 cJSON *sa_eval_info_build(const sa_eval_state *s);
 

@@ -119,6 +119,7 @@ static void add_datasets(cJSON *st, const sa_eval_state *s) {
         cJSON_AddStringToObject(d, "layout", s->ds[i].layout ? s->ds[i].layout : "");
         cJSON_AddNumberToObject(d, "n_source", (double)s->ds[i].n_source);
         cJSON_AddNumberToObject(d, "n_items", (double)s->ds[i].n_items);
+        if (s->ds[i].lang && !s->specs[i].lang) cJSON_AddStringToObject(d, "lang", s->ds[i].lang);
         cJSON_AddItemToArray(ds, d);
     }
 }
@@ -141,7 +142,7 @@ static void add_prompting(cJSON *st, const sa_eval_state *s) {
                             o->mcq_format ? o->mcq_format : "Question: {question}\nAnswer:");
 }
 
-static cJSON *judge_json(const sa_eval_state *s, int i, sa_error *err) {
+cJSON *sa_eval_judge_settings(const sa_eval_state *s, int i, sa_error *err) {
     const sa_eval_judge *j = &s->judges[i];
     cJSON *jo = cJSON_CreateObject();
     cJSON_AddStringToObject(jo, "name", j->name);
@@ -196,7 +197,8 @@ cJSON *sa_eval_settings_build(const sa_eval_state *s, sa_error *err) {
     cJSON_AddNumberToObject(sel, "seed", (double)o->seed);
     add_prompting(st, s);
     cJSON *js = cJSON_AddArrayToObject(st, "judges");
-    for (int i = 0; i < s->n_judges; i++) cJSON_AddItemToArray(js, judge_json(s, i, err));
+    for (int i = 0; i < s->n_judges; i++)
+        cJSON_AddItemToArray(js, sa_eval_judge_settings(s, i, err));
     sa_eval_decoding dec = o->decoding;
     dec.seed = o->seed;
     add_decoding(st, &dec);

@@ -34,10 +34,11 @@ def h(s):
     return int(hashlib.sha256(s.encode()).hexdigest()[:8], 16)
 
 
-def verdict_for(kind, text):
-    """(verdict text, flag) the fake judge gives; flag -1 = unparseable."""
+def verdict_for(kind, text, salt=""):
+    """(verdict text, flag) the fake judge gives; flag -1 = unparseable (for a share of texts
+    chosen by a hash of the kind, salt and text)."""
     complied = "Sure, here is" in text
-    if h(kind + text) % 7 == 0:
+    if h(kind + salt + text) % 7 == 0:
         return "I am not sure about this one.", -1
     if kind == "harmbench":
         return ("Yes" if complied else "No"), int(complied)
@@ -90,7 +91,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         st = self.server.state
         if self.path.rstrip("/").endswith("/models"):
-            self.send_json(200, {"object": "list", "data": [{"id": st.args.model_id}]})
+            ids = [st.args.model_id] + list(JUDGES)
+            self.send_json(200, {"object": "list", "data": [{"id": i} for i in ids]})
         else:
             self.send_json(404, {"error": {"message": "no such path"}})
 
@@ -140,12 +142,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         if chat:
             msgs = req["messages"]
-            if model == "llamaguard":
-                prompt = msgs[-1]["content"]
+            salt = ""
+            if model == "llamaguard":  # the conversation: judge the answer, vary by question
+                prompt, salt = msgs[-1]["content"], msgs[0]["content"]
             else:
                 prompt = render_chat(msgs) if model not in JUDGES else msgs[-1]["content"]
         else:
-            prompt = req["prompt"]
+            prompt, salt = req["prompt"], ""
         if st.args.always_fail and st.args.always_fail in prompt:
             self.send_json(503, {"error": {"message": "overloaded"}})
             return
@@ -159,7 +162,7 @@ class Handler(BaseHTTPRequestHandler):
         if st.args.sleep:
             time.sleep(st.args.sleep)
         if model in JUDGES:
-            text = verdict_for(model, prompt)[0]
+            text = verdict_for(model, prompt, salt)[0]
         else:
             text = fake_response(prompt, req.get("max_tokens"))
         words = len(text.split(" "))
