@@ -468,8 +468,8 @@ sa_status sa_eval_rejudge(const sa_eval_opts *o, const sa_progress *prog, cJSON 
  * report per judge the confusion counts, agreement, precision and recall with Wilson 95 %
  * intervals, F1 and Cohen's kappa (normal 95 % interval); unparseable verdicts counted apart.
  * *report receives the JSON object. */
-sa_status sa_eval_agreement(const sa_eval_opts *o, const char *labels_path,
-                            const sa_progress *prog, cJSON **report, sa_error *err);
+sa_status sa_eval_agreement(const sa_eval_opts *o, const char *labels_path, const sa_progress *prog,
+                            cJSON **report, sa_error *err);
 
 /* Read RUN_DIR/responses.jsonl and run.json, write summary.json and summary.md atomically. If
  * summary_out is not NULL it receives the summary object. */
