@@ -25,8 +25,8 @@
 #define LOAD_USAGE CLI_LOAD_USAGE("            ")
 
 static const char usage[] =
-    "usage: safearith eval --model DIR --dataset SPEC [--dataset SPEC ...] [--judge JUDGE ...]\n"
-    "                      -o RUN_DIR [options]\n"
+    "usage: safearith eval (--model DIR | --server URL) --dataset SPEC [--dataset SPEC ...]\n"
+    "                      [--judge JUDGE ...] -o RUN_DIR [options]\n"
     "\n"
     "Generate answers for every prompt of the datasets, judge them, and write RUN_DIR/run.json,\n"
     "RUN_DIR/responses.jsonl (one line per prompt, appended as it finishes), summary.json and\n"
@@ -35,10 +35,10 @@ static const char usage[] =
     "datasets:\n"
     "  --dataset SPEC         "
     "PATH[:field=COL][:category=COL][:label=COL][:kind=harmful|benign|mcq|qa]\n"
-    "                         [:name=NAME][:format=csv|json|jsonl|lines]; the public safety sets\n"
-    "                         (AdvBench, DangerousQA, HarmfulQA, CatQA, XSTest, HarmBench) and\n"
-    "                         {question, choices, answer} / {question, answer} JSONL are "
-    "recognised\n"
+    "                         [:name=NAME][:format=csv|json|jsonl|lines][:lang=CODE]; the public\n"
+    "                         safety sets (AdvBench, DangerousQA, HarmfulQA, CatQA, XSTest,\n"
+    "                         HarmBench) and {question, choices, answer} / {question, answer}\n"
+    "                         JSONL are recognised\n"
     "  --limit N              first N items of each dataset\n"
     "  --sample N             N random items of each dataset (with --seed)\n"
     "  --seed S               seed for --sample and for sampled decoding (default 0)\n"

@@ -61,18 +61,17 @@ static double uniform(server *s) { /* xorshift64*: jitter only, never a result *
 }
 
 char *sa_eval_url_public(const char *url) {
+    size_t cut = strcspn(url, "?#"); /* query and fragment dropped */
     const char *scheme = strstr(url, "://");
-    const char *host = scheme ? scheme + 3 : url;
-    const char *end = host + strcspn(host, "/?#");
-    const char *at = NULL;
-    for (const char *p = host; p < end; p++)
-        if (*p == '@') at = p;
-    size_t cut = strcspn(url, "?#");
-    size_t n = (size_t)(host - url) + cut - (size_t)((at ? at + 1 : host) - url) + 1;
-    char *o = malloc(n);
+    size_t host = scheme && (size_t)(scheme - url) + 3 <= cut ? (size_t)(scheme - url) + 3 : 0;
+    size_t auth_end = host + strcspn(url + host, "/?#"), from = host;
+    for (size_t p = host; p < auth_end; p++) /* user information ends at the last '@' */
+        if (url[p] == '@') from = p + 1;
+    char *o = malloc(host + (cut - from) + 1);
     if (!o) return NULL;
-    snprintf(o, n, "%.*s%.*s", (int)(host - url), url, (int)(url + cut - (at ? at + 1 : host)),
-             at ? at + 1 : host);
+    memcpy(o, url, host);
+    memcpy(o + host, url + from, cut - from);
+    o[host + cut - from] = 0;
     return o;
 }
 
