@@ -186,7 +186,9 @@ static sa_status transfer_all(server *s, const char *url, const char *shown_url,
                               const char *const *payloads, handler_fn handle, void *ctx,
                               sa_error *err) {
     xfer *xs = calloc((size_t)n, sizeof *xs);
+    /* "Expect:" stops libcurl from waiting for a "100 Continue" before bodies over 1 KiB */
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    if (hdrs) hdrs = curl_slist_append(hdrs, "Expect:");
     if (hdrs && s->auth) hdrs = curl_slist_append(hdrs, s->auth);
     if (!xs || !hdrs) {
         free(xs), curl_slist_free_all(hdrs);

@@ -7,13 +7,14 @@ and the same summary; with every fault kind injected (429 + Retry-After, 500, 50
 concurrency 4 the rows and summary are still identical, none lost or duplicated, in dataset
 order; a request that keeps failing stops the run with one line naming the URL, the status and
 the item, keeps the finished rows, and --resume completes it identically; the server killed
-mid-run and restarted, then --resume, gives the same; a 401 stops at once with the server's
+mid-run and restarted, then --resume, gives the same, and so does Ctrl-C mid-request; a 401 stops at once with the server's
 message; the API key is sent in the Authorization header and appears in no file of the run and
 not on stderr, nor does a password in the URL."""
 import json
 import os
-import time
+import signal
 import subprocess
+import time
 
 from evaltest import (SAFEARITH, Checker, FakeServer, make_tmp, read_rows, run,
                       strip_server_fields, summary_body)
@@ -152,6 +153,21 @@ rows = rows_of("srv_kill")
 C.check(sorted(map(key, strip_server_fields(rows))) == sorted(map(key, ref_raw)), "no row lost or doubled")
 C.check(sorted(strip_server_fields(rows), key=key) == ref_raw, "rows after kill and resume")
 C.check(summary_body(os.path.join(tmp, "srv_kill")) == sum_raw, "summary after kill and resume")
+
+# 4b. Ctrl-C while requests are in flight: status 1, one line, resumable
+srv.restart("--sleep", "0.3")
+p = subprocess.Popen([SAFEARITH, "eval", "-q", "-o", os.path.join(tmp, "srv_int"), "--server",
+                      srv.url, "--concurrency", "2", "--batch", "4"] + DATA,
+                     stderr=subprocess.PIPE, text=True)
+time.sleep(1.5)
+p.send_signal(signal.SIGINT)
+_, err = p.communicate(timeout=30)
+C.check(p.returncode == 1 and "interrupted" in err and len(err.strip().splitlines()) == 1,
+        f"interrupted: {p.returncode} {err!r}")
+srv.restart()
+r = ev("srv_int", "--server", srv.url, "--resume")
+C.check(r.returncode == 0, f"resume after Ctrl-C: {r.stderr}")
+same_as("srv_int", ref_raw, sum_raw, "resumed after Ctrl-C")
 
 # 5. 4xx other than 429: at once, with the server's message
 os.remove(log)
