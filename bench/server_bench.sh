@@ -2,7 +2,7 @@
 # server_bench.sh: prompts/s of `safearith eval --server` against llama-server --parallel 4,
 # next to a plain client loop sending the same requests (curl --parallel: libcurl, no
 # evaluation), alternated in one invocation so the ratio holds on a machine whose speed drifts.
-# usage: bench/server_bench.sh BUILD_DIR MODEL.gguf [rounds=3] [prompts=160] [concurrency="1 2 4 8"]
+# usage (under flock /work/.heavy.lock): bench/server_bench.sh BUILD_DIR MODEL.gguf [rounds=3] [prompts=160] [concurrency="1 2 4 8"]
 #   MODEL.gguf: e.g. `safearith export-gguf models/sft -o sft.gguf`; llama.cpp from
 #   scripts/llamacpp.sh. The prompts are the organisms' held-out advbench and benign splits with
 #   the paper's raw prefix (POST /v1/completions, max_tokens 24, greedy), the bodies written
