@@ -154,7 +154,7 @@ C.check(sorted(map(key, strip_server_fields(rows))) == sorted(map(key, ref_raw))
 C.check(sorted(strip_server_fields(rows), key=key) == ref_raw, "rows after kill and resume")
 C.check(summary_body(os.path.join(tmp, "srv_kill")) == sum_raw, "summary after kill and resume")
 
-# 4b. Ctrl-C while requests are in flight: status 1, one line, resumable
+# 4b. Ctrl-C while requests are in flight: status 130, one line, resumable
 srv.restart("--sleep", "0.3")
 p = subprocess.Popen([SAFEARITH, "eval", "-q", "-o", os.path.join(tmp, "srv_int"), "--server",
                       srv.url, "--concurrency", "2", "--batch", "4"] + DATA,
@@ -162,7 +162,7 @@ p = subprocess.Popen([SAFEARITH, "eval", "-q", "-o", os.path.join(tmp, "srv_int"
 time.sleep(1.5)
 p.send_signal(signal.SIGINT)
 _, err = p.communicate(timeout=30)
-C.check(p.returncode == 1 and "interrupted" in err and len(err.strip().splitlines()) == 1,
+C.check(p.returncode == 130 and "interrupted" in err and len(err.strip().splitlines()) == 1,
         f"interrupted: {p.returncode} {err!r}")
 srv.restart()
 r = ev("srv_int", "--server", srv.url, "--resume")
