@@ -12,6 +12,7 @@
  * the conversation (question, response) into its own classification prompt. The URL keeps its
  * colons (scheme, port): it ends at the first ':' after its host and port. */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,8 @@ static int split(char *s, char **tok, int max) {
 static int split_server(char *s, char **tok, int max) {
     char *url = s + 7, *p = strstr(url, "://");
     p = p ? p + 3 : url;
+    for (char *q = p; *q && *q != '/'; q++) /* user information: up to the last '@' */
+        if (*q == '@') p = q + 1;
     p += strcspn(p, ":/");
     if (*p == ':' && isdigit((unsigned char)p[1])) p += 1 + strspn(p + 1, "0123456789");
     p += strcspn(p, ":");
@@ -48,6 +51,25 @@ static int split_server(char *s, char **tok, int max) {
     tok[n++] = s, tok[n++] = url;
     if (*p) *p++ = 0, n += split(p, tok + n, max - n);
     return n;
+}
+
+/* The spec as rows and run.json show it: a server judge's URL without user information or
+ * query (sa_eval_url_public), so that credentials never reach a file. */
+static char *shown_spec(const char *spec) {
+    if (strncmp(spec, "server:", 7)) return strdup(spec);
+    char *copy = strdup(spec), *tok[8];
+    if (!copy) return NULL;
+    int n = split_server(copy, tok, 8);
+    char *url = n > 1 ? sa_eval_url_public(tok[1]) : NULL;
+    size_t len = strlen(spec) + 16;
+    char *out = url ? malloc(len) : NULL;
+    if (out) {
+        size_t o = (size_t)snprintf(out, len, "server:%s", url);
+        for (int i = 2; i < n && o < len; i++)
+            o += (size_t)snprintf(out + o, len - o, ":%s", tok[i]);
+    }
+    free(url), free(copy);
+    return out;
 }
 
 static int is_path(const char *s) {
@@ -164,8 +186,8 @@ sa_status sa_eval_judge_parse(const char *spec, const char *lists_file, sa_eval_
                               char **model_dir, sa_error *err) {
     memset(out, 0, sizeof *out);
     if (model_dir) *model_dir = NULL;
-    out->name = strdup(spec);
-    out->spec = strdup(spec);
+    out->spec = shown_spec(spec);
+    out->name = out->spec ? strdup(out->spec) : NULL;
     char *copy = strdup(spec), *tok[8];
     int n = !strncmp(copy, "server:", 7) ? split_server(copy, tok, 8) : split(copy, tok, 8), k = 0;
     for (int i = 0; i < n; i++) { /* name=NAME: the judge's name in rows and summaries */

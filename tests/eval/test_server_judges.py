@@ -31,7 +31,7 @@ srv = FakeServer(tmp)
 U = srv.url
 JUDGES = {
     "harmbench": f"server:{U}:{JP}/harmbench_llama2_cls_prompt.json:model=harmbench",
-    "redeval": f"server:{U}:{JP}/redeval_gpt4_judge_prompt.json:model=redeval",
+    "redeval": f"server:{U.replace('http://', 'http://bob:pa55word@')}:{JP}/redeval_gpt4_judge_prompt.json:model=redeval",
     "qi": f"server:{U}:{JP}/qi2023_gpt4_policy_judge_prompt.json:model=qi",
     "xstest": f"server:{U}:{JP}/xstest_gpt4_classifier_prompt.json:model=xstest",
     "llamaguard": f"server:{U}:model=llamaguard",
@@ -106,6 +106,11 @@ for name in JUDGES:
     C.check(m["unparseable"] == unp and m["n"] == 40 - unp and m["k"] == k,
             f"{name}: summary counts {m['k']}/{m['n']} ({m['unparseable']} unparseable), "
             f"want {k}/{40 - unp} ({unp})")
+
+for root, _, files in os.walk(os.path.join(tmp, "run")):
+    for fn in files:
+        with open(os.path.join(root, fn), "rb") as f:
+            C.check(b"pa55word" not in f.read(), f"a judge URL's password in {fn}")
 
 # the same judges through faults give the same verdicts
 srv.restart("--faults", "429,503,drop,malformed,empty,ctype")
