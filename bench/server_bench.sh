@@ -45,7 +45,7 @@ with open(f"{work}/curl.cfg", "w") as cfg:
                 json.dump(body, f, separators=(",", ":"))
             cfg.write(("next\n" if k else "") + f'url = "{url}/completions"\nsilent\nfail\n'
                       f'header = "Content-Type: application/json"\n'
-                      f'data = "@{work}/req{k}.json"\noutput = "/dev/null"\n')
+                      f'data = "@{work}/req{k}.json"\noutput = "{work}/out{k}.json"\n')
             k += 1
 EOF
 now() { date +%s.%N; }
@@ -54,22 +54,29 @@ eval_run() {
   local t0 t1
   t0=$(now)
   "$B/safearith" eval -q --server "$url" --concurrency "$1" -o "$work/run" --max-new-tokens 24 \
-    --dataset "$work/advbench.jsonl" --dataset "$work/benign.jsonl" >/dev/null
+    --dataset "$work/advbench.jsonl" --dataset "$work/benign.jsonl" >/dev/null ||
+    { echo "server_bench.sh: eval failed" >&2; exit 1; }
   t1=$(now)
+  [ "$(wc -l <"$work/run/responses.jsonl")" = "$N" ] || { echo "server_bench.sh: eval rows" >&2; exit 1; }
   awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", n / (b - a)}'
 }
 client_run() {
   local t0 t1
   t0=$(now)
-  curl --parallel --parallel-immediate --parallel-max "$1" -K "$work/curl.cfg"
+  rm -f "$work"/out*.json
+  curl --parallel --parallel-immediate --parallel-max "$1" -K "$work/curl.cfg" ||
+    { echo "server_bench.sh: curl failed" >&2; exit 1; }
   t1=$(now)
+  [ "$(grep -l '"choices"' "$work"/out*.json | wc -l)" = "$N" ] ||
+    { echo "server_bench.sh: client answers" >&2; exit 1; }
   awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", n / (b - a)}'
 }
-eval_run 4 >/dev/null # warm-up (the server's first requests)
+eval_run 4 >/dev/null || exit 1 # warm-up (the server's first requests)
 for c in $CONC; do
   ours=() theirs=() ratios=()
   for r in $(seq "$R"); do # A B B A: each round's ratio sees the same drift on both sides
-    a1=$(eval_run "$c") b1=$(client_run "$c") b2=$(client_run "$c") a2=$(eval_run "$c")
+    a1=$(eval_run "$c") && b1=$(client_run "$c") && b2=$(client_run "$c") &&
+      a2=$(eval_run "$c") || exit 1
     a=$(awk -v x="$a1" -v y="$a2" 'BEGIN {printf "%.3f", 2 / (1 / x + 1 / y)}')
     b=$(awk -v x="$b1" -v y="$b2" 'BEGIN {printf "%.3f", 2 / (1 / x + 1 / y)}')
     echo "{\"concurrency\": $c, \"round\": $r, \"eval_prompts_s\": [$a1, $a2], \"client_prompts_s\": [$b1, $b2], \"ratio\": $(ratio "$a" "$b")}"
