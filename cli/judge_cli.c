@@ -55,6 +55,7 @@ void cli_judge_finish(cli_judge_opts *o) {
     e->judges = o->judges;
     e->batch = (int)o->batch, e->judge_max_tokens = (int)o->judge_max_tokens;
     e->threads = (int)o->load.threads, e->weights = o->load.weights;
+    e->precision = o->load.precision;
     e->server.concurrency = (int)o->concurrency, e->server.retries = (int)o->retries;
     e->server.api_key = sa_eval_api_key_env();
     e->server.interrupted = cli_interrupted;

@@ -428,8 +428,9 @@ typedef struct sa_eval_opts {
     int ctx;                   /* ENGINE: positions per sequence; 0: default */
     int threads;               /* ENGINE: 0 = all cores */
     sa_ckpt_mode weights;
-    const sa_hook *hook; /* ENGINE: steering installed on the session, or NULL */
-    int n_steer;         /* the steering vectors, recorded with their checksums */
+    sa_precision precision; /* ENGINE: activations of BF16-weight products (model.h) */
+    const sa_hook *hook;    /* ENGINE: steering installed on the session, or NULL */
+    int n_steer;            /* the steering vectors, recorded with their checksums */
     const char *const *steer_paths;
     const double *steer_scales;
     const char *steering; /* a one-line description of the steering, or NULL */
