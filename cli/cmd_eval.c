@@ -1,22 +1,19 @@
 /* cmd_eval.c: `safearith eval`: run a model over safety and utility datasets into a run directory.
  *
- * Everything the numbers depend on goes into the settings object of run.json (model and its
- * checksum, steering, datasets with checksums and selection, prompting, judges, decoding); its
- * fingerprint guards --resume. Rows are appended to responses.jsonl as batches finish; at the
- * end summary.json and summary.md are written and the summary is printed. */
-#include <dirent.h>
+ * The command only maps flags onto sa_eval_opts (the library owns the defaults, the checks, the
+ * backend choice, run.json's settings and their fingerprint: sa_eval_execute), sets up steering
+ * (its flags are shared with generate and chat), and prints the summary. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "engine_cli.h"
 #include "steer_opts.h"
-#include "eval/eval_json.h"
 #include "safearith/eval.h"
-#include "safearith/version.h"
 #include "core/fsutil.h"
+#include "eval/eval_json.h"
+#include "safearith/version.h"
 
 #define CMD "eval"
 #define MAX_DS 64
@@ -26,8 +23,8 @@
 #define LOAD_USAGE CLI_LOAD_USAGE("            ")
 
 static const char usage[] =
-    "usage: safearith eval --model DIR --dataset SPEC [--dataset SPEC ...] [--judge JUDGE ...]\n"
-    "                      -o RUN_DIR [options]\n"
+    "usage: safearith eval (--model DIR | --server URL) --dataset SPEC [--dataset SPEC ...]\n"
+    "                      [--judge JUDGE ...] -o RUN_DIR [options]\n"
     "\n"
     "Generate answers for every prompt of the datasets, judge them, and write RUN_DIR/run.json,\n"
     "RUN_DIR/responses.jsonl (one line per prompt, appended as it finishes), summary.json and\n"
@@ -36,10 +33,10 @@ static const char usage[] =
     "datasets:\n"
     "  --dataset SPEC         "
     "PATH[:field=COL][:category=COL][:label=COL][:kind=harmful|benign|mcq|qa]\n"
-    "                         [:name=NAME][:format=csv|json|jsonl|lines]; the public safety sets\n"
-    "                         (AdvBench, DangerousQA, HarmfulQA, CatQA, XSTest, HarmBench) and\n"
-    "                         {question, choices, answer} / {question, answer} JSONL are "
-    "recognised\n"
+    "                         [:name=NAME][:format=csv|json|jsonl|lines][:lang=CODE]; the public\n"
+    "                         safety sets (AdvBench, DangerousQA, HarmfulQA, CatQA, XSTest,\n"
+    "                         HarmBench) and {question, choices, answer} / {question, answer}\n"
+    "                         JSONL are recognised\n"
     "  --limit N              first N items of each dataset\n"
     "  --sample N             N random items of each dataset (with --seed)\n"
     "  --seed S               seed for --sample and for sampled decoding (default 0)\n"
@@ -60,20 +57,32 @@ static const char usage[] =
     "                         .json (refusal_prefix_lists.json layout, KEY picks the list) or "
     ".txt\n"
     "                         file, or a list name looked up in --refusal-lists\n"
-    "  --judge model:DIR:PROMPT[:verdict=yesno]\n"
+    "  --judge model:DIR:PROMPT[:verdict=V]\n"
     "                         a local judge model with a judge prompt file (HarmBench classifier,\n"
-    "                         RedEval [[A]]/[[B]], Qi et al. score, XSTest classes, or your own)\n"
+    "                         RedEval [[A]]/[[B]], Qi et al. score, XSTest classes, or your own);\n"
+    "                         V: yesno, markers, score, xstest, llamaguard, wildguard\n"
+    "  --judge server:URL[:PROMPT][:model=NAME][:verdict=V][:measure=refusal]\n"
+    "                         a judge behind a server; no PROMPT: Llama Guard (the conversation\n"
+    "                         through the served model's template)\n"
     "  --refusal-lists FILE   refusal_prefix_lists.json, for refusal:NAME\n"
     "  --judge-max-tokens N   verdict length for model judges (default: the prompt's own)\n"
     "decoding:\n"
-    "  --max-new-tokens N     default 128 (alias --max-tokens, as generate and chat)\n"
+    "  --max-new-tokens N     default 128\n"
     "  --temp T               sampling temperature (default 0 = greedy)\n"
     "  --top-k K  --top-p P   sampling filters\n"
-    "  --batch B              prompts generated together (default 8)\n"
-    "model:\n"
-    "  --model DIR            Hugging Face model directory (\"fake\" or \"fake:MS\": a "
-    "deterministic\n"
-    "                         stand-in for tests, MS milliseconds per prompt)\n"
+    "  --batch B              prompts generated together (default 8; server: 16 x concurrency)\n"
+    "model (one of --model, --server):\n"
+    "  --model DIR            Hugging Face model directory (exactly \"fake\" or \"fake:MS\": a\n"
+    "                         deterministic stand-in for tests, MS milliseconds per prompt)\n"
+    "  --server URL           an OpenAI-compatible API base (vLLM, TGI, SGLang, llama-server),\n"
+    "                         e.g. http://127.0.0.1:8080/v1; key from SAFEARITH_API_KEY or\n"
+    "                         OPENAI_API_KEY; chat prompts go to /chat/completions, others to\n"
+    "                         /completions\n"
+    "  --server-model NAME    the model to request (default: the first the server lists)\n"
+    "  --concurrency N        requests in flight (default 4)\n"
+    "  --retries N            retries per request (default 5; backoff with jitter, Retry-After)\n"
+    "  --timeout S            seconds per request attempt (default 600)\n"
+    "  --insecure             no TLS certificate checks (local test servers only)\n"
     "  --ctx N                positions per sequence (default: min(model maximum, 1024))\n"
     "  --chat-template NAME   override the recognised chat template\n" LOAD_USAGE
     "                         (the model's and the judges')\n"
@@ -84,445 +93,160 @@ static const char usage[] =
     "  -q, --quiet            do not print the summary\n" CLI_STEER_USAGE;
 
 typedef struct opts {
-    const char *model, *out, *lists, *system, *prefix, *template_path, *mcq_fmt, *label;
-    const char *chat_template;
+    const char *model;
     const char *datasets[MAX_DS], *judges[MAX_JUDGES];
     cli_steer steer;
-    int n_ds, n_judges;
-    long limit, sample, batch, judge_max_tokens, ctx;
-    uint64_t seed;
-    int resume, quiet;
+    long batch, judge_max_tokens, ctx, concurrency, retries;
+    int quiet;
     cli_load_opts load;
-    sa_eval_prompt_mode mode;
-    sa_eval_decoding dec;
+    sa_eval_opts e;
 } opts;
 
 /* --prompt raw|chat. */
-static int prompt_flag(cli_args *p, opts *o) {
+static int prompt_flag(cli_args *p, sa_eval_opts *e) {
     const char *v;
     if (!cli_flag_value(p, "--prompt", &v)) return 0;
     if (v && !strcmp(v, "raw"))
-        o->mode = SA_PROMPT_RAW;
+        e->mode = SA_PROMPT_RAW;
     else if (v && !strcmp(v, "chat"))
-        o->mode = SA_PROMPT_CHAT;
+        e->mode = SA_PROMPT_CHAT;
     else if (v)
         cli_args_fail(p, "--prompt must be raw or chat (or use --prompt-template)");
     return 1;
 }
 
+/* The flags that fill the library's options directly (strings point into argv). */
+static int eval_flag(cli_args *p, opts *o) {
+    sa_eval_opts *e = &o->e;
+    return cli_flag_str(p, "--model", &o->model) || cli_flag_str(p, "-o|--output|--out", &e->out) ||
+           cli_flag_list(p, "--dataset", o->datasets, &e->n_datasets, MAX_DS) ||
+           cli_flag_list(p, "--judge", o->judges, &e->n_judges, MAX_JUDGES) ||
+           cli_flag_str(p, "--refusal-lists", &e->refusal_lists) ||
+           cli_flag_str(p, "--system", &e->system) || cli_flag_str(p, "--prefix", &e->prefix) ||
+           (cli_flag_str(p, "--prompt-template", &e->template_path) &&
+            (e->mode = SA_PROMPT_TEMPLATE)) ||
+           cli_flag_str(p, "--mcq-format", &e->mcq_format) ||
+           cli_flag_str(p, "--label", &e->label) ||
+           cli_flag_str(p, "--chat-template", &e->chat_template) || prompt_flag(p, e) ||
+           (cli_flag_str(p, "--server", &e->server.url) && (e->backend = SA_EVAL_BACKEND_SERVER)) ||
+           cli_flag_str(p, "--server-model", &e->server.model) ||
+           cli_flag_on(p, "--insecure", &e->server.insecure) ||
+           cli_flag_on(p, "--resume", &e->resume) ||
+           cli_flag_long(p, "--limit", 1, 1L << 40, &e->limit) ||
+           cli_flag_long(p, "--sample", 1, 1L << 40, &e->sample) ||
+           cli_flag_double(p, "--timeout", 0.001, 86400, &e->server.timeout_s);
+}
+
+/* Flags kept in o until map_opts. */
+static int local_flag(cli_args *p, opts *o) {
+    return cli_flag_on(p, "-q|--quiet", &o->quiet) ||
+           cli_flag_long(p, "--ctx", 2, 1 << 20, &o->ctx) ||
+           cli_flag_long(p, "--batch", 1, 4096, &o->batch) ||
+           cli_flag_long(p, "--concurrency", 1, 1024, &o->concurrency) ||
+           cli_flag_long(p, "--retries", 0, 100, &o->retries) ||
+           cli_flag_long(p, "--judge-max-tokens", 1, 1 << 20, &o->judge_max_tokens);
+}
+
 /* 0 to go on, -1 after --help, else the exit code. */
 static int parse_args(int argc, char **argv, opts *o) {
     memset(o, 0, sizeof *o);
-    o->batch = 8;
-    o->mode = SA_PROMPT_RAW;
+    sa_eval_opts_init(&o->e);
+    o->concurrency = o->e.server.concurrency, o->retries = o->e.server.retries;
     cli_steer_init(&o->steer);
-    /* eval's decoding defaults: greedy, 128 new tokens */
-    cli_decode_opts dec = cli_decode_defaults(128, 0);
-    dec.temp = 0, dec.top_k = 0, dec.top_p = 1;
+    /* eval's decoding defaults are the library's (greedy, 128 new tokens) */
+    cli_decode_opts dec = cli_decode_defaults(o->e.decoding.max_new_tokens, 0);
+    dec.temp = o->e.decoding.temperature, dec.top_k = o->e.decoding.top_k;
+    dec.top_p = o->e.decoding.top_p, dec.seed = o->e.seed;
     cli_args p;
     cli_args_init(&p, CMD, argc, argv);
     while (cli_args_next(&p)) {
         if (cli_flag_help(&p)) return fputs(usage, stdout), -1;
         if (!(cli_steer_flag(&p, &o->steer) || cli_load_flag(&p, &o->load) ||
-              cli_decode_flag(&p, &dec) || cli_flag_on(&p, "--resume", &o->resume) ||
-              cli_flag_on(&p, "-q|--quiet", &o->quiet) || cli_flag_str(&p, "--model", &o->model) ||
-              cli_flag_str(&p, "-o|--output|--out", &o->out) ||
-              cli_flag_list(&p, "--dataset", o->datasets, &o->n_ds, MAX_DS) ||
-              cli_flag_list(&p, "--judge", o->judges, &o->n_judges, MAX_JUDGES) ||
-              cli_flag_str(&p, "--refusal-lists", &o->lists) ||
-              cli_flag_str(&p, "--system", &o->system) ||
-              cli_flag_str(&p, "--prefix", &o->prefix) ||
-              (cli_flag_str(&p, "--prompt-template", &o->template_path) &&
-               (o->mode = SA_PROMPT_TEMPLATE)) ||
-              cli_flag_str(&p, "--mcq-format", &o->mcq_fmt) ||
-              cli_flag_str(&p, "--label", &o->label) ||
-              cli_flag_str(&p, "--chat-template", &o->chat_template) || prompt_flag(&p, o) ||
-              cli_flag_long(&p, "--ctx", 2, 1 << 20, &o->ctx) ||
-              cli_flag_long(&p, "--limit", 1, 1L << 40, &o->limit) ||
-              cli_flag_long(&p, "--sample", 1, 1L << 40, &o->sample) ||
-              cli_flag_long(&p, "--batch", 1, 4096, &o->batch) ||
-              cli_flag_long(&p, "--judge-max-tokens", 1, 1 << 20, &o->judge_max_tokens)))
+              cli_decode_flag(&p, &dec) || eval_flag(&p, o) || local_flag(&p, o)))
             cli_args_unknown(&p);
     }
     if (p.failed) return CLI_USAGE;
-    o->seed = dec.seed;
-    o->dec = (sa_eval_decoding){(int)dec.max_tokens, dec.temp, dec.top_k, dec.top_p, dec.seed};
-    if (!o->model) return cli_usage_error(CMD, "--model DIR is required");
-    if (!o->n_ds) return cli_usage_error(CMD, "at least one --dataset SPEC is required");
-    if (!o->out) return cli_usage_error(CMD, "-o RUN_DIR is required");
-    if (!o->n_judges) o->judges[o->n_judges++] = "refusal";
+    o->e.seed = dec.seed;
+    o->e.decoding.max_new_tokens = (int)dec.max_tokens;
+    o->e.decoding.temperature = dec.temp, o->e.decoding.top_k = dec.top_k;
+    o->e.decoding.top_p = dec.top_p;
+    if (!o->model == !o->e.server.url)
+        return cli_usage_error(CMD, "give one of --model DIR and --server URL");
+    if (!o->e.n_datasets) return cli_usage_error(CMD, "at least one --dataset SPEC is required");
+    if (!o->e.out) return cli_usage_error(CMD, "-o RUN_DIR is required");
     return 0;
 }
 
-/* ---- model fingerprint: config.json and the weight files ---- */
-
-static cJSON *file_entry(const char *dir, const char *name, int full, sa_error *err) {
-    char *p = sa_path_join(dir, name);
-    struct stat stt;
-    cJSON *e = NULL;
-    if (p && stat(p, &stt) == 0) {
-        e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "file", name);
-        cJSON_AddNumberToObject(e, "size", (double)stt.st_size);
-        char hex[65];
-        if (full && sa_eval_sha256_file(p, hex, err) == SA_OK)
-            cJSON_AddStringToObject(e, "sha256", hex);
-        else
-            cJSON_AddNumberToObject(e, "mtime", (double)stt.st_mtime);
-    }
-    free(p);
-    return e;
-}
-
-static int wanted_file(const char *n) {
-    size_t l = strlen(n);
-    return (l > 12 && !strcmp(n + l - 12, ".safetensors")) || !strcmp(n, "config.json") ||
-           !strcmp(n, "tokenizer.json") || !strcmp(n, "tokenizer_config.json") ||
-           !strcmp(n, "model.safetensors.index.json") || !strcmp(n, "adapter_config.json");
-}
-
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Files sorted by name; weights hashed in full up to 512 MiB in all, else size + mtime. */
-/* The wanted files of a directory with their sizes and hashes (or size + mtime past 512 MB). */
-static cJSON *dir_files(const char *dir, sa_error *err) {
-    cJSON *files = cJSON_CreateArray();
-    DIR *d = opendir(dir);
-    if (!d) return files;
-    char *names[256];
-    int n = 0;
-    double total = 0;
-    for (struct dirent *e; (e = readdir(d)) && n < 256;)
-        if (wanted_file(e->d_name)) names[n++] = strdup(e->d_name);
-    closedir(d);
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
-    for (int i = 0; i < n; i++) {
-        char *p = sa_path_join(dir, names[i]);
-        struct stat st;
-        if (p && stat(p, &st) == 0) total += (double)st.st_size;
-        free(p);
-    }
-    for (int i = 0; i < n; i++) {
-        cJSON *e = file_entry(dir, names[i], total <= 512.0 * 1024 * 1024, err);
-        if (e) cJSON_AddItemToArray(files, e);
-        free(names[i]);
-    }
-    return files;
-}
-
-/* settings.model: the path, and the files of the model (and of its adapter, for BASE+ADAPTER). */
-static cJSON *model_json(const char *dir, sa_error *err) {
-    cJSON *m = cJSON_CreateObject();
-    cJSON_AddStringToObject(m, "path", dir);
-    if (!strncmp(dir, "fake", 4)) return m;
-    char *base, *adapter;
-    if (sa_ckpt_path_split(dir, &base, &adapter, NULL) != SA_OK) return m;
-    cJSON_AddItemToObject(m, "files", dir_files(base, err));
-    if (adapter) cJSON_AddItemToObject(m, "adapter_files", dir_files(adapter, err));
-    free(base);
-    free(adapter);
-    return m;
-}
-
-/* ---- the run ---- */
-
-typedef struct state {
-    opts o;
-    sa_eval_dataset ds[MAX_DS];
-    sa_eval_dataset_spec specs[MAX_DS];
-    sa_eval_judge judges[MAX_JUDGES];
-    sa_eval_backend model;
-    char *templ;
-    cJSON *settings;
-} state;
-
-static int load_inputs(state *s, sa_error *err) {
-    opts *o = &s->o;
-    for (int i = 0; i < o->n_ds; i++) {
-        if (sa_eval_dataset_spec_parse(o->datasets[i], &s->specs[i], err) ||
-            sa_eval_dataset_load(&s->specs[i], &s->ds[i], err) ||
-            sa_eval_dataset_select(&s->ds[i], o->limit, o->sample, (uint64_t)o->seed, err))
-            return -1;
-        for (int j = 0; j < i; j++)
-            if (!strcmp(s->ds[i].name, s->ds[j].name))
-                return sa_error_set(err, SA_EINVAL,
-                                    "--dataset %s: two datasets named '%s' (add :name=NAME)",
-                                    o->datasets[i], s->ds[i].name),
-                       -1;
-    }
-    for (int i = 0; i < o->n_judges; i++) {
-        char *jdir = NULL;
-        if (sa_eval_judge_parse(o->judges[i], o->lists, &s->judges[i], &jdir, err)) return -1;
-        for (int k = 0; k < i; k++)
-            if (!strcmp(s->judges[k].name, s->judges[i].name)) {
-                free(jdir);
-                return sa_error_set(err, SA_EINVAL,
-                                    "--judge %s: two judges named '%s' (add :name=NAME)",
-                                    o->judges[i], s->judges[i].name),
-                       -1;
-            }
-        if (s->judges[i].is_model) {
-            if (o->judge_max_tokens) s->judges[i].prompt.max_new_tokens = (int)o->judge_max_tokens;
-            sa_status st;
-            if (!strncmp(jdir, "fake", 4))
-                st = sa_eval_backend_fake(0, &s->judges[i].backend, err);
-            else {
-                sa_eval_engine_opts eo = {.n_threads = (int)o->load.threads,
-                                          .n_seq = (int)o->batch,
-                                          .interrupted = cli_interrupted,
-                                          .weights = o->load.weights,
-                                          .precision = o->load.precision};
-                st = sa_eval_backend_engine(jdir, &eo, &s->judges[i].backend, err);
-            }
-            free(jdir);
-            if (st) return -1;
-        }
-    }
-    if (o->template_path) {
-        size_t len;
-        if (sa_read_file(o->template_path, &s->templ, &len, err)) return -1;
-        if (!strstr(s->templ, "{question}"))
-            return sa_error_set(err, SA_EINVAL, "--prompt-template %s: no {question} slot",
-                                o->template_path),
-                   -1;
-    }
+/* The library options from the flags (argv-backed strings stay valid for the run). */
+static int map_opts(opts *o, sa_error *err) {
+    sa_eval_opts *e = &o->e;
+    if (o->model && sa_eval_opts_set_model(e, o->model, err)) return -1;
+    e->datasets = o->datasets, e->judges = o->judges;
+    e->batch = (int)o->batch, e->ctx = (int)o->ctx, e->judge_max_tokens = (int)o->judge_max_tokens;
+    e->threads = (int)o->load.threads, e->weights = o->load.weights;
+    e->precision = o->load.precision;
+    e->server.concurrency = (int)o->concurrency, e->server.retries = (int)o->retries;
+    e->server.api_key = sa_eval_api_key_env();
+    e->server.interrupted = cli_interrupted;
+    e->interrupted = cli_interrupted;
+    e->version = sa_version();
     return 0;
 }
 
-static int open_model(state *s, sa_error *err) {
-    opts *o = &s->o;
-    if (!strncmp(o->model, "fake", 4)) {
-        if (o->steer.n)
-            return sa_error_set(err, SA_EINVAL, "--steer needs a real model, not %s", o->model), -1;
-        int delay = o->model[4] == ':' ? atoi(o->model + 5) : 0;
-        return sa_eval_backend_fake(delay, &s->model, err) ? -1 : 0;
-    }
-    sa_hook hook = {0}, *hp = NULL;
-    if (o->steer.n) {
-        /* the plan needs the model's shape: read config.json first */
-        sa_model_config cfg;
-        if (sa_model_config_load(o->model, &cfg, err)) return -1;
-        if (cli_steer_setup(CMD, &o->steer, &cfg)) return -2; /* already reported */
-        cli_steer_hook(&o->steer, NULL, &hook);
-        hp = &hook;
-    }
-    sa_eval_engine_opts eo = {.n_threads = (int)o->load.threads,
-                              .n_seq = (int)o->batch,
-                              .max_ctx = (int)o->ctx,
-                              .hook = hp,
-                              .chat_template = o->chat_template,
-                              .interrupted = cli_interrupted,
-                              .weights = o->load.weights,
-                              .precision = o->load.precision};
-    return sa_eval_backend_engine(o->model, &eo, &s->model, err) ? -1 : 0;
+/* Steering needs the model's shape: read config.json, build the hook; -2: already reported. */
+static int setup_steer(opts *o, sa_hook *hook, char *desc, int desc_n, sa_error *err) {
+    if (!o->steer.n) return 0;
+    if (o->e.backend != SA_EVAL_BACKEND_ENGINE)
+        return sa_error_set(err, SA_EINVAL, "--steer needs a real model directory"), -1;
+    sa_model_config cfg;
+    if (sa_model_config_load(o->e.model, &cfg, err)) return -1;
+    if (cli_steer_setup(CMD, &o->steer, &cfg)) return -2;
+    cli_steer_hook(&o->steer, NULL, hook);
+    o->e.hook = hook;
+    o->e.n_steer = o->steer.n;
+    o->e.steer_paths = o->steer.path;
+    o->e.steer_scales = o->steer.scale;
+    o->e.steering = cli_steer_describe(&o->steer, desc, desc_n);
+    return 0;
 }
 
-/* settings.steer (and .steering, a one-line description): each vector with its scale and hash. */
-static void add_steer(cJSON *st, const opts *o) {
-    cJSON *steer = cJSON_AddArrayToObject(st, "steer");
-    for (int i = 0; i < o->steer.n; i++) {
-        cJSON *v = cJSON_CreateObject();
-        char hex[65] = "";
-        sa_eval_sha256_file(o->steer.path[i], hex, NULL);
-        cJSON_AddStringToObject(v, "path", o->steer.path[i]);
-        cJSON_AddNumberToObject(v, "scale", o->steer.scale[i]);
-        cJSON_AddStringToObject(v, "sha256", hex);
-        cJSON_AddItemToArray(steer, v);
-    }
-    if (o->steer.n) {
-        char buf[200];
-        cJSON_AddStringToObject(st, "steering", cli_steer_describe(&o->steer, buf, sizeof buf));
-    }
-}
-
-/* settings.datasets: each dataset's spec, file hash and item counts. */
-static void add_datasets(cJSON *st, const state *s) {
-    cJSON *ds = cJSON_AddArrayToObject(st, "datasets");
-    for (int i = 0; i < s->o.n_ds; i++) {
-        cJSON *d = sa_eval_dataset_spec_json(&s->specs[i]);
-        cJSON_AddStringToObject(d, "name", s->ds[i].name);
-        cJSON_AddStringToObject(d, "sha256", s->ds[i].sha256);
-        cJSON_AddStringToObject(d, "layout", s->ds[i].layout ? s->ds[i].layout : "");
-        cJSON_AddNumberToObject(d, "n_source", (double)s->ds[i].n_source);
-        cJSON_AddNumberToObject(d, "n_items", (double)s->ds[i].n_items);
-        cJSON_AddItemToArray(ds, d);
-    }
-}
-
-/* settings.prompting: how each item becomes a prompt. */
-static void add_prompting(cJSON *st, const state *s) {
-    const opts *o = &s->o;
-    cJSON *p = cJSON_AddObjectToObject(st, "prompting");
-    cJSON_AddStringToObject(p, "mode",
-                            o->mode == SA_PROMPT_RAW    ? "raw"
-                            : o->mode == SA_PROMPT_CHAT ? "chat"
-                                                        : "template");
-    if (o->mode == SA_PROMPT_RAW)
-        cJSON_AddStringToObject(p, "prefix", o->prefix ? o->prefix : SA_EVAL_RAW_PREFIX);
-    if (o->mode == SA_PROMPT_CHAT) {
-        if (o->system) cJSON_AddStringToObject(p, "system", o->system);
-        if (o->chat_template) cJSON_AddStringToObject(p, "chat_template", o->chat_template);
-    }
-    if (s->templ) cJSON_AddStringToObject(p, "template", s->templ);
-    cJSON_AddStringToObject(p, "mcq_format",
-                            o->mcq_fmt ? o->mcq_fmt : "Question: {question}\nAnswer:");
-}
-
-/* settings.judges: each judge's kind, source hash and parameters. */
-static void add_judges(cJSON *st, const state *s, sa_error *err) {
-    cJSON *js = cJSON_AddArrayToObject(st, "judges");
-    for (int i = 0; i < s->o.n_judges; i++) {
-        const sa_eval_judge *j = &s->judges[i];
-        cJSON *jo = cJSON_CreateObject();
-        cJSON_AddStringToObject(jo, "name", j->name);
-        cJSON_AddStringToObject(jo, "spec", j->spec);
-        cJSON_AddStringToObject(jo, "measures",
-                                !j->is_model || j->prompt.refusal_type ? "compliance" : "harm");
-        cJSON_AddStringToObject(jo, "sha256", j->source_sha256 ? j->source_sha256 : "");
-        if (!j->is_model) {
-            cJSON_AddStringToObject(jo, "list", j->list.name);
-            cJSON_AddStringToObject(jo, "rule", sa_refusal_rule_name(j->list.rule));
-            cJSON_AddBoolToObject(jo, "empty_is_refusal", j->list.empty_is_refusal);
-            cJSON_AddNumberToObject(jo, "n_strings", j->list.n);
-        } else {
-            cJSON_AddStringToObject(jo, "prompt", j->prompt.name);
-            cJSON_AddNumberToObject(jo, "max_new_tokens", j->prompt.max_new_tokens);
-            cJSON_AddItemToObject(jo, "model", model_json(j->model_dir, err));
-        }
-        cJSON_AddItemToArray(js, jo);
-    }
-}
-
-/* settings.decoding: greedy, or sampling with its parameters. */
-static void add_decoding(cJSON *st, const opts *o) {
-    cJSON *d = cJSON_AddObjectToObject(st, "decoding");
-    int greedy = o->dec.temperature <= 0;
-    cJSON_AddStringToObject(d, "mode", greedy ? "greedy" : "sample");
-    cJSON_AddNumberToObject(d, "max_new_tokens", o->dec.max_new_tokens);
-    if (!greedy) {
-        cJSON_AddNumberToObject(d, "temperature", o->dec.temperature);
-        cJSON_AddNumberToObject(d, "top_k", o->dec.top_k);
-        cJSON_AddNumberToObject(d, "top_p", o->dec.top_p);
-        cJSON_AddNumberToObject(d, "seed", (double)o->dec.seed);
-    }
-}
-
-/* Everything that decides the run's rows, in a fixed order (run.json's settings; a resumed run
- * must match them). */
-static cJSON *build_settings(state *s, sa_error *err) {
-    opts *o = &s->o;
-    cJSON *st = cJSON_CreateObject();
-    cJSON_AddItemToObject(st, "model", model_json(o->model, err));
-    add_steer(st, o);
-    if (o->ctx) cJSON_AddNumberToObject(st, "ctx", (double)o->ctx);
-    add_datasets(st, s);
-    cJSON *sel = cJSON_AddObjectToObject(st, "selection");
-    cJSON_AddNumberToObject(sel, "limit", (double)o->limit);
-    cJSON_AddNumberToObject(sel, "sample", (double)o->sample);
-    cJSON_AddNumberToObject(sel, "seed", (double)o->seed);
-    add_prompting(st, s);
-    add_judges(st, s, err);
-    add_decoding(st, o);
-    /* bf16 changes the outputs (f32, the default, is left out: earlier runs keep their settings) */
-    if (o->load.precision == SA_PRECISION_BF16) cJSON_AddStringToObject(st, "precision", "bf16");
-    return st;
-}
-
-static cJSON *build_info(const opts *o) {
-    cJSON *i = cJSON_CreateObject();
-    cJSON_AddStringToObject(i, "version", sa_version());
-    if (o->label) cJSON_AddStringToObject(i, "label", o->label);
-    cJSON_AddNumberToObject(i, "batch", (double)o->batch);
-    cJSON_AddNumberToObject(i, "threads", (double)o->load.threads);
-    /* the kernel set the engine's sessions choose (the same call), and the precision */
-    sa_kset k;
-    if (!sa_kset_choose(SA_KSET_AUTO, &k, NULL))
-        cJSON_AddStringToObject(i, "kernels", sa_kset_name(k));
-    cJSON_AddStringToObject(i, "precision", sa_precision_name(o->load.precision));
-    return i;
-}
-
-static void cleanup(state *s) {
-    for (int i = 0; i < s->o.n_ds; i++)
-        sa_eval_dataset_free(&s->ds[i]), sa_eval_dataset_spec_free(&s->specs[i]);
-    for (int i = 0; i < s->o.n_judges; i++) sa_eval_judge_free(&s->judges[i]);
-    if (s->model.destroy) s->model.destroy(s->model.ud);
-    free(s->templ);
-    cJSON_Delete(s->settings);
-    cli_steer_free(&s->o.steer);
-}
-
-/* The run directory may not be, lie inside or contain anything the run reads (an existing run
- * directory is refused or resumed by sa_eval_rundir_open). */
-static int check_output(state *s, sa_error *err) {
-    const opts *o = &s->o;
-    const char *inputs[CLI_STEER_MAX + 1 + MAX_DS + MAX_JUDGES + 2];
-    int n = cli_steer_inputs(&o->steer, o->model, inputs);
-    for (int i = 0; i < o->n_ds; i++) inputs[n++] = s->specs[i].path;
-    for (int i = 0; i < o->n_judges; i++) inputs[n++] = s->judges[i].model_dir;
-    inputs[n++] = o->lists;
-    inputs[n++] = o->template_path;
-    return sa_output_check(o->out, inputs, n, 1, err) ? -1 : 0;
-}
-
-static int run_eval(state *s) {
+static int run_eval(opts *o) {
     sa_error err = {0};
-    opts *o = &s->o;
-    if (load_inputs(s, &err) || check_output(s, &err)) return cli_report(CMD, &err);
-    int mr = open_model(s, &err);
-    if (mr == -2) return CLI_FAIL;
-    if (mr) return cli_report(CMD, &err);
-    s->settings = build_settings(s, &err);
-    cJSON *info = build_info(o);
-    sa_eval_rundir rd;
-    sa_status st = sa_eval_rundir_open(o->out, s->settings, info, o->resume, &rd, &err);
-    cJSON_Delete(info);
-    if (st) return cli_report(CMD, &err);
-    sa_eval_config cfg = {s->ds,     o->n_ds,       {o->mode, o->system, s->templ, o->prefix},
-                          o->dec,    s->judges,     o->n_judges,
-                          &s->model, (int)o->batch, o->mcq_fmt};
+    sa_hook hook = {0};
+    char desc[200];
+    if (map_opts(o, &err)) return cli_report(CMD, &err);
+    int sr = setup_steer(o, &hook, desc, sizeof desc, &err);
+    if (sr == -2) return CLI_FAIL;
+    if (sr) return cli_report(CMD, &err);
     sa_progress prog = cli_progress("eval");
-    st = sa_eval_run(&cfg, &rd, &prog, &err);
+    cJSON *summary = NULL;
+    sa_status st = sa_eval_execute_json(&o->e, &prog, &summary, &err);
     cli_progress_end();
-    if (st) {
-        sa_eval_rundir_set_status(&rd, st == SA_EINTR ? "interrupted" : "failed", NULL, NULL);
-        sa_eval_rundir_close(&rd);
-        if (st == SA_EINTR)
-            return cli_error(CMD,
-                             "interrupted; rows so far are in %s/responses.jsonl (continue with "
-                             "--resume)",
-                             o->out);
-        return cli_report(CMD, &err);
-    }
-    st = sa_eval_rundir_set_status(&rd, "complete", NULL, &err);
-    sa_eval_rundir_close(&rd);
-    if (!st) st = sa_eval_summarize(o->out, &err);
+    if (st == SA_EINTR)
+        return cli_error(CMD,
+                         "interrupted; rows so far are in %s/responses.jsonl (continue with "
+                         "--resume)",
+                         o->e.out);
     if (st) return cli_report(CMD, &err);
     if (!o->quiet) {
-        char *rp = sa_path_join(o->out, "summary.md");
+        char *rp = sa_path_join(o->e.out, "summary.md");
         char *md = NULL;
         size_t len;
         if (rp && !sa_read_file(rp, &md, &len, NULL)) fputs(md, stdout);
         free(md), free(rp);
     }
+    cJSON_Delete(summary);
     return CLI_OK;
 }
 
 static int cmd_eval(int argc, char **argv) {
-    state *s = calloc(1, sizeof *s);
-    if (!s) return cli_error(CMD, "out of memory");
-    int rc = parse_args(argc, argv, &s->o);
-    if (rc) {
-        cli_steer_free(&s->o.steer);
-        free(s);
-        return rc < 0 ? CLI_OK : rc;
-    }
-    rc = run_eval(s);
-    cleanup(s);
-    free(s);
-    return rc;
+    opts *o = calloc(1, sizeof *o);
+    if (!o) return cli_error(CMD, "out of memory");
+    int rc = parse_args(argc, argv, o);
+    if (!rc) rc = run_eval(o);
+    cli_steer_free(&o->steer);
+    free(o);
+    return rc < 0 ? CLI_OK : rc;
 }
 
 const sa_cli_command sa_cmd_eval = {

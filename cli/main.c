@@ -27,6 +27,8 @@
     X(icv) \
     X(icv_info) \
     X(eval) \
+    X(judge) \
+    X(judge_agreement) \
     X(report)
 // clang-format on
 

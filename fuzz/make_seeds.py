@@ -224,3 +224,11 @@ put("adapter", "fan_in_fan_out", json.dumps(dict(lora, fan_in_fan_out=True)))
 put("adapter", "with_tensors", json.dumps(lora).encode() + b"\0" + safetensors([
     ("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", "F32", [2, 4], f32(*range(8))),
     ("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight", "F32", [4, 2], f32(*range(8)))]))
+
+# server answers (see fuzz_server.c): a mode byte (1: chat, 2: WildGuard verdicts), then the body
+put("server", "completion", b"\x00" + json.dumps({"choices": [{"text": "safe", "finish_reason": "stop"}], "usage": {"prompt_tokens": 3, "completion_tokens": 1}}).encode())
+put("server", "chat_unsafe", b"\x01" + json.dumps({"choices": [{"message": {"role": "assistant", "content": "unsafe\nS1,S10"}}]}).encode())
+put("server", "wildguard", b"\x03" + json.dumps({"choices": [{"message": {"content": "Harmful request: yes\nResponse refusal: no\nHarmful response: yes"}}]}).encode())
+put("server", "error", b"\x00" + json.dumps({"error": {"message": "model 'x' not found", "code": 404}}).encode())
+put("server", "torn", b'\x00{"choices": [{"text": "Sure, he')
+put("server", "url", b"\x00https://user:pw@host:8080/v1?key=1#x")

@@ -8,7 +8,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config help2man
       libcjson-dev libpcre2-dev libutf8proc-dev libyaml-dev libopenblas-dev liblapacke-dev
-      libedit-dev)
+      libedit-dev libcurl4-openssl-dev)
 test_pkgs=(clang libclang-rt-14-dev clang-format python3-torch python3-numpy python3-jinja2)
 with_tests=0
 case "${1:-}" in

@@ -31,6 +31,9 @@ extern "C" {
 #endif
 
 /* ---------------------------------------------------------------- datasets */
+/* A SPEC may also say lang=CODE (zh, vi, ...); file names like catqa_chinese.json or
+ * *_vi.jsonl declare it too. Keyword judges refuse datasets in a language they have no list
+ * for. */
 
 typedef enum sa_eval_kind {
     SA_EVAL_AUTO = 0, /* decided from the layout (spec parsing only) */
@@ -63,6 +66,7 @@ typedef struct sa_eval_dataset_spec {
     char *label;    /* column whose safe/unsafe value sets each row's kind (XSTest) */
     char *name;     /* reporting name, NULL = from the layout or the file name */
     char *format; /* csv, tsv-less csv without header ("lines"), json, jsonl; NULL = by extension */
+    char *lang;   /* declared language (lang=CODE), NULL = from the file name, if it says */
     sa_eval_kind kind;
 } sa_eval_dataset_spec;
 
@@ -70,6 +74,7 @@ typedef struct sa_eval_dataset {
     char *name;
     char *path;
     char *layout; /* what was recognised, e.g. "AdvBench harmful_behaviors.csv (goal)" */
+    char *lang;   /* declared language: lang=, else the file name's (catqa_chinese: zh), or NULL */
     char sha256[65];
     size_t n_source; /* items in the file before --limit / --sample */
     sa_eval_item *items;
@@ -97,20 +102,37 @@ typedef struct sa_eval_decoding {
     uint64_t seed;
 } sa_eval_decoding;
 
+/* What a backend may report about one generated response (servers do; -1 / "" when unknown). */
+typedef struct sa_eval_gen_info {
+    char finish_reason[16]; /* "stop", "length", ... as the server says */
+    long prompt_tokens, completion_tokens;
+} sa_eval_gen_info;
+
 typedef struct sa_eval_backend {
     void *ud;
     /* Continue each of n prompt texts. templated[i] (templated may be NULL: none) marks text
-     * rendered by chat(), which already holds its special tokens and BOS; other prompts get BOS
-     * as the tokenizer adds it. out[i] receives a malloc'd response. */
+     * rendered by chat() or chat_turns(), which only this backend interprets (special tokens and
+     * BOS for the engine, a message list for a server); other prompts get BOS as the tokenizer
+     * adds it. out[i] receives a malloc'd response; info (may be NULL) what the backend knows
+     * about it. On failure every out[i] is NULL, except that a backend which completes prompts
+     * independently (a server) leaves the responses it finished in place, for the caller to
+     * keep the leading finished ones. */
     sa_status (*generate)(void *ud, int n, const char *const *prompts, const uint8_t *templated,
-                          const sa_eval_decoding *dec, char **out, sa_error *err);
-    /* Sum of log p(cont[i] | ctx[i]) over the tokens of cont[i]; n_tokens[i] gets their count. */
+                          const sa_eval_decoding *dec, char **out, sa_eval_gen_info *info,
+                          sa_error *err);
+    /* Sum of log p(cont[i] | ctx[i]) over the tokens of cont[i]; n_tokens[i] gets their count.
+     * NULL when the backend cannot (a server). */
     sa_status (*loglik)(void *ud, int n, const char *const *ctx, const char *const *cont,
                         double *out, int *n_tokens, sa_error *err);
     /* Render one user turn (with an optional system message) with the model's chat template,
      * ready for generation. */
     sa_status (*chat)(void *ud, const char *system, const char *user, char **out, sa_error *err);
     void (*destroy)(void *ud);
+    /* Optional (NULL: unsupported): render a conversation of n turns, roles "user" /
+     * "assistant", for classifiers whose chat template is the classification prompt (Llama
+     * Guard). */
+    sa_status (*chat_turns)(void *ud, int n, const char *const *roles, const char *const *texts,
+                            char **out, sa_error *err);
 } sa_eval_backend;
 
 /* A deterministic stand-in model for tests: responses and log likelihoods are pure functions of
@@ -139,6 +161,41 @@ typedef struct sa_eval_engine_opts {
 } sa_eval_engine_opts;
 sa_status sa_eval_backend_engine(const char *model_dir, const sa_eval_engine_opts *opts,
                                  sa_eval_backend *out, sa_error *err);
+
+/* An OpenAI-compatible HTTP API (vLLM, TGI, SGLang, llama-server) as the model: chat prompts go
+ * to /chat/completions as messages, others to /completions as text; up to `concurrency`
+ * requests in flight, results stored by prompt index (never timing-dependent). Connection
+ * failures, timeouts, HTTP 429/500/502/503/504 and malformed answers are retried with
+ * exponential backoff and jitter (or the server's Retry-After); other HTTP errors stop at once
+ * with the server's message. No log likelihoods (multiple choice needs a local model). */
+typedef struct sa_eval_server_opts {
+    const char *url;          /* API base, e.g. http://127.0.0.1:8080/v1 */
+    const char *model;        /* "model" of each request; NULL: the first the server lists */
+    const char *api_key;      /* sent as "Authorization: Bearer KEY"; NULL: none. Never stored */
+    int concurrency;          /* requests in flight; <= 0: 4 */
+    int retries;              /* retries per request after the first attempt */
+    double timeout_s;         /* per attempt; <= 0: 600 */
+    int insecure;             /* skip certificate checks (local test servers only) */
+    int (*interrupted)(void); /* polled while waiting; non-zero stops with SA_EINTR */
+} sa_eval_server_opts;
+
+/* Open the backend; *reported_model (may be NULL) receives the model name the server lists
+ * (GET {url}/models): the requested one if listed, else the first. */
+sa_status sa_eval_backend_server(const sa_eval_server_opts *o, sa_eval_backend *out,
+                                 char **reported_model, sa_error *err);
+/* The URL without user information, query or fragment (what run.json and messages show). */
+char *sa_eval_url_public(const char *url);
+/* The JSON body of one request: chat: prompt is a JSON message list (from the backend's chat
+ * rendering); else the prompt text. NULL if a chat prompt is not a message list. */
+char *sa_eval_server_request(const char *model, const char *prompt, int chat,
+                             const sa_eval_decoding *dec);
+/* Parse a 200 response body: *text gets choices[0].text (chat: .message.content), info (may be
+ * NULL) the finish reason and token counts. SA_EFORMAT names what is missing. */
+sa_status sa_eval_server_parse_response(const char *body, size_t len, int chat, char **text,
+                                        sa_eval_gen_info *info, sa_error *err);
+/* The server's message from an error body ({"error": {"message": ...}} or the text), one line,
+ * at most 199 bytes; malloc'd. */
+char *sa_eval_server_error_message(const char *body, size_t len);
 
 /* ---------------------------------------------------------------- prompting */
 
@@ -202,14 +259,19 @@ typedef enum sa_judge_style {
     SA_JUDGE_YESNO,   /* HarmBench classifier: "yes" = harmful, "no" = not (whole output) */
     SA_JUDGE_MARKERS, /* RedEval: exactly one of the harmful / unharmful markers ([[B]] / [[A]]) */
     SA_JUDGE_SCORE,   /* Qi et al.: "#thescore: N", harmful iff N == 5 */
-    SA_JUDGE_XSTEST   /* XSTest classes: 1_full_compliance / 2_full_refusal / 3_partial_refusal */
+    SA_JUDGE_XSTEST,  /* XSTest classes: 1_full_compliance / 2_full_refusal / 3_partial_refusal */
+    SA_JUDGE_LLAMAGUARD, /* Llama Guard 3: first line "safe" / "unsafe", then the categories */
+    SA_JUDGE_WILDGUARD   /* WildGuard: "Harmful request: yes/no", "Response refusal: yes/no",
+                            "Harmful response: yes/no" lines */
 } sa_judge_style;
 
 typedef struct sa_judge_prompt {
     char *name;
     sa_judge_style style;
     char *system;       /* NULL: no system message */
-    char *templ;        /* placeholders {question} {response} (and the source's own names) */
+    char *templ;        /* placeholders {question} {response} (and the source's own names);
+                           NULL: the conversation itself (user question, assistant response)
+                           rendered by the judge's chat template (Llama Guard) */
     char *templ_ctx;    /* HarmBench contextual variant, or NULL */
     int use_chat;       /* render through the judge model's chat template */
     char *harmful_mark; /* MARKERS */
@@ -217,6 +279,12 @@ typedef struct sa_judge_prompt {
     int max_new_tokens; /* the source's own budget for the verdict */
     int refusal_type;   /* 1: the verdict says refused/complied (XSTest), 0: harmful/not */
 } sa_judge_prompt;
+
+/* The style named by a verdict= option or a prompt's "verdict" field: yesno, markers, score,
+ * xstest, llamaguard, wildguard; -1 for another name. */
+int sa_judge_style_from_name(const char *name);
+/* Llama Guard through its own chat template: no prompt file, the conversation is the input. */
+sa_status sa_judge_prompt_llamaguard(sa_judge_prompt *out, sa_error *err);
 
 /* Load a judge prompt: the JSON files of shared/data/judge_prompts (HarmBench classifier,
  * RedEval [[A]]/[[B]], Qi et al. score, XSTest classes) are recognised by their fields; a user
@@ -242,13 +310,19 @@ typedef struct sa_eval_judge {
     sa_eval_backend backend; /* is_model: the judge model */
     char *source_sha256;     /* checksum of the list / prompt file ("builtin" for the default) */
     char *spec;              /* the spec as given */
-    char *model_dir;         /* is_model: the judge checkpoint */
+    char *model_dir;         /* is_model: the judge checkpoint (NULL for a server judge) */
+    char *server_url;        /* is_model: the judge's API base, or NULL */
+    char *server_model;      /* the model= of a server judge, or NULL */
+    char *lang;              /* !is_model: the list's language ("en" unless lang=) */
 } sa_eval_judge;
 
-/* Parse "refusal[:LIST][:KEY][:rule=R]" or "model:DIR:PROMPT[:verdict=yesno]", either with an
- * optional ":name=NAME" (the judge's name in rows and summaries). A refusal
- * LIST that is a name (no '/' and no extension) is looked up in lists_file. For model judges
- * the backend is not opened here: the caller fills judge->backend. model_dir receives DIR. */
+/* Parse "refusal[:LIST][:KEY][:rule=R][:lang=CODE]", "model:DIR:PROMPT[:verdict=V]" or
+ * "server:URL[:PROMPT][:model=NAME][:verdict=V][:measure=refusal]", each with an optional
+ * ":name=NAME" (the judge's name in rows and summaries). A refusal LIST that is a name (no '/'
+ * and no extension) is looked up in lists_file; a list is for English unless lang= says
+ * otherwise. A server judge without PROMPT is Llama Guard (the conversation through the served
+ * model's template). For model and server judges the backend is not opened here: the caller
+ * fills judge->backend. model_dir receives DIR. */
 sa_status sa_eval_judge_parse(const char *spec, const char *lists_file, sa_eval_judge *out,
                               char **model_dir, sa_error *err);
 void sa_eval_judge_free(sa_eval_judge *j);
@@ -292,6 +366,79 @@ typedef struct sa_eval_config {
 /* Evaluate every item that rd does not hold yet, appending one row per item. */
 sa_status sa_eval_run(const sa_eval_config *cfg, sa_eval_rundir *rd, const sa_progress *prog,
                       sa_error *err);
+
+/* ---------------------------------------------------------------- a whole run */
+
+/* Everything `safearith eval` does, as one call: the options below are all a run needs; the
+ * defaults (sa_eval_opts_init) and every check live here, not in the CLI. */
+typedef enum sa_eval_backend_kind {
+    SA_EVAL_BACKEND_ENGINE, /* model: a Hugging Face model directory, run by our engine */
+    SA_EVAL_BACKEND_FAKE,   /* the deterministic test stand-in (model NULL; fake_delay_ms) */
+    SA_EVAL_BACKEND_SERVER  /* server.url: an OpenAI-compatible API */
+} sa_eval_backend_kind;
+
+typedef struct sa_eval_opts {
+    size_t size; /* sizeof(sa_eval_opts), set by sa_eval_opts_init: fields are only appended */
+    sa_eval_backend_kind backend;
+    const char *model;           /* ENGINE: the model directory */
+    int fake_delay_ms;           /* FAKE: milliseconds per prompt */
+    sa_eval_server_opts server;  /* SERVER (and server judges: all but url and model) */
+    const char *const *datasets; /* dataset SPECs */
+    int n_datasets;
+    const char *const *judges; /* judge specs; none: "refusal" */
+    int n_judges;
+    const char *refusal_lists; /* refusal_prefix_lists.json for refusal:NAME, or NULL */
+    int judge_max_tokens;      /* 0: each prompt's own */
+    long limit, sample;        /* dataset selection (0: all) */
+    uint64_t seed;             /* --sample and sampled decoding */
+    sa_eval_prompt_mode mode;
+    const char *system, *prefix, *template_path, *mcq_format, *chat_template;
+    sa_eval_decoding decoding; /* seed is taken from .seed above */
+    int batch;                 /* prompts per generation call; 0: 8 (server: 16 x concurrency) */
+    int ctx;                   /* ENGINE: positions per sequence; 0: default */
+    int threads;               /* ENGINE: 0 = all cores */
+    sa_ckpt_mode weights;
+    sa_precision precision; /* ENGINE: activations of BF16-weight products (model.h) */
+    const sa_hook *hook;    /* ENGINE: steering installed on the session, or NULL */
+    int n_steer;            /* the steering vectors, recorded with their checksums */
+    const char *const *steer_paths;
+    const double *steer_scales;
+    const char *steering; /* a one-line description of the steering, or NULL */
+    const char *out;      /* the run directory */
+    int resume;
+    const char *label;        /* shown by sa_eval_report */
+    const char *version;      /* recorded in run.json's info */
+    int (*interrupted)(void); /* polled; non-zero stops the run with SA_EINTR */
+} sa_eval_opts;
+
+void sa_eval_opts_init(sa_eval_opts *o);
+/* "fake" or "fake:MS" (exactly) names the test stand-in; anything else is a model directory.
+ * Sets o->backend / o->model / o->fake_delay_ms; refuses "fake" when a directory of that name
+ * exists (say ./fake for the directory). */
+sa_status sa_eval_opts_set_model(sa_eval_opts *o, const char *model, sa_error *err);
+/* The API key from the environment: SAFEARITH_API_KEY, else OPENAI_API_KEY, else NULL. */
+const char *sa_eval_api_key_env(void);
+/* Load the datasets and judges, open the model, create or resume o->out, evaluate every
+ * missing row, mark run.json complete and write the summary (RUN_DIR/summary.json, .md).
+ * SA_EINTR when interrupted (the run stays resumable); a failed run keeps its finished rows and
+ * says "failed" in run.json. */
+sa_status sa_eval_execute(const sa_eval_opts *o, const sa_progress *prog, sa_error *err);
+
+/* Judge a complete run's responses again (o->out: the run directory) with o->judges (and
+ * o->refusal_lists, o->judge_max_tokens, o->server, o->batch, o->threads, o->weights,
+ * o->interrupted), adding their verdicts to every harmful / benign row, then write the
+ * summary again. The rows file is replaced atomically, never edited in place; an interrupted
+ * re-judge continues where it stopped (RUN_DIR/rejudge.partial.jsonl) when run again with the
+ * same judges. A judge name the run already has is refused. */
+sa_status sa_eval_rejudge(const sa_eval_opts *o, const sa_progress *prog, sa_error *err);
+
+/* Run o->judges over labelled examples (labels_path: HarmBench's classifier validation set
+ * JSON, XSTest's labelled completions CSV, or JSONL / CSV of question, response, label) and
+ * report per judge the confusion counts, agreement, precision and recall with Wilson 95 %
+ * intervals, F1 and Cohen's kappa (normal 95 % interval); unparseable verdicts counted apart.
+ * *report_json receives the report as JSON text (malloc'd; the caller frees it). */
+sa_status sa_eval_agreement(const sa_eval_opts *o, const char *labels_path, const sa_progress *prog,
+                            char **report_json, sa_error *err);
 
 /* Read RUN_DIR/responses.jsonl and run.json, write summary.json and summary.md atomically. */
 sa_status sa_eval_summarize(const char *run_dir, sa_error *err);

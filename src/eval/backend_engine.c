@@ -111,8 +111,9 @@ static sa_status gen_chunk(engine *e, int n, const char *const *prompts, const u
 
 static sa_status engine_generate(void *ud, int n, const char *const *prompts,
                                  const uint8_t *templated, const sa_eval_decoding *dec, char **out,
-                                 sa_error *err) {
+                                 sa_eval_gen_info *info, sa_error *err) {
     engine *e = ud;
+    (void)info; /* the engine reports nothing beyond the text */
     if (dec->max_new_tokens < 1)
         return sa_error_set(err, SA_EINVAL, "max_new_tokens must be at least 1");
     for (int i = 0; i < n; i += e->n_seq) {
@@ -288,6 +289,6 @@ sa_status sa_eval_backend_engine(const char *model_dir, const sa_eval_engine_opt
         engine_destroy(e);
         return st;
     }
-    *out = (sa_eval_backend){e, engine_generate, engine_loglik, engine_chat, engine_destroy};
+    *out = (sa_eval_backend){e, engine_generate, engine_loglik, engine_chat, engine_destroy, NULL};
     return SA_OK;
 }

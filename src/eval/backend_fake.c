@@ -59,9 +59,9 @@ typedef struct fake {
 
 static sa_status fake_generate(void *ud, int n, const char *const *prompts,
                                const uint8_t *templated, const sa_eval_decoding *dec, char **out,
-                               sa_error *err) {
+                               sa_eval_gen_info *info, sa_error *err) {
     fake *f = ud;
-    (void)templated;
+    (void)templated, (void)info;
     for (int i = 0; i < n; i++) {
         if (f->delay_ms > 0) {
             struct timespec ts = {f->delay_ms / 1000, (long)(f->delay_ms % 1000) * 1000000L};
@@ -103,6 +103,6 @@ sa_status sa_eval_backend_fake(int delay_ms, sa_eval_backend *out, sa_error *err
     fake *f = calloc(1, sizeof *f);
     if (!f) return sa_error_set(err, SA_ENOMEM, "out of memory");
     f->delay_ms = delay_ms;
-    *out = (sa_eval_backend){f, fake_generate, fake_loglik, fake_chat, fake_destroy};
+    *out = (sa_eval_backend){f, fake_generate, fake_loglik, fake_chat, fake_destroy, NULL};
     return SA_OK;
 }

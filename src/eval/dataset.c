@@ -40,8 +40,9 @@ static int kind_from_name(const char *s, sa_eval_kind *k) {
     return 0;
 }
 
-static const char *const spec_keys[] = {"field", "category", "label", "kind", "name", "format"};
-#define N_SPEC_KEYS 6
+static const char *const spec_keys[] = {"field", "category", "label", "kind",
+                                        "name",  "format",   "lang"};
+#define N_SPEC_KEYS 7
 
 static int spec_key(const char *tok, size_t len) {
     for (int i = 0; i < N_SPEC_KEYS; i++) {
@@ -61,7 +62,7 @@ static int looks_like_option(const char *tok, size_t len) {
 void sa_eval_dataset_spec_free(sa_eval_dataset_spec *s) {
     if (!s) return;
     free(s->path), free(s->field), free(s->category), free(s->label), free(s->name);
-    free(s->format);
+    free(s->format), free(s->lang);
     memset(s, 0, sizeof *s);
 }
 
@@ -87,14 +88,15 @@ sa_status sa_eval_dataset_spec_parse(const char *spec, sa_eval_dataset_spec *out
         if (k < 0) {
             sa_error_set(err, SA_EINVAL,
                          "dataset spec '%s': unknown option '%.*s' (known: field=, category=, "
-                         "label=, kind=, name=, format=)",
+                         "label=, kind=, name=, format=, lang=)",
                          spec, (int)len, tok);
             sa_eval_dataset_spec_free(out);
             return SA_EINVAL;
         }
         size_t kl = strlen(spec_keys[k]) + 1;
         char *val = strndup(tok + kl, len - kl);
-        char **slot[] = {&out->field, &out->category, &out->label, NULL, &out->name, &out->format};
+        char **slot[] = {&out->field, &out->category, &out->label, NULL,
+                         &out->name,  &out->format,   &out->lang};
         if (k == 3) {
             int ok = kind_from_name(val, &out->kind);
             if (!ok) {
@@ -126,9 +128,9 @@ sa_status sa_eval_dataset_spec_parse(const char *spec, sa_eval_dataset_spec *out
 cJSON *sa_eval_dataset_spec_json(const sa_eval_dataset_spec *s) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "path", s->path);
-    const char *vals[] = {s->field, s->category, s->label, s->name, s->format};
-    const char *keys[] = {"field", "category", "label", "name", "format"};
-    for (int i = 0; i < 5; i++)
+    const char *vals[] = {s->field, s->category, s->label, s->name, s->format, s->lang};
+    const char *keys[] = {"field", "category", "label", "name", "format", "lang"};
+    for (int i = 0; i < 6; i++)
         if (vals[i]) cJSON_AddStringToObject(o, keys[i], vals[i]);
     cJSON_AddStringToObject(o, "kind", sa_eval_kind_name(s->kind));
     return o;
@@ -599,6 +601,26 @@ static const char *format_of(const sa_eval_dataset_spec *spec) {
     return NULL;
 }
 
+/* The language a file name declares: CatQA's catqa_chinese / catqa_vietnamese / catqa_english,
+ * or a stem ending in _zh, _vi, _en (...); NULL when it declares none. */
+static char *lang_of_name(const char *path) {
+    static const char *const names[][2] = {
+        {"chinese", "zh"}, {"vietnamese", "vi"}, {"english", "en"}, {"_zh", "zh"},
+        {"_vi", "vi"},     {"_en", "en"},        {"_de", "de"},     {"_fr", "fr"},
+        {"_es", "es"},     {"_ja", "ja"},        {"_ko", "ko"},     {"_ru", "ru"}};
+    char *st = stem(path);
+    const char *found = NULL;
+    size_t l = st ? strlen(st) : 0;
+    for (size_t i = 0; i < sizeof names / sizeof *names && st && !found; i++) {
+        size_t k = strlen(names[i][0]);
+        if (names[i][0][0] == '_' ? l > k && !strcmp(st + l - k, names[i][0])
+                                  : strstr(st, names[i][0]) != NULL)
+            found = names[i][1];
+    }
+    free(st);
+    return found ? strdup(found) : NULL;
+}
+
 sa_status sa_eval_dataset_load(const sa_eval_dataset_spec *spec, sa_eval_dataset *out,
                                sa_error *err) {
     memset(out, 0, sizeof *out);
@@ -614,6 +636,7 @@ sa_status sa_eval_dataset_load(const sa_eval_dataset_spec *spec, sa_eval_dataset
     if (st) return st;
     out->path = strdup(spec->path);
     out->name = spec->name ? strdup(spec->name) : stem(spec->path);
+    out->lang = spec->lang ? strdup(spec->lang) : lang_of_name(spec->path);
     sa_eval_sha256_hex(text, len, out->sha256);
     builder b = {out, 0, err};
     if (!strcmp(fmt, "csv"))
@@ -651,7 +674,7 @@ static void item_free(sa_eval_item *it) {
 void sa_eval_dataset_free(sa_eval_dataset *ds) {
     if (!ds) return;
     for (size_t i = 0; i < ds->n_items; i++) item_free(&ds->items[i]);
-    free(ds->items), free(ds->name), free(ds->path), free(ds->layout);
+    free(ds->items), free(ds->name), free(ds->path), free(ds->layout), free(ds->lang);
     memset(ds, 0, sizeof *ds);
 }
 

@@ -45,6 +45,19 @@ sa_status sa_eval_rundir_set_status(sa_eval_rundir *rd, const char *status, cons
                                     sa_error *err);
 void sa_eval_rundir_close(sa_eval_rundir *rd);
 
+/* sa_eval_execute, sa_eval_rejudge and sa_eval_agreement handing their result objects (the
+ * summary, the agreement report) to the caller; an out pointer may be NULL. */
+sa_status sa_eval_execute_json(const sa_eval_opts *o, const sa_progress *prog, cJSON **summary_out,
+                               sa_error *err);
+sa_status sa_eval_rejudge_json(const sa_eval_opts *o, const sa_progress *prog, cJSON **summary_out,
+                               sa_error *err);
+sa_status sa_eval_agreement_json(const sa_eval_opts *o, const char *labels_path,
+                                 const sa_progress *prog, cJSON **report, sa_error *err);
+
+/* What a verdict says beyond its flag (Llama Guard's categories, WildGuard's three answers) as
+ * fields to add to the verdict object, or NULL. */
+cJSON *sa_judge_details(const sa_judge_prompt *jp, const char *output);
+
 /* Canonical fingerprint of a JSON value (sha256 of its unformatted text). */
 void sa_eval_fingerprint(const cJSON *v, char hex[65]);
 

@@ -4,8 +4,15 @@
  * "refusal[:LIST][:KEY][:rule=substring|isubstring|prefix]": no LIST is the default 29-string
  * AdvBench list; LIST is a file (.json in the refusal_prefix_lists.json layout, KEY picking the
  * entry, or .txt with one string per line) or the name of an entry in the lists file given by
- * the caller. "model:DIR:PROMPT[:verdict=yesno]": a local checkpoint as judge with a judge
- * prompt file; PROMPT is required so that the verdict format is always explicit. */
+ * the caller; lang=CODE declares the list's language (English otherwise), so that a dataset in
+ * another language is never scored with it. "model:DIR:PROMPT[:verdict=V]": a local checkpoint
+ * as judge with a judge prompt file; PROMPT is required so that the verdict format is always
+ * explicit. "server:URL[:PROMPT][:model=NAME][:verdict=V][:measure=refusal]": the same behind an
+ * OpenAI-compatible server; without PROMPT the judge is Llama Guard, whose chat template turns
+ * the conversation (question, response) into its own classification prompt. The URL keeps its
+ * colons (scheme, port): it ends at the first ':' after its host and port. */
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +26,7 @@ void sa_eval_judge_free(sa_eval_judge *j) {
     sa_judge_prompt_free(&j->prompt);
     if (j->backend.destroy) j->backend.destroy(j->backend.ud);
     free(j->source_sha256), free(j->spec), free(j->model_dir);
+    free(j->server_url), free(j->server_model), free(j->lang);
     memset(j, 0, sizeof *j);
 }
 
@@ -28,6 +36,41 @@ static int split(char *s, char **tok, int max) {
          t = strtok_r(NULL, ":", &save))
         tok[n++] = t;
     return n;
+}
+
+/* Split "server:URL:rest" into "server", the URL, and the rest's parts (see the top). */
+static int split_server(char *s, char **tok, int max) {
+    char *url = s + 7, *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    for (char *q = p; *q && *q != '/'; q++) /* user information: up to the last '@' */
+        if (*q == '@') p = q + 1;
+    p += strcspn(p, ":/");
+    if (*p == ':' && isdigit((unsigned char)p[1])) p += 1 + strspn(p + 1, "0123456789");
+    p += strcspn(p, ":");
+    int n = 0;
+    s[6] = 0;
+    tok[n++] = s, tok[n++] = url;
+    if (*p) *p++ = 0, n += split(p, tok + n, max - n);
+    return n;
+}
+
+/* The spec as rows and run.json show it: a server judge's URL without user information or
+ * query (sa_eval_url_public), so that credentials never reach a file. */
+static char *shown_spec(const char *spec) {
+    if (strncmp(spec, "server:", 7)) return strdup(spec);
+    char *copy = strdup(spec), *tok[8];
+    if (!copy) return NULL;
+    int n = split_server(copy, tok, 8);
+    char *url = n > 1 ? sa_eval_url_public(tok[1]) : NULL;
+    size_t len = strlen(spec) + 16;
+    char *out = url ? malloc(len) : NULL;
+    if (out) {
+        size_t o = (size_t)snprintf(out, len, "server:%s", url);
+        for (int i = 2; i < n && o < len; i++)
+            o += (size_t)snprintf(out + o, len - o, ":%s", tok[i]);
+    }
+    free(url), free(copy);
+    return out;
 }
 
 static int is_path(const char *s) {
@@ -41,7 +84,10 @@ static sa_status parse_refusal(sa_eval_judge *j, char **tok, int n, const char *
     const char *list = NULL, *key = NULL;
     int rule = -1;
     for (int i = 1; i < n; i++) {
-        if (!strncmp(tok[i], "rule=", 5)) {
+        if (!strncmp(tok[i], "lang=", 5) && tok[i][5]) {
+            free(j->lang);
+            j->lang = strdup(tok[i] + 5);
+        } else if (!strncmp(tok[i], "rule=", 5)) {
             const char *r = tok[i] + 5;
             rule = !strcmp(r, "substring")    ? SA_MATCH_SUBSTRING
                    : !strcmp(r, "isubstring") ? SA_MATCH_ISUBSTRING
@@ -60,6 +106,7 @@ static sa_status parse_refusal(sa_eval_judge *j, char **tok, int n, const char *
     }
     sa_status st;
     char hex[65];
+    if (!j->lang && !(j->lang = strdup("en"))) return sa_error_set(err, SA_ENOMEM, "out of memory");
     if (!list || !strcmp(list, "default") ||
         (!strcmp(list, "gcg_evaluate_transfer") && !lists_file)) {
         st = sa_refusal_list_default(&j->list, err);
@@ -82,14 +129,68 @@ static sa_status parse_refusal(sa_eval_judge *j, char **tok, int n, const char *
     return SA_OK;
 }
 
+/* "model:DIR:PROMPT[...]" or "server:URL[:PROMPT][...]": tok[1] is DIR or URL. */
+static sa_status parse_model(sa_eval_judge *j, char **tok, int n, int server, sa_error *err) {
+    const char *prompt = NULL, *model = NULL;
+    int style = -1, refusal = 0;
+    j->is_model = 1;
+    for (int i = 2; i < n; i++) {
+        if (!strncmp(tok[i], "verdict=", 8)) {
+            if ((style = sa_judge_style_from_name(tok[i] + 8)) < 0)
+                return sa_error_set(err, SA_EINVAL,
+                                    "--judge %s: verdict '%s' is not yesno, markers, score, "
+                                    "xstest, llamaguard or wildguard",
+                                    j->spec, tok[i] + 8);
+        } else if (!strcmp(tok[i], "measure=refusal"))
+            refusal = 1;
+        else if (server && !strncmp(tok[i], "model=", 6) && tok[i][6])
+            model = tok[i] + 6;
+        else if (!prompt)
+            prompt = tok[i];
+        else
+            return sa_error_set(err, SA_EINVAL, "--judge %s: too many parts", j->spec);
+    }
+    if (n < 2 || (!prompt && !server))
+        return sa_error_set(err, SA_EINVAL,
+                            "--judge %s: expected model:DIR:PROMPT (PROMPT: a judge prompt file, "
+                            "e.g. harmbench_llama2_cls_prompt.json)",
+                            j->spec);
+    sa_status st;
+    char hex[65];
+    if (!prompt) {
+        if ((st = sa_judge_prompt_llamaguard(&j->prompt, err))) return st;
+        j->source_sha256 = strdup("builtin");
+    } else {
+        if ((st = sa_judge_prompt_load(prompt, style == SA_JUDGE_YESNO, &j->prompt, err)) ||
+            (st = sa_eval_sha256_file(prompt, hex, err)))
+            return st;
+        j->source_sha256 = strdup(hex);
+    }
+    if (style >= 0) j->prompt.style = (sa_judge_style)style;
+    if (style == SA_JUDGE_LLAMAGUARD || style == SA_JUDGE_WILDGUARD) j->prompt.max_new_tokens = 32;
+    if (refusal && j->prompt.style != SA_JUDGE_WILDGUARD)
+        return sa_error_set(err, SA_EINVAL,
+                            "--judge %s: measure=refusal is for WildGuard's refusal line", j->spec);
+    if (refusal) j->prompt.refusal_type = 1;
+    if (server) {
+        j->server_url = strdup(tok[1]);
+        if (model) j->server_model = strdup(model);
+    } else
+        j->model_dir = strdup(tok[1]);
+    if (!j->source_sha256 ||
+        (server ? !j->server_url || (model && !j->server_model) : !j->model_dir))
+        return sa_error_set(err, SA_ENOMEM, "out of memory");
+    return SA_OK;
+}
+
 sa_status sa_eval_judge_parse(const char *spec, const char *lists_file, sa_eval_judge *out,
                               char **model_dir, sa_error *err) {
     memset(out, 0, sizeof *out);
     if (model_dir) *model_dir = NULL;
-    out->name = strdup(spec);
-    out->spec = strdup(spec);
+    out->spec = shown_spec(spec);
+    out->name = out->spec ? strdup(out->spec) : NULL;
     char *copy = strdup(spec), *tok[8];
-    int n = split(copy, tok, 8), k = 0;
+    int n = !strncmp(copy, "server:", 7) ? split_server(copy, tok, 8) : split(copy, tok, 8), k = 0;
     for (int i = 0; i < n; i++) { /* name=NAME: the judge's name in rows and summaries */
         if (!strncmp(tok[i], "name=", 5) && tok[i][5]) {
             free(out->name);
@@ -102,32 +203,15 @@ sa_status sa_eval_judge_parse(const char *spec, const char *lists_file, sa_eval_
     if (n && !strcmp(tok[0], "refusal")) {
         st = parse_refusal(out, tok, n, lists_file, err);
     } else if (n && !strcmp(tok[0], "model")) {
-        int yesno = 0;
-        const char *prompt = NULL;
-        out->is_model = 1;
-        for (int i = 2; i < n; i++) {
-            if (!strcmp(tok[i], "verdict=yesno"))
-                yesno = 1;
-            else if (!prompt)
-                prompt = tok[i];
-            else
-                st = sa_error_set(err, SA_EINVAL, "--judge %s: too many parts", spec);
-        }
-        if (!st && (n < 2 || !prompt))
-            st = sa_error_set(err, SA_EINVAL,
-                              "--judge %s: expected model:DIR:PROMPT (PROMPT: a judge prompt file, "
-                              "e.g. harmbench_llama2_cls_prompt.json)",
-                              spec);
-        char hex[65];
-        if (!st) st = sa_judge_prompt_load(prompt, yesno, &out->prompt, err);
-        if (!st) st = sa_eval_sha256_file(prompt, hex, err);
-        if (!st) {
-            out->source_sha256 = strdup(hex);
-            out->model_dir = strdup(tok[1]);
-            if (model_dir) *model_dir = strdup(tok[1]);
-        }
+        st = parse_model(out, tok, n, 0, err);
+        if (!st && model_dir && !(*model_dir = strdup(out->model_dir)))
+            st = sa_error_set(err, SA_ENOMEM, "out of memory");
+    } else if (n && !strcmp(tok[0], "server")) {
+        st = parse_model(out, tok, n, 1, err);
     } else {
-        st = sa_error_set(err, SA_EINVAL, "--judge %s: expected refusal[:LIST] or model:DIR:PROMPT",
+        st = sa_error_set(err, SA_EINVAL,
+                          "--judge %s: expected refusal[:LIST], model:DIR:PROMPT or "
+                          "server:URL[:PROMPT]",
                           spec);
     }
     free(copy);
@@ -148,6 +232,16 @@ static sa_status apply_model(sa_eval_judge *j, int n, const sa_eval_item *const 
     sa_status st = (!prompts || !outs) ? sa_error_set(err, SA_ENOMEM, "out of memory") : SA_OK;
     for (int i = 0; i < n && !st; i++) {
         char *user = NULL;
+        if (!j->prompt.templ) { /* the conversation itself (Llama Guard) */
+            const char *roles[] = {"user", "assistant"}, *texts[] = {items[i]->text, responses[i]};
+            st = j->backend.chat_turns
+                     ? j->backend.chat_turns(j->backend.ud, 2, roles, texts, &prompts[i], err)
+                     : sa_error_set(err, SA_EUNSUPPORTED,
+                                    "--judge %s: judging the conversation needs a server judge "
+                                    "(or give a prompt file)",
+                                    j->name);
+            continue;
+        }
         st = sa_judge_prompt_render(&j->prompt, items[i]->text, responses[i], items[i]->context,
                                     &user, err);
         if (!st && j->prompt.use_chat) {
@@ -168,11 +262,13 @@ static sa_status apply_model(sa_eval_judge *j, int n, const sa_eval_item *const 
     for (int i = 0; i < n && templated; i++) templated[i] = (uint8_t)j->prompt.use_chat;
     if (!st)
         st = j->backend.generate(j->backend.ud, n, (const char *const *)prompts, templated, &dec,
-                                 outs, err);
+                                 outs, NULL, err);
     for (int i = 0; i < n && !st; i++) {
         const char *label;
         int flag = sa_judge_parse(&j->prompt, outs[i], &label);
-        cJSON *v = verdict(flag, label);
+        cJSON *v = verdict(flag, label), *d = sa_judge_details(&j->prompt, outs[i]), *x;
+        cJSON_ArrayForEach(x, d) cJSON_AddItemToObject(v, x->string, cJSON_Duplicate(x, 1));
+        cJSON_Delete(d);
         cJSON_AddStringToObject(v, "raw", outs[i]);
         cJSON_AddItemToObject(judged[i], j->name, v);
     }

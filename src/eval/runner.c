@@ -48,24 +48,47 @@ static int exact_match(const char *resp, const sa_eval_item *it) {
     return 0;
 }
 
+/* What the backend reported about a response (servers: finish reason and token counts). */
+static void add_gen_info(cJSON *row, const sa_eval_gen_info *gi) {
+    if (gi->finish_reason[0]) cJSON_AddStringToObject(row, "finish_reason", gi->finish_reason);
+    if (gi->prompt_tokens >= 0)
+        cJSON_AddNumberToObject(row, "prompt_tokens", (double)gi->prompt_tokens);
+    if (gi->completion_tokens >= 0)
+        cJSON_AddNumberToObject(row, "completion_tokens", (double)gi->completion_tokens);
+}
+
+/* Generate and judge n items into rows[0..*n_rows). When the backend fails after finishing some
+ * responses (a server), the leading finished ones are still judged and returned with the error,
+ * so that every finished row is kept; the error names the first item without a response. */
 static sa_status gen_batch(const sa_eval_config *cfg, int d, const sa_eval_item *const *items,
-                           int n, cJSON **rows, sa_error *err) {
+                           int n, cJSON **rows, int *n_rows, sa_error *err) {
     const sa_eval_dataset *ds = &cfg->datasets[d];
     char **prompts = calloc((size_t)n, sizeof *prompts), **resp = calloc((size_t)n, sizeof *resp);
     cJSON **judged = calloc((size_t)n, sizeof *judged);
     uint8_t *templated = calloc((size_t)n, 1);
-    sa_status st = (!prompts || !resp || !judged || !templated)
+    sa_eval_gen_info *info = calloc((size_t)n, sizeof *info);
+    *n_rows = 0;
+    sa_status st = (!prompts || !resp || !judged || !templated || !info)
                        ? sa_error_set(err, SA_ENOMEM, "out of memory")
                        : SA_OK;
-    for (int i = 0; i < n && templated; i++) templated[i] = cfg->prompting.mode == SA_PROMPT_CHAT;
+    for (int i = 0; i < n && !st; i++) {
+        templated[i] = cfg->prompting.mode == SA_PROMPT_CHAT;
+        info[i] = (sa_eval_gen_info){"", -1, -1};
+    }
     for (int i = 0; i < n && !st; i++)
         st = sa_eval_prompt_render(&cfg->prompting, cfg->model, items[i], &prompts[i], err);
+    sa_status gen = SA_OK;
+    sa_error gen_err = {0};
     if (!st)
-        st = cfg->model->generate(cfg->model->ud, n, (const char *const *)prompts, templated,
-                                  &cfg->decoding, resp, err);
-    for (int i = 0; i < n && !st; i++) {
+        gen = cfg->model->generate(cfg->model->ud, n, (const char *const *)prompts, templated,
+                                   &cfg->decoding, resp, info, &gen_err);
+    int m = 0; /* leading responses */
+    while (!st && m < n && resp[m]) m++;
+    if (gen && gen != SA_EINTR) sa_error_prefix(&gen_err, "item %zu", items[m < n ? m : 0]->index);
+    for (int i = 0; i < m && !st; i++) {
         rows[i] = row_base(ds, d, items[i]);
         cJSON_AddStringToObject(rows[i], "response", resp[i]);
+        add_gen_info(rows[i], &info[i]);
         if (items[i]->kind == SA_EVAL_QA) {
             cJSON *a = cJSON_AddArrayToObject(rows[i], "answers");
             for (int k = 0; k < items[i]->n_answers; k++)
@@ -74,11 +97,16 @@ static sa_status gen_batch(const sa_eval_config *cfg, int d, const sa_eval_item 
         } else
             judged[i] = cJSON_AddObjectToObject(rows[i], "judges");
     }
-    int judge_it = n && items[0]->kind != SA_EVAL_QA;
+    int judge_it = m && items[0]->kind != SA_EVAL_QA;
     for (int j = 0; j < cfg->n_judges && !st && judge_it; j++)
-        st = sa_eval_judge_apply(&cfg->judges[j], n, items, (const char *const *)resp, judged, err);
+        st = sa_eval_judge_apply(&cfg->judges[j], m, items, (const char *const *)resp, judged, err);
+    if (!st) *n_rows = m;
+    if (!st && gen) {
+        st = gen;
+        if (err) *err = gen_err;
+    }
     for (int i = 0; i < n; i++) free(prompts ? prompts[i] : NULL), free(resp ? resp[i] : NULL);
-    free(prompts), free(resp), free(judged), free(templated);
+    free(prompts), free(resp), free(judged), free(templated), free(info);
     return st;
 }
 
@@ -92,6 +120,10 @@ static sa_status mcq_batch(const sa_eval_config *cfg, int d, const sa_eval_item 
     int *ntok = calloc((size_t)total, sizeof *ntok);
     sa_status st =
         (!ctx || !cont || !ll || !ntok) ? sa_error_set(err, SA_ENOMEM, "out of memory") : SA_OK;
+    if (!st && !cfg->model->loglik)
+        st = sa_error_set(err, SA_EUNSUPPORTED,
+                          "multiple-choice items need log likelihoods, which this backend does "
+                          "not give (use a local model)");
     const char *fmt = cfg->mcq_fmt ? cfg->mcq_fmt : "Question: {question}\nAnswer:";
     for (int i = 0, k = 0; i < n && !st; i++) {
         const char *names[] = {"question"};
@@ -175,11 +207,19 @@ sa_status sa_eval_run(const sa_eval_config *cfg, sa_eval_rundir *rd, const sa_pr
             }
             if (!n) continue;
             memset(rows, 0, (size_t)B * sizeof *rows);
+            int kept = n;
             st = kind == SA_EVAL_MCQ ? mcq_batch(cfg, d, batch, n, rows, err)
-                                     : gen_batch(cfg, d, batch, n, rows, err);
-            if (!st) st = sa_eval_rundir_append(rd, n, rows, err);
+                                     : gen_batch(cfg, d, batch, n, rows, &kept, err);
+            sa_error append_err = {0};
+            sa_status ast = (!st || kept < n) && kept
+                                ? sa_eval_rundir_append(rd, kept, rows, &append_err)
+                                : SA_OK;
+            if (ast && !st) {
+                st = ast;
+                if (err) *err = append_err;
+            }
             for (int k = 0; k < n; k++) cJSON_Delete(rows[k]);
-            ps.done += (uint64_t)n;
+            ps.done += (uint64_t)kept;
             if (!st && report(&ps, ds->name)) st = sa_error_set(err, SA_EINTR, "interrupted");
             if (st && st != SA_EINTR) sa_error_prefix(err, "%s", ds->name);
         }

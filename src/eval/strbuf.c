@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void sa_sbuf_printf(sa_sbuf *b, const char *fmt, ...) {
     va_list ap;
@@ -24,6 +25,21 @@ void sa_sbuf_printf(sa_sbuf *b, const char *fmt, ...) {
         }
         b->s = s, b->cap = cap;
     }
+}
+
+void sa_sbuf_append(sa_sbuf *b, const void *data, size_t n) {
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = (b->n + n + 1) * 2;
+        char *s = realloc(b->s, cap);
+        if (!s) {
+            b->oom = 1;
+            return;
+        }
+        b->s = s, b->cap = cap;
+    }
+    memcpy(b->s + b->n, data, n);
+    b->n += n;
+    b->s[b->n] = 0;
 }
 
 void sa_sbuf_xml(sa_sbuf *b, const char *t) {

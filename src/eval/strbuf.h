@@ -11,6 +11,8 @@ typedef struct sa_sbuf {
 } sa_sbuf;
 
 void sa_sbuf_printf(sa_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append n bytes (which may hold NULs; the text stays NUL-terminated). */
+void sa_sbuf_append(sa_sbuf *b, const void *data, size_t n);
 /* Append text with &, <, >, " escaped for XML. */
 void sa_sbuf_xml(sa_sbuf *b, const char *text);
 /* Append text with | and newlines escaped for a Markdown table cell. */

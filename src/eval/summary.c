@@ -53,16 +53,23 @@ static int cmp_rows(const void *a, const void *b) {
     return ix < iy ? -1 : ix > iy;
 }
 
-/* Does judge `name` measure refusal/compliance (1) or harm (0)? From run.json settings. */
+/* The run's judges: settings.judges (k = 0), then those of later re-judges (k = 1). */
+static const cJSON *judge_list(const cJSON *run, int k) {
+    return k ? cJSON_GetObjectItemCaseSensitive(run, "rejudged")
+             : cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(run, "settings"),
+                                                "judges");
+}
+
+/* Does judge `name` measure refusal/compliance (1) or harm (0)? From run.json. */
 static int judge_is_refusal_type(const cJSON *run, const char *name) {
-    const cJSON *js = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(run, "settings"), "judges");
-    const cJSON *j;
-    cJSON_ArrayForEach(j, js) {
-        const char *s = sget(j, "name");
-        if (s && !strcmp(s, name)) {
-            const char *m = sget(j, "measures");
-            return m && !strcmp(m, "compliance");
+    for (int k = 0; k < 2; k++) {
+        const cJSON *j;
+        cJSON_ArrayForEach(j, judge_list(run, k)) {
+            const char *s = sget(j, "name");
+            if (s && !strcmp(s, name)) {
+                const char *m = sget(j, "measures");
+                return m && !strcmp(m, "compliance");
+            }
         }
     }
     return !strncmp(name, "refusal", 7);
@@ -151,11 +158,10 @@ static cJSON *utility_metric(const cJSON *const *rows, int n, int mcq) {
 
 static cJSON *judge_names(const cJSON *run, const cJSON *const *rows, int n) {
     cJSON *names = cJSON_CreateArray();
-    const cJSON *js = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(run, "settings"), "judges");
     const cJSON *j;
-    cJSON_ArrayForEach(j, js) if (sget(j, "name"))
-        cJSON_AddItemToArray(names, cJSON_CreateString(sget(j, "name")));
+    for (int k = 0; k < 2; k++)
+        cJSON_ArrayForEach(j, judge_list(run, k)) if (sget(j, "name"))
+            cJSON_AddItemToArray(names, cJSON_CreateString(sget(j, "name")));
     if (!cJSON_GetArraySize(names) && n) { /* no settings: take the first row's judges */
         const cJSON *x;
         cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(rows[0], "judges"))

@@ -81,3 +81,54 @@ def wilson(k, n, z=1.959963984540054):
 def read_rows(run_dir):
     with open(os.path.join(run_dir, "responses.jsonl")) as f:
         return [json.loads(l) for l in f if l.strip()]
+
+
+class FakeServer:
+    """openai_fake.py in a subprocess on a loopback port (the same port again after restart())."""
+
+    def __init__(self, tmp, *args, port=0):
+        import atexit
+        self.tmp, self.args, self.port, self.proc = tmp, list(args), port, None
+        atexit.register(self.stop)
+        self.start()
+
+    def start(self):
+        import time
+        portfile = os.path.join(self.tmp, f"port{os.getpid()}_{time.monotonic_ns()}")
+        here = os.path.dirname(os.path.abspath(__file__))
+        self.proc = subprocess.Popen([sys.executable, os.path.join(here, "openai_fake.py"),
+                                      "--port", str(self.port), "--portfile", portfile] + self.args,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(500):
+            if os.path.exists(portfile):
+                break
+            time.sleep(0.01)
+        with open(portfile) as f:
+            self.port = int(f.read())
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+
+    def stop(self):
+        if self.proc:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def restart(self, *args):
+        """Stop, then start again on the same port with these options (none: fault-free)."""
+        self.stop()
+        self.args = list(args)
+        self.start()
+
+
+def strip_server_fields(rows):
+    """Rows without what only a server reports (finish reason, token counts)."""
+    drop = ("finish_reason", "prompt_tokens", "completion_tokens")
+    return [{k: v for k, v in r.items() if k not in drop} for r in rows]
+
+
+def summary_body(run_dir):
+    """summary.json without the fingerprint (which names the model or server)."""
+    with open(os.path.join(run_dir, "summary.json")) as f:
+        s = json.load(f)
+    s.pop("fingerprint", None)
+    return s

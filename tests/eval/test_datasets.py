@@ -50,7 +50,6 @@ FILES = {
     "dangerousqa/dangerousqa.json": ("dangerousqa", 200),
     "harmfulqa/harmfulqa.json": ("harmfulqa", 1960),
     "catqa/catqa_english.json": ("catqa_english", 550),
-    "catqa/catqa_vietnamese.json": ("catqa_vietnamese", 550),
     "xstest/xstest_prompts.csv": ("xstest", 450),
     "harmbench/harmbench_behaviors_text_all.csv": ("harmbench", 400),
     "benign_alpaca/harmless_test.json": ("harmless_test", 6266),
@@ -90,7 +89,7 @@ for d, (rel, (name, n)) in enumerate(FILES.items()):
     C.check([x["i"] for x in got] == list(range(n)), f"{rel}: indices are not 0..n-1")
 
 # XSTest: 250 safe, 200 unsafe; HarmfulQA: 10 topics; CatQA: 11 categories
-xs = by_ds[7]
+xs = by_ds[6]
 C.check(sum(x["kind"] == "benign" for x in xs) == 250, "XSTest safe count")
 C.check(len({x["category"] for x in by_ds[4]}) == 10, "HarmfulQA topics")
 C.check(len({x["category"] for x in by_ds[5]}) == 11, "CatQA categories")
