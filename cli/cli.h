@@ -39,6 +39,10 @@ int cli_parse_double(const char *cmd, const char *flag, const char *val, double 
 /* Parse "A-B" or "A" (inclusive, 0-based) into *lo, *hi. */
 int cli_parse_range(const char *cmd, const char *flag, const char *val, long *lo, long *hi);
 
+/* "safearith ARGV..." as a shell would need it typed (words quoted where needed), for the
+ * provenance outputs record; argv[0] is the command name. malloc'd; NULL on OOM. */
+char *cli_command_line(int argc, char **argv);
+
 /* A progress reporter that draws a bar on stderr when stderr is a terminal (and stays silent
  * otherwise), and asks the library to stop after SIGINT/SIGTERM. `label` must outlive it. */
 sa_progress cli_progress(const char *label);

@@ -11,14 +11,13 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "safearith/provenance.h"
 #include "engine_cli.h"
 #include "steer_opts.h"
 #include "safearith/eval.h"
 #include "safearith/fsutil.h"
 
-#ifndef SAFEARITH_VERSION
-#define SAFEARITH_VERSION "0.1.0"
-#endif
+#define SAFEARITH_VERSION SA_VERSION
 
 #define CMD "eval"
 #define MAX_DS 64
@@ -192,61 +191,24 @@ static int parse_args(int argc, char **argv, opts *o) {
     return 0;
 }
 
-/* ---- model fingerprint: config.json and the weight files ---- */
+/* ---- model fingerprint: the model's identifying files (provenance.h) ---- */
 
-static cJSON *file_entry(const char *dir, const char *name, int full, sa_error *err) {
-    char *p = sa_path_join(dir, name);
-    struct stat stt;
-    cJSON *e = NULL;
-    if (p && stat(p, &stt) == 0) {
-        e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "file", name);
-        cJSON_AddNumberToObject(e, "size", (double)stt.st_size);
-        char hex[65];
-        if (full && sa_eval_sha256_file(p, hex, err) == SA_OK)
-            cJSON_AddStringToObject(e, "sha256", hex);
-        else
-            cJSON_AddNumberToObject(e, "mtime", (double)stt.st_mtime);
-    }
-    free(p);
-    return e;
-}
-
-static int wanted_file(const char *n) {
-    size_t l = strlen(n);
-    return (l > 12 && !strcmp(n + l - 12, ".safetensors")) || !strcmp(n, "config.json") ||
-           !strcmp(n, "tokenizer.json") || !strcmp(n, "tokenizer_config.json") ||
-           !strcmp(n, "model.safetensors.index.json") || !strcmp(n, "adapter_config.json");
-}
-
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Files sorted by name; weights hashed in full up to 512 MiB in all, else size + mtime. */
-/* The wanted files of a directory with their sizes and hashes (or size + mtime past 512 MB). */
+/* The identifying files of a directory (provenance.h: SHA-256, or size + mtime past 512 MiB). */
 static cJSON *dir_files(const char *dir, sa_error *err) {
     cJSON *files = cJSON_CreateArray();
-    DIR *d = opendir(dir);
-    if (!d) return files;
-    char *names[256];
-    int n = 0;
-    double total = 0;
-    for (struct dirent *e; (e = readdir(d)) && n < 256;)
-        if (wanted_file(e->d_name)) names[n++] = strdup(e->d_name);
-    closedir(d);
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
-    for (int i = 0; i < n; i++) {
-        char *p = sa_path_join(dir, names[i]);
-        struct stat st;
-        if (p && stat(p, &st) == 0) total += (double)st.st_size;
-        free(p);
+    sa_input_files in;
+    if (sa_input_files_scan(dir, &in, err)) return files;
+    for (int i = 0; i < in.n; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "file", in.f[i].name);
+        cJSON_AddNumberToObject(e, "size", (double)in.f[i].size);
+        if (in.f[i].sha256[0])
+            cJSON_AddStringToObject(e, "sha256", in.f[i].sha256);
+        else
+            cJSON_AddNumberToObject(e, "mtime", (double)in.f[i].mtime);
+        cJSON_AddItemToArray(files, e);
     }
-    for (int i = 0; i < n; i++) {
-        cJSON *e = file_entry(dir, names[i], total <= 512.0 * 1024 * 1024, err);
-        if (e) cJSON_AddItemToArray(files, e);
-        free(names[i]);
-    }
+    sa_input_files_free(&in);
     return files;
 }
 
@@ -361,7 +323,7 @@ static void add_steer(cJSON *st, const opts *o) {
     for (int i = 0; i < o->steer.n; i++) {
         cJSON *v = cJSON_CreateObject();
         char hex[65] = "";
-        sa_eval_sha256_file(o->steer.path[i], hex, NULL);
+        sa_sha256_file(o->steer.path[i], hex, NULL);
         cJSON_AddStringToObject(v, "path", o->steer.path[i]);
         cJSON_AddNumberToObject(v, "scale", o->steer.scale[i]);
         cJSON_AddStringToObject(v, "sha256", hex);

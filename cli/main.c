@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "safearith/provenance.h"
 
 // clang-format off
 #define SA_COMMANDS(X) \
@@ -17,6 +18,7 @@
     X(hdr) \
     X(resta) \
     X(merge) \
+    X(export_gguf) \
     X(tokenize) \
     X(detokenize) \
     X(logits) \
@@ -38,9 +40,7 @@ static const sa_cli_command *const commands[] = {SA_COMMANDS(ENTRY)};
 #undef ENTRY
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
-#ifndef SAFEARITH_VERSION
-#define SAFEARITH_VERSION "0.1.0"
-#endif
+#define SAFEARITH_VERSION SA_VERSION
 
 static void print_help(FILE *out) {
     fprintf(out,

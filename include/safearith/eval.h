@@ -27,6 +27,7 @@
 #include "safearith/error.h"
 #include "safearith/model.h"
 #include "safearith/progress.h"
+#include "safearith/provenance.h"
 
 /* ---------------------------------------------------------------- datasets */
 
@@ -294,9 +295,6 @@ sa_status sa_eval_rundir_append(sa_eval_rundir *rd, int n, cJSON *const *rows, s
 sa_status sa_eval_rundir_set_status(sa_eval_rundir *rd, const char *status, const cJSON *extra,
                                     sa_error *err);
 void sa_eval_rundir_close(sa_eval_rundir *rd);
-/* SHA-256 of a file, lower-case hex. */
-sa_status sa_eval_sha256_file(const char *path, char hex[65], sa_error *err);
-void sa_eval_sha256_hex(const void *data, size_t len, char hex[65]);
 /* Canonical fingerprint of a JSON value (sha256 of its unformatted text). */
 void sa_eval_fingerprint(const cJSON *v, char hex[65]);
 

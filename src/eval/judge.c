@@ -76,7 +76,7 @@ static sa_status parse_refusal(sa_eval_judge *j, char **tok, int n, const char *
         file = lists_file, key = list;
     }
     if ((st = sa_refusal_list_load(file, key, rule, &j->list, err))) return st;
-    if ((st = sa_eval_sha256_file(file, hex, err))) return st;
+    if ((st = sa_sha256_file(file, hex, err))) return st;
     j->source_sha256 = strdup(hex);
     return SA_OK;
 }
@@ -119,7 +119,7 @@ sa_status sa_eval_judge_parse(const char *spec, const char *lists_file, sa_eval_
                               spec);
         char hex[65];
         if (!st) st = sa_judge_prompt_load(prompt, yesno, &out->prompt, err);
-        if (!st) st = sa_eval_sha256_file(prompt, hex, err);
+        if (!st) st = sa_sha256_file(prompt, hex, err);
         if (!st) {
             out->source_sha256 = strdup(hex);
             out->model_dir = strdup(tok[1]);
