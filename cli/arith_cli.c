@@ -43,6 +43,7 @@ int arith_cli_str(const char *cmd, const char *flag, int argc, char **argv, int 
 
 int arith_cli_parse(const char *cmd, arith_cli *c, int argc, char **argv, arith_cli_own_fn own,
                     void *ctx, void (*usage)(void)) {
+    c->argc = argc, c->argv = argv;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage();
@@ -125,13 +126,23 @@ int arith_cli_flag(const char *cmd, arith_cli *c, int argc, char **argv, int *i)
         c->o.overwrite = 1;
         return 1;
     }
+    if (!strcmp(argv[*i], "--no-model-card")) {
+        c->o.no_model_card = 1;
+        return 1;
+    }
     return 0;
 }
 
 int arith_cli_start(const char *cmd, arith_cli *c) {
     if (!c->o.output) return cli_usage_error(cmd, "missing -o OUTPUT");
+    if (c->argv && !(c->o.command_line = c->command_line = cli_command_line(c->argc, c->argv)))
+        return cli_error(cmd, "out of memory");
     c->o.pool = sa_pool_create((int)c->threads);
-    if (!c->o.pool) return cli_error(cmd, "cannot start %ld threads", c->threads);
+    if (!c->o.pool) {
+        free(c->command_line);
+        c->command_line = NULL;
+        return cli_error(cmd, "cannot start %ld threads", c->threads);
+    }
     c->progress = cli_progress(cmd);
     c->o.progress = &c->progress;
     return CLI_OK;
@@ -139,6 +150,9 @@ int arith_cli_start(const char *cmd, arith_cli *c) {
 
 void arith_cli_end(arith_cli *c) {
     cli_progress_end();
+    free(c->command_line);
+    c->command_line = NULL;
+    c->o.command_line = NULL;
     sa_pool_destroy(c->o.pool);
     c->o.pool = NULL;
 }

@@ -7,6 +7,8 @@
  * config.json's torch_dtype is updated to match. */
 #include "arith/output.h"
 
+#include "arith/card.h"
+
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 
 #include "formats/jsonl.h"
 #include "safearith/fsutil.h"
+#include "safearith/provenance.h"
 
 sa_status sa_open_all(const char *const *paths, int n, sa_checkpoint **cks, sa_error *err) {
     for (int i = 0; i < n; i++) cks[i] = NULL;
@@ -206,7 +209,7 @@ static sa_status copy_non_weights(const char *from, const char *to, int out_dtyp
 
 static sa_status write_model(const sa_output_job *j, const char *dir, sa_error *err) {
     const char *meta[] = {"safearith_op", j->op, "safearith_params", j->params, "safearith_version",
-                          "0.1.0",        NULL};
+                          SA_VERSION,     NULL};
     sa_st_writer_opts wo = {j->opts->max_shard_bytes, meta};
     sa_st_writer *w;
     sa_status s = sa_st_writer_create(dir, &wo, &w, err);
@@ -220,6 +223,16 @@ static sa_status write_model(const sa_output_job *j, const char *dir, sa_error *
     if (s == SA_OK && j->copy_from) s = sa_output_source(j->copy_from, &from, err);
     if (s == SA_OK && from) s = copy_non_weights(from, dir, j->opts->out_dtype, err);
     free(from);
+    if (s == SA_OK && !j->opts->no_model_card) {
+        sa_card_info c = {j->opts->output,
+                          j->op,
+                          j->params,
+                          j->copy_from ? j->copy_from : j->inputs[0],
+                          j->inputs,
+                          j->n_inputs,
+                          j->opts->command_line};
+        s = sa_card_write(dir, &c, err);
+    }
     return s;
 }
 

@@ -68,7 +68,7 @@ int main(void) {
     pid_t pid = fork();
     if (pid == 0) {
         sa_progress p = {kill_mid_write, NULL};
-        sa_arith_opts o = {out, 0, -1, 0, NULL, &p};
+        sa_arith_opts o = {out, 0, -1, 0, NULL, &p, NULL, 0};
         sa_error err;
         sa_task_vector(model, base, &o, &err);
         _exit(0); /* not reached if the kill happened */
@@ -82,7 +82,7 @@ int main(void) {
     CHECK_EQ_INT(count_temps("out", &partial), 1);
     CHECK_MSG(partial, "the kill did not land mid-write");
     /* the next run sweeps the dead temporary and succeeds */
-    sa_arith_opts o = {out, 0, -1, 0, NULL, NULL};
+    sa_arith_opts o = {out, 0, -1, 0, NULL, NULL, NULL, 0};
     sa_error err;
     CHECK_MSG(sa_task_vector(model, base, &o, &err) == SA_OK, "%s", err.msg);
     CHECK_EQ_INT(count_temps("out", &partial), 0);

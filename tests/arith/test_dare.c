@@ -136,13 +136,13 @@ static void same_for_threads(const char *what,
 static char *m_s, *m_a, *m_u;
 
 static sa_status resta_l1(const char *out, sa_pool *pool, sa_error *err) {
-    sa_arith_opts o = {out, 0, -1, 0, pool, NULL};
+    sa_arith_opts o = {out, 0, -1, 0, pool, NULL, NULL, 0};
     sa_resta_opts r = {0.5, 0.37, 123, SA_RESCALE_L1};
     return sa_resta(m_s, m_a, m_u, &r, &o, err);
 }
 
 static sa_status resta_inv(const char *out, sa_pool *pool, sa_error *err) {
-    sa_arith_opts o = {out, 0, SA_BF16, 0, pool, NULL};
+    sa_arith_opts o = {out, 0, SA_BF16, 0, pool, NULL, NULL, 0};
     sa_resta_opts r = {1.0, 0.8, 7, SA_RESCALE_INVERSE};
     return sa_resta(m_s, m_a, m_u, &r, &o, err);
 }
@@ -161,14 +161,14 @@ static sa_status merge_dare_ties(const char *out, sa_pool *pool, sa_error *err) 
     free(path);
     if (s != SA_OK) return s;
     r->seed = 99;
-    sa_arith_opts o = {out, 0, -1, 0, pool, NULL};
+    sa_arith_opts o = {out, 0, -1, 0, pool, NULL, NULL, 0};
     s = sa_merge(r, &o, err);
     sa_merge_recipe_free(r);
     return s;
 }
 
 static sa_status hdr_global(const char *out, sa_pool *pool, sa_error *err) {
-    sa_arith_opts o = {out, 0, -1, 0, pool, NULL};
+    sa_arith_opts o = {out, 0, -1, 0, pool, NULL, NULL, 0};
     sa_hdr_opts h = {10, 3, SA_SELECT_GLOBAL, 1, -1, -1, NULL, NULL, 0};
     sa_hdr_result res;
     return sa_hdr(m_s, m_a, m_u, &h, &o, &res, err);
