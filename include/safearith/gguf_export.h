@@ -22,8 +22,9 @@
  *  - provenance: general.name, general.tags, general.source.* (see sa_gguf_export_opts).
  * Everything that llama.cpp could not reproduce (architecture, config value, tokenizer
  * component, a pre-tokenizer regex without a llama.cpp name unless opts.pre names one) is
- * refused by name before the output file is created. The weights stream one tensor at a time
- * (memory: the largest tensor in float32 plus its converted copy); the file appears atomically. */
+ * refused by name before the output file is created. The weights stream from the memory map a
+ * few rows at a time (memory: a few 64k-value buffers, whatever the model's size); the file
+ * appears atomically. */
 #ifndef SAFEARITH_GGUF_EXPORT_H
 #define SAFEARITH_GGUF_EXPORT_H
 

@@ -6,8 +6,9 @@
  *            transform (q/k permutation) and output type; a tensor we do not know is refused.
  *   metadata architecture keys, tokenizer keys (tok_gguf.c), provenance, tensor infos: all in
  *            the writer's memory.
- *   stream   each tensor read to float32, permuted, converted and appended; the file is
- *            committed only when every tensor is in.
+ *   stream   each tensor read from the memory map in groups of rows (a head, for the permuted
+ *            ones) to float32, permuted, converted and appended; the file is committed only when
+ *            every tensor is in. Memory: three groups of at most 64k values (or one head).
  * Permutation (llama.cpp's converter, LlamaModel.permute): within each of the n heads (n_heads
  * for q, n_kv_heads for k) of hd rows, HF's row j * hd/2 + i (j = 0, 1: the two halves that
  * rotate-half pairs) becomes row 2i + j, the adjacent pairs ggml's normal RoPE rotates. */
@@ -266,13 +267,13 @@ static void llama3_factors(const sa_model_config *c, float *out) {
     }
 }
 
-static void permute_rows(const float *src, float *dst, int64_t rows, int64_t cols, int heads) {
-    int64_t hd = rows / heads, half = hd / 2;
-    for (int h = 0; h < heads; h++)
-        for (int64_t j = 0; j < 2; j++)
-            for (int64_t i = 0; i < half; i++)
-                memcpy(dst + (h * hd + 2 * i + j) * cols, src + (h * hd + j * half + i) * cols,
-                       (size_t)cols * sizeof *dst);
+/* Within one head of hd rows: HF row j * hd/2 + i -> row 2i + j. */
+static void permute_head(const float *src, float *dst, int64_t hd, int64_t cols) {
+    int64_t half = hd / 2;
+    for (int64_t j = 0; j < 2; j++)
+        for (int64_t i = 0; i < half; i++)
+            memcpy(dst + (2 * i + j) * cols, src + (j * half + i) * cols,
+                   (size_t)cols * sizeof *dst);
 }
 
 /* Convert n floats to type `type` into out; -1 if a value is or becomes non-finite. */
@@ -292,33 +293,52 @@ static int convert(const float *x, uint32_t type, void *out, size_t n) {
     return 0;
 }
 
+/* Rows are converted and written a group at a time: one head of a permuted tensor, else about
+ * CHUNK values of whole rows; memory is three groups, never a tensor. */
+#define CHUNK 65536
+
 typedef struct stream_bufs {
-    float *a, *b;
+    float *x, *y;
     void *out;
 } stream_bufs;
 
+static int64_t group_rows(const planned *t) {
+    if (t->xform == XF_PERMUTE) return t->ne[1] / t->heads;
+    int64_t r = CHUNK / t->ne[0];
+    return r < 1 ? 1 : r > t->ne[1] ? t->ne[1] : r;
+}
+
+/* Rows [r0, r0 + n) of the source as float32: the one place the export reads weights. */
+static void read_rows(const sa_st_tensor *t, int64_t cols, int64_t r0, int64_t n, float *dst) {
+    size_t esz = sa_dtype_bits(t->dtype) / 8;
+    sa_to_f32((const char *)t->data + (size_t)(r0 * cols) * esz, t->dtype, dst, (size_t)(n * cols));
+}
+
 static sa_status stream_one(sa_gguf_writer *w, const sa_checkpoint *ck, const sa_model_config *c,
                             const planned *t, stream_bufs *bf, sa_error *err) {
-    size_t n = (size_t)t->ne[0] * (size_t)t->ne[1];
-    float *x = bf->a;
-    if (!t->src) {
-        llama3_factors(c, x);
-    } else {
-        sa_status st = sa_tensor_read_f32(t->src, x, err);
-        sa_ckpt_release(ck, t->src);
-        if (st) return st;
+    int64_t cols = t->ne[0], rows = t->ne[1], g = group_rows(t);
+    sa_status st = SA_OK;
+    for (int64_t r0 = 0; !st && r0 < rows; r0 += g) {
+        int64_t n = rows - r0 < g ? rows - r0 : g;
+        float *x = bf->x;
+        if (!t->src)
+            llama3_factors(c, x);
+        else
+            read_rows(t->src, cols, r0, n, x);
         if (t->xform == XF_PERMUTE) {
-            permute_rows(x, bf->b, t->ne[1], t->ne[0], t->heads);
-            x = bf->b;
+            permute_head(x, bf->y, n, cols);
+            x = bf->y;
         }
+        if (convert(x, t->type, bf->out, (size_t)(n * cols)))
+            return sa_error_set(err, SA_EINVAL,
+                                "%s: tensor '%s' has a non-finite value, or one that overflows "
+                                "the output type",
+                                sa_ckpt_dir(ck), t->src ? t->src->name : t->name);
+        int64_t ne[2] = {cols, n};
+        st = sa_gguf_writer_write(w, bf->out, (size_t)sa_ggml_nbytes(t->type, 2, ne), err);
     }
-    if (convert(x, t->type, bf->out, n))
-        return sa_error_set(err, SA_EINVAL,
-                            "%s: tensor '%s' has a non-finite value, or one that overflows the "
-                            "output type",
-                            sa_ckpt_dir(ck), t->src ? t->src->name : t->name);
-    int64_t ne[2] = {t->ne[0], t->ne[1]};
-    return sa_gguf_writer_write(w, bf->out, (size_t)sa_ggml_nbytes(t->type, t->n_dims, ne), err);
+    if (t->src) sa_ckpt_release(ck, t->src);
+    return st;
 }
 
 static sa_status stream_all(sa_gguf_writer *w, const sa_checkpoint *ck, const sa_model_config *c,
@@ -326,21 +346,21 @@ static sa_status stream_all(sa_gguf_writer *w, const sa_checkpoint *ck, const sa
     size_t most = 1;
     uint64_t total = 0, done = 0;
     for (int i = 0; i < p->n; i++) {
-        size_t n = (size_t)p->t[i].ne[0] * (size_t)p->t[i].ne[1];
+        size_t n = (size_t)(group_rows(&p->t[i]) * p->t[i].ne[0]);
         if (n > most) most = n;
-        total += n;
+        total += (uint64_t)p->t[i].ne[0] * (uint64_t)p->t[i].ne[1];
     }
     stream_bufs bf = {malloc(most * 4), malloc(most * 4), malloc(most * 4)};
-    sa_status st = bf.a && bf.b && bf.out
+    sa_status st = bf.x && bf.y && bf.out
                        ? SA_OK
-                       : sa_error_set(err, SA_ENOMEM, "out of memory (%zu-value tensor)", most);
+                       : sa_error_set(err, SA_ENOMEM, "out of memory (%zu values)", most);
     for (int i = 0; !st && i < p->n; i++) {
         st = stream_one(w, ck, c, &p->t[i], &bf, err);
         done += (uint64_t)p->t[i].ne[0] * (uint64_t)p->t[i].ne[1];
         if (!st && sa_progress_report(prog, "export", done, total))
             st = sa_error_set(err, SA_EINTR, "interrupted");
     }
-    free(bf.a), free(bf.b), free(bf.out);
+    free(bf.x), free(bf.y), free(bf.out);
     return st;
 }
 

@@ -13,8 +13,11 @@
  *          (the earliest merge wins, as in HF), single characters, bytes and added tokens 0, and
  *          any other token -1e9 (HF's merges never produce it). The leading space is
  *          add_space_prefix (the legacy Prepend("▁") normalizer, or Metaspace).
- * Token types: 1 normal, 2 unknown, 3 control (special added tokens), 4 user-defined (other
- * added tokens), 5 unused (ids without a token, written "[PADn]"), 6 byte (<0xXX>, llama). */
+ * Token types: 1 normal, 2 unknown, 3 control (special added tokens, added tokens that look like
+ * control tokens, and the end-of-generation texts llama.cpp forces to control anyway, such as a
+ * Qwen vocabulary's ordinary "</s>": llama.cpp matches those as one token in text and stops
+ * generation on them, which Hugging Face does not), 4 user-defined (other added tokens),
+ * 5 unused (ids without a token, written "[PADn]"), 6 byte (<0xXX>, llama). */
 #include "tokenizer/tok_gguf.h"
 
 #include <stdio.h>
@@ -313,12 +316,50 @@ static sa_status write_scores(const sa_tokenizer *t, int n_tok, const char *cons
     return st;
 }
 
-static int32_t token_type(const sa_tokenizer *t, int32_t id, int spm) {
-    if (t->added_by_id[id] >= 0) {
-        if (id == t->unk_id) return TT_UNKNOWN;
-        return t->added[t->added_by_id[id]].special ? TT_CONTROL : TT_USER;
-    }
+/* Token texts llama.cpp makes end-of-generation control tokens whatever their type (warning on
+ * load when the file says otherwise): this llama.cpp's list (llama-vocab.cpp). */
+static const char *const llamacpp_eog_texts[] = {
+    "<|eot_id|>",
+    "<|im_end|>",
+    "<|end|>",
+    "<|return|>",
+    "<|call|>",
+    "<|flush|>",
+    "<|calls|>",
+    "<end_of_turn>",
+    "<|endoftext|>",
+    "</s>",
+    "<|eom_id|>",
+    "<EOT>",
+    "_<EOT>",
+    "[EOT]",
+    "[EOS]",
+    "<|end_of_text|>",
+    "<end_of_utterance>",
+    "<eos>",
+    "<turn|>",
+    "<|tool_response>",
+    "<｜end▁of▁sentence｜>",
+    "[e~["};
+
+/* Control: what llama.cpp's converter marks so (special added tokens, and added tokens that look
+ * like control tokens, "<|...|>" or "<｜...｜>") and what llama.cpp itself forces to control. */
+static int is_control(const sa_tokenizer *t, const char *s, int32_t id) {
+    size_t n = strlen(s);
+    if (t->added_by_id[id] >= 0 &&
+        (t->added[t->added_by_id[id]].special ||
+         (n >= 4 && !strncmp(s, "<|", 2) && !strcmp(s + n - 2, "|>")) ||
+         (n >= 8 && !strncmp(s, "<\xEF\xBD\x9C", 4) && !strcmp(s + n - 4, "\xEF\xBD\x9C>"))))
+        return 1;
+    for (size_t i = 0; i < sizeof llamacpp_eog_texts / sizeof llamacpp_eog_texts[0]; i++)
+        if (!strcmp(s, llamacpp_eog_texts[i])) return 1;
+    return 0;
+}
+
+static int32_t token_type(const sa_tokenizer *t, int32_t id, const char *text, int spm) {
     if (id == t->unk_id) return TT_UNKNOWN;
+    if (is_control(t, text, id)) return TT_CONTROL;
+    if (t->added_by_id[id] >= 0) return TT_USER;
     if (spm)
         for (int b = 0; b < 256; b++)
             if (t->bpe.byte_ids[b] == id) return TT_BYTE;
@@ -335,7 +376,7 @@ static sa_status write_tokens(const sa_tokenizer *t, const tok_gguf_opts *o, int
     sa_status st = tok && pads && type ? SA_OK : sa_error_set(err, SA_ENOMEM, "out of memory");
     for (int i = 0; !st && i < n; i++) {
         tok[i] = sa_tokenizer_id_to_piece(t, i);
-        type[i] = tok[i] ? token_type(t, i, spm) : TT_UNUSED;
+        type[i] = tok[i] ? token_type(t, i, tok[i], spm) : TT_UNUSED;
         if (tok[i] && !tok[i][0]) {
             char msg[80];
             snprintf(msg, sizeof msg, "token %d is the empty string", i);

@@ -2,75 +2,28 @@
 
 Written from the format and the converter's documented rules (ggml's gguf.h, ggml-common.h's
 block_q8_0, convert_hf_to_gguf.py's LlamaModel.permute), not from safearith's C code:
-  read(path)            -> (meta {key: value}, {name: (ggml type, dims ne[0] first, bytes)})
+  read(path)            -> (meta {key: value}, {name: (ggml type, dims ne[0] first, bytes)}),
+                           by the steering tests' reader (tests/steer/gguf_ref.py)
   to_f32(type, dims, b) -> float32 array in HF order ([rows, cols] for 2-D)
   q8_0(x)               -> the bytes of Q8_0 blocks: d = max|x|/127 in float32, stored as
                            float16; q = round-half-away-from-zero(x * (1/d)), 0 when d = 0
   permute(w, heads)     -> HF rotate-half rows to interleaved pairs, per head."""
-import struct
+import os
+import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "steer"))
+import gguf_ref  # noqa: E402
+
 F32, F16, Q8_0, BF16 = 0, 1, 8, 30
-_SCALAR = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q",
-           11: "<q", 12: "<d"}
 
 
 def read(path):
-    data = open(path, "rb").read()
-    pos = 0
-
-    def take(n):
-        nonlocal pos
-        if pos + n > len(data):
-            raise ValueError("truncated")
-        out = data[pos:pos + n]
-        pos += n
-        return out
-
-    def unpack(fmt):
-        return struct.unpack(fmt, take(struct.calcsize(fmt)))[0]
-
-    def string():
-        return take(unpack("<Q")).decode("utf-8")
-
-    def value(typ):
-        if typ == 8:
-            return string()
-        if typ == 9:
-            elem, n = unpack("<I"), unpack("<Q")
-            if elem in (4, 5, 6):
-                arr = np.frombuffer(take(4 * n), dtype=_SCALAR[elem])
-                return arr.tolist()
-            return [value(elem) for _ in range(n)]
-        return unpack(_SCALAR[typ])
-
-    if take(4) != b"GGUF":
-        raise ValueError("magic")
-    if unpack("<I") != 3:
-        raise ValueError("version")
-    n_t, n_kv = unpack("<Q"), unpack("<Q")
-    meta = {}
-    for _ in range(n_kv):
-        key = string()
-        meta[key] = value(unpack("<I"))
-    align = meta.get("general.alignment", 32)
-    infos = []
-    for _ in range(n_t):
-        name = string()
-        nd = unpack("<I")
-        dims = [unpack("<q") for _ in range(nd)]
-        infos.append((name, dims, unpack("<I"), unpack("<Q")))
-    start = (pos + align - 1) // align * align
-    tensors = {}
-    for name, dims, typ, off in infos:
-        if off % align:
-            raise ValueError("unaligned " + name)
-        n = int(np.prod(dims))
-        size = {F32: 4 * n, F16: 2 * n, BF16: 2 * n, Q8_0: n // 32 * 34}[typ]
-        if start + off + size > len(data):
-            raise ValueError("data past the end: " + name)
-        tensors[name] = (typ, dims, data[start + off:start + off + size])
+    """(meta, {name: (type, dims, bytes)}) of a GGUF v3 file, with tests/steer/gguf_ref.py."""
+    version, meta, tensors = gguf_ref.read(open(path, "rb").read(), raw=True)
+    if version != 3:
+        raise ValueError("version %d" % version)
     return meta, tensors
 
 
@@ -114,3 +67,8 @@ def bf16_round(x):
     u = np.asarray(x, np.float32).view(np.uint32).astype(np.uint64)
     u = (u + 0x7FFF + ((u >> 16) & 1)) >> 16 << 16
     return u.astype(np.uint32).view(np.float32)
+
+
+def read_type(path):
+    """"f32", "f16", "bf16" or "q8_0": general.file_type of a GGUF file."""
+    return {0: "f32", 1: "f16", 32: "bf16", 7: "q8_0"}[read(path)[0]["general.file_type"]]

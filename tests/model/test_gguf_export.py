@@ -25,6 +25,11 @@ from scratch import make_tmp  # noqa: E402
 
 SA = os.environ.get("SAFEARITH", os.path.join(SRC, "build", "safearith"))
 TMP = make_tmp("sa-gguf-export-")
+# token texts llama.cpp always treats as end-of-generation control tokens (llama-vocab.cpp)
+LLAMACPP_EOG = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
+                "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
+                "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
+                "<｜end▁of▁sentence｜>", "[e~["}
 
 
 def export(model, out, *flags, ok=True):
@@ -129,8 +134,11 @@ def check_bpe_vocab(d, meta, what, pre):
                                                 meta.get("tokenizer.ggml.pre")))
     want = [x if x is not None else "[PAD%d]" % i for i, x in enumerate(toks)]
     check(meta["tokenizer.ggml.tokens"] == want, what + ": tokens in id order (holes [PADn])")
-    special = {a["id"]: a["special"] for a in t["added_tokens"]}
-    types = [5 if x is None else (3 if special.get(i) else 4) if i in special else 1
+    # control: special added tokens, added tokens that look like control tokens (the converter's
+    # rule), and any token whose text llama.cpp makes an end-of-generation control token
+    special = {a["id"]: a["special"] or (a["content"].startswith("<|") and a["content"].endswith("|>"))
+               for a in t["added_tokens"]}
+    types = [5 if x is None else 3 if x in LLAMACPP_EOG or special.get(i) else 4 if i in special else 1
              for i, x in enumerate(toks)]
     check(meta["tokenizer.ggml.token_type"] == types, what + ": token types")
     merges = [m if isinstance(m, str) else " ".join(m) for m in t["model"]["merges"]]
