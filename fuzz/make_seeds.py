@@ -93,7 +93,7 @@ with open(os.path.join(src, "models", "eval", "icv_pairs.jsonl"), "rb") as f:
 put("pairs", "positive_negative", '{"positive": "I can not help.", "negative": "Sure, here."}\n'
     '{"positive": "No.", "negative": "Yes!"}\n')
 
-# GGUF export: tokenizer.json NUL tokenizer_config.json beside the sft organism (fuzz_export.c)
+# GGUF export: tokenizer.json NUL tokenizer_config.json beside the a one-layer checkpoint (fuzz_export.c)
 with open(os.path.join(src, "models", "sft", "tokenizer.json"), "rb") as f:
     tj = f.read()
 with open(os.path.join(src, "models", "sft", "tokenizer_config.json"), "rb") as f:

@@ -426,16 +426,14 @@ static sa_status metadata(sa_gguf_writer *w, const char *model, const sa_checkpo
     return st;
 }
 
-static sa_status check_paths(const char *model, const char *dir, const char *out, int overwrite,
-                             sa_error *err) {
-    if (sa_path_within(out, dir) || sa_path_within(out, model))
-        return sa_error_set(err, SA_EEXIST, "%s: output lies inside the input %s", out, model);
-    struct stat st;
-    if (!overwrite && lstat(out, &st) == 0)
-        return sa_error_set(err, SA_EEXIST, "%s: already exists (refusing to overwrite)", out);
-    if (lstat(out, &st) == 0 && S_ISDIR(st.st_mode))
-        return sa_error_set(err, SA_EEXIST, "%s: is a directory", out);
-    return SA_OK;
+/* The output is checked against the input before anything else (fsutil.h's rule for every
+ * output), and may not be a directory. */
+static sa_status check_output(const char *model, const char *out, int overwrite, sa_error *err) {
+    sa_status st = sa_output_check(out, &model, 1, overwrite, err);
+    struct stat sb;
+    if (!st && lstat(out, &sb) == 0 && S_ISDIR(sb.st_mode))
+        st = sa_error_set(err, SA_EEXIST, "%s: is a directory", out);
+    return st;
 }
 
 sa_status sa_gguf_export(const char *model, const char *out, const sa_gguf_export_opts *opts,
@@ -448,8 +446,8 @@ sa_status sa_gguf_export(const char *model, const char *out, const sa_gguf_expor
     sa_model_config c;
     plan p = {0};
     sa_gguf_writer *w = NULL;
-    sa_status st = sa_ckpt_open(model, &ck, err);
-    if (!st) st = check_paths(model, sa_ckpt_dir(ck), out, o.overwrite, err);
+    sa_status st = check_output(model, out, o.overwrite, err);
+    if (!st) st = sa_ckpt_open(model, &ck, err);
     if (!st) st = sa_model_config_load(sa_ckpt_dir(ck), &c, err);
     if (!st) st = make_plan(&p, ck, &c, o.type, err);
     if (!st && !(w = sa_gguf_writer_new())) st = sa_error_set(err, SA_ENOMEM, "out of memory");

@@ -364,7 +364,7 @@ def test_refusals():
     os.unlink(os.path.join(d, "tokenizer.json"))
     refused(d, "missing tokenizer", "tokenizer.json")
     r = export(os.path.join(SRC, "models", "sft"), os.path.join(SRC, "models", "sft", "x.gguf"), ok=False)
-    check(r.returncode == 1 and "inside the input" in r.stderr, "output in the model dir refused")
+    check(r.returncode == 1 and "lies inside input" in r.stderr, "output in the model dir refused")
     check(not os.path.exists(os.path.join(SRC, "models", "sft", "x.gguf")), "nothing in the model dir")
     out = os.path.join(TMP, "exists.gguf")
     open(out, "w").write("keep")
