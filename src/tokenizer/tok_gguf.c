@@ -318,29 +318,28 @@ static sa_status write_scores(const sa_tokenizer *t, int n_tok, const char *cons
 
 /* Token texts llama.cpp makes end-of-generation control tokens whatever their type (warning on
  * load when the file says otherwise): this llama.cpp's list (llama-vocab.cpp). */
-static const char *const llamacpp_eog_texts[] = {
-    "<|eot_id|>",
-    "<|im_end|>",
-    "<|end|>",
-    "<|return|>",
-    "<|call|>",
-    "<|flush|>",
-    "<|calls|>",
-    "<end_of_turn>",
-    "<|endoftext|>",
-    "</s>",
-    "<|eom_id|>",
-    "<EOT>",
-    "_<EOT>",
-    "[EOT]",
-    "[EOS]",
-    "<|end_of_text|>",
-    "<end_of_utterance>",
-    "<eos>",
-    "<turn|>",
-    "<|tool_response>",
-    "<｜end▁of▁sentence｜>",
-    "[e~["};
+static const char *const llamacpp_eog_texts[] = {"<|eot_id|>",
+                                                 "<|im_end|>",
+                                                 "<|end|>",
+                                                 "<|return|>",
+                                                 "<|call|>",
+                                                 "<|flush|>",
+                                                 "<|calls|>",
+                                                 "<end_of_turn>",
+                                                 "<|endoftext|>",
+                                                 "</s>",
+                                                 "<|eom_id|>",
+                                                 "<EOT>",
+                                                 "_<EOT>",
+                                                 "[EOT]",
+                                                 "[EOS]",
+                                                 "<|end_of_text|>",
+                                                 "<end_of_utterance>",
+                                                 "<eos>",
+                                                 "<turn|>",
+                                                 "<|tool_response>",
+                                                 "<｜end▁of▁sentence｜>",
+                                                 "[e~["};
 
 /* Control: what llama.cpp's converter marks so (special added tokens, and added tokens that look
  * like control tokens, "<|...|>" or "<｜...｜>") and what llama.cpp itself forces to control. */
