@@ -308,10 +308,11 @@ static int64_t group_rows(const planned *t) {
     return r < 1 ? 1 : r > t->ne[1] ? t->ne[1] : r;
 }
 
-/* Rows [r0, r0 + n) of the source as float32: the one place the export reads weights. */
-static void read_rows(const sa_st_tensor *t, int64_t cols, int64_t r0, int64_t n, float *dst) {
-    size_t esz = sa_dtype_bits(t->dtype) / 8;
-    sa_to_f32((const char *)t->data + (size_t)(r0 * cols) * esz, t->dtype, dst, (size_t)(n * cols));
+/* Rows [r0, r0 + n) of the source as float32: the one place the export reads weights (stored,
+ * or computed from a LoRA adapter for BASE+ADAPTER: sa_ckpt_read_f32). */
+static void read_rows(const sa_checkpoint *ck, const sa_st_tensor *t, int64_t cols, int64_t r0,
+                      int64_t n, float *dst) {
+    sa_ckpt_read_f32(ck, t, (uint64_t)(r0 * cols), (size_t)(n * cols), dst);
 }
 
 static sa_status stream_one(sa_gguf_writer *w, const sa_checkpoint *ck, const sa_model_config *c,
@@ -324,7 +325,7 @@ static sa_status stream_one(sa_gguf_writer *w, const sa_checkpoint *ck, const sa
         if (!t->src)
             llama3_factors(c, x);
         else
-            read_rows(t->src, cols, r0, n, x);
+            read_rows(ck, t->src, cols, r0, n, x);
         if (t->xform == XF_PERMUTE) {
             permute_head(x, bf->y, n, cols);
             x = bf->y;
@@ -337,7 +338,7 @@ static sa_status stream_one(sa_gguf_writer *w, const sa_checkpoint *ck, const sa
         int64_t ne[2] = {cols, n};
         st = sa_gguf_writer_write(w, bf->out, (size_t)sa_ggml_nbytes(t->type, 2, ne), err);
     }
-    if (t->src) sa_ckpt_release(ck, t->src);
+    if (t->src) sa_ckpt_release(ck, sa_ckpt_stored(ck, t->src));
     return st;
 }
 
