@@ -17,6 +17,7 @@ void arith_cli_init(arith_cli *c) {
 
 int arith_cli_parse(const char *cmd, arith_cli *c, int argc, char **argv, arith_cli_own_fn own,
                     void *ctx, void (*usage)(void)) {
+    c->argc = argc, c->argv = argv;
     cli_args p;
     cli_args_init(&p, cmd, argc, argv);
     while (cli_args_next(&p)) {
@@ -77,13 +78,20 @@ int arith_cli_flag(cli_args *p, arith_cli *c) {
         return 1;
     }
     return cli_flag_long(p, "--threads", 1, 4096, &c->threads) ||
-           cli_flag_on(p, "--overwrite", &c->o.overwrite);
+           cli_flag_on(p, "--overwrite", &c->o.overwrite) ||
+           cli_flag_on(p, "--no-model-card", &c->o.no_model_card);
 }
 
 int arith_cli_start(const char *cmd, arith_cli *c) {
     if (!c->o.output) return cli_usage_error(cmd, "missing -o OUTPUT");
+    if (c->argv && !(c->o.command_line = c->command_line = cli_command_line(c->argc, c->argv)))
+        return cli_error(cmd, "out of memory");
     c->o.pool = sa_pool_create((int)c->threads);
-    if (!c->o.pool) return cli_error(cmd, "cannot start %ld threads", c->threads);
+    if (!c->o.pool) {
+        free(c->command_line);
+        c->command_line = NULL;
+        return cli_error(cmd, "cannot start %ld threads", c->threads);
+    }
     c->progress = cli_progress(cmd);
     c->o.progress = &c->progress;
     return CLI_OK;
@@ -91,6 +99,9 @@ int arith_cli_start(const char *cmd, arith_cli *c) {
 
 void arith_cli_end(arith_cli *c) {
     cli_progress_end();
+    free(c->command_line);
+    c->command_line = NULL;
+    c->o.command_line = NULL;
     sa_pool_destroy(c->o.pool);
     c->o.pool = NULL;
 }

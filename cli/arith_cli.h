@@ -14,6 +14,9 @@ typedef struct arith_cli {
     sa_arith_opts o;
     long threads;
     sa_progress progress;
+    int argc; /* the command's arguments (arith_cli_parse), for the command line */
+    char **argv;
+    char *command_line; /* recorded in the model card (arith_cli_start .. arith_cli_end) */
 } arith_cli;
 
 #define ARITH_CLI_HELP                                                                             \
@@ -25,6 +28,8 @@ typedef struct arith_cli {
     "  --threads N          worker threads (default: all cores)\n"                                 \
     "  --overwrite          replace a previous output (a directory safearith wrote, or an\n"       \
     "                       empty one; never an input)\n"                                          \
+    "  --no-model-card      do not write README.md (the model card: method, parameters,\n"         \
+    "                       inputs with checksums, this command line)\n"                           \
     "Any model may be BASE+ADAPTER: a PEFT LoRA adapter applied to BASE (docs/arith.md).\n"
 
 void arith_cli_init(arith_cli *c);

@@ -37,6 +37,10 @@ int cli_report_usage(const char *cmd, const sa_error *err);
 
 /* Flags are read with the one flag reader of flags.h. */
 
+/* "safearith ARGV..." as a shell would need it typed (words quoted where needed), for the
+ * provenance outputs record; argv[0] is the command name. malloc'd; NULL on OOM. */
+char *cli_command_line(int argc, char **argv);
+
 /* A progress reporter that draws a bar on stderr when stderr is a terminal (and stays silent
  * otherwise), and asks the library to stop after SIGINT/SIGTERM. `label` must outlive it. */
 sa_progress cli_progress(const char *label);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "safearith/provenance.h"
 #include "engine_cli.h"
 #include "steer_opts.h"
 #include "safearith/eval.h"

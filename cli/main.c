@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "safearith/version.h"
+#include "safearith/provenance.h"
 
 // clang-format off
 #define SA_COMMANDS(X) \
@@ -18,6 +19,7 @@
     X(hdr) \
     X(resta) \
     X(merge) \
+    X(export_gguf) \
     X(tokenize) \
     X(detokenize) \
     X(logits) \

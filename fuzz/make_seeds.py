@@ -93,6 +93,13 @@ with open(os.path.join(src, "models", "eval", "icv_pairs.jsonl"), "rb") as f:
 put("pairs", "positive_negative", '{"positive": "I can not help.", "negative": "Sure, here."}\n'
     '{"positive": "No.", "negative": "Yes!"}\n')
 
+# GGUF export: tokenizer.json NUL tokenizer_config.json beside the a one-layer checkpoint (fuzz_export.c)
+with open(os.path.join(src, "models", "sft", "tokenizer.json"), "rb") as f:
+    tj = f.read()
+with open(os.path.join(src, "models", "sft", "tokenizer_config.json"), "rb") as f:
+    put("export", "organism", tj + b"\x00" + f.read())
+put("export", "no_config", tj)
+
 # tokenizer.json, and text through a fixed tokenizer (mode byte first: see fuzz_tokenize.c)
 with open(os.path.join(src, "models", "base", "tokenizer.json"), "rb") as f:
     put("tokenizer_json", "organism", f.read())

@@ -9,6 +9,8 @@ scripts/deps.sh --test
 if [ -f tests/tokenizer/package.json ]; then
   (cd tests/tokenizer && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; })
 fi
+# llama.cpp for the interoperability tests (GGUF export): built once, cached outside the clone.
+scripts/llamacpp.sh >/dev/null || echo "test.sh: llama.cpp unavailable; its tests skip (fail with CI=true)" >&2
 jobs=$(nproc)
 # Formatting is part of the build's contract (.clang-format).
 find include src cli tests bench fuzz -name '*.[ch]' -not -path '*/node_modules/*' -print0 |

@@ -38,6 +38,10 @@ typedef struct sa_arith_opts {
     uint64_t max_shard_bytes; /* 0: one model.safetensors */
     sa_pool *pool;            /* NULL: single-threaded */
     const sa_progress *progress;
+    /* The model card (README.md, Hugging Face form; see src/arith/card.c) every output gets:
+     * the command line it records (NULL: "not recorded"), or none at all with no_model_card. */
+    const char *command_line;
+    int no_model_card;
 } sa_arith_opts;
 
 /* Defaults: no output, no overwrite, each tensor keeps its dtype, SA_DEFAULT_SHARD_BYTES,

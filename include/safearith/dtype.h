@@ -69,6 +69,17 @@ uint16_t sa_f32_to_f16(float f); /* round to nearest even */
 void sa_to_f32(const void *src, sa_dtype t, float *dst, size_t n);
 void sa_from_f32(const float *src, void *dst, sa_dtype t, size_t n);
 
+/* ggml's Q8_0 (not a safetensors dtype; used by GGUF export): n values (a multiple of 32) as
+ * n / 32 blocks of SA_Q8_0_BLOCK_BYTES: an F16 scale d = max|x| / 127 (round to nearest even),
+ * then 32 int8 q = roundf(x * (1/d)) (halves away from zero; q = 0 when d = 0), exactly
+ * llama.cpp's reference quantize_row_q8_0_ref. Returns -1 (writing nothing) if n is not a
+ * multiple of 32 or a value is not finite, else 0. */
+#define SA_Q8_0_BLOCK 32
+#define SA_Q8_0_BLOCK_BYTES 34
+int sa_q8_0_quantize(const float *x, void *dst, size_t n);
+/* The inverse: value = d * q. */
+void sa_q8_0_dequantize(const void *src, float *x, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

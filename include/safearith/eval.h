@@ -25,6 +25,7 @@
 #include "safearith/error.h"
 #include "safearith/model.h"
 #include "safearith/progress.h"
+#include "safearith/provenance.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -343,10 +344,6 @@ sa_interval sa_wilson(long k, long n, double z);
 /* A run directory (RUN_DIR/run.json and responses.jsonl), opened by the harness (the JSON-level
  * run-directory API is internal, src/eval/eval_json.h). */
 typedef struct sa_eval_rundir sa_eval_rundir;
-
-/* SHA-256 of a file, lower-case hex. */
-sa_status sa_eval_sha256_file(const char *path, char hex[65], sa_error *err);
-void sa_eval_sha256_hex(const void *data, size_t len, char hex[65]);
 
 /* ---------------------------------------------------------------- running */
 

@@ -1,4 +1,5 @@
-/* gguf.h: the GGUF container (read any, write small ones) and llama.cpp control vectors on top.
+/* gguf.h: the GGUF container (read any, write any size by streaming) and llama.cpp control
+ * vectors on top.
  *
  * GGUF (ggml's file format, version 2 or 3, little-endian): magic "GGUF", u32 version, i64
  * tensor count, i64 key/value count, the key/values (string key, u32 type, value), the tensor
@@ -46,8 +47,12 @@ typedef enum sa_gguf_type {
     SA_GGUF_TYPE_COUNT
 } sa_gguf_type;
 
-/* ggml tensor type of 32-bit floats (the only one control vectors use). */
+/* ggml tensor types this library writes (ggml.h's enum ggml_type). Q8_0: blocks of 32 values,
+ * each an F16 scale d followed by 32 int8 q, value = d * q (see sa_q8_0_quantize in dtype.h). */
 #define SA_GGML_TYPE_F32 0
+#define SA_GGML_TYPE_F16 1
+#define SA_GGML_TYPE_Q8_0 8
+#define SA_GGML_TYPE_BF16 30
 #define SA_GGUF_DEFAULT_ALIGNMENT 32
 #define SA_GGUF_MAX_DIMS 4
 
@@ -96,20 +101,46 @@ void sa_gguf_free(sa_gguf *g);
 const sa_gguf_kv *sa_gguf_find(const sa_gguf *g, const char *key);
 const char *sa_gguf_type_name(sa_gguf_type t);
 
-/* ---- writing (in memory, then atomically to a file) ---- */
+/* ---- writing (metadata in memory, tensors streamed, the file atomically) ---- */
+/* Bytes of a tensor of ggml type `type` and shape ne[0..n_dims) (ne[0] the row length); 0 for a
+ * type this writer does not know or a row length that is not a whole number of blocks. */
+uint64_t sa_ggml_nbytes(uint32_t type, uint32_t n_dims, const int64_t *ne);
+
 typedef struct sa_gguf_writer sa_gguf_writer;
 
 sa_gguf_writer *sa_gguf_writer_new(void);
+/* Frees the writer; a file still open is abandoned (nothing appears at its path). */
 void sa_gguf_writer_free(sa_gguf_writer *w);
-/* Key/values, written in call order. Each returns SA_ENOMEM on allocation failure. */
+/* Key/values, written in call order after general.alignment. Each returns SA_ENOMEM on
+ * allocation failure (and the writer then refuses to open). */
 sa_status sa_gguf_w_str(sa_gguf_writer *w, const char *key, const char *val);
 sa_status sa_gguf_w_i32(sa_gguf_writer *w, const char *key, int32_t val);
 sa_status sa_gguf_w_u32(sa_gguf_writer *w, const char *key, uint32_t val);
 sa_status sa_gguf_w_u64(sa_gguf_writer *w, const char *key, uint64_t val);
+sa_status sa_gguf_w_f32(sa_gguf_writer *w, const char *key, float val);
+sa_status sa_gguf_w_bool(sa_gguf_writer *w, const char *key, int val);
 sa_status sa_gguf_w_f32_array(sa_gguf_writer *w, const char *key, const float *vals, uint64_t n);
-/* A 1-D F32 tensor of n values (copied). */
+sa_status sa_gguf_w_i32_array(sa_gguf_writer *w, const char *key, const int32_t *vals, uint64_t n);
+sa_status sa_gguf_w_str_array(sa_gguf_writer *w, const char *key, const char *const *vals,
+                              uint64_t n);
+/* Declare the next tensor (data comes later, in declaration order, through
+ * sa_gguf_writer_write). SA_EINVAL if the type is not F32/F16/BF16/Q8_0, the row is not whole
+ * blocks, or writing has begun. */
+sa_status sa_gguf_w_tensor(sa_gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
+                           const int64_t *ne, sa_error *err);
+/* A 1-D F32 tensor of n values, copied now (for small files written with sa_gguf_writer_save). */
 sa_status sa_gguf_w_tensor_f32(sa_gguf_writer *w, const char *name, const float *vals, int64_t n);
-/* Write the file (version 3, alignment 32) through sa_afile: whole or not at all. */
+
+/* Streaming: open writes the header, key/values and tensor infos (version 3, alignment 32) into
+ * a temporary beside `path` (sa_afile); write appends the bytes of the declared tensors in
+ * order, in chunks of any size; commit checks that every tensor is complete, fsyncs and moves
+ * the file into place. Any failure abandons the file (nothing appears at `path`);
+ * sa_gguf_writer_abort does so on purpose. */
+sa_status sa_gguf_writer_open(sa_gguf_writer *w, const char *path, int overwrite, sa_error *err);
+sa_status sa_gguf_writer_write(sa_gguf_writer *w, const void *data, size_t n, sa_error *err);
+sa_status sa_gguf_writer_commit(sa_gguf_writer *w, sa_error *err);
+void sa_gguf_writer_abort(sa_gguf_writer *w);
+/* Open, write every tensor's copied data (all must come from sa_gguf_w_tensor_f32), commit. */
 sa_status sa_gguf_writer_save(sa_gguf_writer *w, const char *path, int overwrite, sa_error *err);
 
 /* ---- control vectors ---- */

@@ -16,6 +16,8 @@
 #include "safearith/model.h"
 #include "safearith/tokenizer.h"
 #include "safearith/gguf.h"
+#include "safearith/provenance.h"
+#include "safearith/gguf_export.h"
 #include "safearith/steer.h"
 #include "safearith/eval.h"
 

@@ -9,6 +9,8 @@
 #include "core/opts.h"
 #include "safearith/version.h"
 
+#include "arith/card.h"
+
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <stdlib.h>
@@ -17,6 +19,8 @@
 
 #include "core/fsutil.h"
 #include "formats/jsonl.h"
+#include "core/fsutil.h"
+#include "safearith/provenance.h"
 
 sa_status sa_open_all(const char *const *paths, int n, sa_checkpoint **cks, sa_error *err) {
     for (int i = 0; i < n; i++) cks[i] = NULL;
@@ -224,6 +228,16 @@ static sa_status write_model(const sa_output_job *j, const char *dir, sa_error *
     if (s == SA_OK && j->copy_from) s = sa_output_source(j->copy_from, &from, err);
     if (s == SA_OK && from) s = copy_non_weights(from, dir, j->opts->out_dtype, err);
     free(from);
+    if (s == SA_OK && !j->opts->no_model_card) {
+        sa_card_info c = {j->opts->output,
+                          j->op,
+                          j->params,
+                          j->copy_from ? j->copy_from : j->inputs[0],
+                          j->inputs,
+                          j->n_inputs,
+                          j->opts->command_line};
+        s = sa_card_write(dir, &c, err);
+    }
     return s;
 }
 

@@ -637,7 +637,7 @@ sa_status sa_eval_dataset_load(const sa_eval_dataset_spec *spec, sa_eval_dataset
     out->path = strdup(spec->path);
     out->name = spec->name ? strdup(spec->name) : stem(spec->path);
     out->lang = spec->lang ? strdup(spec->lang) : lang_of_name(spec->path);
-    sa_eval_sha256_hex(text, len, out->sha256);
+    sa_sha256_hex(text, len, out->sha256);
     builder b = {out, 0, err};
     if (!strcmp(fmt, "csv"))
         st = load_csv(&b, spec, text, len);

@@ -124,7 +124,7 @@ static sa_status parse_refusal(sa_eval_judge *j, char **tok, int n, const char *
         file = lists_file, key = list;
     }
     if ((st = sa_refusal_list_load(file, key, rule, &j->list, err))) return st;
-    if ((st = sa_eval_sha256_file(file, hex, err))) return st;
+    if ((st = sa_sha256_file(file, hex, err))) return st;
     j->source_sha256 = strdup(hex);
     return SA_OK;
 }
@@ -162,7 +162,7 @@ static sa_status parse_model(sa_eval_judge *j, char **tok, int n, int server, sa
         j->source_sha256 = strdup("builtin");
     } else {
         if ((st = sa_judge_prompt_load(prompt, style == SA_JUDGE_YESNO, &j->prompt, err)) ||
-            (st = sa_eval_sha256_file(prompt, hex, err)))
+            (st = sa_sha256_file(prompt, hex, err)))
             return st;
         j->source_sha256 = strdup(hex);
     }

@@ -251,3 +251,10 @@ void sa_eval_rundir_close(sa_eval_rundir *rd) {
     memset(rd, 0, sizeof *rd);
     rd->fd = -1;
 }
+
+/* Canonical fingerprint of a JSON value: the SHA-256 of its unformatted text. */
+void sa_eval_fingerprint(const cJSON *v, char hex[65]) {
+    char *s = cJSON_PrintUnformatted(v);
+    sa_sha256_hex(s ? s : "", s ? strlen(s) : 0, hex);
+    free(s);
+}

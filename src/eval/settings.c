@@ -6,70 +6,33 @@
  * checksums, datasets with checksums and selection, prompting, judges with their sources'
  * checksums, decoding. Info holds what does not change a row: version, label, batch, threads,
  * and a server's concurrency, retries and timeout. */
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "safearith/provenance.h"
 #include "eval/eval_json.h"
 #include "eval/execute.h"
 #include "core/fsutil.h"
 #include "safearith/kset.h"
 #include "safearith/safetensors.h"
 
-static cJSON *file_entry(const char *dir, const char *name, int full, sa_error *err) {
-    char *p = sa_path_join(dir, name);
-    struct stat stt;
-    cJSON *e = NULL;
-    if (p && stat(p, &stt) == 0) {
-        e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "file", name);
-        cJSON_AddNumberToObject(e, "size", (double)stt.st_size);
-        char hex[65];
-        if (full && sa_eval_sha256_file(p, hex, err) == SA_OK)
-            cJSON_AddStringToObject(e, "sha256", hex);
-        else
-            cJSON_AddNumberToObject(e, "mtime", (double)stt.st_mtime);
-    }
-    free(p);
-    return e;
-}
-
-static int wanted_file(const char *n) {
-    size_t l = strlen(n);
-    return (l > 12 && !strcmp(n + l - 12, ".safetensors")) || !strcmp(n, "config.json") ||
-           !strcmp(n, "tokenizer.json") || !strcmp(n, "tokenizer_config.json") ||
-           !strcmp(n, "model.safetensors.index.json") || !strcmp(n, "adapter_config.json");
-}
-
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The wanted files of a directory sorted by name, with sizes and hashes (size + mtime past
- * 512 MiB in all). */
+/* The identifying files of a directory (provenance.h: SHA-256, or size + mtime past the hash
+ * limit), sorted by name. */
 static cJSON *dir_files(const char *dir, sa_error *err) {
     cJSON *files = cJSON_CreateArray();
-    DIR *d = opendir(dir);
-    if (!d) return files;
-    char *names[256];
-    int n = 0;
-    double total = 0;
-    for (struct dirent *e; (e = readdir(d)) && n < 256;)
-        if (wanted_file(e->d_name) && (names[n] = strdup(e->d_name))) n++;
-    closedir(d);
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
-    for (int i = 0; i < n; i++) {
-        char *p = sa_path_join(dir, names[i]);
-        struct stat st;
-        if (p && stat(p, &st) == 0) total += (double)st.st_size;
-        free(p);
+    sa_input_files in;
+    if (sa_input_files_scan(dir, &in, err)) return files;
+    for (int i = 0; i < in.n; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "file", in.f[i].name);
+        cJSON_AddNumberToObject(e, "size", (double)in.f[i].size);
+        if (in.f[i].sha256[0])
+            cJSON_AddStringToObject(e, "sha256", in.f[i].sha256);
+        else
+            cJSON_AddNumberToObject(e, "mtime", (double)in.f[i].mtime);
+        cJSON_AddItemToArray(files, e);
     }
-    for (int i = 0; i < n; i++) {
-        cJSON *e = file_entry(dir, names[i], total <= 512.0 * 1024 * 1024, err);
-        if (e) cJSON_AddItemToArray(files, e);
-        free(names[i]);
-    }
+    sa_input_files_free(&in);
     return files;
 }
 
@@ -102,7 +65,7 @@ static void add_steer(cJSON *st, const sa_eval_opts *o) {
     for (int i = 0; i < o->n_steer; i++) {
         cJSON *v = cJSON_CreateObject();
         char hex[65] = "";
-        sa_eval_sha256_file(o->steer_paths[i], hex, NULL);
+        sa_sha256_file(o->steer_paths[i], hex, NULL);
         cJSON_AddStringToObject(v, "path", o->steer_paths[i]);
         cJSON_AddNumberToObject(v, "scale", o->steer_scales[i]);
         cJSON_AddStringToObject(v, "sha256", hex);

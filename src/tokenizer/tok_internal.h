@@ -178,6 +178,8 @@ typedef struct tok_pretok {
     int add_prefix_space; /* ByteLevel */
     int use_regex;        /* ByteLevel */
     pcre2_code *re;       /* Split / ByteLevel regex / Whitespace */
+    char *pattern;        /* Split: the pattern as written in tokenizer.json */
+    int literal;          /* Split: pattern is a String (else a Regex) */
     tok_split_behavior behavior;
     int invert;
     int individual_digits;

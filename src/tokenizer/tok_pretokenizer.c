@@ -92,6 +92,9 @@ static sa_status parse_split(const cJSON *j, tok_pretok *p, sa_error *err) {
     const char *lit = tok_json_str(pat, "String"), *rx = tok_json_str(pat, "Regex");
     if (!lit && !rx) return sa_error_set(err, SA_EFORMAT, "pre_tokenizer Split: no pattern");
     p->invert = tok_json_bool(j, "invert", 0);
+    p->literal = lit != NULL;
+    if (!(p->pattern = tok_strdup(lit ? lit : rx)))
+        return sa_error_set(err, SA_ENOMEM, "pre_tokenizer Split");
     sa_status st = parse_behavior(tok_json_str(j, "behavior"), &p->behavior, err);
     if (st != SA_OK) return st;
     return tok_regex_compile(lit ? lit : rx, lit != NULL, &p->re, err);
@@ -155,6 +158,7 @@ void tok_pretok_free(tok_pretok *p) {
     for (size_t i = 0; i < p->n_kids; i++) tok_pretok_free(p->kids[i]);
     free(p->kids);
     free(p->replacement);
+    free(p->pattern);
     if (p->re) pcre2_code_free(p->re);
     free(p);
 }

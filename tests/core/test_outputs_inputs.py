@@ -123,6 +123,7 @@ COMMANDS = [
     ("task-vector", [S, B], {"-o": lambda o: ["task-vector", "--model", S, "--base", B,
                                               "-o", o]}, "--overwrite"),
     ("merge", [Y, B, S], {"-o": lambda o: ["merge", Y, "-o", o]}, "--overwrite"),
+    ("export-gguf", [S], {"-o": lambda o: ["export-gguf", S, "-o", o]}, "--overwrite"),
 ]
 
 before = digest()

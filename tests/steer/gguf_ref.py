@@ -43,8 +43,13 @@ def build(kvs, tensors, version=3, align=32, ggml_type=0):
     return body + blob
 
 
-def read(data):
-    """Parse a GGUF image into (version, {key: value}, {name: np.ndarray}). Raises ValueError."""
+_NBYTES = {0: lambda n: 4 * n, 1: lambda n: 2 * n, 30: lambda n: 2 * n, 8: lambda n: n // 32 * 34}
+
+
+def read(data, raw=False):
+    """Parse a GGUF image into (version, {key: value}, {name: np.ndarray}) (F32 tensors only), or
+    with raw=True {name: (ggml type, dims ne[0] first, bytes)} for F32/F16/BF16/Q8_0. Raises
+    ValueError."""
     pos = 0
 
     def take(n):
@@ -88,8 +93,14 @@ def read(data):
     start = (pos + align - 1) // align * align
     tensors = {}
     for name, dims, typ, off in infos:
-        assert typ == 0, "only F32 here"
         assert off % align == 0, "unaligned tensor"
         n = int(np.prod(dims))
+        if raw:
+            size = _NBYTES[typ](n)
+            if start + off + size > len(data):
+                raise ValueError("data past the end: " + name)
+            tensors[name] = (typ, dims, data[start + off:start + off + size])
+            continue
+        assert typ == 0, "only F32 here"
         tensors[name] = np.frombuffer(data, dtype="<f4", count=n, offset=start + off).reshape(dims[::-1])
     return version, meta, tensors

@@ -1,15 +1,15 @@
-/* sha256.c: SHA-256 (FIPS 180-4) for dataset, list and prompt checksums and run fingerprints.
+/* sha256.c: SHA-256 (FIPS 180-4) for input checksums: datasets, lists and prompts of eval runs,
+ * the model files that model cards and GGUF exports record (provenance.h), run fingerprints.
  *
  * A run directory records the checksum of every input it depends on so that a resume with a
- * changed file is refused; the fingerprint of the settings is the hash of their canonical JSON. */
+ * changed file is refused; an output model records its inputs so that it can be reproduced. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval/eval_json.h"
-#include "safearith/eval.h"
+#include "safearith/provenance.h"
 
 typedef struct sha256_ctx {
     uint32_t h[8];
@@ -82,14 +82,14 @@ static void sha_final(sha256_ctx *c, char hex[65]) {
     hex[64] = 0;
 }
 
-void sa_eval_sha256_hex(const void *data, size_t len, char hex[65]) {
+void sa_sha256_hex(const void *data, size_t len, char hex[65]) {
     sha256_ctx c;
     sha_init(&c);
     sha_update(&c, data, len);
     sha_final(&c, hex);
 }
 
-sa_status sa_eval_sha256_file(const char *path, char hex[65], sa_error *err) {
+sa_status sa_sha256_file(const char *path, char hex[65], sa_error *err) {
     FILE *f = fopen(path, "rb");
     if (!f) return sa_error_set(err, SA_EIO, "%s: cannot open: %s", path, strerror(errno));
     sha256_ctx c;
@@ -102,10 +102,4 @@ sa_status sa_eval_sha256_file(const char *path, char hex[65], sa_error *err) {
     if (bad) return sa_error_set(err, SA_EIO, "%s: read error", path);
     sha_final(&c, hex);
     return SA_OK;
-}
-
-void sa_eval_fingerprint(const cJSON *v, char hex[65]) {
-    char *s = cJSON_PrintUnformatted(v);
-    sa_eval_sha256_hex(s ? s : "", s ? strlen(s) : 0, hex);
-    free(s);
 }
