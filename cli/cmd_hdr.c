@@ -86,7 +86,7 @@ static int run(int argc, char **argv) {
     arith_cli c;
     arith_cli_init(&c);
     hdr_args a = {0};
-    a.h = (sa_hdr_opts){10, 3, SA_SELECT_GLOBAL, 1, -1, -1, NULL, NULL, 0};
+    a.h = (sa_hdr_opts){10, 3, SA_SELECT_GLOBAL, 1, -1, -1, NULL, NULL, 0, NULL};
     int pr = arith_cli_parse(CMD, &c, argc, argv, own_flag, &a, usage);
     if (pr != CLI_OK) return pr == ARITH_CLI_HELP_SHOWN ? CLI_OK : pr;
     if (!a.target || !a.harmful) return cli_usage_error(CMD, "--target and --harmful are required");

@@ -169,7 +169,7 @@ static sa_status merge_dare_ties(const char *out, sa_pool *pool, sa_error *err) 
 
 static sa_status hdr_global(const char *out, sa_pool *pool, sa_error *err) {
     sa_arith_opts o = {out, 0, -1, 0, pool, NULL};
-    sa_hdr_opts h = {10, 3, SA_SELECT_GLOBAL, 1, -1, -1, NULL, NULL, 0};
+    sa_hdr_opts h = {10, 3, SA_SELECT_GLOBAL, 1, -1, -1, NULL, NULL, 0, NULL};
     sa_hdr_result res;
     return sa_hdr(m_s, m_a, m_u, &h, &o, &res, err);
 }
