@@ -26,7 +26,8 @@
     X(icv) \
     X(icv_info) \
     X(eval) \
-    X(report)
+    X(report) \
+    X(tune)
 // clang-format on
 
 #define DECLARE(name) extern const sa_cli_command sa_cmd_##name __attribute__((weak));

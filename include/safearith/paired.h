@@ -39,6 +39,11 @@ typedef struct sa_paired {
 sa_status sa_eval_paired(const char *run_a, const char *run_b, const char *judge,
                          sa_paired out[SA_PAIRED_N], sa_error *err);
 
+/* One run's own counts per metric (yes[m] of n[m] rows with a parseable outcome): the pooled
+ * ASR, over-refusal and utility over all its groups of each kind. */
+sa_status sa_eval_rates(const char *run, const char *judge, long yes[SA_PAIRED_N],
+                        long n[SA_PAIRED_N], sa_error *err);
+
 /* A Markdown table comparing runs 1..n-1 with run 0 (the baseline): per metric both rates, the
  * difference in points, the discordant counts b / c and McNemar's p. labels may be NULL (the
  * directory names are used). *md is malloc'd. */

@@ -162,3 +162,14 @@ sa_status sa_eval_paired_markdown(int n, const char *const *dirs, const char *co
     *md = b.s;
     return SA_OK;
 }
+
+sa_status sa_eval_rates(const char *run, const char *judge, long yes[SA_PAIRED_N],
+                        long n[SA_PAIRED_N], sa_error *err) {
+    outcome *o = NULL;
+    size_t k = 0;
+    memset(yes, 0, SA_PAIRED_N * sizeof *yes), memset(n, 0, SA_PAIRED_N * sizeof *n);
+    sa_status st = load_outcomes(run, judge, &o, &k, err);
+    for (size_t i = 0; !st && i < k; i++) n[o[i].metric]++, yes[o[i].metric] += o[i].yes;
+    free_outcomes(o, k);
+    return st;
+}

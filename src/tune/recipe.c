@@ -5,6 +5,7 @@
  * silently ignored. Paths are resolved in place (as given when they exist, else relative to the
  * recipe's directory) and defaults are written into the tree, which thus becomes the canonical
  * recipe: its text, with the checksums of the data files, is the study's fingerprint. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,11 +45,11 @@ static sa_status check_keys(rctx *c, const cJSON *obj, const char *where,
 /* A path as given if it exists, else relative to the recipe's directory. */
 static char *resolve(rctx *c, const char *p) {
     struct stat st;
-    if (p[0] == '/' || stat(p, &st) == 0 || !c->dir) return strdup(p);
-    char *j = sa_path_join(c->dir, p);
-    if (j && stat(j, &st) == 0) return j;
+    char *j = NULL, *real;
+    if (p[0] != '/' && stat(p, &st) != 0 && c->dir) j = sa_path_join(c->dir, p);
+    real = realpath(j && stat(j, &st) == 0 ? j : p, NULL); /* absolute: --apply from anywhere */
     free(j);
-    return strdup(p);
+    return real ? real : strdup(p);
 }
 
 /* Resolve the string at obj[key] in place ("path part" = before the first ':' when spec). */
@@ -451,27 +452,35 @@ static sa_status fingerprint(sa_tune_recipe *r, sa_error *err) {
     return st;
 }
 
-sa_status sa_tune_recipe_load(const char *path, sa_tune_recipe **out, sa_error *err) {
+sa_status sa_tune_recipe_from_json(cJSON *json, const char *path, sa_tune_recipe **out,
+                                   sa_error *err) {
     *out = NULL;
-    char *text = NULL;
-    size_t len = 0;
-    sa_status st = sa_read_file(path, &text, &len, err);
-    if (st) return st;
     sa_tune_recipe *r = calloc(1, sizeof *r);
-    if (!r) return free(text), sa_error_set(err, SA_ENOMEM, "out of memory");
+    if (!r) return cJSON_Delete(json), sa_error_set(err, SA_ENOMEM, "out of memory");
     r->path = strdup(path);
     r->fixed = cJSON_CreateObject();
+    r->json = json;
     const char *slash = strrchr(path, '/');
     rctx c = {r, path, slash ? strndup(path, (size_t)(slash - path)) : NULL, err};
-    st = sa_yaml_to_json(text, len, path, &r->json, err);
-    free(text);
-    if (!st && !cJSON_IsObject(r->json)) st = bad(&c, "recipe", "expected a mapping at the top");
+    sa_status st =
+        cJSON_IsObject(r->json) ? SA_OK : bad(&c, "recipe", "expected a mapping at the top");
     if (!st) st = parse_root(&c, r->json);
     if (!st) st = fingerprint(r, err);
     free(c.dir);
     if (st) return sa_tune_recipe_free(r), st;
     *out = r;
     return SA_OK;
+}
+
+sa_status sa_tune_recipe_load(const char *path, sa_tune_recipe **out, sa_error *err) {
+    *out = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    cJSON *json = NULL;
+    sa_status st = sa_read_file(path, &text, &len, err);
+    if (!st) st = sa_yaml_to_json(text, len, path, &json, err);
+    free(text);
+    return st ? st : sa_tune_recipe_from_json(json, path, out, err);
 }
 
 void sa_tune_recipe_free(sa_tune_recipe *r) {
