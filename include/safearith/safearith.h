@@ -16,5 +16,7 @@
 #include "safearith/gguf.h"
 #include "safearith/steer.h"
 #include "safearith/eval.h"
+#include "safearith/paired.h"
+#include "safearith/tune.h"
 
 #endif
