@@ -146,8 +146,8 @@ static char *run_path(const sa_tune_report_in *in, const char *name) {
  * unmodified model and the reference (test split). */
 static sa_status paired(sa_sbuf *b, const sa_tune_report_in *in, const long *idx, long nf,
                         sa_error *err) {
-    char name[3][40], *dirs[3] = {0}, *text = NULL;
-    const char *labels[3];
+    char name[4][40], *dirs[4] = {0}, *text = NULL;
+    const char *labels[4];
     int n = 0;
     long pos = -1;
     for (long f = 0; f < nf; f++)
@@ -161,14 +161,18 @@ static sa_status paired(sa_sbuf *b, const sa_tune_report_in *in, const long *idx
         dirs[n] = run_path(in, name[n]);
         n++;
     }
+    if (in->r->reference) labels[n] = "reference", dirs[n++] = run_path(in, "tune-reference");
     sa_status st = SA_OK;
     if (n > 1) {
         st = sa_eval_paired_markdown(n, (const char *const *)dirs, labels, in->judge, &text, err);
         if (!st)
-            sa_sbuf_printf(b, "\nAgainst its neighbours on the front (tuning split):\n%s", text);
+            sa_sbuf_printf(b,
+                           "\nAgainst its neighbours on the front and the reference (tuning "
+                           "split):\n%s",
+                           text);
         free(text), text = NULL;
     }
-    for (int i = 0; i < 3; i++) free(dirs[i]), dirs[i] = NULL;
+    for (int i = 0; i < 4; i++) free(dirs[i]), dirs[i] = NULL;
     snprintf(name[0], sizeof name[0], "test-trial-%04ld", in->chosen);
     const char *tl[3] = {"chosen", "unmodified", "reference"};
     dirs[0] = run_path(in, name[0]), dirs[1] = run_path(in, "test-base");

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tunetest  # noqa: E402
@@ -89,8 +90,15 @@ with open(os.path.join(whole, "front.json")) as f:
 report = open(os.path.join(whole, "report.md")).read()
 for needle in ["## Front (tuning split)", "test split", "McNemar", "front-asr-kl.svg"]:
     c.check(needle in report, f"report.md lacks {needle!r}")
+NS = "{http://www.w3.org/2000/svg}"
 for svg in ["front-asr-utility.svg", "front-asr-over-refusal.svg", "front-asr-kl.svg"]:
-    c.check(open(os.path.join(whole, svg)).read().startswith("<svg"), f"{svg} is not SVG")
+    root = ET.parse(os.path.join(whole, svg)).getroot()
+    dots = root.findall(NS + "circle")
+    blue = [d for d in dots if d.get("fill") == "#1f5fbf"]
+    ring = [d for d in dots if d.get("stroke") == "#d62728"]
+    c.check(len(dots) == len(live) + 2 and len(blue) == len(front) and len(ring) == 1,
+            f"{svg}: {len(dots)} points, {len(blue)} on the front, {len(ring)} chosen; want "
+            f"{len(live) + 2}, {len(front)}, 1")
 
 # --apply of an hdr+icv trial: a model and a control vector, with the flags to use it
 chosen = next(t for t in want if not t["pruned"])
