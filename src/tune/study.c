@@ -233,6 +233,7 @@ sa_status sa_tune_run(const sa_tune_recipe *r, const sa_tune_opts *o, sa_tune_re
     in.trials = j.trials;
     if (!st) in.chosen = choose(j.trials, o->pick, err, &st);
     if (!st) st = final_evals(&c, &in, err);
+    in.hdr_passes = c.topk ? sa_hdr_topk_passes(c.topk) : 0;
     if (!st) st = sa_tune_write_outputs(&in, res, err);
     if (!st) {
         res->chosen = in.chosen;

@@ -217,6 +217,11 @@ static sa_status report_md(sa_sbuf *b, const sa_tune_report_in *in, const long *
                    "each kind); KL: mean KL(unmodified ‖ trial) over the first %d answer tokens of "
                    "%d benign prompts of the tuning split (KL first: the first token only).\n\n",
                    r->kl_tokens, r->kl_prompts);
+    if (in->hdr_passes)
+        sa_sbuf_printf(b,
+                       "HDR thresholds for every k of this run came from %d pass%s over the harm "
+                       "vector (one histogram, refined per bin).\n\n",
+                       in->hdr_passes, in->hdr_passes > 1 ? "es" : "");
     constraints_text(b, r);
     sa_sbuf_printf(b, "%s", point_head);
     point_row(b, "unmodified", "tune", &in->base);

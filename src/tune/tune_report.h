@@ -9,6 +9,7 @@ typedef struct sa_tune_report_in {
     const char *dir, *judge;
     const cJSON *trials; /* the journal */
     long chosen;         /* -1: none meets the constraints */
+    int hdr_passes;      /* passes over the harm vector (this process; 0: no HDR) */
     sa_tune_point base, ref, base_test, ref_test, chosen_test;
 } sa_tune_report_in;
 
