@@ -68,7 +68,7 @@ static int parse(int argc, char **argv, tune_args *a) {
             bad = cli_parse_long(CMD, f, v, 0, 4096, &a->threads);
         else
             return cli_usage_error(CMD, "unknown option '%s'", f);
-        if (bad) return bad;
+        if (bad) return CLI_USAGE;
     }
     return 0;
 }

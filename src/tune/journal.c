@@ -1,6 +1,7 @@
 /* journal.c: study.json and trials.jsonl (see journal.h). */
 #include "tune/journal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -79,6 +80,28 @@ static sa_status read_trials(sa_tune_journal *j, sa_error *err) {
     return st;
 }
 
+/* A new study goes into a new or empty directory that is not, and does not lie inside, an input. */
+static sa_status check_place(const sa_tune_recipe *r, const char *dir, sa_error *err) {
+    const char *inputs[] = {r->target, r->base, r->harmful, r->sft, r->aligned, r->unaligned};
+    char *parent = strdup(dir), *slash = parent ? strrchr(parent, '/') : NULL;
+    if (slash) *slash = 0;
+    const char *probe = sa_is_dir(dir) ? dir : slash && *parent ? parent : ".";
+    sa_status st = parent ? SA_OK : sa_error_set(err, SA_ENOMEM, "out of memory");
+    for (size_t i = 0; !st && i < sizeof inputs / sizeof *inputs; i++)
+        if (inputs[i] && sa_path_within(probe, inputs[i]))
+            st =
+                sa_error_set(err, SA_EEXIST, "%s lies inside the input %s: refusing to write there",
+                             dir, inputs[i]);
+    free(parent);
+    DIR *d = st ? NULL : opendir(dir);
+    for (struct dirent *e; d && !st && (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            st = sa_error_set(err, SA_EEXIST, "%s exists and is not empty (and holds no study)",
+                              dir);
+    if (d) closedir(d);
+    return st;
+}
+
 sa_status sa_tune_journal_open(sa_tune_journal *j, const sa_tune_recipe *r, const char *dir,
                                int resume, sa_error *err) {
     memset(j, 0, sizeof *j);
@@ -103,7 +126,7 @@ sa_status sa_tune_journal_open(sa_tune_journal *j, const sa_tune_recipe *r, cons
                               dir, fp, r->fingerprint);
         cJSON_Delete(s);
         if (!st && access(j->path, F_OK) == 0) st = read_trials(j, err);
-    } else {
+    } else if ((st = check_place(r, dir, err)) == SA_OK) {
         if (mkdir(dir, 0777) != 0 && errno != EEXIST)
             st = sa_error_set(err, SA_EIO, "%s: cannot create: %s", dir, strerror(errno));
         else if (!sa_is_dir(dir))
