@@ -37,6 +37,8 @@ static sa_status apply_trial(sa_tune_ctx *c, const cJSON *params, const char *ou
     if (weights && !out_model)
         return sa_error_set(err, SA_EINVAL, "method %s writes a model: give -o MODEL",
                             sa_tune_method_name(r->method));
+    if (!weights && out_model)
+        return sa_error_set(err, SA_EINVAL, "method icv writes no model (only --cvec)");
     if (icv && !out_cvec)
         return sa_error_set(err, SA_EINVAL, "method %s writes a control vector: give --cvec FILE",
                             sa_tune_method_name(r->method));

@@ -42,7 +42,10 @@ def recipe_text(tmp, method="hdr", trials=6, space=None, extra="", n=24):
     inputs = {"hdr": f"  target: {MODELS}/sft\n  base: {MODELS}/base\n  harmful: {MODELS}/harmful\n",
               "hdr+icv": f"  target: {MODELS}/sft\n  base: {MODELS}/base\n  harmful: {MODELS}/harmful\n"
                          f"  pairs: {MODELS}/eval/icv_pairs.jsonl\n"
-                         "  icv_format: \"<|user|>{question}<|assistant|>{answer}\"\n"}[method]
+                         "  icv_format: \"<|user|>{question}<|assistant|>{answer}\"\n",
+              "icv": f"  target: {MODELS}/sft\n  pairs: {MODELS}/eval/icv_pairs.jsonl\n"
+                     "  icv_format: \"<|user|>{question}<|assistant|>{answer}\"\n",
+              "resta": f"  sft: {MODELS}/sft\n  aligned: {MODELS}/base\n  unaligned: {MODELS}/harmful\n"}[method]
     return (f"method: {method}\ninputs:\n{inputs}space:\n{space}datasets:\n  files:\n"
             + "".join(f"    - {p}\n" for p in files)
             + f"  tune_fraction: 0.5\n  seed: 3\neval:\n  prompt_template: {MODELS}/eval/chat_prompt.txt\n"
