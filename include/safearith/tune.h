@@ -69,6 +69,10 @@ typedef struct sa_tune_recipe sa_tune_recipe; /* opaque */
  * ranges, empty lists, a test split equal to (or overlapping) the tuning split. Relative paths
  * are taken relative to the recipe's directory. */
 sa_status sa_tune_recipe_load(const char *path, sa_tune_recipe **out, sa_error *err);
+/* The same from a recipe's JSON form (YAML's data model; what sa_tune_recipe_json returns and
+ * study.json keeps). Takes ownership of json; path names it in messages. */
+sa_status sa_tune_recipe_from_json(cJSON *json, const char *path, sa_tune_recipe **out,
+                                   sa_error *err);
 void sa_tune_recipe_free(sa_tune_recipe *r);
 sa_tune_method sa_tune_recipe_method(const sa_tune_recipe *r);
 int sa_tune_recipe_n_knobs(const sa_tune_recipe *r);

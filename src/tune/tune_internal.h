@@ -55,10 +55,6 @@ typedef struct sa_knob_def {
 const sa_knob_def *sa_knob_def_find(const char *name);
 const sa_knob_def *sa_knob_def_at(int i); /* NULL past the last */
 
-/* A recipe from its JSON form (study.json's copy); takes json. */
-sa_status sa_tune_recipe_from_json(cJSON *json, const char *path, sa_tune_recipe **out,
-                                   sa_error *err);
-
 /* Params of a trial: an object with every knob of the method. u[i] in [0, 1) per searched knob. */
 cJSON *sa_tune_params_from_unit(const sa_tune_recipe *r, const double *u);
 /* The knob value (numbers) or -1 / NAN when absent. */
