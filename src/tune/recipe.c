@@ -223,6 +223,8 @@ static sa_status parse_root(rctx *c, cJSON *root) {
     if (!st) st = parse_inputs(c, cJSON_GetObjectItemCaseSensitive(root, "inputs"));
     if (!st) st = sa_rc_parse_space(c, cJSON_GetObjectItemCaseSensitive(root, "space"));
     if (!st) st = parse_datasets(c, cJSON_GetObjectItemCaseSensitive(root, "datasets"));
+    if (!st && !cJSON_GetObjectItemCaseSensitive(root, "eval")) /* all defaults */
+        cJSON_AddItemToObject(root, "eval", cJSON_CreateObject());
     if (!st) st = parse_eval(c, cJSON_GetObjectItemCaseSensitive(root, "eval"));
     if (!st) st = parse_small(c, root);
     if (!st) st = sa_rc_parse_reference(c, cJSON_GetObjectItemCaseSensitive(root, "reference"));
