@@ -53,6 +53,8 @@ static sa_status apply_trial(sa_tune_ctx *c, const cJSON *params, const char *ou
     if (has_plan) sa_steer_free(&plan);
     const sa_cvec *cv = NULL;
     if (!st && icv) st = sa_tune_icv(c, params, &cv, err);
+    const char *inputs[] = {r->target, r->base, r->harmful, r->pairs, out_model};
+    if (!st && icv) st = sa_output_check(out_cvec, inputs, 5, 0, err);
     if (!st && icv) st = sa_cvec_write(out_cvec, cv, 0, err);
     if (!st && icv && note) {
         char b[512];

@@ -80,19 +80,12 @@ static sa_status read_trials(sa_tune_journal *j, sa_error *err) {
     return st;
 }
 
-/* A new study goes into a new or empty directory that is not, and does not lie inside, an input. */
+/* A new study goes into a new or empty directory that is not, does not lie inside and does not
+ * contain an input. */
 static sa_status check_place(const sa_tune_recipe *r, const char *dir, sa_error *err) {
-    const char *inputs[] = {r->target, r->base, r->harmful, r->sft, r->aligned, r->unaligned};
-    char *parent = strdup(dir), *slash = parent ? strrchr(parent, '/') : NULL;
-    if (slash) *slash = 0;
-    const char *probe = sa_is_dir(dir) ? dir : slash && *parent ? parent : ".";
-    sa_status st = parent ? SA_OK : sa_error_set(err, SA_ENOMEM, "out of memory");
-    for (size_t i = 0; !st && i < sizeof inputs / sizeof *inputs; i++)
-        if (inputs[i] && sa_path_within(probe, inputs[i]))
-            st =
-                sa_error_set(err, SA_EEXIST, "%s lies inside the input %s: refusing to write there",
-                             dir, inputs[i]);
-    free(parent);
+    const char *inputs[] = {r->target,  r->base,      r->harmful, r->sft,
+                            r->aligned, r->unaligned, r->pairs,   r->prompt_template};
+    sa_status st = sa_output_check(dir, inputs, (int)(sizeof inputs / sizeof *inputs), 1, err);
     DIR *d = st ? NULL : opendir(dir);
     for (struct dirent *e; d && !st && (e = readdir(d));)
         if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
