@@ -31,7 +31,8 @@
     X(eval) \
     X(judge) \
     X(judge_agreement) \
-    X(report)
+    X(report) \
+    X(tune)
 // clang-format on
 
 #define DECLARE(name) extern const sa_cli_command sa_cmd_##name __attribute__((weak));

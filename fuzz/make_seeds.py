@@ -239,3 +239,16 @@ put("server", "wildguard", b"\x03" + json.dumps({"choices": [{"message": {"conte
 put("server", "error", b"\x00" + json.dumps({"error": {"message": "model 'x' not found", "code": 404}}).encode())
 put("server", "torn", b'\x00{"choices": [{"text": "Sure, he')
 put("server", "url", b"\x00https://user:pw@host:8080/v1?key=1#x")
+# tune recipes ("@M@" is replaced by the models directory by fuzz_tune_recipe)
+put("tune_recipe", "hdr_icv",
+    "method: hdr+icv\ninputs:\n  target: @M@/sft\n  base: @M@/base\n  harmful: @M@/harmful\n"
+    "  pairs: @M@/eval/icv_pairs.jsonl\nspace:\n  top_k: {range: [5, 15], log: true}\n"
+    "  lambda: {range: [0.5, 2]}\n  position: [last, mean-answer]\n  icv_method: mean\n"
+    "datasets:\n  files: [@M@/eval/advbench.jsonl, @M@/eval/benign.jsonl]\n  tune_fraction: 0.5\n"
+    "eval: {judge: refusal, max_new_tokens: 8}\nconstraints: {utility_drop: 2}\n"
+    "reference: {top_k: 10, lambda: 1}\n")
+put("tune_recipe", "resta_lists",
+    "method: resta\ninputs: {sft: @M@/sft, aligned: @M@/base, unaligned: @M@/harmful}\n"
+    "space: {beta: [0.25, 0.5, 1], dare_p: {range: [0, 0.5]}}\n"
+    "datasets:\n  tune: [@M@/eval/advbench.jsonl]\n  test: [@M@/eval/catqa.jsonl]\n"
+    "search: {trials: 4, initial: 2, seed: 3, early_stop: 0}\n")

@@ -62,15 +62,18 @@ int sa_is_task_vector(const char *path);
 typedef enum sa_select_scope { SA_SELECT_GLOBAL, SA_SELECT_PER_TENSOR } sa_select_scope;
 
 typedef struct sa_hdr_opts {
-    size_t struct_size;            /* set by sa_hdr_opts_init */
-    double top_k;                  /* percent of entries of tau kept (largest |tau|), 0..100 */
-    double lambda;                 /* out = target - lambda * trim(tau) */
-    sa_select_scope scope;         /* one threshold over all selected entries, or one per tensor */
-    int trim;                      /* 0: no trimming (the paper's Task Vector baseline) */
-    long layer_lo, layer_hi;       /* decoder layers (0-based, inclusive) or -1, -1: all tensors */
-    const char *include, *exclude; /* regexes on tensor names, or NULL */
-    int notebook_edited_bug;       /* reproduce the official edited-model notebook: tensors outside
-                                      the selection get the dense, untrimmed tau subtracted */
+    size_t struct_size;             /* set by sa_hdr_opts_init */
+    double top_k;                   /* percent of entries of tau kept (largest |tau|), 0..100 */
+    double lambda;                  /* out = target - lambda * trim(tau) */
+    sa_select_scope scope;          /* one threshold over all selected entries, or one per tensor */
+    int trim;                       /* 0: no trimming (the paper's Task Vector baseline) */
+    long layer_lo, layer_hi;        /* decoder layers (0-based, inclusive) or -1, -1: all tensors */
+    const char *include, *exclude;  /* regexes on tensor names, or NULL */
+    int notebook_edited_bug;        /* reproduce the official edited-model notebook: tensors outside
+                                       the selection get the dense, untrimmed tau subtracted */
+    const uint64_t *threshold_bits; /* NULL, or a global threshold from sa_hdr_topk_threshold
+                                       for this top_k, used instead of selecting again (needs
+                                       global scope and no layers / include / exclude) */
 } sa_hdr_opts;
 
 /* Defaults (the paper's): top_k 10, lambda 3, global selection, trimming on, all layers. */
@@ -96,6 +99,19 @@ sa_status sa_hdr_check(const char *target, const char *base, const char *harmful
  * beyond the target's decoder layers (naming the range and the layer count), before writing. */
 sa_status sa_hdr(const char *target, const char *base, const char *harmful, const sa_hdr_opts *h,
                  const sa_arith_opts *o, sa_hdr_result *res, sa_error *err);
+
+/* The harm vector's magnitude histogram, taken once, serving any number of top-k values (one
+ * threshold per k; a new k costs at most one more pass over tau, none when its rank falls into a
+ * histogram bin already refined). For studies that try many k and lambda (tune.h). */
+typedef struct sa_hdr_topk sa_hdr_topk;
+sa_status sa_hdr_topk_open(const char *target, const char *base, const char *harmful, sa_pool *pool,
+                           const sa_progress *progress, sa_hdr_topk **out, sa_error *err);
+/* The threshold sa_hdr would find for top_k percent (global scope, every tensor). */
+sa_status sa_hdr_topk_threshold(sa_hdr_topk *t, double top_k, uint64_t *threshold_bits,
+                                sa_error *err);
+/* Passes over tau so far (1 for the histogram, then one per newly refined bin). */
+int sa_hdr_topk_passes(const sa_hdr_topk *t);
+void sa_hdr_topk_free(sa_hdr_topk *t);
 
 typedef enum sa_rescale { SA_RESCALE_INVERSE, SA_RESCALE_L1, SA_RESCALE_NONE } sa_rescale;
 

@@ -91,6 +91,8 @@ sa_status sa_eval_dataset_load(const sa_eval_dataset_spec *spec, sa_eval_dataset
  * `sample` items chosen with `seed` (kept in file order). */
 sa_status sa_eval_dataset_select(sa_eval_dataset *ds, long limit, long sample, uint64_t seed,
                                  sa_error *err);
+/* Keep the items with keep[i] != 0 (in order), freeing the others. */
+void sa_eval_dataset_keep(sa_eval_dataset *ds, const unsigned char *keep);
 void sa_eval_dataset_free(sa_eval_dataset *ds);
 
 /* ---------------------------------------------------------------- the model */

@@ -20,5 +20,7 @@
 #include "safearith/gguf_export.h"
 #include "safearith/steer.h"
 #include "safearith/eval.h"
+#include "safearith/paired.h"
+#include "safearith/tune.h"
 
 #endif

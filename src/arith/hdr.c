@@ -194,7 +194,11 @@ static sa_status run(hdr_ctx *x, const char *const *paths, int n, const sa_arith
                      sa_hdr_result *res, sa_error *err) {
     const sa_aligned *a = sa_stream_aligned(x->s);
     sa_status s = select_tensors(x, a, res, err);
-    if (s == SA_OK && x->h->trim && x->h->scope == SA_SELECT_GLOBAL) {
+    if (s == SA_OK && x->h->trim && x->h->scope == SA_SELECT_GLOBAL && x->h->threshold_bits) {
+        x->thr = *x->h->threshold_bits;
+        uint32_t b = (uint32_t)(x->thr >= SA_KEEP_NONE ? 0x7f800000u : x->thr);
+        memcpy(&res->threshold, &b, 4);
+    } else if (s == SA_OK && x->h->trim && x->h->scope == SA_SELECT_GLOBAL) {
         uint64_t keep = sa_topk_count(res->selected_params, x->h->top_k);
         s = sa_topk_threshold(&x->radix, res->selected_params, keep, global_pass, x, &x->thr, err);
         s = name_nan(x, s, err);
@@ -231,6 +235,10 @@ sa_status sa_hdr_check(const char *target, const char *base, const char *harmful
         return sa_error_set(err, SA_EINVAL, "--target and --harmful are required");
     if (!(h->top_k >= 0 && h->top_k <= 100))
         return sa_error_set(err, SA_EINVAL, "--top-k %g is not a percentage in [0, 100]", h->top_k);
+    if (h->threshold_bits && (h->scope != SA_SELECT_GLOBAL || h->layer_lo >= 0 || h->include ||
+                              h->exclude || h->notebook_edited_bug))
+        return sa_error_set(err, SA_EINVAL,
+                            "a given threshold needs global selection over every tensor");
     if (!isfinite(h->lambda))
         return sa_error_set(err, SA_EINVAL, "--lambda %g is not finite", h->lambda);
     if (h->scope != SA_SELECT_GLOBAL && h->scope != SA_SELECT_PER_TENSOR)

@@ -690,6 +690,18 @@ static int cmp_size(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+void sa_eval_dataset_keep(sa_eval_dataset *ds, const unsigned char *keep) {
+    size_t k = 0;
+    for (size_t i = 0; i < ds->n_items; i++) {
+        if (!keep[i]) {
+            item_free(&ds->items[i]);
+            continue;
+        }
+        ds->items[k++] = ds->items[i];
+    }
+    ds->n_items = k;
+}
+
 sa_status sa_eval_dataset_select(sa_eval_dataset *ds, long limit, long sample, uint64_t seed,
                                  sa_error *err) {
     if (limit > 0 && (size_t)limit < ds->n_items) {

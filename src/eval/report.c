@@ -17,6 +17,7 @@
 #include "eval/eval_json.h"
 #include "safearith/eval.h"
 #include "core/fsutil.h"
+#include "safearith/paired.h"
 
 typedef struct run_info {
     char *label;
@@ -271,6 +272,20 @@ static sa_status check_outputs(int n, const char *const *dirs, const char *md_pa
     return st;
 }
 
+/* With two runs or more: McNemar's test of each against the first (paired.h). */
+static sa_status paired_section(sa_sbuf *md, const run_info *ri, int n, const char *const *dirs,
+                                const char *judge, sa_error *err) {
+    if (n < 2) return SA_OK;
+    const char **labels = calloc((size_t)n, sizeof *labels);
+    if (!labels) return sa_error_set(err, SA_ENOMEM, "out of memory");
+    for (int i = 0; i < n; i++) labels[i] = ri[i].label;
+    char *text = NULL;
+    sa_status st = sa_eval_paired_markdown(n, dirs, labels, judge, &text, err);
+    if (!st) sa_sbuf_printf(md, "%s", text);
+    free(text), free(labels);
+    return st;
+}
+
 sa_status sa_eval_report(int n, const char *const *dirs, const char *judge, const char *md_path,
                          const char *svg_path, int overwrite, char **md_out, sa_error *err) {
     if (md_out) *md_out = NULL;
@@ -294,7 +309,8 @@ sa_status sa_eval_report(int n, const char *const *dirs, const char *judge, cons
     sa_sbuf md = {0}, sv = {0};
     if (!st) {
         markdown(&md, ri, n, cols, nc, judge);
-        if (svg_path) {
+        st = paired_section(&md, ri, n, dirs, judge, err);
+        if (!st && svg_path) {
             svg(&sv, ri, n);
             const char *base = strrchr(svg_path, '/');
             sa_sbuf_printf(&md, "\n![ASR vs utility](%s)\n", base ? base + 1 : svg_path);

@@ -39,7 +39,10 @@ r = run(["report"] + runs + ["-o", md_path])
 C.check(r.returncode == 0, f"report: {r.stderr}")
 with open(md_path) as f:
     md = f.read()
-lines = [l for l in md.splitlines() if l.startswith("|")]
+table = md[md.index("| configuration"):]
+lines = [l for l in table[:table.index("\n\n")].splitlines() if l.startswith("|")]  # the first table
+C.check("McNemar" in md and md.count("| run | ASR | over-refusal | utility |") == 1,
+        "the paired section follows the table")
 header = [c.strip() for c in lines[0].strip("|").split("|")]
 C.check(header[0] == "configuration" and header[-2:] == ["mean ASR", "mean utility"], f"header {header}")
 for g in ("dangerousqa", "xstest/safe", "xstest/unsafe", "add", "mcq"):

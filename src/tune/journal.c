@@ -1,0 +1,156 @@
+/* journal.c: study.json and trials.jsonl (see journal.h). */
+#include "tune/journal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "formats/jsonl.h"
+#include "core/fsutil.h"
+
+#define STUDY_FORMAT "safearith-tune/1"
+
+static sa_status write_study(const sa_tune_recipe *r, const char *path, sa_error *err) {
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddStringToObject(s, "format", STUDY_FORMAT);
+    cJSON_AddStringToObject(s, "fingerprint", r->fingerprint);
+    cJSON_AddStringToObject(s, "recipe_path", r->path);
+    cJSON_AddItemToObject(s, "recipe", cJSON_Duplicate(r->json, 1));
+    char *text = cJSON_Print(s);
+    cJSON_Delete(s);
+    if (!text) return sa_error_set(err, SA_ENOMEM, "out of memory");
+    sa_afile af;
+    sa_status st = sa_afile_open(&af, path, 0, err);
+    if (!st) fprintf(af.fp, "%s\n", text), st = sa_afile_commit(&af, err);
+    free(text);
+    return st;
+}
+
+sa_status sa_tune_study_read(const char *dir, cJSON **study, sa_error *err) {
+    char *p = sa_path_join(dir, "study.json");
+    sa_status st = p ? sa_json_read(p, study, err) : sa_error_set(err, SA_ENOMEM, "out of memory");
+    if (!st && (!cJSON_IsObject(*study) ||
+                !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(*study, "fingerprint")) ||
+                !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(*study, "recipe")))) {
+        cJSON_Delete(*study), *study = NULL;
+        st = sa_error_set(err, SA_EFORMAT, "%s: not a safearith tune study", p);
+    }
+    free(p);
+    return st;
+}
+
+/* Cut a torn last line (no newline: a write that SIGKILL interrupted). */
+static sa_status cut_torn(const char *path, sa_error *err) {
+    char *text = NULL;
+    size_t len = 0;
+    sa_status st = sa_read_file(path, &text, &len, err);
+    if (st) return st;
+    size_t keep = len;
+    while (keep > 0 && text[keep - 1] != '\n') keep--;
+    free(text);
+    if (keep < len && truncate(path, (off_t)keep) != 0)
+        return sa_error_set(err, SA_EIO, "%s: cannot cut the torn last line: %s", path,
+                            strerror(errno));
+    return SA_OK;
+}
+
+static sa_status read_trials(sa_tune_journal *j, sa_error *err) {
+    sa_status st = cut_torn(j->path, err);
+    size_t *line_of = NULL;
+    if (!st) st = sa_jsonl_read(j->path, 1, &j->trials, &line_of, err);
+    int i = 0;
+    const cJSON *t, *all = st ? NULL : j->trials;
+    cJSON_ArrayForEach(t, all) {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(t, "trial");
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(t, "objectives");
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(t, "u");
+        if (!cJSON_IsNumber(n) || n->valuedouble != i || !cJSON_IsObject(o) || !cJSON_IsArray(u)) {
+            st = sa_error_set(err, SA_EFORMAT, "%s:%zu: expected trial %d with objectives and u",
+                              j->path, line_of ? line_of[i] : (size_t)i + 1, i);
+            break;
+        }
+        i++;
+    }
+    free(line_of);
+    return st;
+}
+
+/* A new study goes into a new or empty directory that is not, does not lie inside and does not
+ * contain an input. */
+static sa_status check_place(const sa_tune_recipe *r, const char *dir, sa_error *err) {
+    const char *inputs[] = {r->target,  r->base,      r->harmful, r->sft,
+                            r->aligned, r->unaligned, r->pairs,   r->prompt_template};
+    sa_status st = sa_output_check(dir, inputs, (int)(sizeof inputs / sizeof *inputs), 1, err);
+    DIR *d = st ? NULL : opendir(dir);
+    for (struct dirent *e; d && !st && (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            st = sa_error_set(err, SA_EEXIST, "%s exists and is not empty (and holds no study)",
+                              dir);
+    if (d) closedir(d);
+    return st;
+}
+
+sa_status sa_tune_journal_open(sa_tune_journal *j, const sa_tune_recipe *r, const char *dir,
+                               int resume, sa_error *err) {
+    memset(j, 0, sizeof *j);
+    j->fd = -1;
+    char *study = sa_path_join(dir, "study.json");
+    j->path = sa_path_join(dir, "trials.jsonl");
+    if (!study || !j->path) return free(study), sa_error_set(err, SA_ENOMEM, "out of memory");
+    int has = access(study, F_OK) == 0;
+    sa_status st = SA_OK;
+    if (has && !resume) {
+        st = sa_error_set(err, SA_EEXIST,
+                          "%s already holds a study (use --resume to continue it, or another -o)",
+                          dir);
+    } else if (has) {
+        cJSON *s = NULL;
+        st = sa_tune_study_read(dir, &s, err);
+        const char *fp = s ? cJSON_GetObjectItemCaseSensitive(s, "fingerprint")->valuestring : "";
+        if (!st && strcmp(fp, r->fingerprint))
+            st = sa_error_set(err, SA_EMISMATCH,
+                              "%s holds a study of another recipe or other data (fingerprint "
+                              "%.12s, this recipe %.12s): resume refused",
+                              dir, fp, r->fingerprint);
+        cJSON_Delete(s);
+        if (!st && access(j->path, F_OK) == 0) st = read_trials(j, err);
+    } else if ((st = check_place(r, dir, err)) == SA_OK) {
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+            st = sa_error_set(err, SA_EIO, "%s: cannot create: %s", dir, strerror(errno));
+        else if (!sa_is_dir(dir))
+            st = sa_error_set(err, SA_EEXIST, "%s exists and is not a directory", dir);
+        if (!st) st = write_study(r, study, err);
+    }
+    free(study);
+    if (!st && !j->trials) j->trials = cJSON_CreateArray();
+    if (!st && (j->fd = open(j->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666)) < 0)
+        st = sa_error_set(err, SA_EIO, "%s: %s", j->path, strerror(errno));
+    if (st) sa_tune_journal_close(j);
+    return st;
+}
+
+sa_status sa_tune_journal_append(sa_tune_journal *j, const cJSON *trial, sa_error *err) {
+    char *line = cJSON_PrintUnformatted(trial);
+    if (!line) return sa_error_set(err, SA_ENOMEM, "out of memory");
+    size_t n = strlen(line);
+    line[n] = '\n'; /* replaces the NUL; written as one call */
+    ssize_t w = write(j->fd, line, n + 1);
+    free(line);
+    if (w != (ssize_t)(n + 1) || fdatasync(j->fd) != 0)
+        return sa_error_set(err, SA_EIO, "%s: cannot append: %s", j->path, strerror(errno));
+    cJSON_AddItemToArray(j->trials, cJSON_Duplicate(trial, 1));
+    return SA_OK;
+}
+
+void sa_tune_journal_close(sa_tune_journal *j) {
+    if (j->fd >= 0) close(j->fd);
+    cJSON_Delete(j->trials);
+    free(j->path);
+    memset(j, 0, sizeof *j);
+    j->fd = -1;
+}
