@@ -70,7 +70,9 @@ static int run(int argc, char **argv) {
     args a = {0};
     int pr = parse(argc, argv, &a);
     if (pr) return pr < 0 ? CLI_OK : pr;
-    sa_gguf_export_opts o = {.type = SA_GGUF_FT_SOURCE, .pre = a.pre, .overwrite = a.overwrite};
+    sa_gguf_export_opts o;
+    sa_gguf_export_opts_init(&o);
+    o.pre = a.pre, o.overwrite = a.overwrite;
     if (a.type && sa_gguf_ftype_parse(a.type, &o.type))
         return cli_usage_error(CMD, "--type '%s': expected f32, f16, bf16 or q8_0", a.type);
     char *cmdline = cli_command_line(argc, argv);

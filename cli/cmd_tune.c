@@ -86,7 +86,10 @@ static int cmd_tune(int argc, char **argv) {
     if (sa_tune_recipe_load(a.recipe, &r, &err)) return cli_report(CMD, &err);
     cli_install_interrupt();
     sa_progress prog = cli_progress("tune");
-    sa_tune_opts o = {a.out, (int)a.trials, a.resume, a.pick, (int)a.threads, &prog};
+    sa_tune_opts o;
+    sa_tune_opts_init(&o);
+    o.dir = a.out, o.trials = (int)a.trials, o.resume = a.resume, o.pick = a.pick;
+    o.n_threads = (int)a.threads, o.progress = &prog;
     sa_tune_result res;
     sa_status st = sa_tune_run(r, &o, &res, &err);
     cli_progress_end();

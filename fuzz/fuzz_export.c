@@ -114,7 +114,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!f || fwrite(rest, 1, rest_n, f) != rest_n || fclose(f)) abort();
     }
     unlink(out);
-    sa_gguf_export_opts o = {.type = SA_GGUF_FT_SOURCE, .overwrite = 1};
+    sa_gguf_export_opts o;
+    sa_gguf_export_opts_init(&o);
+    o.overwrite = 1;
     sa_error err;
     sa_status st = sa_gguf_export(model_dir, out, &o, NULL, &err);
     if (st == SA_OK)

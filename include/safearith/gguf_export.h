@@ -44,7 +44,10 @@ typedef enum sa_gguf_ftype {
 /* "f32", "f16", "bf16", "q8_0" (case-insensitive); -1 if unknown. */
 int sa_gguf_ftype_parse(const char *name, sa_gguf_ftype *out);
 
+/* Options start with struct_size and are filled with their defaults by sa_gguf_export_opts_init,
+ * which callers call before setting fields (new fields are only ever appended). */
 typedef struct sa_gguf_export_opts {
+    size_t struct_size; /* set by sa_gguf_export_opts_init */
     sa_gguf_ftype type;
     const char *pre;             /* tokenizer.ggml.pre to write instead of the detected name (the
                                     caller vouches that llama.cpp's regex for it is the
@@ -53,6 +56,10 @@ typedef struct sa_gguf_export_opts {
     int overwrite;               /* replace an existing output file */
     const sa_progress *progress; /* stage "export", bytes of tensor data written */
 } sa_gguf_export_opts;
+
+/* Defaults: each tensor's stored type (SA_GGUF_FT_SOURCE), detected pre-tokenizer, no command
+ * line, no overwrite, no progress. */
+void sa_gguf_export_opts_init(sa_gguf_export_opts *o);
 
 typedef struct sa_gguf_export_result {
     char arch[16];           /* "llama" or "qwen2" */

@@ -68,14 +68,21 @@ const char *sa_tune_recipe_fingerprint(const sa_tune_recipe *r);
 
 /* ---------------------------------------------------------------- studies */
 
+/* Options start with struct_size and are filled with their defaults by sa_tune_opts_init, which
+ * callers call before setting fields (new fields are only ever appended). */
 typedef struct sa_tune_opts {
-    const char *dir; /* TUNE_DIR */
-    int trials;      /* total trials; <= 0: the recipe's search.trials */
-    int resume;      /* continue a study in dir (refused if the recipe differs) */
-    long pick;       /* the trial to evaluate on the test split; < 0: the best under constraints */
-    int n_threads;   /* <= 0: all cores */
+    size_t struct_size; /* set by sa_tune_opts_init */
+    const char *dir;    /* TUNE_DIR */
+    int trials;         /* total trials; <= 0: the recipe's search.trials */
+    int resume;         /* continue a study in dir (refused if the recipe differs) */
+    long pick;     /* the trial to evaluate on the test split; < 0: the best under constraints */
+    int n_threads; /* <= 0: all cores */
     const sa_progress *progress; /* stage "trial N/T: ..." with done/total of that step */
 } sa_tune_opts;
+
+/* Defaults: no directory, the recipe's trial count, no resume, pick -1 (the best under the
+ * constraints), all cores, no progress. */
+void sa_tune_opts_init(sa_tune_opts *o);
 
 typedef struct sa_tune_result {
     long n_trials, n_pruned, n_front;

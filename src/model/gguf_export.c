@@ -12,6 +12,7 @@
  * Permutation (llama.cpp's converter, LlamaModel.permute): within each of the n heads (n_heads
  * for q, n_kv_heads for k) of hd rows, HF's row j * hd/2 + i (j = 0, 1: the two halves that
  * rotate-half pairs) becomes row 2i + j, the adjacent pairs ggml's normal RoPE rotates. */
+#include "core/opts.h"
 #include "safearith/gguf_export.h"
 
 #include <math.h>
@@ -437,12 +438,18 @@ static sa_status check_output(const char *model, const char *out, int overwrite,
     return st;
 }
 
+void sa_gguf_export_opts_init(sa_gguf_export_opts *o) {
+    *o = (sa_gguf_export_opts){.struct_size = sizeof *o, .type = SA_GGUF_FT_SOURCE};
+}
+
 sa_status sa_gguf_export(const char *model, const char *out, const sa_gguf_export_opts *opts,
                          sa_gguf_export_result *res, sa_error *err) {
-    sa_gguf_export_opts o = opts ? *opts : (sa_gguf_export_opts){0};
     sa_gguf_export_result local;
     if (!res) res = &local;
     memset(res, 0, sizeof *res);
+    sa_gguf_export_opts o;
+    sa_gguf_export_opts_init(&o);
+    if (opts && sa_opts_take(&o, sizeof o, opts, "sa_gguf_export_opts", err)) return SA_EINVAL;
     sa_checkpoint *ck = NULL;
     sa_model_config c;
     plan p = {0};

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/opts.h"
 #include "core/fsutil.h"
 #include "tune/journal.h"
 #include "tune/study.h"
@@ -209,10 +210,18 @@ static sa_status final_evals(sa_tune_ctx *c, sa_tune_report_in *in, sa_error *er
     return st;
 }
 
-sa_status sa_tune_run(const sa_tune_recipe *r, const sa_tune_opts *o, sa_tune_result *res,
+void sa_tune_opts_init(sa_tune_opts *o) {
+    *o = (sa_tune_opts){.struct_size = sizeof *o, .pick = -1};
+}
+
+sa_status sa_tune_run(const sa_tune_recipe *r, const sa_tune_opts *o_in, sa_tune_result *res,
                       sa_error *err) {
     memset(res, 0, sizeof *res);
     res->chosen = -1;
+    sa_tune_opts oc;
+    sa_tune_opts_init(&oc);
+    if (sa_opts_take(&oc, sizeof oc, o_in, "sa_tune_opts", err)) return SA_EINVAL;
+    const sa_tune_opts *o = &oc;
     long total = o->trials > 0 ? o->trials : r->trials;
     sa_tune_journal j;
     sa_status st = sa_tune_journal_open(&j, r, o->dir, o->resume, err);
