@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "safearith/provenance.h"
 #include "engine_cli.h"
+#include "judge_cli.h"
 #include "steer_opts.h"
 #include "safearith/eval.h"
 #include "core/fsutil.h"
@@ -18,7 +19,6 @@
 
 #define CMD "eval"
 #define MAX_DS 64
-#define MAX_JUDGES 8
 
 /* --threads and --no-mmap, described at this help text's column */
 #define LOAD_USAGE CLI_LOAD_USAGE("            ")
@@ -94,13 +94,12 @@ static const char usage[] =
     "  -q, --quiet            do not print the summary\n" CLI_STEER_USAGE;
 
 typedef struct opts {
+    cli_judge_opts j; /* the library's options, the judging and model-loading flags */
     const char *model;
-    const char *datasets[MAX_DS], *judges[MAX_JUDGES];
+    const char *datasets[MAX_DS];
     cli_steer steer;
-    long batch, judge_max_tokens, ctx, concurrency, retries;
+    long ctx;
     int quiet;
-    cli_load_opts load;
-    sa_eval_opts e;
 } opts;
 
 /* --prompt raw|chat. */
@@ -118,11 +117,9 @@ static int prompt_flag(cli_args *p, sa_eval_opts *e) {
 
 /* The flags that fill the library's options directly (strings point into argv). */
 static int eval_flag(cli_args *p, opts *o) {
-    sa_eval_opts *e = &o->e;
+    sa_eval_opts *e = &o->j.e;
     return cli_flag_str(p, "--model", &o->model) || cli_flag_str(p, "-o|--output|--out", &e->out) ||
            cli_flag_list(p, "--dataset", o->datasets, &e->n_datasets, MAX_DS) ||
-           cli_flag_list(p, "--judge", o->judges, &e->n_judges, MAX_JUDGES) ||
-           cli_flag_str(p, "--refusal-lists", &e->refusal_lists) ||
            cli_flag_str(p, "--system", &e->system) || cli_flag_str(p, "--prefix", &e->prefix) ||
            (cli_flag_str(p, "--prompt-template", &e->template_path) &&
             (e->mode = SA_PROMPT_TEMPLATE)) ||
@@ -131,65 +128,52 @@ static int eval_flag(cli_args *p, opts *o) {
            cli_flag_str(p, "--chat-template", &e->chat_template) || prompt_flag(p, e) ||
            (cli_flag_str(p, "--server", &e->server.url) && (e->backend = SA_EVAL_BACKEND_SERVER)) ||
            cli_flag_str(p, "--server-model", &e->server.model) ||
-           cli_flag_on(p, "--insecure", &e->server.insecure) ||
            cli_flag_on(p, "--resume", &e->resume) ||
            cli_flag_long(p, "--limit", 1, 1L << 40, &e->limit) ||
-           cli_flag_long(p, "--sample", 1, 1L << 40, &e->sample) ||
-           cli_flag_double(p, "--timeout", 0.001, 86400, &e->server.timeout_s);
+           cli_flag_long(p, "--sample", 1, 1L << 40, &e->sample);
 }
 
 /* Flags kept in o until map_opts. */
 static int local_flag(cli_args *p, opts *o) {
     return cli_flag_on(p, "-q|--quiet", &o->quiet) ||
-           cli_flag_long(p, "--ctx", 2, 1 << 20, &o->ctx) ||
-           cli_flag_long(p, "--batch", 1, 4096, &o->batch) ||
-           cli_flag_long(p, "--concurrency", 1, 1024, &o->concurrency) ||
-           cli_flag_long(p, "--retries", 0, 100, &o->retries) ||
-           cli_flag_long(p, "--judge-max-tokens", 1, 1 << 20, &o->judge_max_tokens);
+           cli_flag_long(p, "--ctx", 2, 1 << 20, &o->ctx) || cli_judge_flag(p, &o->j);
 }
 
 /* 0 to go on, -1 after --help, else the exit code. */
 static int parse_args(int argc, char **argv, opts *o) {
     memset(o, 0, sizeof *o);
-    sa_eval_opts_init(&o->e);
-    o->concurrency = o->e.server.concurrency, o->retries = o->e.server.retries;
+    cli_judge_init(&o->j);
     cli_steer_init(&o->steer);
     /* eval's decoding defaults are the library's (greedy, 128 new tokens) */
-    cli_decode_opts dec = cli_decode_defaults(o->e.decoding.max_new_tokens, 0);
-    dec.temp = o->e.decoding.temperature, dec.top_k = o->e.decoding.top_k;
-    dec.top_p = o->e.decoding.top_p, dec.seed = o->e.seed;
+    cli_decode_opts dec = cli_decode_defaults(o->j.e.decoding.max_new_tokens, 0);
+    dec.temp = o->j.e.decoding.temperature, dec.top_k = o->j.e.decoding.top_k;
+    dec.top_p = o->j.e.decoding.top_p, dec.seed = o->j.e.seed;
     cli_args p;
     cli_args_init(&p, CMD, argc, argv);
     while (cli_args_next(&p)) {
         if (cli_flag_help(&p)) return fputs(usage, stdout), -1;
-        if (!(cli_steer_flag(&p, &o->steer) || cli_load_flag(&p, &o->load) ||
-              cli_decode_flag(&p, &dec) || eval_flag(&p, o) || local_flag(&p, o)))
+        if (!(cli_steer_flag(&p, &o->steer) || cli_decode_flag(&p, &dec) || eval_flag(&p, o) ||
+              local_flag(&p, o)))
             cli_args_unknown(&p);
     }
     if (p.failed) return CLI_USAGE;
-    o->e.seed = dec.seed;
-    o->e.decoding.max_new_tokens = (int)dec.max_tokens;
-    o->e.decoding.temperature = dec.temp, o->e.decoding.top_k = dec.top_k;
-    o->e.decoding.top_p = dec.top_p;
-    if (!o->model == !o->e.server.url)
+    o->j.e.seed = dec.seed;
+    o->j.e.decoding.max_new_tokens = (int)dec.max_tokens;
+    o->j.e.decoding.temperature = dec.temp, o->j.e.decoding.top_k = dec.top_k;
+    o->j.e.decoding.top_p = dec.top_p;
+    if (!o->model == !o->j.e.server.url)
         return cli_usage_error(CMD, "give one of --model DIR and --server URL");
-    if (!o->e.n_datasets) return cli_usage_error(CMD, "at least one --dataset SPEC is required");
-    if (!o->e.out) return cli_usage_error(CMD, "-o RUN_DIR is required");
+    if (!o->j.e.n_datasets) return cli_usage_error(CMD, "at least one --dataset SPEC is required");
+    if (!o->j.e.out) return cli_usage_error(CMD, "-o RUN_DIR is required");
     return 0;
 }
 
 /* The library options from the flags (argv-backed strings stay valid for the run). */
 static int map_opts(opts *o, sa_error *err) {
-    sa_eval_opts *e = &o->e;
+    sa_eval_opts *e = &o->j.e;
     if (o->model && sa_eval_opts_set_model(e, o->model, err)) return -1;
-    e->datasets = o->datasets, e->judges = o->judges;
-    e->batch = (int)o->batch, e->ctx = (int)o->ctx, e->judge_max_tokens = (int)o->judge_max_tokens;
-    e->threads = (int)o->load.threads, e->weights = o->load.weights;
-    e->precision = o->load.precision;
-    e->server.concurrency = (int)o->concurrency, e->server.retries = (int)o->retries;
-    e->server.api_key = sa_eval_api_key_env();
-    e->server.interrupted = cli_interrupted;
-    e->interrupted = cli_interrupted;
+    cli_judge_finish(&o->j);
+    e->datasets = o->datasets, e->ctx = (int)o->ctx;
     e->version = sa_version();
     return 0;
 }
@@ -197,17 +181,17 @@ static int map_opts(opts *o, sa_error *err) {
 /* Steering needs the model's shape: read config.json, build the hook; -2: already reported. */
 static int setup_steer(opts *o, sa_hook *hook, char *desc, int desc_n, sa_error *err) {
     if (!o->steer.n) return 0;
-    if (o->e.backend != SA_EVAL_BACKEND_ENGINE)
+    if (o->j.e.backend != SA_EVAL_BACKEND_ENGINE)
         return sa_error_set(err, SA_EINVAL, "--steer needs a real model directory"), -1;
     sa_model_config cfg;
-    if (sa_model_config_load(o->e.model, &cfg, err)) return -1;
+    if (sa_model_config_load(o->j.e.model, &cfg, err)) return -1;
     if (cli_steer_setup(CMD, &o->steer, &cfg)) return -2;
     cli_steer_hook(&o->steer, NULL, hook);
-    o->e.hook = hook;
-    o->e.n_steer = o->steer.n;
-    o->e.steer_paths = o->steer.path;
-    o->e.steer_scales = o->steer.scale;
-    o->e.steering = cli_steer_describe(&o->steer, desc, desc_n);
+    o->j.e.hook = hook;
+    o->j.e.n_steer = o->steer.n;
+    o->j.e.steer_paths = o->steer.path;
+    o->j.e.steer_scales = o->steer.scale;
+    o->j.e.steering = cli_steer_describe(&o->steer, desc, desc_n);
     return 0;
 }
 
@@ -221,16 +205,16 @@ static int run_eval(opts *o) {
     if (sr) return cli_report(CMD, &err);
     sa_progress prog = cli_progress("eval");
     cJSON *summary = NULL;
-    sa_status st = sa_eval_execute_json(&o->e, &prog, &summary, &err);
+    sa_status st = sa_eval_execute_json(&o->j.e, &prog, &summary, &err);
     cli_progress_end();
     if (st == SA_EINTR)
         return cli_error(CMD,
                          "interrupted; rows so far are in %s/responses.jsonl (continue with "
                          "--resume)",
-                         o->e.out);
+                         o->j.e.out);
     if (st) return cli_report(CMD, &err);
     if (!o->quiet) {
-        char *rp = sa_path_join(o->e.out, "summary.md");
+        char *rp = sa_path_join(o->j.e.out, "summary.md");
         char *md = NULL;
         size_t len;
         if (rp && !sa_read_file(rp, &md, &len, NULL)) fputs(md, stdout);
