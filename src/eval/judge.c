@@ -221,8 +221,7 @@ sa_status sa_eval_judge_parse(const char *spec, const char *lists_file, sa_eval_
                           spec);
     }
     free(copy);
-    if (!st && (!out->name || !out->source_sha256 || (out->is_model && !out->model_dir) ||
-                (out->is_model && model_dir && !*model_dir)))
+    if (!st && (!out->name || !out->source_sha256))
         st = sa_error_set(err, SA_ENOMEM, "--judge %s: out of memory", spec);
     if (st) {
         sa_eval_judge_free(out);

@@ -14,9 +14,10 @@
 #include "common/check.h"
 #include "common/tiny_llama.h"
 #include "core/alloc.h"
+#include "core/fsutil.h"
+#include "eval/eval_json.h"
 #include "safearith/arith.h"
 #include "safearith/eval.h"
-#include "safearith/fsutil.h"
 #include "safearith/gguf.h"
 #include "safearith/model.h"
 #include "safearith/steer.h"
@@ -108,8 +109,12 @@ static sa_status ckpt_write(sa_error *err) {
 
 static sa_status run_hdr(sa_error *err) {
     char *p = outp("hdr");
-    sa_arith_opts o = {p, 0, -1, 0, NULL, NULL};
-    sa_hdr_opts h = {10, 1, SA_SELECT_GLOBAL, 1, -1, -1, NULL, NULL, 0};
+    sa_arith_opts o;
+    sa_arith_opts_init(&o);
+    o.output = p, o.no_model_card = 1;
+    sa_hdr_opts h;
+    sa_hdr_opts_init(&h);
+    h.lambda = 1;
     sa_hdr_result res;
     sa_status st = sa_hdr(m_a, m_b, m_c, &h, &o, &res, err);
     return st;
@@ -117,8 +122,12 @@ static sa_status run_hdr(sa_error *err) {
 
 static sa_status run_resta(sa_error *err) {
     char *p = outp("resta");
-    sa_arith_opts o = {p, 0, SA_BF16, 0, NULL, NULL};
-    sa_resta_opts r = {0.5, 0.3, 7, SA_RESCALE_L1};
+    sa_arith_opts o;
+    sa_arith_opts_init(&o);
+    o.output = p, o.out_dtype = SA_BF16, o.no_model_card = 1;
+    sa_resta_opts r;
+    sa_resta_opts_init(&r);
+    r.beta = 0.5, r.dare_p = 0.3, r.seed = 7, r.rescale = SA_RESCALE_L1;
     sa_status st = sa_resta(m_a, m_b, m_c, &r, &o, err);
     return st;
 }
@@ -128,7 +137,9 @@ static sa_status run_merge(sa_error *err) {
     sa_status st = sa_merge_recipe_load(recipe, &r, err);
     if (st != SA_OK) return st;
     char *p = outp("merge");
-    sa_arith_opts o = {p, 0, -1, 1000, NULL, NULL}; /* small shards: an index too */
+    sa_arith_opts o;
+    sa_arith_opts_init(&o);
+    o.output = p, o.max_shard_bytes = 1000, o.no_model_card = 1; /* small shards: an index too */
     st = sa_merge(r, &o, err);
     sa_merge_recipe_free(r);
     return st;
@@ -156,7 +167,9 @@ static sa_status run_icv(sa_error *err) {
     sa_status st = sa_pairs_read(pairs_path, &pairs, err);
     if (st == SA_OK) st = sa_model_load(organism, &m, err);
     if (st == SA_OK) st = sa_tokenizer_load(organism, &tok, err);
-    sa_icv_opts o = {SA_ICV_PCA, SA_ICV_PER_LAYER, SA_POS_LAST, NULL, 0, 0, 2, 1};
+    sa_icv_opts o;
+    sa_icv_opts_init(&o);
+    o.batch = 2, o.n_threads = 1;
     if (st == SA_OK)
         st = sa_icv_compute(m, tok, &pairs, pairs_path, &o, &cv, NULL, NULL, NULL, err);
     char *p = outp("icv.gguf");
@@ -187,7 +200,8 @@ static sa_status eval_in(const char *dir, int resume, sa_error *err) {
     cJSON *settings = cJSON_CreateObject(), *info = cJSON_CreateObject();
     if (st == SA_OK && (!settings || !info || !cJSON_AddStringToObject(settings, "model", "fake")))
         st = sa_error_set(err, SA_ENOMEM, "settings");
-    sa_eval_rundir rd = {0};
+    sa_eval_rundir rd;
+    memset(&rd, 0, sizeof rd);
     int open = 0;
     if (st == SA_OK) st = sa_eval_rundir_open(dir, settings, info, resume, &rd, err);
     open = st == SA_OK;
@@ -196,7 +210,7 @@ static sa_status eval_in(const char *dir, int resume, sa_error *err) {
     if (st == SA_OK) st = sa_eval_run(&cfg, &rd, NULL, err);
     if (st == SA_OK) st = sa_eval_rundir_set_status(&rd, "complete", NULL, err);
     if (open) sa_eval_rundir_close(&rd);
-    if (st == SA_OK) st = sa_eval_summarize(dir, NULL, err);
+    if (st == SA_OK) st = sa_eval_summarize(dir, err);
     cJSON_Delete(settings);
     cJSON_Delete(info);
     if (be.destroy) be.destroy(be.ud);
@@ -214,7 +228,7 @@ static sa_status run_eval(sa_error *err) {
 static sa_status run_report(sa_error *err) {
     char *md = outp("report.md"), *svg = outp("report.svg"), *text = NULL;
     const char *dirs[2] = {ref_run, ref_run};
-    sa_status st = sa_eval_report(2, dirs, NULL, md, svg, &text, err);
+    sa_status st = sa_eval_report(2, dirs, NULL, md, svg, 0, &text, err);
     free(text);
     return st;
 }
