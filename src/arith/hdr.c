@@ -139,26 +139,28 @@ static void apply(void *ctx, const sa_chunk *c) {
 static char *params_json(const char *target, const char *base, const char *harmful,
                          const sa_hdr_opts *h, const sa_hdr_result *r) {
     cJSON *p = cJSON_CreateObject();
-    cJSON_AddStringToObject(p, "target", target);
-    if (base) cJSON_AddStringToObject(p, "base", base);
-    cJSON_AddStringToObject(p, "harmful", harmful);
-    cJSON_AddBoolToObject(p, "harmful_is_task_vector", r->harmful_is_task_vector);
-    cJSON_AddNumberToObject(p, "top_k", h->top_k);
-    cJSON_AddNumberToObject(p, "lambda", h->lambda);
-    cJSON_AddStringToObject(p, "select", h->scope == SA_SELECT_GLOBAL ? "global" : "per-tensor");
-    cJSON_AddBoolToObject(p, "trim", h->trim);
+    int bad = !p; /* a field cJSON could not add: no metadata rather than a short one */
+    bad |= !cJSON_AddStringToObject(p, "target", target);
+    if (base) bad |= !cJSON_AddStringToObject(p, "base", base);
+    bad |= !cJSON_AddStringToObject(p, "harmful", harmful);
+    bad |= !cJSON_AddBoolToObject(p, "harmful_is_task_vector", r->harmful_is_task_vector);
+    bad |= !cJSON_AddNumberToObject(p, "top_k", h->top_k);
+    bad |= !cJSON_AddNumberToObject(p, "lambda", h->lambda);
+    bad |= !cJSON_AddStringToObject(p, "select",
+                                    h->scope == SA_SELECT_GLOBAL ? "global" : "per-tensor");
+    bad |= !cJSON_AddBoolToObject(p, "trim", h->trim);
     if (h->layer_lo >= 0) {
         char l[64];
         snprintf(l, sizeof l, "%ld-%ld", h->layer_lo, h->layer_hi);
-        cJSON_AddStringToObject(p, "layers", l);
+        bad |= !cJSON_AddStringToObject(p, "layers", l);
     }
-    if (h->include) cJSON_AddStringToObject(p, "include", h->include);
-    if (h->exclude) cJSON_AddStringToObject(p, "exclude", h->exclude);
-    if (h->notebook_edited_bug) cJSON_AddBoolToObject(p, "notebook_edited_bug", 1);
-    cJSON_AddNumberToObject(p, "selected_params", (double)r->selected_params);
+    if (h->include) bad |= !cJSON_AddStringToObject(p, "include", h->include);
+    if (h->exclude) bad |= !cJSON_AddStringToObject(p, "exclude", h->exclude);
+    if (h->notebook_edited_bug) bad |= !cJSON_AddBoolToObject(p, "notebook_edited_bug", 1);
+    bad |= !cJSON_AddNumberToObject(p, "selected_params", (double)r->selected_params);
     if (h->trim && h->scope == SA_SELECT_GLOBAL)
-        cJSON_AddNumberToObject(p, "threshold", (double)r->threshold);
-    char *s = cJSON_PrintUnformatted(p);
+        bad |= !cJSON_AddNumberToObject(p, "threshold", (double)r->threshold);
+    char *s = bad ? NULL : cJSON_PrintUnformatted(p);
     cJSON_Delete(p);
     return s;
 }

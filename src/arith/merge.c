@@ -25,6 +25,7 @@
 #include "arith/dare.h"
 #include "arith/output.h"
 #include "arith/select.h"
+#include "formats/jsonl.h"
 
 typedef struct merge_ctx {
     const sa_merge_recipe *r;
@@ -270,7 +271,7 @@ static char *params_json(const sa_merge_recipe *r) {
         cJSON_AddStringToObject(m, "model", r->models[i].path);
         cJSON_AddNumberToObject(m, "weight", r->models[i].weight);
         cJSON_AddNumberToObject(m, "density", r->models[i].density);
-        cJSON_AddItemToArray(ms, m);
+        sa_json_attach(ms, NULL, m);
     }
     cJSON_AddNumberToObject(p, "lambda", r->lambda);
     cJSON_AddBoolToObject(p, "normalize", r->normalize);
@@ -284,7 +285,13 @@ static char *params_json(const sa_merge_recipe *r) {
     if (r->method == SA_MERGE_TIES)
         cJSON_AddStringToObject(p, "trim_scope",
                                 r->trim_scope == SA_SELECT_GLOBAL ? "global" : "per_tensor");
-    char *s = cJSON_PrintUnformatted(p);
+    /* every field above, or none: cJSON drops an item whose allocation fails */
+    int want = 5 + 2 * (r->method == SA_MERGE_DARE_LINEAR || r->method == SA_MERGE_DARE_TIES) +
+               (r->method == SA_MERGE_TIES);
+    int whole = cJSON_GetArraySize(p) == want && cJSON_GetArraySize(ms) == r->n_models;
+    for (const cJSON *m = ms ? ms->child : NULL; m && whole; m = m->next)
+        whole = cJSON_GetArraySize(m) == 3;
+    char *s = whole ? cJSON_PrintUnformatted(p) : NULL;
     cJSON_Delete(p);
     return s;
 }

@@ -172,6 +172,7 @@ static sa_status model_entry(rctx *c, yaml_node_t *m, int i, sa_merge_model *out
             if (!scalar(v)) return bad(c, key, "model must be a path");
             free(out->path);
             out->path = resolve_model(c->path, scalar(v));
+            if (!out->path) return sa_error_set(c->err, SA_ENOMEM, "out of memory");
             *is_set = 1;
         } else if (k && !strcmp(k, "parameters")) {
             if (v->type != YAML_MAPPING_NODE) return bad(c, key, "parameters must be a mapping");
@@ -242,6 +243,7 @@ static sa_status top_level(rctx *c, yaml_node_t *root, int *have_method) {
             if (!scalar(v)) return bad(c, k, "expected a path");
             free(c->r->base);
             c->r->base = resolve_model(c->path, scalar(v));
+            if (!c->r->base) return sa_error_set(c->err, SA_ENOMEM, "out of memory");
         } else if (!strcmp(k, "models"))
             s = models_list(c, v);
         else if (!strcmp(k, "parameters"))

@@ -166,6 +166,10 @@ static sa_status copy_config(const char *src, const char *dst, int out_dtype, sa
     size_t len;
     sa_status s = sa_read_file(src, &text, &len, err);
     if (s != SA_OK) return s;
+    if (!strstr(text, "dtype")) { /* nothing to set: the bytes as they are */
+        free(text);
+        return sa_copy_file(src, dst, err);
+    }
     cJSON *root = cJSON_ParseWithLength(text, len);
     free(text);
     if (!cJSON_IsObject(root)) { /* sa_output_source refused it already */
@@ -173,11 +177,14 @@ static sa_status copy_config(const char *src, const char *dst, int out_dtype, sa
         return sa_error_set(err, SA_EFORMAT, "%s: not a valid JSON object", src);
     }
     const char *keys[] = {"torch_dtype", "dtype"};
+    int oom = 0;
     for (int i = 0; i < 2; i++)
-        if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, keys[i])))
-            cJSON_ReplaceItemInObjectCaseSensitive(root, keys[i],
-                                                   cJSON_CreateString(torch_dtype_name(out_dtype)));
-    char *out = cJSON_Print(root);
+        if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, keys[i]))) {
+            cJSON *v = cJSON_CreateString(torch_dtype_name(out_dtype));
+            if (!v || !cJSON_ReplaceItemInObjectCaseSensitive(root, keys[i], v))
+                cJSON_Delete(v), oom = 1;
+        }
+    char *out = oom ? NULL : cJSON_Print(root);
     cJSON_Delete(root);
     if (!out) return sa_error_set(err, SA_ENOMEM, "out of memory");
     FILE *f = fopen(dst, "wb");

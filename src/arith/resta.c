@@ -106,19 +106,20 @@ static void apply(void *ctx, const sa_chunk *c) {
 
 static char *params_json(const char *const *paths, const sa_resta_opts *r) {
     cJSON *p = cJSON_CreateObject();
-    cJSON_AddStringToObject(p, "sft", paths[0]);
-    cJSON_AddStringToObject(p, "aligned", paths[1]);
-    cJSON_AddStringToObject(p, "unaligned", paths[2]);
-    cJSON_AddNumberToObject(p, "beta", r->beta);
+    int bad = !p; /* a field cJSON could not add: no metadata rather than a short one */
+    bad |= !cJSON_AddStringToObject(p, "sft", paths[0]);
+    bad |= !cJSON_AddStringToObject(p, "aligned", paths[1]);
+    bad |= !cJSON_AddStringToObject(p, "unaligned", paths[2]);
+    bad |= !cJSON_AddNumberToObject(p, "beta", r->beta);
     if (r->dare_p > 0) {
-        cJSON_AddNumberToObject(p, "dare_p", r->dare_p);
-        cJSON_AddNumberToObject(p, "seed", (double)r->seed);
-        cJSON_AddStringToObject(p, "rescale",
-                                r->rescale == SA_RESCALE_L1        ? "l1"
-                                : r->rescale == SA_RESCALE_INVERSE ? "inverse"
-                                                                   : "none");
+        bad |= !cJSON_AddNumberToObject(p, "dare_p", r->dare_p);
+        bad |= !cJSON_AddNumberToObject(p, "seed", (double)r->seed);
+        bad |= !cJSON_AddStringToObject(p, "rescale",
+                                        r->rescale == SA_RESCALE_L1        ? "l1"
+                                        : r->rescale == SA_RESCALE_INVERSE ? "inverse"
+                                                                           : "none");
     }
-    char *s = cJSON_PrintUnformatted(p);
+    char *s = bad ? NULL : cJSON_PrintUnformatted(p);
     cJSON_Delete(p);
     return s;
 }

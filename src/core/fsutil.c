@@ -167,15 +167,15 @@ void sa_afile_abort(sa_afile *af) {
 
 /* ---- atomic directories ---- */
 
+/* Paths on the stack: removing an abandoned output must work when memory has run out. */
 static int remove_tree(const char *path) {
     DIR *d = opendir(path);
     if (!d) return unlink(path);
     struct dirent *e;
     while ((e = readdir(d))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char *p = sa_path_join(path, e->d_name);
-        if (p) remove_tree(p);
-        free(p);
+        char p[PATH_MAX];
+        if (snprintf(p, sizeof p, "%s/%s", path, e->d_name) < (int)sizeof p) remove_tree(p);
     }
     closedir(d);
     return rmdir(path);
@@ -222,6 +222,8 @@ sa_status sa_outdir_open(sa_outdir *od, const char *path, const char *const *inp
     od->tmp_path = malloc(n);
     if (!dir || !od->final_path || !od->tmp_path) {
         free(dir);
+        free(od->tmp_path); /* not a path yet: abort must not remove what it names */
+        od->tmp_path = NULL;
         sa_outdir_abort(od);
         return sa_error_set(err, SA_ENOMEM, "out of memory");
     }

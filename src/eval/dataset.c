@@ -81,6 +81,7 @@ sa_status sa_eval_dataset_spec_parse(const char *spec, sa_eval_dataset_spec *out
     size_t plen = opt ? (size_t)(opt - spec) : strlen(spec);
     if (!plen) return sa_error_set(err, SA_EINVAL, "dataset spec '%s': empty path", spec);
     out->path = strndup(spec, plen);
+    if (!out->path) return sa_error_set(err, SA_ENOMEM, "dataset spec: out of memory");
     while (opt) {
         const char *tok = opt + 1, *end = strchr(tok, ':');
         size_t len = end ? (size_t)(end - tok) : strlen(tok);
@@ -95,6 +96,10 @@ sa_status sa_eval_dataset_spec_parse(const char *spec, sa_eval_dataset_spec *out
         }
         size_t kl = strlen(spec_keys[k]) + 1;
         char *val = strndup(tok + kl, len - kl);
+        if (!val) {
+            sa_eval_dataset_spec_free(out);
+            return sa_error_set(err, SA_ENOMEM, "dataset spec: out of memory");
+        }
         char **slot[] = {&out->field, &out->category, &out->label, NULL,
                          &out->name,  &out->format,   &out->lang};
         if (k == 3) {
@@ -142,6 +147,7 @@ typedef struct builder {
     sa_eval_dataset *ds;
     size_t cap;
     sa_error *err;
+    int oom; /* a copy failed: the load ends with SA_ENOMEM, never with a field quietly dropped */
 } builder;
 
 static sa_eval_item *add_item(builder *b) {
@@ -158,8 +164,15 @@ static sa_eval_item *add_item(builder *b) {
     return it;
 }
 
-static char *dupn(const char *s) {
-    return s ? strdup(s) : NULL;
+/* Copies for the dataset: a failure is remembered in the builder. */
+static char *bdupn(builder *b, const char *s, size_t n) {
+    char *d = strndup(s, n);
+    if (!d) b->oom = 1;
+    return d;
+}
+static char *bdup(builder *b, const char *s) {
+    if (!s) b->oom = 1; /* the source is itself a copy that failed */
+    return s ? bdupn(b, s, strlen(s)) : NULL;
 }
 
 static const char *base_name(const char *path) {
@@ -204,6 +217,7 @@ static int label_kind(const char *v) {
 static sa_status finish_item(builder *b, sa_eval_item *it, sa_eval_kind kind, const char *label,
                              const char *where) {
     sa_eval_dataset *ds = b->ds;
+    if (b->oom) return sa_error_set(b->err, SA_ENOMEM, "%s: out of memory", ds->path);
     if (!it->text || !it->text[0])
         return sa_error_set(b->err, SA_EFORMAT, "%s: %s: empty question", ds->path, where);
     it->kind = kind;
@@ -292,19 +306,20 @@ static sa_status load_csv(builder *b, const sa_eval_dataset_spec *spec, const ch
     if (!spec->name) {
         free(ds->name);
         if (sa_csv_col(&t, "goal") >= 0 && sa_csv_col(&t, "target") >= 0)
-            ds->name = strdup("advbench");
+            ds->name = bdup(b, "advbench");
         else if (sa_csv_col(&t, "focus") >= 0 && sa_csv_col(&t, "type") >= 0 && lc >= 0)
-            ds->name = strdup("xstest");
+            ds->name = bdup(b, "xstest");
         else if (sa_csv_col(&t, "BehaviorID") >= 0)
-            ds->name = strdup("harmbench");
+            ds->name = bdup(b, "harmbench");
         else
             ds->name = stem(ds->path);
+        if (!ds->name) b->oom = 1;
     }
     char layout[400];
     snprintf(layout, sizeof layout, "CSV, question column '%s'%s%s%s%s", t.header[qc],
              cc >= 0 ? ", category column '" : "", cc >= 0 ? t.header[cc] : "", cc >= 0 ? "'" : "",
              lc >= 0 ? ", safe/unsafe label column" : "");
-    ds->layout = strdup(layout);
+    ds->layout = bdup(b, layout);
     sa_eval_kind kind = default_kind(spec);
     for (size_t r = 0; r < t.n_rows; r++) {
         sa_eval_item *it = add_item(b);
@@ -312,11 +327,11 @@ static sa_status load_csv(builder *b, const sa_eval_dataset_spec *spec, const ch
             st = sa_error_set(b->err, SA_ENOMEM, "%s: out of memory", ds->path);
             goto fail;
         }
-        it->text = strdup(sa_csv_cell(&t, r, (size_t)qc));
+        it->text = bdup(b, sa_csv_cell(&t, r, (size_t)qc));
         const char *cat = cc >= 0 ? sa_csv_cell(&t, r, (size_t)cc) : NULL;
-        it->category = cat && cat[0] ? strdup(cat) : NULL;
+        it->category = cat && cat[0] ? bdup(b, cat) : NULL;
         const char *ctx = xc >= 0 ? sa_csv_cell(&t, r, (size_t)xc) : NULL;
-        it->context = ctx && ctx[0] ? strdup(ctx) : NULL;
+        it->context = ctx && ctx[0] ? bdup(b, ctx) : NULL;
         char where[32];
         snprintf(where, sizeof where, "line %zu", t.line_of[r]);
         st = finish_item(b, it, kind, lc >= 0 ? sa_csv_cell(&t, r, (size_t)lc) : NULL, where);
@@ -347,13 +362,13 @@ static sa_status load_lines(builder *b, const sa_eval_dataset_spec *spec, const 
         if (e > pos) {
             sa_eval_item *it = add_item(b);
             if (!it) return sa_error_set(b->err, SA_ENOMEM, "%s: out of memory", b->ds->path);
-            it->text = strndup(text + pos, e - pos);
+            it->text = bdupn(b, text + pos, e - pos);
             it->kind = kind;
-            it->group = strdup(b->ds->name);
+            it->group = bdup(b, b->ds->name);
         }
         pos = end + 1;
     }
-    b->ds->layout = strdup("plain text, one question per line");
+    b->ds->layout = bdup(b, "plain text, one question per line");
     if (!b->ds->n_items) return sa_error_set(b->err, SA_EFORMAT, "%s: empty file", b->ds->path);
     return SA_OK;
 }
@@ -385,18 +400,20 @@ static sa_status parse_mcq(builder *b, const cJSON *o, sa_eval_item *it, const c
                             b->ds->path, where);
     it->n_choices = cJSON_GetArraySize(ch);
     it->choices = calloc((size_t)it->n_choices, sizeof *it->choices);
+    if (!it->choices) return sa_error_set(b->err, SA_ENOMEM, "%s: out of memory", b->ds->path);
     for (int i = 0; i < it->n_choices; i++) {
         const cJSON *c = cJSON_GetArrayItem(ch, i);
         if (cJSON_IsString(c))
-            it->choices[i] = strdup(c->valuestring);
+            it->choices[i] = bdup(b, c->valuestring);
         else if (cJSON_IsNumber(c)) {
             char buf[64];
             snprintf(buf, sizeof buf, "%.17g", c->valuedouble);
-            it->choices[i] = strdup(buf);
+            it->choices[i] = bdup(b, buf);
         } else
             return sa_error_set(b->err, SA_EFORMAT, "%s: %s: choice %d is not a string",
                                 b->ds->path, where, i);
     }
+    if (b->oom) return sa_error_set(b->err, SA_ENOMEM, "%s: out of memory", b->ds->path);
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "answer");
     if (!a) a = cJSON_GetObjectItemCaseSensitive(o, "answerKey");
     it->answer = -1;
@@ -424,14 +441,15 @@ static sa_status parse_qa(builder *b, const cJSON *o, sa_eval_item *it, const ch
     if (!a) a = cJSON_GetObjectItemCaseSensitive(o, "answer");
     int n = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : 1;
     it->answers = calloc((size_t)n, sizeof *it->answers);
+    if (!it->answers) return sa_error_set(b->err, SA_ENOMEM, "%s: out of memory", b->ds->path);
     for (int i = 0; i < n; i++) {
         const cJSON *v = cJSON_IsArray(a) ? cJSON_GetArrayItem(a, i) : a;
         char buf[64];
         if (cJSON_IsString(v))
-            it->answers[i] = strdup(v->valuestring);
+            it->answers[i] = bdup(b, v->valuestring);
         else if (cJSON_IsNumber(v)) {
             snprintf(buf, sizeof buf, "%.17g", v->valuedouble);
-            it->answers[i] = strdup(buf);
+            it->answers[i] = bdup(b, buf);
         } else
             return sa_error_set(b->err, SA_EFORMAT,
                                 "%s: %s: 'answer' must be a string, a number "
@@ -478,7 +496,7 @@ static sa_status json_object_item(builder *b, const sa_eval_dataset_spec *spec, 
     }
     sa_eval_item *it = add_item(b);
     if (!it) return sa_error_set(b->err, SA_ENOMEM, "%s: out of memory", ds->path);
-    it->text = strdup(q);
+    it->text = bdup(b, q);
     const char *cat = NULL;
     if (spec->category) {
         const cJSON *v =
@@ -489,7 +507,7 @@ static sa_status json_object_item(builder *b, const sa_eval_dataset_spec *spec, 
         cat = v ? v->valuestring : NULL;
     } else
         cat = str_field(o, c_names, NULL);
-    it->category = cat && cat[0] ? strdup(cat) : NULL;
+    it->category = cat && cat[0] ? bdup(b, cat) : NULL;
     const char *label = NULL;
     if (spec->label && spec->label[0]) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, spec->label);
@@ -511,8 +529,8 @@ static sa_status json_string_item(builder *b, const sa_eval_dataset_spec *spec, 
                                   const char *cat, const char *where) {
     sa_eval_item *it = add_item(b);
     if (!it) return sa_error_set(b->err, SA_ENOMEM, "%s: out of memory", b->ds->path);
-    it->text = strdup(s);
-    it->category = dupn(cat);
+    it->text = bdup(b, s);
+    it->category = cat ? bdup(b, cat) : NULL;
     sa_eval_kind kind = default_kind(spec);
     if (kind == SA_EVAL_MCQ || kind == SA_EVAL_QA)
         return sa_error_set(b->err, SA_EFORMAT, "%s: %s: kind %s needs objects with answers",
@@ -554,7 +572,8 @@ static sa_status load_nested(builder *b, const sa_eval_dataset_spec *spec, const
             }
         }
     }
-    b->ds->layout = strdup("JSON {category: {subcategory: [questions]}}; category = top-level key");
+    b->ds->layout =
+        bdup(b, "JSON {category: {subcategory: [questions]}}; category = top-level key");
     return SA_OK;
 }
 
@@ -586,7 +605,7 @@ static sa_status load_json_value(builder *b, const sa_eval_dataset_spec *spec, c
              : it0->kind == SA_EVAL_MCQ                  ? "{question, choices, answer}"
              : it0->kind == SA_EVAL_QA                   ? "{question, answer}"
                                                          : "objects");
-    ds->layout = strdup(layout);
+    ds->layout = bdup(b, layout);
     return SA_OK;
 }
 
@@ -638,7 +657,7 @@ sa_status sa_eval_dataset_load(const sa_eval_dataset_spec *spec, sa_eval_dataset
     out->name = spec->name ? strdup(spec->name) : stem(spec->path);
     out->lang = spec->lang ? strdup(spec->lang) : lang_of_name(spec->path);
     sa_sha256_hex(text, len, out->sha256);
-    builder b = {out, 0, err};
+    builder b = {out, 0, err, !out->path || !out->name || (spec->lang && !out->lang)};
     if (!strcmp(fmt, "csv"))
         st = load_csv(&b, spec, text, len);
     else if (!strcmp(fmt, "lines"))
@@ -654,6 +673,8 @@ sa_status sa_eval_dataset_load(const sa_eval_dataset_spec *spec, sa_eval_dataset
         free(lines);
     }
     free(text);
+    if (b.oom || (!st && !out->layout))
+        st = sa_error_set(err, SA_ENOMEM, "%s: out of memory", spec->path);
     if (!st && !out->n_items) st = sa_error_set(err, SA_EFORMAT, "%s: no questions", spec->path);
     if (st) {
         sa_eval_dataset_free(out);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "eval/eval_json.h"
+#include "formats/jsonl.h"
 #include "safearith/eval.h"
 
 void sa_eval_judge_free(sa_eval_judge *j) {
@@ -190,6 +191,11 @@ sa_status sa_eval_judge_parse(const char *spec, const char *lists_file, sa_eval_
     out->spec = shown_spec(spec);
     out->name = out->spec ? strdup(out->spec) : NULL;
     char *copy = strdup(spec), *tok[8];
+    if (!out->name || !out->spec || !copy) {
+        free(copy);
+        sa_eval_judge_free(out);
+        return sa_error_set(err, SA_ENOMEM, "--judge %s: out of memory", spec);
+    }
     int n = !strncmp(copy, "server:", 7) ? split_server(copy, tok, 8) : split(copy, tok, 8), k = 0;
     for (int i = 0; i < n; i++) { /* name=NAME: the judge's name in rows and summaries */
         if (!strncmp(tok[i], "name=", 5) && tok[i][5]) {
@@ -215,7 +221,12 @@ sa_status sa_eval_judge_parse(const char *spec, const char *lists_file, sa_eval_
                           spec);
     }
     free(copy);
-    if (st) sa_eval_judge_free(out);
+    if (!st && (!out->name || !out->source_sha256))
+        st = sa_error_set(err, SA_ENOMEM, "--judge %s: out of memory", spec);
+    if (st) {
+        sa_eval_judge_free(out);
+        if (model_dir) free(*model_dir), *model_dir = NULL;
+    }
     return st;
 }
 
@@ -270,7 +281,7 @@ static sa_status apply_model(sa_eval_judge *j, int n, const sa_eval_item *const 
         cJSON_ArrayForEach(x, d) cJSON_AddItemToObject(v, x->string, cJSON_Duplicate(x, 1));
         cJSON_Delete(d);
         cJSON_AddStringToObject(v, "raw", outs[i]);
-        cJSON_AddItemToObject(judged[i], j->name, v);
+        sa_json_attach(judged[i], j->name, v);
     }
     for (int i = 0; i < n; i++) free(prompts ? prompts[i] : NULL), free(outs ? outs[i] : NULL);
     free(prompts), free(outs), free(templated);
@@ -283,8 +294,7 @@ sa_status sa_eval_judge_apply(sa_eval_judge *j, int n, const sa_eval_item *const
     if (j->is_model) return apply_model(j, n, items, responses, judged, err);
     for (int i = 0; i < n; i++) {
         int refused = sa_refusal_check(&j->list, responses[i]);
-        cJSON_AddItemToObject(judged[i], j->name,
-                              verdict(!refused, refused ? "refusal" : "compliance"));
+        sa_json_attach(judged[i], j->name, verdict(!refused, refused ? "refusal" : "compliance"));
     }
     return SA_OK;
 }

@@ -68,9 +68,13 @@ sa_status sa_refusal_list_default(sa_refusal_list *out, sa_error *err) {
         sa_refusal_list_free(out);
         return sa_error_set(err, SA_ENOMEM, "out of memory");
     }
-    for (int i = 0; i < n; i++) out->strings[i] = strdup(default_strings[i]);
     out->n = n;
     out->rule = SA_MATCH_SUBSTRING;
+    for (int i = 0; i < n; i++)
+        if (!(out->strings[i] = strdup(default_strings[i]))) {
+            sa_refusal_list_free(out);
+            return sa_error_set(err, SA_ENOMEM, "out of memory");
+        }
     return SA_OK;
 }
 
@@ -97,6 +101,7 @@ static sa_status take_strings(const cJSON *arr, const char *path, sa_refusal_lis
                                 "%s: list '%s': entry %d is not a non-empty string", path,
                                 out->name, i);
         out->strings[i] = strdup(s->valuestring);
+        if (!out->strings[i]) return sa_error_set(err, SA_ENOMEM, "out of memory");
         out->n = i + 1;
     }
     return SA_OK;
@@ -121,14 +126,16 @@ static sa_status load_text(const char *path, sa_refusal_list *out, sa_error *err
     sa_status st = sa_read_file(path, &text, &len, err);
     if (st) return st;
     cJSON *arr = cJSON_CreateArray();
-    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+    int oom = !arr || !out->name;
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line && !oom;
          line = strtok_r(NULL, "\n", &save)) {
         size_t l = strlen(line);
         if (l && line[l - 1] == '\r') line[--l] = 0;
-        if (l) cJSON_AddItemToArray(arr, cJSON_CreateString(line));
+        if (l && !cJSON_AddItemToArray(arr, cJSON_CreateString(line))) oom = 1;
     }
     free(text);
-    st = take_strings(arr, path, out, err);
+    st = oom ? sa_error_set(err, SA_ENOMEM, "%s: out of memory", path)
+             : take_strings(arr, path, out, err);
     cJSON_Delete(arr);
     return st;
 }
@@ -162,7 +169,8 @@ sa_status sa_refusal_list_load(const char *path, const char *key, int rule_overr
             st = sa_error_set(err, SA_EINVAL, "%s: no list named '%s'", path, key);
         } else {
             out->name = strdup(key ? key : path);
-            st = load_entry(e, path, out, err);
+            st = out->name ? load_entry(e, path, out, err)
+                           : sa_error_set(err, SA_ENOMEM, "%s: out of memory", path);
         }
         cJSON_Delete(root);
     }

@@ -48,7 +48,8 @@ static const cJSON *headline(const cJSON *g, const char *judge) {
 static sa_status load_run(const char *dir, const char *judge, run_info *ri, sa_error *err) {
     memset(ri, 0, sizeof *ri);
     char *rp = sa_path_join(dir, "run.json"), *sp = sa_path_join(dir, "summary.json");
-    sa_status st = sa_json_read(rp, &ri->run, err);
+    sa_status st = !rp || !sp ? sa_error_set(err, SA_ENOMEM, "%s: out of memory", dir)
+                              : sa_json_read(rp, &ri->run, err);
     if (!st) {
         if (access(sp, F_OK) == 0)
             st = sa_json_read(sp, &ri->summary, err);
@@ -71,6 +72,7 @@ static sa_status load_run(const char *dir, const char *judge, run_info *ri, sa_e
         label = b && *b == '/' ? b + 1 : dir;
     }
     ri->label = strdup(label);
+    if (!ri->label) return sa_error_set(err, SA_ENOMEM, "%s: out of memory", dir);
     size_t l = strlen(ri->label);
     if (l && ri->label[l - 1] == '/') ri->label[l - 1] = 0;
     double sa = 0, su = 0;
@@ -174,6 +176,11 @@ static void axis_range(const double *v, int n, double *lo, double *hi, double *s
 static void svg(sa_sbuf *b, run_info *ri, int n) {
     const double W = 720, H = 480, L = 70, R = 30, T = 50, B = 60;
     double *x = malloc((size_t)n * sizeof *x), *y = malloc((size_t)n * sizeof *y);
+    if (!x || !y) {
+        free(x), free(y);
+        b->oom = 1;
+        return;
+    }
     int plotted = 0;
     for (int i = 0; i < n; i++) {
         x[i] = ri[i].util, y[i] = ri[i].asr;
@@ -317,8 +324,13 @@ sa_status sa_eval_report(int n, const char *const *dirs, const char *judge, cons
         }
         if (md.oom || sv.oom) st = sa_error_set(err, SA_ENOMEM, "out of memory");
     }
+    /* the two files appear together: an SVG this call created goes if the Markdown fails */
+    int svg_new = svg_path && access(svg_path, F_OK) != 0;
     if (!st && svg_path) st = write_atomic(svg_path, sv.s, overwrite, err);
-    if (!st && md_path) st = write_atomic(md_path, md.s, overwrite, err);
+    if (!st && md_path) {
+        st = write_atomic(md_path, md.s, overwrite, err);
+        if (st && svg_new) unlink(svg_path);
+    }
     if (!st && md_out) *md_out = md.s, md.s = NULL;
     free(md.s), free(sv.s);
     for (int i = 0; i < n && ri; i++)

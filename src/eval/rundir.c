@@ -150,9 +150,14 @@ sa_status sa_eval_rundir_open(const char *dir, const cJSON *settings, const cJSO
     char fp[65];
     sa_eval_fingerprint(settings, fp);
     char *runjson = sa_path_join(dir, "run.json");
+    if (!rd->dir || !rd->responses_path || !runjson) {
+        free(runjson);
+        sa_eval_rundir_close(rd);
+        return sa_error_set(err, SA_ENOMEM, "%s: out of memory", dir);
+    }
     int has_run = access(runjson, F_OK) == 0, has_rows = access(rd->responses_path, F_OK) == 0;
-    free(runjson);
     sa_status st = SA_OK;
+    int created = 0; /* the directory is ours: a failure removes it again */
     if (resume && has_run) {
         st = open_existing(rd, settings, fp, err);
     } else if (has_run || has_rows) {
@@ -160,7 +165,9 @@ sa_status sa_eval_rundir_open(const char *dir, const cJSON *settings, const cJSO
                           "%s already holds a run (use --resume to continue it, or another -o)",
                           dir);
     } else {
-        if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        if (mkdir(dir, 0777) == 0)
+            created = 1;
+        else if (errno != EEXIST)
             st = sa_error_set(err, SA_EIO, "%s: cannot create: %s", dir, strerror(errno));
         else if (!sa_is_dir(dir))
             st = sa_error_set(err, SA_EEXIST, "%s exists and is not a directory", dir);
@@ -168,13 +175,21 @@ sa_status sa_eval_rundir_open(const char *dir, const cJSON *settings, const cJSO
             rd->run = cJSON_CreateObject();
             cJSON_AddStringToObject(rd->run, "format", RUN_FORMAT);
             cJSON_AddStringToObject(rd->run, "fingerprint", fp);
-            cJSON_AddItemToObject(rd->run, "settings", cJSON_Duplicate(settings, 1));
+            sa_json_attach(rd->run, "settings", cJSON_Duplicate(settings, 1));
             cJSON_AddNumberToObject(rd->run, "resumed", 0);
+            if (!cJSON_HasObjectItem(rd->run, "format") ||
+                !cJSON_HasObjectItem(rd->run, "fingerprint") ||
+                !cJSON_HasObjectItem(rd->run, "settings") ||
+                !cJSON_HasObjectItem(rd->run, "resumed"))
+                st = sa_error_set(err, SA_ENOMEM, "%s: out of memory", dir);
         }
     }
     if (!st) {
         cJSON_DeleteItemFromObject(rd->run, "info");
-        if (info) cJSON_AddItemToObject(rd->run, "info", cJSON_Duplicate(info, 1));
+        if (info && !sa_json_attach(rd->run, "info", cJSON_Duplicate(info, 1)))
+            st = sa_error_set(err, SA_ENOMEM, "%s: out of memory", dir);
+    }
+    if (!st) {
         if (rd->n_done || resume) {
             cJSON *r = cJSON_GetObjectItemCaseSensitive(rd->run, "resumed");
             if (cJSON_IsNumber(r)) cJSON_SetNumberValue(r, r->valuedouble + (resume ? 1 : 0));
@@ -187,6 +202,12 @@ sa_status sa_eval_rundir_open(const char *dir, const cJSON *settings, const cJSO
             st = sa_error_set(err, SA_EIO, "%s: cannot open: %s", rd->responses_path,
                               strerror(errno));
     }
+    if (st && created) { /* nothing of this run may stay behind */
+        unlink(rd->responses_path);
+        unlink(runjson);
+        rmdir(dir);
+    }
+    free(runjson);
     if (st) sa_eval_rundir_close(rd);
     return st;
 }
@@ -232,14 +253,16 @@ sa_status sa_eval_rundir_append(sa_eval_rundir *rd, int n, cJSON *const *rows, s
 sa_status sa_eval_rundir_set_status(sa_eval_rundir *rd, const char *status, const cJSON *extra,
                                     sa_error *err) {
     cJSON_DeleteItemFromObject(rd->run, "status");
-    cJSON_AddStringToObject(rd->run, "status", status);
+    int whole = cJSON_AddStringToObject(rd->run, "status", status) != NULL;
     if (extra) {
         const cJSON *x;
         cJSON_ArrayForEach(x, extra) {
             cJSON_DeleteItemFromObject(rd->run, x->string);
-            cJSON_AddItemToObject(rd->run, x->string, cJSON_Duplicate(x, 1));
+            whole &= sa_json_attach(rd->run, x->string, cJSON_Duplicate(x, 1));
         }
     }
+    /* run.json keeps its last whole state rather than one short of a field */
+    if (!whole) return sa_error_set(err, SA_ENOMEM, "%s/run.json: out of memory", rd->dir);
     return write_run_json(rd, err);
 }
 

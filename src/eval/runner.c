@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "eval/eval_json.h"
+#include "formats/jsonl.h"
 #include "safearith/eval.h"
 
 static double now_s(void) {
@@ -92,7 +93,7 @@ static sa_status gen_batch(const sa_eval_config *cfg, int d, const sa_eval_item 
         if (items[i]->kind == SA_EVAL_QA) {
             cJSON *a = cJSON_AddArrayToObject(rows[i], "answers");
             for (int k = 0; k < items[i]->n_answers; k++)
-                cJSON_AddItemToArray(a, cJSON_CreateString(items[i]->answers[k]));
+                sa_json_attach(a, NULL, cJSON_CreateString(items[i]->answers[k]));
             cJSON_AddNumberToObject(rows[i], "correct", exact_match(resp[i], items[i]));
         } else
             judged[i] = cJSON_AddObjectToObject(rows[i], "judges");
@@ -129,11 +130,13 @@ static sa_status mcq_batch(const sa_eval_config *cfg, int d, const sa_eval_item 
         const char *names[] = {"question"};
         const char *vals[] = {items[i]->text};
         char *c = sa_eval_subst(fmt, 1, names, vals);
-        for (int j = 0; j < items[i]->n_choices; j++, k++) {
-            ctx[k] = strdup(c ? c : "");
+        for (int j = 0; j < items[i]->n_choices && c; j++, k++) {
+            ctx[k] = strdup(c);
             size_t l = strlen(items[i]->choices[j]) + 2;
             if ((cont[k] = malloc(l))) snprintf(cont[k], l, " %s", items[i]->choices[j]);
+            if (!ctx[k] || !cont[k]) st = sa_error_set(err, SA_ENOMEM, "out of memory");
         }
+        if (!c) st = sa_error_set(err, SA_ENOMEM, "out of memory");
         free(c);
     }
     if (!st)
@@ -145,7 +148,7 @@ static sa_status mcq_batch(const sa_eval_config *cfg, int d, const sa_eval_item 
         cJSON *r = rows[i] = row_base(ds, d, it);
         cJSON *a = cJSON_AddArrayToObject(r, "logliks");
         for (int j = 0; j < it->n_choices; j++) {
-            cJSON_AddItemToArray(a, cJSON_CreateNumber(ll[k + j]));
+            sa_json_attach(a, NULL, cJSON_CreateNumber(ll[k + j]));
             if (ll[k + j] > ll[k + best]) best = j;
             double lj = ll[k + j] / (double)strlen(cont[k + j]),
                    lb = ll[k + best_norm] / (double)strlen(cont[k + best_norm]);
@@ -160,6 +163,34 @@ static sa_status mcq_batch(const sa_eval_config *cfg, int d, const sa_eval_item 
     for (int k = 0; k < total; k++) free(ctx ? ctx[k] : NULL), free(cont ? cont[k] : NULL);
     free(ctx), free(cont), free(ll), free(ntok);
     return st;
+}
+
+/* Whether a row holds every field its kind writes: cJSON drops a field whose allocation fails,
+ * and a row must never be appended short of one. */
+static int row_whole(const cJSON *r, const sa_eval_item *it, int n_judges) {
+    static const char *const base[] = {"ds", "dataset", "i", "group", "kind", "question"};
+    static const char *const gen[] = {"response", "judges"}, *const qa[] = {"response", "answers",
+                                                                            "correct"};
+    static const char *const mcq[] = {"logliks",   "answer",  "pred",
+                                      "pred_norm", "correct", "correct_norm"};
+    const char *const *more = it->kind == SA_EVAL_MCQ ? mcq : it->kind == SA_EVAL_QA ? qa : gen;
+    size_t n_more = it->kind == SA_EVAL_MCQ ? 6 : it->kind == SA_EVAL_QA ? 3 : 2;
+    if (!r || (it->category && !cJSON_HasObjectItem(r, "category"))) return 0;
+    for (size_t k = 0; k < 6; k++)
+        if (!cJSON_HasObjectItem(r, base[k])) return 0;
+    for (size_t k = 0; k < n_more; k++)
+        if (!cJSON_HasObjectItem(r, more[k])) return 0;
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(r, it->kind == SA_EVAL_MCQ  ? "logliks"
+                                                            : it->kind == SA_EVAL_QA ? "answers"
+                                                                                     : "judges");
+    int want = it->kind == SA_EVAL_MCQ  ? it->n_choices
+               : it->kind == SA_EVAL_QA ? it->n_answers
+                                        : n_judges;
+    if (cJSON_GetArraySize(list) != want) return 0;
+    for (const cJSON *v = it->kind == SA_EVAL_MCQ || it->kind == SA_EVAL_QA ? NULL : list->child; v;
+         v = v->next)
+        if (!cJSON_HasObjectItem(v, "flag") || !cJSON_HasObjectItem(v, "label")) return 0;
+    return 1;
 }
 
 typedef struct progress_state {
@@ -210,6 +241,11 @@ sa_status sa_eval_run(const sa_eval_config *cfg, sa_eval_rundir *rd, const sa_pr
             int kept = n;
             st = kind == SA_EVAL_MCQ ? mcq_batch(cfg, d, batch, n, rows, err)
                                      : gen_batch(cfg, d, batch, n, rows, &kept, err);
+            for (int k = 0; k < kept; k++) /* only whole rows are appended */
+                if (!row_whole(rows[k], batch[k], cfg->n_judges)) {
+                    kept = k;
+                    if (!st) st = sa_error_set(err, SA_ENOMEM, "out of memory (building a row)");
+                }
             sa_error append_err = {0};
             sa_status ast = (!st || kept < n) && kept
                                 ? sa_eval_rundir_append(rd, kept, rows, &append_err)

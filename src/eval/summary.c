@@ -31,9 +31,63 @@ static cJSON *rate_obj(long k, long n, long unparseable) {
     sa_interval ci = sa_wilson(k, n, SA_Z95);
     cJSON_AddNumberToObject(o, "rate", n ? round6((double)k / (double)n) : 0);
     cJSON *c = cJSON_AddArrayToObject(o, "ci95");
-    cJSON_AddItemToArray(c, cJSON_CreateNumber(round6(ci.lo)));
-    cJSON_AddItemToArray(c, cJSON_CreateNumber(round6(ci.hi)));
+    sa_json_attach(c, NULL, cJSON_CreateNumber(round6(ci.lo)));
+    sa_json_attach(c, NULL, cJSON_CreateNumber(round6(ci.hi)));
     return o;
+}
+
+/* ---- completeness: cJSON drops an item whose allocation fails, so the summary is checked
+ * against what the builders below write before anyone reads it ---- */
+
+static int has_all(const cJSON *o, const char *const *keys) {
+    if (!cJSON_IsObject(o)) return 0;
+    for (; *keys; keys++)
+        if (!cJSON_HasObjectItem(o, *keys)) return 0;
+    return 1;
+}
+
+static int rate_whole(const cJSON *o, int unparseable) {
+    static const char *const k[] = {"k", "n", "rate", "ci95", NULL};
+    return has_all(o, k) && (!unparseable || cJSON_HasObjectItem(o, "unparseable")) &&
+           cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "ci95")) == 2;
+}
+
+static int metric_whole(const cJSON *m, int judge) {
+    static const char *const kj[] = {"metric", "judge", "value", "value_is", NULL}, *const ku[] = {
+                                                                                        "metric",
+                                                                                        "value",
+                                                                                        NULL};
+    if (!rate_whole(m, judge) || !has_all(m, judge ? kj : ku)) return 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(m, "by_category")) {
+        if (!rate_whole(c, 1) || !cJSON_HasObjectItem(c, "category")) return 0;
+    }
+    const cJSON *mac = cJSON_GetObjectItemCaseSensitive(m, "macro");
+    static const char *const km[] = {"rate", "ci95_normal", "n_categories", NULL};
+    if (mac && (!has_all(mac, km) ||
+                cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(mac, "ci95_normal")) != 2))
+        return 0;
+    const cJSON *an = cJSON_GetObjectItemCaseSensitive(m, "accuracy_norm");
+    return !an || rate_whole(an, 0);
+}
+
+static int summary_whole(const cJSON *s, int n_groups, int n_judges) {
+    static const char *const top[] = {"format", "rows", "groups", "judges", "overall", NULL},
+                             *const grp[] = {"group", "dataset", "kind", "n", NULL},
+                             *const ov[] = {"mean_asr", "mean_over_refusal", "mean_utility", NULL};
+    const cJSON *groups = cJSON_GetObjectItemCaseSensitive(s, "groups"), *g;
+    if (!has_all(s, top) || cJSON_GetArraySize(groups) != n_groups ||
+        cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(s, "judges")) != n_judges ||
+        !has_all(cJSON_GetObjectItemCaseSensitive(s, "overall"), ov))
+        return 0;
+    cJSON_ArrayForEach(g, groups) {
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(g, "utility"), *m;
+        const cJSON *js = cJSON_GetObjectItemCaseSensitive(g, "judges");
+        if (!has_all(g, grp) || (u ? !metric_whole(u, 0) : cJSON_GetArraySize(js) != n_judges))
+            return 0;
+        cJSON_ArrayForEach(m, js) if (!metric_whole(m, 1)) return 0;
+    }
+    return 1;
 }
 
 static const char *sget(const cJSON *o, const char *k) {
@@ -88,6 +142,10 @@ static cJSON *judge_metric(const cJSON *const *rows, int n, const char *judge, i
     long *ck = calloc((size_t)n + 1, sizeof *ck), *cv = calloc((size_t)n + 1, sizeof *cv),
          *cu = calloc((size_t)n + 1, sizeof *cu);
     int nc = 0;
+    if (!cats || !ck || !cv || !cu) { /* NULL: summary_whole then refuses the summary */
+        free(cats), free(ck), free(cv), free(cu);
+        return NULL;
+    }
     for (int i = 0; i < n; i++) {
         const cJSON *jv = cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(rows[i], "judges"), judge);
@@ -120,7 +178,7 @@ static cJSON *judge_metric(const cJSON *const *rows, int n, const char *judge, i
         for (int q = 0; q < nc; q++) {
             cJSON *co = rate_obj(ck[q], cv[q], cu[q]);
             cJSON_AddStringToObject(co, "category", cats[q]);
-            cJSON_AddItemToArray(bc, co);
+            sa_json_attach(bc, NULL, co);
             if (cv[q]) {
                 double p = (double)ck[q] / (double)cv[q];
                 sum += p, var += p * (1 - p) / (double)cv[q], used++;
@@ -131,8 +189,8 @@ static cJSON *judge_metric(const cJSON *const *rows, int n, const char *judge, i
             cJSON *mo = cJSON_AddObjectToObject(o, "macro");
             cJSON_AddNumberToObject(mo, "rate", round6(m));
             cJSON *c = cJSON_AddArrayToObject(mo, "ci95_normal");
-            cJSON_AddItemToArray(c, cJSON_CreateNumber(round6(fmax(0, m - SA_Z95 * se))));
-            cJSON_AddItemToArray(c, cJSON_CreateNumber(round6(fmin(1, m + SA_Z95 * se))));
+            sa_json_attach(c, NULL, cJSON_CreateNumber(round6(fmax(0, m - SA_Z95 * se))));
+            sa_json_attach(c, NULL, cJSON_CreateNumber(round6(fmin(1, m + SA_Z95 * se))));
             cJSON_AddNumberToObject(mo, "n_categories", used);
             if (harmful) value = m;
         }
@@ -152,7 +210,7 @@ static cJSON *utility_metric(const cJSON *const *rows, int n, int mcq) {
     cJSON *o = rate_obj(k, n, -1);
     cJSON_AddStringToObject(o, "metric", mcq ? "accuracy" : "exact_match");
     cJSON_AddNumberToObject(o, "value", n ? round6((double)k / n) : 0);
-    if (mcq) cJSON_AddItemToObject(o, "accuracy_norm", rate_obj(kn, n, -1));
+    if (mcq) sa_json_attach(o, "accuracy_norm", rate_obj(kn, n, -1));
     return o;
 }
 
@@ -161,11 +219,11 @@ static cJSON *judge_names(const cJSON *run, const cJSON *const *rows, int n) {
     const cJSON *j;
     for (int k = 0; k < 2; k++)
         cJSON_ArrayForEach(j, judge_list(run, k)) if (sget(j, "name"))
-            cJSON_AddItemToArray(names, cJSON_CreateString(sget(j, "name")));
+            sa_json_attach(names, NULL, cJSON_CreateString(sget(j, "name")));
     if (!cJSON_GetArraySize(names) && n) { /* no settings: take the first row's judges */
         const cJSON *x;
         cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(rows[0], "judges"))
-            cJSON_AddItemToArray(names, cJSON_CreateString(x->string));
+            sa_json_attach(names, NULL, cJSON_CreateString(x->string));
     }
     return names;
 }
@@ -181,16 +239,17 @@ static cJSON *overall(const cJSON *groups) {
         const cJSON *u = cJSON_GetObjectItemCaseSensitive(g, "utility");
         const cJSON *m =
             u ? u : cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(g, "judges"), 0);
-        int k = u ? 2 : !strcmp(kind, "harmful") ? 0 : -1;
-        if (k < 0 && m && !strcmp(sget(m, "metric"), "over_refusal")) k = 1;
+        const char *metric = sget(m, "metric"); /* groups may be short of a field: OOM */
+        int k = u ? 2 : kind && !strcmp(kind, "harmful") ? 0 : -1;
+        if (k < 0 && metric && !strcmp(metric, "over_refusal")) k = 1;
         if (k < 0 || !m || !nget(m, "n")) continue;
         sum[k] += nget(m, "value"), n[k]++;
     }
     cJSON *o = cJSON_CreateObject();
     const char *names[3] = {"mean_asr", "mean_over_refusal", "mean_utility"};
     for (int k = 0; k < 3; k++)
-        cJSON_AddItemToObject(
-            o, names[k], n[k] ? cJSON_CreateNumber(round6(sum[k] / n[k])) : cJSON_CreateNull());
+        sa_json_attach(o, names[k],
+                       n[k] ? cJSON_CreateNumber(round6(sum[k] / n[k])) : cJSON_CreateNull());
     return o;
 }
 
@@ -199,6 +258,7 @@ cJSON *sa_eval_summary_build(const cJSON *rows_arr, const cJSON *run) {
     cJSON_ArrayForEach(r, rows_arr) if (sa_eval_row_problem(r)) return NULL;
     int n = cJSON_GetArraySize(rows_arr);
     const cJSON **rows = calloc((size_t)n + 1, sizeof *rows);
+    if (!rows) return NULL;
     int i = 0;
     cJSON_ArrayForEach(r, rows_arr) rows[i++] = r;
     qsort(rows, (size_t)n, sizeof *rows, cmp_rows);
@@ -212,7 +272,8 @@ cJSON *sa_eval_summary_build(const cJSON *rows_arr, const cJSON *run) {
     /* groups in order of their first row (rows are sorted by dataset, then index) */
     const cJSON **grow = calloc((size_t)n + 1, sizeof *grow);
     uint8_t *taken = calloc((size_t)n + 1, 1);
-    for (int a = 0; a < n; a++) {
+    int n_groups = 0;
+    for (int a = 0; a < n && grow && taken; a++) {
         if (taken[a]) continue;
         const char *g = sget(rows[a], "group");
         int m = 0;
@@ -227,18 +288,26 @@ cJSON *sa_eval_summary_build(const cJSON *rows_arr, const cJSON *run) {
         cJSON_AddStringToObject(go, "kind", kind);
         cJSON_AddNumberToObject(go, "n", m);
         if (!strcmp(kind, "mcq") || !strcmp(kind, "qa")) {
-            cJSON_AddItemToObject(go, "utility", utility_metric(grow, m, !strcmp(kind, "mcq")));
+            sa_json_attach(go, "utility", utility_metric(grow, m, !strcmp(kind, "mcq")));
         } else {
             cJSON *jo = cJSON_AddArrayToObject(go, "judges");
             const cJSON *nm;
-            cJSON_ArrayForEach(nm, names) cJSON_AddItemToArray(
-                jo, judge_metric(grow, m, nm->valuestring, !strcmp(kind, "harmful"),
-                                 judge_is_refusal_type(run, nm->valuestring)));
+            cJSON_ArrayForEach(nm, names)
+                sa_json_attach(jo, NULL,
+                               judge_metric(grow, m, nm->valuestring, !strcmp(kind, "harmful"),
+                                            judge_is_refusal_type(run, nm->valuestring)));
         }
-        cJSON_AddItemToArray(groups, go);
+        sa_json_attach(groups, NULL, go);
+        n_groups++;
     }
+    int whole = grow && taken;
     free(grow), free(taken), free(rows);
-    cJSON_AddItemToObject(s, "judges", names);
-    cJSON_AddItemToObject(s, "overall", overall(groups));
+    int n_judges = cJSON_GetArraySize(names);
+    sa_json_attach(s, "judges", names);
+    sa_json_attach(s, "overall", overall(groups));
+    if (!whole || !summary_whole(s, n_groups, n_judges)) {
+        cJSON_Delete(s);
+        return NULL;
+    }
     return s;
 }

@@ -205,7 +205,8 @@ sa_status sa_eval_summarize_json(const char *run_dir, cJSON **summary_out, sa_er
     sa_status st = load_run_rows(run_dir, &run, &rows, err);
     if (st) return st;
     cJSON *s = sa_eval_summary_build(rows, run);
-    cJSON_AddBoolToObject(s, "complete", expected_rows(run) == cJSON_GetArraySize(rows));
+    if (!cJSON_AddBoolToObject(s, "complete", expected_rows(run) == cJSON_GetArraySize(rows)))
+        cJSON_Delete(s), s = NULL;
     char *json = s ? with_newline(cJSON_Print(s)) : NULL,
          *md = s ? sa_eval_summary_markdown(s, run) : NULL;
     st = (!json || !md) ? sa_error_set(err, SA_ENOMEM, "out of memory") : SA_OK;

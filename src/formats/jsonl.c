@@ -109,3 +109,10 @@ sa_status sa_json_read(const char *path, cJSON **out, sa_error *err) {
     free(data);
     return st;
 }
+
+int sa_json_attach(cJSON *parent, const char *key, cJSON *item) {
+    int ok = parent && item &&
+             (key ? cJSON_AddItemToObject(parent, key, item) : cJSON_AddItemToArray(parent, item));
+    if (!ok) cJSON_Delete(item);
+    return ok;
+}

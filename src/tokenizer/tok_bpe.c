@@ -42,7 +42,9 @@ struct tok_cache {
 };
 
 /* ---- loading ---- */
-static sa_status load_vocab(const cJSON *vocab, tok_bpe *m, sa_error *err) {
+/* Ids index arrays (id_to_tok here, added_by_id in tok_load.c), so an id at or above `id_limit`
+ * (tok_id_limit) is refused: a 26 KB file with id 2e9 once made the loader allocate gigabytes. */
+static sa_status load_vocab(const cJSON *vocab, size_t id_limit, tok_bpe *m, sa_error *err) {
     int n = cJSON_GetArraySize(vocab);
     if (!cJSON_IsObject(vocab))
         return sa_error_set(err, SA_EFORMAT, "model.vocab is not an object");
@@ -52,6 +54,11 @@ static sa_status load_vocab(const cJSON *vocab, tok_bpe *m, sa_error *err) {
         if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 2e9)
             return sa_error_set(err, SA_EFORMAT, "model.vocab[\"%.40s\"]: id is not a valid number",
                                 e->string);
+        if (e->valuedouble >= (double)id_limit)
+            return sa_error_set(err, SA_EFORMAT,
+                                "model.vocab[\"%.40s\"]: id %.0f is beyond what the file's tokens "
+                                "can use (ids below %zu)",
+                                e->string, e->valuedouble, id_limit);
         int32_t id = (int32_t)e->valuedouble;
         if (tok_strmap_put(&m->vocab, e->string, strlen(e->string), id))
             return sa_error_set(err, SA_ENOMEM, "model.vocab");
@@ -125,7 +132,7 @@ static sa_status load_merges(const cJSON *merges, tok_bpe *m, sa_error *err) {
     return st;
 }
 
-sa_status tok_bpe_parse(const cJSON *j, tok_bpe *m, sa_error *err) {
+sa_status tok_bpe_parse(const cJSON *j, size_t id_limit, tok_bpe *m, sa_error *err) {
     memset(m, 0, sizeof *m);
     m->unk_id = -1;
     const char *type = tok_json_str(j, "type");
@@ -147,7 +154,7 @@ sa_status tok_bpe_parse(const cJSON *j, tok_bpe *m, sa_error *err) {
                *s = tok_json_str(j, "end_of_word_suffix");
     if (p && *p) m->cont_prefix = tok_strdup(p);
     if (s && *s) m->eow_suffix = tok_strdup(s);
-    sa_status st = load_vocab(cJSON_GetObjectItemCaseSensitive(j, "vocab"), m, err);
+    sa_status st = load_vocab(cJSON_GetObjectItemCaseSensitive(j, "vocab"), id_limit, m, err);
     if (st == SA_OK) st = load_merges(cJSON_GetObjectItemCaseSensitive(j, "merges"), m, err);
     if (st != SA_OK) return st;
     const char *unk = tok_json_str(j, "unk_token");

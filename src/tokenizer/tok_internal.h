@@ -211,7 +211,8 @@ typedef struct tok_bpe {
     tok_cache *cache;
 } tok_bpe;
 
-sa_status tok_bpe_parse(const struct cJSON *j, tok_bpe *m, sa_error *err);
+/* Ids must lie below `id_limit` (tok_load.c: tok_id_limit). */
+sa_status tok_bpe_parse(const struct cJSON *j, size_t id_limit, tok_bpe *m, sa_error *err);
 void tok_bpe_free(tok_bpe *m);
 /* Encode one pre-token, appending ids. */
 sa_status tok_bpe_encode(tok_bpe *m, const char *s, size_t n, sa_tokens *out, sa_error *err);

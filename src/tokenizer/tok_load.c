@@ -14,7 +14,8 @@
 #include "safearith/safetensors.h"
 #include "tokenizer/tok_internal.h"
 
-static sa_status parse_added(const cJSON *arr, sa_tokenizer *t, sa_error *err) {
+/* Added tokens; an id must lie below `limit` (tok_id_limit). */
+static sa_status parse_added(const cJSON *arr, size_t limit, sa_tokenizer *t, sa_error *err) {
     int n = cJSON_GetArraySize(arr);
     if (arr && !cJSON_IsArray(arr))
         return sa_error_set(err, SA_EFORMAT, "added_tokens is not a list");
@@ -29,6 +30,11 @@ static sa_status parse_added(const cJSON *arr, sa_tokenizer *t, sa_error *err) {
         if (!content || !cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble > 2e9)
             return sa_error_set(err, SA_EFORMAT, "added_tokens[%d]: needs \"id\" and \"content\"",
                                 i);
+        if (id->valuedouble >= (double)limit)
+            return sa_error_set(err, SA_EFORMAT,
+                                "added_tokens[%d]: id %.0f is beyond what the file's tokens can "
+                                "use (ids below %zu)",
+                                i, id->valuedouble, limit);
         tok_added *a = &t->added[t->n_added++];
         a->id = (int32_t)id->valuedouble;
         a->content = tok_strdup(content);
@@ -55,6 +61,11 @@ static sa_status template_ids(const cJSON *specials, const char *name, tok_buf *
         return sa_error_set(err, SA_EFORMAT, "post_processor: special token \"%.40s\" has no ids",
                             name);
     for (const cJSON *e = arr->child; e; e = e->next) {
+        if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 2e9)
+            return sa_error_set(err, SA_EFORMAT,
+                                "post_processor: special token \"%.40s\" has an id that is not a "
+                                "valid number",
+                                name);
         int32_t v = (int32_t)e->valuedouble;
         if (tok_buf_put(ids, &v, sizeof v)) return sa_error_set(err, SA_ENOMEM, "post_processor");
     }
@@ -161,10 +172,22 @@ static sa_status build_tries(sa_tokenizer *t, sa_error *err) {
     return SA_OK;
 }
 
+/* The ids a file may use. Tables are indexed by id (id_to_tok, added_by_id), so an id costs memory
+ * however few tokens the file has; ids are kept below twice the file's tokens (vocab entries and
+ * added tokens) plus 1024, which keeps those tables proportional to the file and still reads the
+ * holes that Hugging Face allows between ids. */
+static size_t tok_id_limit(const cJSON *model, const cJSON *added) {
+    size_t n = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(model, "vocab")) +
+               (size_t)cJSON_GetArraySize(added);
+    return 2 * n + 1024;
+}
+
 sa_status tok_load_json(sa_tokenizer *t, const cJSON *root, sa_error *err) {
     sa_status st = check_extras(root, err);
-    if (st == SA_OK)
-        st = tok_bpe_parse(cJSON_GetObjectItemCaseSensitive(root, "model"), &t->bpe, err);
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
+    size_t id_limit = tok_id_limit(model, added);
+    if (st == SA_OK) st = tok_bpe_parse(model, id_limit, &t->bpe, err);
     if (st == SA_OK)
         st = tok_normalizer_parse(cJSON_GetObjectItemCaseSensitive(root, "normalizer"),
                                   &t->normalizer, err);
@@ -173,8 +196,7 @@ sa_status tok_load_json(sa_tokenizer *t, const cJSON *root, sa_error *err) {
                               err);
     if (st == SA_OK)
         st = tok_decoder_parse(cJSON_GetObjectItemCaseSensitive(root, "decoder"), &t->decoder, err);
-    if (st == SA_OK)
-        st = parse_added(cJSON_GetObjectItemCaseSensitive(root, "added_tokens"), t, err);
+    if (st == SA_OK) st = parse_added(added, id_limit, t, err);
     if (st != SA_OK) return st;
     tok_buf pre = {0}, post = {0};
     st = parse_post(cJSON_GetObjectItemCaseSensitive(root, "post_processor"), &pre, &post, err);
@@ -187,6 +209,14 @@ sa_status tok_load_json(sa_tokenizer *t, const cJSON *root, sa_error *err) {
     for (size_t i = 0; i < t->n_added; i++)
         if ((size_t)t->added[i].id + 1 > nv) nv = (size_t)t->added[i].id + 1;
     t->n_vocab = nv;
+    for (size_t i = 0; i < t->n_pre + t->n_post; i++) {
+        int32_t id = i < t->n_pre ? t->pre_ids[i] : t->post_ids[i - t->n_pre];
+        if ((size_t)id >= nv)
+            return sa_error_set(err, SA_EFORMAT,
+                                "post_processor: special token id %d is beyond the vocabulary "
+                                "(%zu ids)",
+                                id, nv);
+    }
     t->added_by_id = malloc(nv * sizeof *t->added_by_id);
     if (!t->added_by_id) return sa_error_set(err, SA_ENOMEM, "vocabulary");
     for (size_t i = 0; i < nv; i++) t->added_by_id[i] = -1;

@@ -471,6 +471,44 @@ static void refusals(void) {
     CHECK(sa_tokenizer_load(dir, &t, &err) == SA_EFORMAT && t == NULL);
     CHECK_MSG(strstr(err.msg, "tokenizer.json: line 1: invalid UTF-8 (byte 0xFF") != NULL, "%s",
               err.msg);
+    /* ids beyond what the file can hold: a 26 KB file with id 2e9 once made the loader allocate
+     * gigabytes (found by fuzz_tokenizer_json); ids index arrays sized by the largest id */
+    static const char *const huge[][2] = {
+        {"{'model':{'type':'BPE','vocab':{'a':0,'b':1000000},'merges':[]}}",
+         "model.vocab[\"b\"]: id 1000000 is beyond what the file's tokens can use (ids below "
+         "1028)"},
+        {"{'added_tokens':[{'id':1030,'content':'<s>'}],"
+         "'model':{'type':'BPE','vocab':{'a':0,'b':1},'merges':[]}}",
+         "added_tokens[0]: id 1030 is beyond what the file's tokens can use (ids below 1030)"},
+        {"{'added_tokens':[{'id':1029,'content':'<s>'}],"
+         "'model':{'type':'BPE','vocab':{'a':0,'b':1},'merges':[]}}",
+         NULL},
+        {"{'post_processor':{'type':'TemplateProcessing','single':[{'SpecialToken':{'id':'<s>'}},"
+         "{'Sequence':{'id':'A'}}],'special_tokens':{'<s>':{'ids':[1e300]}}},"
+         "'model':{'type':'BPE','vocab':{'a':0,'b':1},'merges':[]}}",
+         "special token \"<s>\" has an id that is not a valid number"},
+        {"{'post_processor':{'type':'TemplateProcessing','single':[{'SpecialToken':{'id':'<s>'}},"
+         "{'Sequence':{'id':'A'}}],'special_tokens':{'<s>':{'ids':[7]}}},"
+         "'model':{'type':'BPE','vocab':{'a':0,'b':1},'merges':[]}}",
+         "special token id 7 is beyond the vocabulary (2 ids)"},
+        {"{'model':{'type':'BPE','vocab':{'a':0,'b':2e9},'merges':[]}}",
+         "model.vocab[\"b\"]: id 2000000000 is beyond"},
+    };
+    for (size_t i = 0; i < sizeof huge / sizeof *huge; i++) {
+        char *j = q(huge[i][0]);
+        write_file("tokenizer.json", j);
+        free(j);
+        sa_status st = sa_tokenizer_load(dir, &t, &err);
+        if (!huge[i][1]) {
+            CHECK_MSG(st == SA_OK && sa_tokenizer_vocab_size(t) == 1030, "case %zu: %s", i,
+                      err.msg);
+        } else {
+            CHECK_MSG(st == SA_EFORMAT && t == NULL, "case %zu accepted", i);
+            CHECK_MSG(strstr(err.msg, huge[i][1]) != NULL, "case %zu: %s", i, err.msg);
+        }
+        sa_tokenizer_free(t);
+        t = NULL;
+    }
     write_file("tokenizer.json", "{\"model\":\n{\"type\":\"BPE\",\n\"vocab\":{");
     CHECK(sa_tokenizer_load(dir, &t, &err) == SA_EFORMAT && t == NULL);
     CHECK_MSG(strstr(err.msg, "tokenizer.json: line 3: not valid JSON") != NULL, "%s", err.msg);
