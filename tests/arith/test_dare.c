@@ -12,6 +12,7 @@
 
 #include "arith/dare.h"
 #include "common/check.h"
+#include "common/test_files.h"
 #include "safearith/arith.h"
 #include "core/fsutil.h"
 #include "safearith/safetensors.h"
@@ -96,14 +97,6 @@ static char *make_model(const char *name, unsigned seed) {
     return dir;
 }
 
-static char *slurp(const char *dir, size_t *len) {
-    char *p = sa_path_join(dir, "model.safetensors"), *data = NULL;
-    *len = 0;
-    sa_read_file(p, &data, len, NULL);
-    free(p);
-    return data;
-}
-
 static void same_for_threads(const char *what,
                              sa_status (*op)(const char *out, sa_pool *pool, sa_error *err)) {
     const int threads[] = {1, 2, 3, 7};
@@ -118,7 +111,7 @@ static void same_for_threads(const char *what,
         CHECK_MSG(op(out, pool, &err) == SA_OK, "%s: %s", what, err.msg);
         sa_pool_destroy(pool);
         size_t len;
-        char *data = slurp(out, &len);
+        char *data = test_read_model(out, &len);
         CHECK_MSG(data && len > 4 * 1024 * 1024, "%s: output missing or short", what);
         if (!first) {
             first = data;

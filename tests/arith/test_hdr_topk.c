@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/check.h"
+#include "common/test_files.h"
 #include "safearith/arith.h"
 #include "core/fsutil.h"
 #include "safearith/safetensors.h"
@@ -42,14 +43,6 @@ static char *make_model(const char *name, unsigned seed, int coarse) {
     return dir;
 }
 
-static char *slurp(const char *dir, size_t *len) {
-    char *p = sa_path_join(dir, "model.safetensors"), *data = NULL;
-    *len = 0;
-    sa_read_file(p, &data, len, NULL);
-    free(p);
-    return data;
-}
-
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/sa_test_hdr_topk_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -81,7 +74,7 @@ int main(void) {
         CHECK(sa_hdr(t, b, h, &ho, &o, &r2, &err) == SA_OK);
         CHECK(r1.kept_params == r2.kept_params);
         size_t n1, n2;
-        char *d1 = slurp(out, &n1), *d2 = slurp(out2, &n2);
+        char *d1 = test_read_model(out, &n1), *d2 = test_read_model(out2, &n2);
         CHECK_MSG(d1 && d2 && n1 == n2 && !memcmp(d1, d2, n1), "k=%g: outputs differ", ks[i]);
         free(d1), free(d2);
     }

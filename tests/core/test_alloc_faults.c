@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/check.h"
+#include "common/test_files.h"
 #include "common/tiny_llama.h"
 #include "core/alloc.h"
 #include "core/fsutil.h"
@@ -52,19 +53,6 @@ static void tree_digest(const char *dir, char hex[65]) {
         if (fscanf(f, "%64s", hex) != 1) hex[0] = 0;
         pclose(f);
     }
-}
-
-/* Entries of the output directory (0 after a failed run: nothing, no temporary). */
-static int out_entries(void) {
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "ls -A '%s' | wc -l", out);
-    FILE *f = popen(cmd, "r");
-    int n = -1;
-    if (f) {
-        if (fscanf(f, "%d", &n) != 1) n = -1;
-        pclose(f);
-    }
-    return n;
 }
 
 static void clear_out(void) {
@@ -250,7 +238,7 @@ static int eval_complete(const char *dir) {
 /* An evaluation that failed part-way may leave its run directory: it must resume to the whole
  * run (no lost or doubled row). Other outputs must not exist at all. */
 static int failed_cleanly(sa_status (*fn)(sa_error *)) {
-    if (fn != run_eval) return out_entries() == 0;
+    if (fn != run_eval) return test_dir_entries(out) == 0;
     char *p = outp("run");
     int ok = 1;
     if (sa_is_dir(p)) {

@@ -8,23 +8,12 @@
 #include <unistd.h>
 
 #include "common/check.h"
+#include "common/test_files.h"
 #include "core/fsutil.h"
 
 static int exists(const char *p) {
     struct stat st;
     return lstat(p, &st) == 0;
-}
-
-static int count_entries(const char *dir) {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "ls -A '%s' | wc -l", dir);
-    FILE *f = popen(cmd, "r");
-    int n = -1;
-    if (f) {
-        if (fscanf(f, "%d", &n) != 1) n = -1;
-        pclose(f);
-    }
-    return n;
 }
 
 static void test_afile(const char *root) {
@@ -53,7 +42,7 @@ static void test_afile(const char *root) {
     sa_afile_abort(&af);
     CHECK(sa_read_file(path, &data, &len, &err) == SA_OK && !strcmp(data, "bye"));
     free(data);
-    CHECK_EQ_INT(count_entries(root), 1);
+    CHECK_EQ_INT(test_dir_entries(root), 1);
     unlink(path);
     free(path);
     /* a missing directory is a clear error */
@@ -81,12 +70,12 @@ static void test_outdir(const char *root) {
     CHECK(!exists(out));
     CHECK(sa_outdir_commit(&od, &err) == SA_OK);
     CHECK(sa_is_dir(out));
-    CHECK_EQ_INT(count_entries(out), 1);
+    CHECK_EQ_INT(test_dir_entries(out), 1);
     CHECK(sa_outdir_open(&od, out, inputs, 1, 0, &err) == SA_EEXIST);
     /* abort removes everything */
     CHECK(sa_outdir_open(&od, out, inputs, 1, 1, &err) == SA_OK);
     sa_outdir_abort(&od);
-    CHECK_EQ_INT(count_entries(root), 2); /* input, result */
+    CHECK_EQ_INT(test_dir_entries(root), 2); /* input, result */
     free(in);
     free(out);
     free(inside);
@@ -119,9 +108,9 @@ static void test_sigkill(const char *root) {
     CHECK(WIFSIGNALED(status));
     CHECK(!exists(out));
     CHECK(!exists(file));
-    CHECK_EQ_INT(count_entries(root), 1); /* only the dead child's hidden temp dir */
+    CHECK_EQ_INT(test_dir_entries(root), 1); /* only the dead child's hidden temp dir */
     sa_outdir_sweep_stale(out);
-    CHECK_EQ_INT(count_entries(root), 0);
+    CHECK_EQ_INT(test_dir_entries(root), 0);
     close(pipefd[0]);
     close(pipefd[1]);
     free(out);
