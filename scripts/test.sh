@@ -2,7 +2,8 @@
 # test.sh: build safearith and run every test, twice: a normal -Werror build, then under
 # AddressSanitizer + UndefinedBehaviorSanitizer (clang), where each libFuzzer target of fuzz/ also
 # runs a few thousand mutations of its seeds (fuzz/smoke.sh). Installs missing Debian packages and the
-# npm test references first. Usage: scripts/test.sh [--quick]  (--quick: normal build only)
+# npm test references first; between the two, scripts/coverage.sh prints src/'s line and branch
+# coverage. Usage: scripts/test.sh [--quick]  (--quick: normal build only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh --test
@@ -19,6 +20,8 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSA_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure -j"$jobs")
 if [ "${1:-}" != "--quick" ]; then
+  # Line and branch coverage of src/ by the same suites (gcc --coverage), printed for the log.
+  scripts/coverage.sh build-cov | tail -n 34
   CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSA_WERROR=ON \
     -DSA_SANITIZE=ON -DSA_FUZZ=ON -DSA_ALLOC_FAULTS=ON >/dev/null
   cmake --build build-asan -j"$jobs"

@@ -33,7 +33,7 @@ check "private deps only in Requires.private" bash -c \
   "test -z \"\$(pkg-config --print-requires safearith)\" && pkg-config --print-requires-private safearith | grep -q libcjson"
 
 # The compiler of this build; a sanitizer build's library needs the program built with the same
-# sanitizers (their runtime comes with the program, not with the library).
+# sanitizers (their runtime comes with the program, not with the library); likewise gcov's.
 cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")
 cc=${cc:-cc}
 cxx=c++
@@ -41,6 +41,10 @@ san=()
 if nm -D "$libdir/libsafearith.so" | grep __asan_init >/dev/null; then # not -q: no SIGPIPE under pipefail
   san=(-fsanitize=address,undefined)
   cxx=clang++
+fi
+# a coverage build's library (SA_COVERAGE) needs gcov's runtime in the program (--coverage)
+if grep '^SA_COVERAGE:BOOL=ON' "$build/CMakeCache.txt" >/dev/null; then
+  san+=(--coverage)
 fi
 cat >"$tmp/hello.c" <<'C'
 #include <safearith/safearith.h>
