@@ -3,7 +3,7 @@
 # C program compiled with nothing but `pkg-config --cflags --libs safearith` links against the
 # shared library (versioned soname) and prints sa_version(), the same as `safearith --version`; a
 # C++ program links the same way (extern "C" guards); the static library, the headers (version.h
-# in, the internal fsutil.h out, no cJSON), a man page for every command of `safearith help` and the bash
+# in, the internal fsutil.h out, no cJSON), exactly the public functions exported, a man page for every command of `safearith help` and the bash
 # completion are installed.
 set -euo pipefail
 build=${SA_BUILD_DIR:?}
@@ -29,6 +29,15 @@ check "version.h installed" test -f "$prefix/include/safearith/version.h"
 check "fsutil.h is internal" test ! -e "$prefix/include/safearith/fsutil.h"
 check "no third-party type (cJSON) in the public headers" bash -c \
   "! grep -rn 'cJSON\|cjson' '$prefix/include/safearith'"
+# The shared library exports exactly the public headers' functions: every one the static
+# library defines, and no internal sa_ symbol (sa_path_join is src/core/fsutil.h's).
+grep -ohE '\bsa_[a-z0-9_]+[[:space:]]*\(' "$prefix"/include/safearith/*.h | tr -d ' \t(' | sort -u >"$tmp/declared"
+nm --defined-only "$libdir/libsafearith.a" 2>/dev/null | awk '$2 == "T" {print $3}' | sort -u >"$tmp/defined"
+comm -12 "$tmp/declared" "$tmp/defined" >"$tmp/public"
+nm -D --defined-only "$libdir/libsafearith.so" | awk '{print $3}' | sort -u >"$tmp/exported"
+check "public functions found" test "$(wc -l <"$tmp/public")" -gt 200
+check "the shared library exports exactly the public functions" cmp -s "$tmp/public" "$tmp/exported"
+check "an internal function is not exported" bash -c "! grep -qx sa_path_join '$tmp/exported'"
 check "private deps only in Requires.private" bash -c \
   "test -z \"\$(pkg-config --print-requires safearith)\" && pkg-config --print-requires-private safearith | grep -q libcjson"
 
