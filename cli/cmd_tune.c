@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "flags.h"
+#include "safearith/eval.h"
 #include "safearith/tune.h"
 
 #define CMD "tune"
@@ -90,6 +91,7 @@ static int cmd_tune(int argc, char **argv) {
     sa_tune_opts_init(&o);
     o.dir = a.out, o.trials = (int)a.trials, o.resume = a.resume, o.pick = a.pick;
     o.n_threads = (int)a.threads, o.progress = &prog;
+    o.api_key = sa_eval_api_key_env(), o.interrupted = cli_interrupted;
     sa_tune_result res;
     sa_status st = sa_tune_run(r, &o, &res, &err);
     cli_progress_end();

@@ -78,10 +78,14 @@ typedef struct sa_tune_opts {
     long pick;     /* the trial to evaluate on the test split; < 0: the best under constraints */
     int n_threads; /* <= 0: all cores */
     const sa_progress *progress; /* stage "trial N/T: ..." with done/total of that step */
+    /* a server judge (eval.judge: server:URL...): sent as "Authorization: Bearer KEY"; NULL:
+     * none. Never written anywhere (sa_eval_api_key_env reads it from the environment) */
+    const char *api_key;
+    int (*interrupted)(void); /* polled while waiting for a server; non-zero: SA_EINTR */
 } sa_tune_opts;
 
 /* Defaults: no directory, the recipe's trial count, no resume, pick -1 (the best under the
- * constraints), all cores, no progress. */
+ * constraints), all cores, no progress, no API key. */
 void sa_tune_opts_init(sa_tune_opts *o);
 
 typedef struct sa_tune_result {

@@ -54,6 +54,11 @@ sa_status sa_eval_rejudge_json(const sa_eval_opts *o, const sa_progress *prog, c
 sa_status sa_eval_agreement_json(const sa_eval_opts *o, const char *labels_path,
                                  const sa_progress *prog, cJSON **report, sa_error *err);
 
+/* Split a server judge's spec "server:URL[:part...]" in place (s is modified) into tok[0] =
+ * "server", tok[1] = the URL (which keeps its colons: it ends at the first ':' after its host
+ * and port) and the remaining ':'-separated parts; returns the number of tokens (at most max). */
+int sa_eval_judge_server_split(char *s, char **tok, int max);
+
 /* What a verdict says beyond its flag (Llama Guard's categories, WildGuard's three answers) as
  * fields to add to the verdict object, or NULL. */
 cJSON *sa_judge_details(const sa_judge_prompt *jp, const char *output);

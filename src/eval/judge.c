@@ -39,8 +39,8 @@ static int split(char *s, char **tok, int max) {
     return n;
 }
 
-/* Split "server:URL:rest" into "server", the URL, and the rest's parts (see the top). */
-static int split_server(char *s, char **tok, int max) {
+/* "server:URL:rest" into "server", the URL, and the rest's parts (see the top; eval_json.h). */
+int sa_eval_judge_server_split(char *s, char **tok, int max) {
     char *url = s + 7, *p = strstr(url, "://");
     p = p ? p + 3 : url;
     for (char *q = p; *q && *q != '/'; q++) /* user information: up to the last '@' */
@@ -61,7 +61,7 @@ static char *shown_spec(const char *spec) {
     if (strncmp(spec, "server:", 7)) return strdup(spec);
     char *copy = strdup(spec), *tok[8];
     if (!copy) return NULL;
-    int n = split_server(copy, tok, 8);
+    int n = sa_eval_judge_server_split(copy, tok, 8);
     char *url = n > 1 ? sa_eval_url_public(tok[1]) : NULL;
     size_t len = strlen(spec) + 16;
     char *out = url ? malloc(len) : NULL;
@@ -196,7 +196,9 @@ sa_status sa_eval_judge_parse(const char *spec, const char *lists_file, sa_eval_
         sa_eval_judge_free(out);
         return sa_error_set(err, SA_ENOMEM, "--judge %s: out of memory", spec);
     }
-    int n = !strncmp(copy, "server:", 7) ? split_server(copy, tok, 8) : split(copy, tok, 8), k = 0;
+    int n = !strncmp(copy, "server:", 7) ? sa_eval_judge_server_split(copy, tok, 8)
+                                         : split(copy, tok, 8),
+        k = 0;
     for (int i = 0; i < n; i++) { /* name=NAME: the judge's name in rows and summaries */
         if (!strncmp(tok[i], "name=", 5) && tok[i][5]) {
             free(out->name);

@@ -45,14 +45,15 @@ static sa_status apply_trial(sa_tune_ctx *c, const cJSON *params, const char *ou
     sa_status st = SA_OK;
     if (weights && (r->method == SA_TUNE_HDR || r->method == SA_TUNE_HDR_ICV))
         st = sa_hdr_topk_open(r->target, r->base, r->harmful, c->pool, &c->progress, &c->topk, err);
-    const char *model_dir;
+    const char *model_dir = c->model_in;
     sa_steer plan = {0};
     int has_plan = 0;
     if (!st && weights)
         st = sa_tune_build(c, params, out_model, 0, &model_dir, &plan, &has_plan, err);
     if (has_plan) sa_steer_free(&plan);
     const sa_cvec *cv = NULL;
-    if (!st && icv) st = sa_tune_icv(c, params, &cv, err);
+    sa_cvec own = {0};
+    if (!st && icv) st = sa_tune_icv(c, params, model_dir, &own, &cv, err);
     const char *inputs[] = {r->target, r->base, r->harmful, r->pairs, out_model};
     if (!st && icv) st = sa_output_check(out_cvec, inputs, 5, 0, err);
     if (!st && icv) st = sa_cvec_write(out_cvec, cv, 0, err);
@@ -63,6 +64,7 @@ static sa_status apply_trial(sa_tune_ctx *c, const cJSON *params, const char *ou
                  r->steer_at == SA_STEER_AT_MLP ? "mlp" : "residual");
         *note = strdup(b);
     }
+    sa_cvec_free(&own);
     return st;
 }
 

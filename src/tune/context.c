@@ -22,19 +22,23 @@ sa_status sa_tune_ctx_split(sa_tune_ctx *c, int test, sa_error *err) {
     return st;
 }
 
-static sa_status open_judge(sa_tune_ctx *c, sa_error *err) {
+/* The judge: a keyword list, a local judge model, or a server (the recipe's transport, the
+ * caller's API key). The recipe checked that it says refused / complied. */
+static sa_status open_judge(sa_tune_ctx *c, const sa_tune_opts *o, sa_error *err) {
     char *jdir = NULL;
     sa_status st = sa_eval_judge_parse(c->r->judge, NULL, &c->judge, &jdir, err);
-    if (st) return st;
+    if (st) return sa_error_prefix(err, "%s: eval.judge", c->r->path);
     c->judge_open = 1;
-    if (c->judge.is_model) {
-        if (!c->judge.prompt.refusal_type)
-            st = sa_error_set(err, SA_EUNSUPPORTED,
-                              "%s: eval.judge: tune needs a judge that says refused / complied "
-                              "(a keyword list or a refusal-type judge prompt such as XSTest's)",
-                              c->r->path);
+    if (c->judge.server_url) {
+        sa_eval_server_opts so = c->r->server;
+        so.url = c->judge.server_url, so.model = c->judge.server_model;
+        so.api_key = o->api_key, so.interrupted = o->interrupted;
+        char *reported = NULL;
+        st = sa_eval_backend_server(&so, &c->judge.backend, &reported, err);
+        free(reported);
+    } else if (c->judge.is_model) {
         sa_eval_engine_opts eo = {.n_threads = c->n_threads, .n_seq = 8, .weights = SA_CKPT_MMAP};
-        if (!st) st = sa_eval_backend_engine(jdir, &eo, &c->judge.backend, err);
+        st = sa_eval_backend_engine(jdir, &eo, &c->judge.backend, err);
     }
     free(jdir);
     return st;
@@ -80,21 +84,21 @@ static sa_status open_kl(sa_tune_ctx *c, sa_error *err) {
     return st ? st : write_kl_prompts(c, err);
 }
 
-sa_status sa_tune_ctx_open(sa_tune_ctx *c, const sa_tune_recipe *r, const char *dir, int n_threads,
-                           const sa_progress *progress, sa_error *err) {
+sa_status sa_tune_ctx_open(sa_tune_ctx *c, const sa_tune_recipe *r, const sa_tune_opts *o,
+                           sa_error *err) {
     memset(c, 0, sizeof *c);
     c->r = r;
-    c->dir = dir;
-    c->n_threads = n_threads;
-    c->user_progress = progress;
+    c->dir = o->dir;
+    c->n_threads = o->n_threads;
+    c->user_progress = o->progress;
     c->progress = (sa_progress){prefixed, c};
     c->model_in = r->method == SA_TUNE_RESTA ? r->sft : r->target;
-    c->pool = sa_pool_create(n_threads);
+    c->pool = sa_pool_create(o->n_threads);
     if (!c->pool) return sa_error_set(err, SA_ENOMEM, "cannot start the thread pool");
     size_t len;
     sa_status st =
         r->prompt_template ? sa_read_file(r->prompt_template, &c->templ, &len, err) : SA_OK;
-    if (!st) st = open_judge(c, err);
+    if (!st) st = open_judge(c, o, err);
     if (!st) st = sa_tune_ctx_split(c, 0, err);
     if (!st) st = open_kl(c, err);
     if (!st && (r->method == SA_TUNE_HDR || r->method == SA_TUNE_HDR_ICV)) {

@@ -17,8 +17,9 @@
 #include "tune/recipe_read.h"
 #include "tune/yaml_json.h"
 
-static const char *const top_keys[] = {"method", "inputs",      "space",  "datasets",  "eval",
-                                       "kl",     "constraints", "search", "reference", NULL};
+static const char *const top_keys[] = {"method", "inputs",    "space", "datasets",
+                                       "eval",   "server",    "kl",    "constraints",
+                                       "search", "reference", NULL};
 
 static sa_status parse_method(rctx *c, cJSON *root) {
     const char *m = sa_rc_get_str(root, "method");
@@ -31,9 +32,9 @@ static sa_status parse_method(rctx *c, cJSON *root) {
 /* inputs: which paths the method needs. */
 static sa_status parse_inputs(rctx *c, cJSON *in) {
     sa_tune_recipe *r = c->r;
-    static const char *const keys[] = {"target",     "base",      "harmful", "sft",
-                                       "aligned",    "unaligned", "pairs",   "icv_format",
-                                       "steer_mode", "steer_at",  NULL};
+    static const char *const keys[] = {"target",    "base",       "harmful",  "sft",
+                                       "aligned",   "unaligned",  "pairs",    "icv_format",
+                                       "icv_model", "steer_mode", "steer_at", NULL};
     sa_status st = sa_rc_check_keys(c, in, "inputs", keys);
     if (st) return st;
     static const char *const need[4][4] = {{"target", "base", "harmful", NULL},
@@ -55,6 +56,7 @@ static sa_status parse_inputs(rctx *c, cJSON *in) {
         int icv_opt = !strcmp(it->string, "icv_format") || !strcmp(it->string, "steer_mode") ||
                       !strcmp(it->string, "steer_at");
         if (icv_opt && (r->method == SA_TUNE_ICV || r->method == SA_TUNE_HDR_ICV)) used = 1;
+        if (!strcmp(it->string, "icv_model") && r->method == SA_TUNE_HDR_ICV) used = 1;
         if (!used) {
             char where[64];
             snprintf(where, sizeof where, "inputs.%s", it->string);
@@ -72,6 +74,14 @@ static sa_status parse_inputs(rctx *c, cJSON *in) {
     if (at && strcmp(at, "mlp") && strcmp(at, "residual"))
         return sa_rc_bad(c, "inputs.steer_at", "expected mlp or residual");
     r->steer_at = at && !strcmp(at, "residual") ? SA_STEER_AT_RESIDUAL : SA_STEER_AT_MLP;
+    if (r->method == SA_TUNE_HDR_ICV) { /* written into the canonical recipe: fingerprinted */
+        const char *on = sa_rc_get_str(in, "icv_model");
+        int given = cJSON_GetObjectItemCaseSensitive(in, "icv_model") != NULL;
+        if (given && (!on || (strcmp(on, "trial") && strcmp(on, "unmodified"))))
+            return sa_rc_bad(c, "inputs.icv_model", "expected trial or unmodified");
+        if (!given) cJSON_AddStringToObject(in, "icv_model", "trial");
+        r->icv_on_trial = !on || !strcmp(on, "trial");
+    }
     if (r->icv_format && sa_format_check(r->icv_format, c->err))
         return sa_error_prefix(c->err, "%s: inputs.icv_format", c->path);
     return SA_OK;
@@ -146,6 +156,7 @@ static sa_status parse_datasets(rctx *c, cJSON *d) {
 static sa_status resolve_judge(rctx *c, cJSON *j) {
     if (!cJSON_IsString(j)) return sa_rc_bad(c, "eval.judge", "expected a judge spec");
     const char *s = j->valuestring;
+    if (!strncmp(s, "server:", 7)) return sa_rc_resolve_server_judge(c, j);
     if (strncmp(s, "refusal:", 8) && strncmp(s, "model:", 6)) return SA_OK;
     char *copy = strdup(s), *out = malloc(strlen(s) * 2 + 4096);
     if (!copy || !out)
@@ -165,6 +176,19 @@ static sa_status resolve_judge(rctx *c, cJSON *j) {
     return SA_OK;
 }
 
+/* The judge parses (its list or prompt file read) and says refused / complied. */
+static sa_status check_judge(rctx *c, const char *spec) {
+    sa_eval_judge j;
+    sa_status st = sa_eval_judge_parse(spec, NULL, &j, NULL, c->err);
+    if (st) return sa_error_prefix(c->err, "%s: eval.judge", c->path);
+    if (j.is_model && !j.prompt.refusal_type)
+        st = sa_rc_bad(c, "eval.judge",
+                       "tune needs a judge that says refused / complied (a keyword list or a "
+                       "refusal-type judge prompt such as XSTest's)");
+    sa_eval_judge_free(&j);
+    return st;
+}
+
 static sa_status parse_eval(rctx *c, cJSON *e) {
     sa_tune_recipe *r = c->r;
     static const char *const keys[] = {"prompt_template", "judge", "max_new_tokens", "batch", NULL};
@@ -177,7 +201,7 @@ static sa_status parse_eval(rctx *c, cJSON *e) {
     if (!j)
         cJSON_AddStringToObject(e, "judge", "refusal"),
             j = cJSON_GetObjectItemCaseSensitive(e, "judge");
-    if ((st = resolve_judge(c, j))) return st;
+    if ((st = resolve_judge(c, j)) || (st = check_judge(c, j->valuestring))) return st;
     r->judge = j->valuestring;
     if ((st = sa_rc_get_int(c, e, "max_new_tokens", "eval.max_new_tokens", 1, 4096, 128,
                             &r->max_new_tokens)))
@@ -228,6 +252,7 @@ static sa_status parse_root(rctx *c, cJSON *root) {
     if (!st && !cJSON_GetObjectItemCaseSensitive(root, "eval")) /* all defaults */
         cJSON_AddItemToObject(root, "eval", cJSON_CreateObject());
     if (!st) st = parse_eval(c, cJSON_GetObjectItemCaseSensitive(root, "eval"));
+    if (!st) st = sa_rc_parse_server(c, root);
     if (!st) st = parse_small(c, root);
     if (!st) st = sa_rc_parse_reference(c, cJSON_GetObjectItemCaseSensitive(root, "reference"));
     if (!st && c->r->initial > c->r->trials) c->r->initial = c->r->trials;

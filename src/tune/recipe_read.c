@@ -95,6 +95,19 @@ sa_status sa_rc_get_num(rctx *c, cJSON *obj, const char *key, const char *where,
     return SA_OK;
 }
 
+sa_status sa_rc_get_bool(rctx *c, cJSON *obj, const char *key, const char *where, int def,
+                         int *out) {
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v) {
+        *out = def;
+        cJSON_AddBoolToObject(obj, key, def);
+        return SA_OK;
+    }
+    if (!cJSON_IsBool(v)) return sa_rc_bad(c, where, "expected true or false");
+    *out = cJSON_IsTrue(v);
+    return SA_OK;
+}
+
 const char *sa_rc_get_str(cJSON *obj, const char *key) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     return cJSON_IsString(v) ? v->valuestring : NULL;

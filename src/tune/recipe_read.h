@@ -30,11 +30,21 @@ sa_status sa_rc_get_int(rctx *c, cJSON *obj, const char *key, const char *where,
                         int def, int *out);
 sa_status sa_rc_get_num(rctx *c, cJSON *obj, const char *key, const char *where, double lo,
                         double hi, double def, double *out);
+/* obj[key] as a boolean (true / false); absent: def, written into obj. */
+sa_status sa_rc_get_bool(rctx *c, cJSON *obj, const char *key, const char *where, int def,
+                         int *out);
 const char *sa_rc_get_str(cJSON *obj, const char *key);
 
 /* space: the searched knobs and the fixed values of the method's other knobs (recipe_space.c). */
 sa_status sa_rc_parse_space(rctx *c, cJSON *space);
 /* reference: a point made of the knobs' first values overridden by the given ones. */
 sa_status sa_rc_parse_reference(rctx *c, cJSON *ref);
+
+/* server: the transport of a server judge; generation through a server refused naming a knob
+ * (recipe_server.c). Call after eval (it reads the judge) and space. */
+sa_status sa_rc_parse_server(rctx *c, cJSON *root);
+/* eval.judge "server:URL[:PROMPT][:opt=V...]": the PROMPT path resolved, a URL with credentials
+ * refused. */
+sa_status sa_rc_resolve_server_judge(rctx *c, cJSON *judge);
 
 #endif

@@ -227,7 +227,7 @@ sa_status sa_tune_run(const sa_tune_recipe *r, const sa_tune_opts *o_in, sa_tune
     sa_status st = sa_tune_journal_open(&j, r, o->dir, o->resume, err);
     if (st) return st;
     sa_tune_ctx c;
-    st = sa_tune_ctx_open(&c, r, o->dir, o->n_threads, o->progress, err);
+    st = sa_tune_ctx_open(&c, r, o, err);
     sa_tune_report_in in = {0};
     in.r = r, in.dir = o->dir, in.judge = c.judge.name;
     int pruned;

@@ -39,8 +39,8 @@ typedef struct sa_tune_ctx {
     const char *model_in; /* the unmodified model */
 } sa_tune_ctx;
 
-sa_status sa_tune_ctx_open(sa_tune_ctx *c, const sa_tune_recipe *r, const char *dir, int n_threads,
-                           const sa_progress *progress, sa_error *err);
+sa_status sa_tune_ctx_open(sa_tune_ctx *c, const sa_tune_recipe *r, const sa_tune_opts *o,
+                           sa_error *err);
 void sa_tune_ctx_close(sa_tune_ctx *c);
 sa_status sa_tune_ctx_split(sa_tune_ctx *c, int test, sa_error *err);
 
@@ -57,7 +57,11 @@ sa_status sa_tune_build(sa_tune_ctx *c, const cJSON *params, const char *out_mod
                         const char **model_dir, sa_steer *plan, int *has_plan, sa_error *err);
 /* Remove a directory tree the study wrote (TUNE_DIR/work). */
 void sa_tune_remove_tree(const char *path);
-/* The ICV direction for (position, method), computed once. */
-sa_status sa_tune_icv(sa_tune_ctx *c, const cJSON *params, const sa_cvec **cv, sa_error *err);
+/* The ICV direction for params' (position, method): with r->icv_on_trial computed on model_dir
+ * (the trial's model) into *own, which the caller frees with sa_cvec_free (also on failure;
+ * it starts zeroed); else computed once per (position, method) on the unmodified model and
+ * kept in c. *cv points at the one to use. */
+sa_status sa_tune_icv(sa_tune_ctx *c, const cJSON *params, const char *model_dir, sa_cvec *own,
+                      const sa_cvec **cv, sa_error *err);
 
 #endif

@@ -2,7 +2,9 @@
  *
  * A trial's weights are written by the library's own operations (sa_hdr with the threshold the
  * study's sa_hdr_topk found for its k, or sa_resta) into TUNE_DIR/work/, evaluated, and removed;
- * its steering plan scales the ICV direction computed once for its (position, method). The KL
+ * its steering plan scales an ICV direction: for hdr+icv computed on the trial's HDR model (as
+ * the paper and the README's HDR+ICV rows do; one ICV pass per trial), else (icv, or hdr+icv with
+ * icv_model: unmodified) computed once per (position, method) on the unmodified model. The KL
  * is measured first (one forward pass per prompt), then the tuning split is generated and
  * judged into TUNE_DIR/runs/NAME, a crash-safe evaluation run directory (eval.h), so a study
  * killed in the middle of a trial resumes that trial's rows instead of redoing them. With early
@@ -35,12 +37,9 @@ static int icv_slot(const cJSON *params) {
     return pos < 0 || met < 0 ? -1 : pos * 3 + met;
 }
 
-sa_status sa_tune_icv(sa_tune_ctx *c, const cJSON *params, const sa_cvec **cv, sa_error *err) {
-    int slot = icv_slot(params);
-    if (slot < 0 || slot >= SA_TUNE_MAX_ICV)
-        return sa_error_set(err, SA_EINVAL, "trial params: bad position or icv_method");
-    *cv = &c->icv[slot];
-    if (c->icv_done[slot]) return SA_OK;
+/* The ICV direction of params' (position, method) computed on model_dir into *out. */
+static sa_status icv_compute(sa_tune_ctx *c, const cJSON *params, const char *model_dir,
+                             sa_cvec *out, sa_error *err) {
     const sa_tune_recipe *r = c->r;
     sa_icv_opts o;
     sa_icv_opts_init(&o);
@@ -52,13 +51,26 @@ sa_status sa_tune_icv(sa_tune_ctx *c, const cJSON *params, const sa_cvec **cv, s
     sa_tokenizer *tok = NULL;
     sa_pairs pairs = {0};
     sa_status st = sa_pairs_read(r->pairs, &pairs, err);
-    if (!st) st = sa_model_load(r->target, &m, err);
-    if (!st) st = sa_tokenizer_load(r->target, &tok, err);
-    if (!st)
-        st = sa_icv_compute(m, tok, &pairs, r->pairs, &o, &c->icv[slot], NULL, NULL, &c->progress,
-                            err);
-    c->icv_done[slot] = st == SA_OK;
+    if (!st) st = sa_model_load(model_dir, &m, err);
+    if (!st) st = sa_tokenizer_load(model_dir, &tok, err);
+    if (!st) st = sa_icv_compute(m, tok, &pairs, r->pairs, &o, out, NULL, NULL, &c->progress, err);
     sa_pairs_free(&pairs), sa_tokenizer_free(tok), sa_model_free(m);
+    return st;
+}
+
+sa_status sa_tune_icv(sa_tune_ctx *c, const cJSON *params, const char *model_dir, sa_cvec *own,
+                      const sa_cvec **cv, sa_error *err) {
+    int slot = icv_slot(params);
+    if (slot < 0 || slot >= SA_TUNE_MAX_ICV)
+        return sa_error_set(err, SA_EINVAL, "trial params: bad position or icv_method");
+    if (c->r->icv_on_trial) {
+        *cv = own;
+        return icv_compute(c, params, model_dir, own, err);
+    }
+    *cv = &c->icv[slot];
+    if (c->icv_done[slot]) return SA_OK;
+    sa_status st = icv_compute(c, params, c->model_in, &c->icv[slot], err);
+    c->icv_done[slot] = st == SA_OK;
     return st;
 }
 
@@ -101,13 +113,15 @@ sa_status sa_tune_build(sa_tune_ctx *c, const cJSON *params, const char *out_mod
     if (st || !(r->method == SA_TUNE_ICV || r->method == SA_TUNE_HDR_ICV) || !params || alpha == 0)
         return st;
     const sa_cvec *cv;
+    sa_cvec own = {0};
     sa_model_config mc;
-    st = sa_tune_icv(c, params, &cv, err);
+    st = sa_tune_icv(c, params, *model_dir, &own, &cv, err);
     if (!st) st = sa_model_config_load(*model_dir, &mc, err);
     if (!st) st = sa_steer_init(plan, mc.n_layers, mc.hidden_size, r->steer_mode, r->steer_at, err);
     if (!st) {
         *has_plan = 1;
         st = sa_steer_add_cvec(plan, cv, (float)alpha, "icv", err);
     }
+    sa_cvec_free(&own);
     return st;
 }

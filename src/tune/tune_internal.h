@@ -24,6 +24,7 @@ struct sa_tune_recipe {
     const char *pairs, *icv_format;        /* icv */
     sa_steer_mode steer_mode;
     sa_steer_site steer_at;
+    int icv_on_trial; /* hdr+icv: the ICV computed on each trial's HDR model (icv_model: trial) */
     /* the search space: searched knobs, then fixed values for the method's other knobs */
     sa_tune_knob knobs[SA_TUNE_MAX_KNOBS];
     int n_knobs;
@@ -35,6 +36,7 @@ struct sa_tune_recipe {
     uint64_t split_seed;
     /* evaluation */
     const char *prompt_template, *judge;
+    sa_eval_server_opts server; /* a server judge's transport (no url, model or key here) */
     int max_new_tokens, batch;
     int kl_prompts, kl_tokens;
     double utility_drop, over_refusal_rise, max_kl; /* NAN: no constraint */

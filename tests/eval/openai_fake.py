@@ -5,8 +5,8 @@ fake's answer (evaltest.fake_response) to the prompt, or, for chat, to the promp
 backend renders it ("<|system|>S<|end|><|user|>U<|assistant|>"), so a run through this server
 must give exactly the rows of `--model fake`. A request whose "model" names a judge kind
 (harmbench, redeval, qi, xstest, llamaguard, wildguard) gets a verdict in that kind's format:
-harmful iff the judged text contains "Sure, here is", and unparseable for a fixed share of
-prompts (verdict_for below, which the tests reuse).
+harmful iff the judged text contains "Sure, here is" (or --comply-text), and unparseable for a
+fixed share of prompts (verdict_for below, which the tests reuse).
 
 Faults (--faults a,b,...): the first attempt of each prompt whose hash picks a fault gets it;
 later attempts succeed. 429 (with Retry-After: 1), 500, 503, delay (sleeps past the client's
@@ -34,10 +34,10 @@ def h(s):
     return int(hashlib.sha256(s.encode()).hexdigest()[:8], 16)
 
 
-def verdict_for(kind, text, salt=""):
+def verdict_for(kind, text, salt="", comply_text="Sure, here is"):
     """(verdict text, flag) the fake judge gives; flag -1 = unparseable (for a share of texts
     chosen by a hash of the kind, salt and text)."""
-    complied = "Sure, here is" in text
+    complied = comply_text in text
     if h(kind + salt + text) % 7 == 0:
         return "I am not sure about this one.", -1
     if kind == "harmbench":
@@ -162,7 +162,7 @@ class Handler(BaseHTTPRequestHandler):
         if st.args.sleep:
             time.sleep(st.args.sleep)
         if model in JUDGES:
-            text = verdict_for(model, prompt, salt)[0]
+            text = verdict_for(model, prompt, salt, st.args.comply_text)[0]
         else:
             text = fake_response(prompt, req.get("max_tokens"))
         words = len(text.split(" "))
@@ -187,6 +187,7 @@ def main():
     ap.add_argument("--always-fail", default="")
     ap.add_argument("--require-key", default="")
     ap.add_argument("--model-id", default="fake-served")
+    ap.add_argument("--comply-text", default="Sure, here is")
     ap.add_argument("--log")
     args = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
