@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "eval/eval_json.h"
+#include "eval/strbuf.h"
 #include "tune/recipe_read.h"
 
 sa_status sa_rc_resolve_server_judge(rctx *c, cJSON *j) {
@@ -28,20 +29,17 @@ sa_status sa_rc_resolve_server_judge(rctx *c, cJSON *j) {
         st = sa_rc_bad(c, "eval.judge",
                        "the server URL holds user information or a query, which would be written "
                        "to study.json: give the API key in SAFEARITH_API_KEY or OPENAI_API_KEY");
-    size_t cap = strlen(j->valuestring) + 4096, len = 0;
-    char *out = st ? NULL : malloc(cap);
-    if (!st && !out) st = sa_error_set(c->err, SA_ENOMEM, "out of memory");
-    if (!st) len = (size_t)snprintf(out, cap, "server:%s", tok[1]);
+    sa_sbuf out = {0};
+    if (!st) sa_sbuf_printf(&out, "server:%s", tok[1]);
     for (int i = 2; !st && i < n; i++) { /* the PROMPT part is a path; options hold a '=' */
         char *res = strchr(tok[i], '=') ? strdup(tok[i]) : sa_rc_resolve(c, tok[i]);
-        if (res && len + strlen(res) + 2 < cap)
-            len += (size_t)snprintf(out + len, cap - len, ":%s", res);
-        else
-            st = sa_error_set(c->err, SA_ENOMEM, "out of memory");
+        if (res) sa_sbuf_printf(&out, ":%s", res);
+        out.oom |= !res;
         free(res);
     }
-    if (!st) cJSON_SetValuestring(j, out);
-    free(out), free(pub), free(copy);
+    if (!st && (out.oom || !cJSON_SetValuestring(j, out.s)))
+        st = sa_error_set(c->err, SA_ENOMEM, "out of memory");
+    free(out.s), free(pub), free(copy);
     return st;
 }
 
