@@ -23,7 +23,7 @@ if [ "${1:-}" != "--quick" ]; then
   # Line and branch coverage of src/ by the same suites (gcc --coverage), printed for the log.
   scripts/coverage.sh build-cov | tail -n 34
   CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSA_WERROR=ON \
-    -DSA_SANITIZE=ON -DSA_FUZZ=ON -DSA_ALLOC_FAULTS=ON >/dev/null
+    -DSA_SANITIZE=ON -DSA_FUZZ=ON -DSA_ALLOC_FAULTS=ON -DSA_IO_FAULTS=ON >/dev/null
   cmake --build build-asan -j"$jobs"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs")

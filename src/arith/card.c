@@ -12,12 +12,14 @@
 #include "arith/card.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "core/fsutil.h"
+#include "core/io.h"
 #include "safearith/provenance.h"
 
 static const char *describe(const char *op) {
@@ -137,7 +139,7 @@ static sa_status keep_old_card(const char *dir, char kept[64], sa_error *err) {
                 snprintf(name, sizeof name, "README.source-%d.md", n);
             char *p = sa_path_join(dir, name);
             if (p && stat(p, &sb) != 0) {
-                if (rename(old, p) != 0)
+                if (sa_io_rename(old, p) != 0)
                     st = sa_error_set(err, SA_EIO, "%s: cannot rename to %s", old, p);
                 snprintf(kept, 64, "%s", name);
             }
@@ -162,7 +164,7 @@ sa_status sa_card_write(const char *dir, const sa_card_info *c, sa_error *err) {
     if (!params) return sa_error_set(err, SA_ENOMEM, "model card: unreadable parameters");
     sa_status st = keep_old_card(dir, kept, err);
     char *path = st ? NULL : sa_path_join(dir, "README.md");
-    FILE *f = path ? fopen(path, "wb") : NULL;
+    FILE *f = path ? sa_io_fopen_write(path) : NULL;
     if (!st && !f) st = sa_error_set(err, SA_EIO, "%s: cannot create the model card", dir);
     if (!st) {
         front_matter(f, c);
@@ -187,7 +189,8 @@ sa_status sa_card_write(const char *dir, const sa_card_info *c, sa_error *err) {
                                   "library)",
                 SA_VERSION);
     }
-    if (f && fclose(f) != 0 && !st) st = sa_error_set(err, SA_EIO, "%s: write failed", path);
+    if (f && sa_io_fclose(f) != 0 && !st)
+        st = sa_error_set(err, SA_EIO, "%s: write failed: %s", path, strerror(errno));
     free(path);
     cJSON_Delete(params);
     return st;

@@ -6,6 +6,7 @@
  * *.onnx), since those would describe the old weights. When the output dtype is forced,
  * config.json's torch_dtype is updated to match. */
 #include "arith/output.h"
+#include "core/io.h"
 #include "core/opts.h"
 #include "safearith/version.h"
 
@@ -13,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -187,11 +189,11 @@ static sa_status copy_config(const char *src, const char *dst, int out_dtype, sa
     char *out = oom ? NULL : cJSON_Print(root);
     cJSON_Delete(root);
     if (!out) return sa_error_set(err, SA_ENOMEM, "out of memory");
-    FILE *f = fopen(dst, "wb");
+    FILE *f = sa_io_fopen_write(dst);
     int bad = !f || fputs(out, f) < 0 || fputc('\n', f) == EOF;
-    if (f) bad |= fclose(f) != 0;
+    if (f) bad |= sa_io_fclose(f) != 0;
     free(out);
-    return bad ? sa_error_set(err, SA_EIO, "%s: write failed", dst) : SA_OK;
+    return bad ? sa_error_set(err, SA_EIO, "%s: write failed: %s", dst, strerror(errno)) : SA_OK;
 }
 
 static sa_status copy_non_weights(const char *from, const char *to, int out_dtype, sa_error *err) {

@@ -1,5 +1,6 @@
 /* fsutil.c: atomic output files and directories, path helpers (see src/core/fsutil.h). */
 #include "core/fsutil.h"
+#include "core/io.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -42,14 +43,6 @@ static const char *base_of(const char *path) {
     return slash ? slash + 1 : path;
 }
 
-static int fsync_dir(const char *dir) {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 /* ---- atomic files ---- */
 
 sa_status sa_afile_open(sa_afile *af, const char *path, int overwrite, sa_error *err) {
@@ -67,14 +60,14 @@ sa_status sa_afile_open(sa_afile *af, const char *path, int overwrite, sa_error 
         return sa_error_set(err, SA_ENOMEM, "out of memory");
     }
 #ifdef O_TMPFILE
-    af->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    af->fd = sa_io_open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
 #endif
     if (af->fd < 0) {
         size_t n = strlen(dir) + strlen(base_of(path)) + 64;
         af->tmp_path = malloc(n);
         if (af->tmp_path) {
             snprintf(af->tmp_path, n, "%s/.%s" TMP_TAG "%ld", dir, base_of(path), (long)getpid());
-            af->fd = open(af->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            af->fd = sa_io_open(af->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         }
     }
     if (af->fd < 0) {
@@ -84,7 +77,7 @@ sa_status sa_afile_open(sa_afile *af, const char *path, int overwrite, sa_error 
         return s;
     }
     free(dir);
-    af->fp = fdopen(af->fd, "wb");
+    af->fp = sa_io_stream(af->fd);
     if (!af->fp) {
         sa_afile_abort(af);
         return sa_error_set(err, SA_EIO, "%s: cannot open stream: %s", path, strerror(errno));
@@ -108,8 +101,8 @@ static sa_status link_tmpfile(sa_afile *af, sa_error *err) {
         snprintf(tmp, n, "%s/.%s" TMP_TAG "%ld", dir, base_of(af->final_path), (long)getpid());
         free(dir);
         unlink(tmp);
-        if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) != 0 ||
-            rename(tmp, af->final_path) != 0) {
+        if (sa_io_linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) != 0 ||
+            sa_io_rename(tmp, af->final_path) != 0) {
             sa_status s = sa_error_set(err, SA_EIO, "%s: cannot move into place: %s",
                                        af->final_path, strerror(errno));
             unlink(tmp);
@@ -119,7 +112,7 @@ static sa_status link_tmpfile(sa_afile *af, sa_error *err) {
         free(tmp);
         return SA_OK;
     }
-    if (linkat(AT_FDCWD, proc, AT_FDCWD, af->final_path, AT_SYMLINK_FOLLOW) != 0)
+    if (sa_io_linkat(AT_FDCWD, proc, AT_FDCWD, af->final_path, AT_SYMLINK_FOLLOW) != 0)
         return sa_error_set(err, errno == EEXIST ? SA_EEXIST : SA_EIO,
                             "%s: cannot move into place: %s", af->final_path, strerror(errno));
     return SA_OK;
@@ -127,13 +120,17 @@ static sa_status link_tmpfile(sa_afile *af, sa_error *err) {
 
 sa_status sa_afile_commit(sa_afile *af, sa_error *err) {
     sa_status s = SA_OK;
-    if (fflush(af->fp) != 0 || fsync(af->fd) != 0) {
-        s = sa_error_set(err, SA_EIO, "%s: write failed: %s", af->final_path, strerror(errno));
+    errno = 0;
+    /* the error flag remembers a failed write whose bytes stdio dropped, even if later ones
+     * succeeded */
+    if (fflush(af->fp) != 0 || ferror(af->fp) || sa_io_fsync(af->fd) != 0) {
+        s = sa_error_set(err, SA_EIO, "%s: write failed: %s", af->final_path,
+                         strerror(errno ? errno : EIO));
     } else if (af->tmp_path) {
         if (!af->overwrite && access(af->final_path, F_OK) == 0)
             s = sa_error_set(err, SA_EEXIST, "%s: appeared while writing; not replaced",
                              af->final_path);
-        else if (rename(af->tmp_path, af->final_path) != 0)
+        else if (sa_io_rename(af->tmp_path, af->final_path) != 0)
             s = sa_error_set(err, SA_EIO, "%s: cannot move into place: %s", af->final_path,
                              strerror(errno));
         else {
@@ -145,7 +142,7 @@ sa_status sa_afile_commit(sa_afile *af, sa_error *err) {
     }
     if (s == SA_OK) {
         char *dir = dir_of(af->final_path);
-        if (dir) fsync_dir(dir);
+        if (dir) sa_io_fsync_dir(dir);
         free(dir);
     }
     sa_afile_abort(af);
@@ -230,7 +227,7 @@ sa_status sa_outdir_open(sa_outdir *od, const char *path, const char *const *inp
     snprintf(od->tmp_path, n, "%s/.%s" TMP_TAG "%ld", dir, base_of(path), (long)getpid());
     free(dir);
     remove_tree(od->tmp_path);
-    if (mkdir(od->tmp_path, 0755) != 0) {
+    if (sa_io_mkdir(od->tmp_path, 0755) != 0) {
         s = sa_error_set(err, SA_EIO, "%s: cannot create directory: %s", od->tmp_path,
                          strerror(errno));
         free(od->tmp_path);
@@ -254,14 +251,34 @@ static sa_status fsync_tree_files(const char *dir, sa_error *err) {
         if (e->d_name[0] == '.' && (!e->d_name[1] || !strcmp(e->d_name, ".."))) continue;
         char *p = sa_path_join(dir, e->d_name);
         int fd = p ? open(p, O_RDONLY) : -1;
-        if (fd < 0 || fsync(fd) != 0)
+        if (fd < 0 || sa_io_fsync(fd) != 0)
             s = sa_error_set(err, SA_EIO, "%s: fsync failed: %s", p ? p : dir, strerror(errno));
         if (fd >= 0) close(fd);
         free(p);
     }
     closedir(d);
-    if (s == SA_OK && fsync_dir(dir) != 0)
+    if (s == SA_OK && sa_io_fsync_dir(dir) != 0)
         s = sa_error_set(err, SA_EIO, "%s: fsync failed: %s", dir, strerror(errno));
+    return s;
+}
+
+/* Replace the old output directory: move it aside, move the new one in, then delete the old one;
+ * if the new one cannot move in, the old one goes back. */
+static sa_status swap_in(sa_outdir *od, sa_error *err) {
+    size_t n = strlen(od->final_path) + 64;
+    char *old = malloc(n);
+    if (!old) return sa_error_set(err, SA_ENOMEM, "out of memory");
+    snprintf(old, n, "%s.old" TMP_TAG "%ld", od->final_path, (long)getpid());
+    sa_status s = SA_OK;
+    if (sa_io_rename(od->final_path, old) != 0) {
+        s = sa_error_set(err, SA_EIO, "%s: cannot replace: %s", od->final_path, strerror(errno));
+    } else if (sa_io_rename(od->tmp_path, od->final_path) != 0) {
+        s = sa_error_set(err, SA_EIO, "%s: cannot replace: %s", od->final_path, strerror(errno));
+        rename(old, od->final_path); /* NOLINT(io-route): undoing, not writing */
+    } else {
+        remove_tree(old);
+    }
+    free(old);
     return s;
 }
 
@@ -274,29 +291,19 @@ sa_status sa_outdir_commit(sa_outdir *od, sa_error *err) {
                 s = sa_error_set(err, SA_EEXIST, "%s: appeared while writing; not replaced",
                                  od->final_path);
             } else if (S_ISDIR(st.st_mode)) {
-                /* swap: move the old one aside, move the new one in, then delete the old one */
-                size_t n = strlen(od->final_path) + 64;
-                char *old = malloc(n);
-                if (!old) return sa_error_set(err, SA_ENOMEM, "out of memory");
-                snprintf(old, n, "%s.old" TMP_TAG "%ld", od->final_path, (long)getpid());
-                if (rename(od->final_path, old) != 0 || rename(od->tmp_path, od->final_path) != 0)
-                    s = sa_error_set(err, SA_EIO, "%s: cannot replace: %s", od->final_path,
-                                     strerror(errno));
-                else
-                    remove_tree(old);
-                free(old);
-            } else if (rename(od->tmp_path, od->final_path) != 0) {
+                s = swap_in(od, err);
+            } else if (sa_io_rename(od->tmp_path, od->final_path) != 0) {
                 s = sa_error_set(err, SA_EIO, "%s: cannot replace: %s", od->final_path,
                                  strerror(errno));
             }
-        } else if (rename(od->tmp_path, od->final_path) != 0) {
+        } else if (sa_io_rename(od->tmp_path, od->final_path) != 0) {
             s = sa_error_set(err, SA_EIO, "%s: cannot move into place: %s", od->final_path,
                              strerror(errno));
         }
     }
     if (s == SA_OK) {
         char *dir = dir_of(od->final_path);
-        if (dir) fsync_dir(dir);
+        if (dir) sa_io_fsync_dir(dir);
         free(dir);
         free(od->tmp_path);
         od->tmp_path = NULL;
@@ -317,15 +324,17 @@ sa_status sa_copy_file(const char *src, const char *dst, sa_error *err) {
     size_t len;
     sa_status s = sa_read_file(src, &data, &len, err);
     if (s != SA_OK) return s;
-    FILE *f = fopen(dst, "wb");
+    FILE *f = sa_io_fopen_write(dst);
     if (!f) {
         free(data);
         return sa_error_set(err, SA_EIO, "%s: cannot create: %s", dst, strerror(errno));
     }
     int bad = fwrite(data, 1, len, f) != len;
-    bad |= fclose(f) != 0;
+    bad |= sa_io_fclose(f) != 0;
     free(data);
-    if (bad) return sa_error_set(err, SA_EIO, "%s: write failed (copy of %s)", dst, src);
+    if (bad)
+        return sa_error_set(err, SA_EIO, "%s: write failed (copy of %s): %s", dst, src,
+                            strerror(errno));
     return SA_OK;
 }
 

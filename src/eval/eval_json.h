@@ -38,7 +38,7 @@ sa_status sa_eval_rundir_open(const char *dir, const cJSON *settings, const cJSO
                               sa_eval_rundir *rd, sa_error *err);
 /* 1 if dataset ds, item index has a row already. */
 int sa_eval_rundir_has(const sa_eval_rundir *rd, int ds, size_t index);
-/* Append rows (each one line, written with one write() call), then fdatasync. */
+/* Append rows (each one line), then fdatasync; a failed append is cut off the file again. */
 sa_status sa_eval_rundir_append(sa_eval_rundir *rd, int n, cJSON *const *rows, sa_error *err);
 /* Update run.json atomically with `status` ("running", "complete") and extra fields. */
 sa_status sa_eval_rundir_set_status(sa_eval_rundir *rd, const char *status, const cJSON *extra,

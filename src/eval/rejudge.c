@@ -8,9 +8,11 @@
  * are asked for. When every verdict is there, a new responses.jsonl (each row with the new
  * verdicts added under "judges") replaces the old one atomically, run.json gains the judges
  * under "rejudged" (outside the fingerprinted settings, so `eval --resume` still accepts the
- * run), the partial file is removed and the summary is written again. A run must be complete
- * (new rows appended later would lack the new columns), and a judge name already in the run is
- * refused unless the same judge's partial file shows an interrupted re-judge. */
+ * run), the summary is written again and only then is the partial file removed. A run must be
+ * complete (new rows appended later would lack the new columns), and a judge name already in the
+ * run is refused unless the partial file is still there and run.json lists the same judge (same
+ * settings) under "rejudged": a re-judge stopped after run.json, which running it again finishes.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include "eval/eval_json.h"
+#include "core/io.h"
 #include "eval/execute.h"
 #include "eval/rows.h"
 #include "eval/strbuf.h"
@@ -97,7 +100,7 @@ static sa_status load_partial(rejudge *r, sa_error *err) {
         sa_status st = sa_read_file(r->partial_path, &text, &len, err);
         if (st) return st;
         while (len && text[len - 1] != '\n') len--; /* a torn last line */
-        if (truncate(r->partial_path, (off_t)len) != 0)
+        if (sa_io_truncate(r->partial_path, (off_t)len) != 0)
             return free(text), sa_error_set(err, SA_EIO, "%s: cannot cut the torn last line: %s",
                                             r->partial_path, strerror(errno));
         for (char *line = text, *nl; line < text + len; line = nl + 1) {
@@ -115,7 +118,7 @@ static sa_status load_partial(rejudge *r, sa_error *err) {
         }
         free(text);
     }
-    r->fd = open(r->partial_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    r->fd = sa_io_open(r->partial_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
     if (r->fd < 0)
         return sa_error_set(err, SA_EIO, "%s: cannot open: %s", r->partial_path, strerror(errno));
     return SA_OK;
@@ -153,8 +156,7 @@ static sa_status judge_batch(rejudge *r, int j, const cJSON *const *rows, int n,
         cJSON_Delete(line);
     }
     if (!st && out.oom) st = sa_error_set(err, SA_ENOMEM, "out of memory");
-    if (!st && out.n && (write(r->fd, out.s, out.n) != (ssize_t)out.n || fdatasync(r->fd) != 0))
-        st = sa_error_set(err, SA_EIO, "%s: write failed: %s", r->partial_path, strerror(errno));
+    if (!st && out.n) st = sa_io_append_lines(r->fd, r->partial_path, out.s, out.n, err);
     free(out.s);
     for (int i = 0; i < n; i++) cJSON_Delete(judged ? judged[i] : NULL);
     free(items), free(ip), free(resp), free(judged);
@@ -237,9 +239,21 @@ static sa_status commit(rejudge *r, sa_error *err) {
         st = sa_afile_commit(&af, err);
     }
     free(text);
-    if (!st && unlink(r->partial_path) != 0)
-        st = sa_error_set(err, SA_EIO, "%s: cannot remove: %s", r->partial_path, strerror(errno));
     return st;
+}
+
+/* A judge that run.json lists under "rejudged" with the same settings while the partial file is
+ * still there: the re-judge that added it stopped after run.json (writing the summary, say), and
+ * running it again finishes it. The partial file is removed only after the summary. */
+static int unfinished(const rejudge *r, int j) {
+    if (access(r->partial_path, F_OK) != 0) return 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(r->run, "rejudged")) {
+        char fp[65];
+        sa_eval_fingerprint(e, fp);
+        if (!strcmp(fp, r->fps[j])) return 1;
+    }
+    return 0;
 }
 
 /* Judge names new to the run, or the same judges as an interrupted re-judge's. */
@@ -249,7 +263,7 @@ static sa_status check_names(rejudge *r, sa_error *err) {
         cJSON *one = sa_eval_judge_settings(&r->s, j, err);
         sa_eval_fingerprint(one, r->fps[j]);
         cJSON_Delete(one);
-        if (run_has_judge(r->run, jd->name))
+        if (run_has_judge(r->run, jd->name) && !unfinished(r, j))
             return sa_error_set(err, SA_EEXIST,
                                 "--judge %s: the run already has a judge named '%s' (add "
                                 ":name=NAME)",
@@ -289,6 +303,10 @@ sa_status sa_eval_rejudge_json(const sa_eval_opts *o, const sa_progress *prog, c
     if (!st) st = judge_all(&r, prog, err);
     if (!st) st = commit(&r, err);
     if (!st) st = sa_eval_summarize_json(o->out, summary_out, err);
+    if (!st && unlink(r.partial_path) != 0) {
+        st = sa_error_set(err, SA_EIO, "%s: cannot remove: %s", r.partial_path, strerror(errno));
+        if (summary_out) cJSON_Delete(*summary_out), *summary_out = NULL;
+    }
     if (r.fd >= 0) close(r.fd);
     sa_eval_state_free(&r.s);
     cJSON_Delete(r.run), cJSON_Delete(r.rows), cJSON_Delete(r.partial);

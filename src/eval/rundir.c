@@ -1,12 +1,12 @@
 /* rundir.c: the run directory: run.json, the append-only responses.jsonl, and resume.
  *
  * Crash safety rests on two rules. run.json is only ever replaced atomically (sa_afile). Each
- * row of responses.jsonl is one line written by a single write() on an O_APPEND descriptor and
- * made durable with fdatasync after each batch, so a SIGKILL leaves at most one incomplete last
- * line; resume cuts it off, reads the keys (dataset, item index) of the complete rows, and the
- * runner skips them: nothing is lost and nothing is written twice. A resume is refused when the
- * settings fingerprint (model, steering, datasets with their checksums, prompting, judges,
- * decoding) differs, naming the first setting that changed. */
+ * batch of rows of responses.jsonl is appended whole to an O_APPEND descriptor and made durable
+ * with fdatasync (sa_io_append_lines: a batch that fails is cut off again), so a SIGKILL leaves
+ * at most one incomplete last line; resume cuts it off, reads the keys (dataset, item index) of the
+ * complete rows, and the runner skips them: nothing is lost and nothing is written twice. A resume
+ * is refused when the settings fingerprint (model, steering, datasets with their checksums,
+ * prompting, judges, decoding) differs, naming the first setting that changed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -19,6 +19,8 @@
 #include "eval/eval_json.h"
 #include "safearith/eval.h"
 #include "core/fsutil.h"
+#include "core/io.h"
+#include "eval/strbuf.h"
 
 #define RUN_FORMAT "safearith-eval-run/1"
 
@@ -86,7 +88,7 @@ static sa_status load_rows(sa_eval_rundir *rd, sa_error *err) {
     if (st) return st;
     size_t keep = len;
     while (keep && text[keep - 1] != '\n') keep--;
-    if (keep != len && truncate(rd->responses_path, (off_t)keep) != 0) {
+    if (keep != len && sa_io_truncate(rd->responses_path, (off_t)keep) != 0) {
         free(text);
         return sa_error_set(err, SA_EIO, "%s: cannot cut the incomplete last line: %s",
                             rd->responses_path, strerror(errno));
@@ -165,7 +167,7 @@ sa_status sa_eval_rundir_open(const char *dir, const cJSON *settings, const cJSO
                           "%s already holds a run (use --resume to continue it, or another -o)",
                           dir);
     } else {
-        if (mkdir(dir, 0777) == 0)
+        if (sa_io_mkdir(dir, 0777) == 0)
             created = 1;
         else if (errno != EEXIST)
             st = sa_error_set(err, SA_EIO, "%s: cannot create: %s", dir, strerror(errno));
@@ -197,7 +199,7 @@ sa_status sa_eval_rundir_open(const char *dir, const cJSON *settings, const cJSO
         st = sa_eval_rundir_set_status(rd, "running", NULL, err);
     }
     if (!st) {
-        rd->fd = open(rd->responses_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+        rd->fd = sa_io_open(rd->responses_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
         if (rd->fd < 0)
             st = sa_error_set(err, SA_EIO, "%s: cannot open: %s", rd->responses_path,
                               strerror(errno));
@@ -217,37 +219,19 @@ int sa_eval_rundir_has(const sa_eval_rundir *rd, int ds, size_t index) {
     return rd->n_done && bsearch(&key, rd->done, rd->n_done, sizeof key, cmp_u64) != NULL;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        p += w, n -= (size_t)w;
-    }
-    return 0;
-}
-
 sa_status sa_eval_rundir_append(sa_eval_rundir *rd, int n, cJSON *const *rows, sa_error *err) {
-    for (int i = 0; i < n; i++) {
+    sa_sbuf lines = {0};
+    for (int i = 0; i < n && !lines.oom; i++) {
         char *s = cJSON_PrintUnformatted(rows[i]);
-        if (!s) return sa_error_set(err, SA_ENOMEM, "out of memory");
-        size_t l = strlen(s);
-        char *line = realloc(s, l + 2);
-        if (!line) {
-            free(s);
-            return sa_error_set(err, SA_ENOMEM, "out of memory");
-        }
-        line[l] = '\n', line[l + 1] = 0;
-        int bad = write_all(rd->fd, line, l + 1);
-        free(line);
-        if (bad)
-            return sa_error_set(err, SA_EIO, "%s: write failed: %s", rd->responses_path,
-                                strerror(errno));
+        if (s) sa_sbuf_printf(&lines, "%s\n", s);
+        lines.oom |= !s;
+        free(s);
     }
-    if (fdatasync(rd->fd) != 0)
-        return sa_error_set(err, SA_EIO, "%s: fdatasync failed: %s", rd->responses_path,
-                            strerror(errno));
-    return SA_OK;
+    sa_status st = lines.oom ? sa_error_set(err, SA_ENOMEM, "%s: out of memory", rd->responses_path)
+                   : lines.n ? sa_io_append_lines(rd->fd, rd->responses_path, lines.s, lines.n, err)
+                             : SA_OK;
+    free(lines.s);
+    return st;
 }
 
 sa_status sa_eval_rundir_set_status(sa_eval_rundir *rd, const char *status, const cJSON *extra,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/opts.h"
+#include "core/io.h"
 #include "formats/safetensors_internal.h"
 #include "formats/st_header.h"
 #include "core/fsutil.h"
@@ -112,7 +113,7 @@ static void shard_name(const sa_st_writer *w, int shard, char *buf, size_t n) {
 
 static sa_status close_shard(sa_st_writer *w, sa_error *err) {
     if (!w->fp) return SA_OK;
-    int bad = fclose(w->fp) != 0;
+    int bad = sa_io_fclose(w->fp) != 0;
     w->fp = NULL;
     if (bad) {
         char name[64];
@@ -132,7 +133,7 @@ static sa_status open_through(sa_st_writer *w, int shard, sa_error *err) {
         shard_name(w, k, name, sizeof name);
         char *path = sa_path_join(w->dir, name);
         if (!path) return sa_error_set(err, SA_ENOMEM, "out of memory");
-        w->fp = fopen(path, "wb");
+        w->fp = sa_io_fopen_write(path);
         if (!w->fp) {
             s = sa_error_set(err, SA_EIO, "%s: cannot create: %s", path, strerror(errno));
             free(path);

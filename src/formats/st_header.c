@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/io.h"
 #include "formats/safetensors_internal.h"
 #include "formats/text.h"
 
@@ -132,9 +133,9 @@ sa_status sa_st_index_write(const char *path, const sa_st_decl *decls, size_t n,
         free(b.data);
         return sa_error_set(err, SA_ENOMEM, "out of memory");
     }
-    FILE *f = fopen(path, "wb");
+    FILE *f = sa_io_fopen_write(path);
     int bad = !f || fwrite(b.data, 1, b.len, f) != b.len;
-    if (f) bad |= fclose(f) != 0;
+    if (f) bad |= sa_io_fclose(f) != 0;
     free(b.data);
     if (bad) return sa_error_set(err, SA_EIO, "%s: write failed: %s", path, strerror(errno));
     return SA_OK;

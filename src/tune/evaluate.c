@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "eval/eval_json.h"
+#include "core/io.h"
 #include "core/fsutil.h"
 #include "safearith/paired.h"
 #include "tune/study.h"
@@ -152,7 +153,7 @@ sa_status sa_tune_evaluate(sa_tune_ctx *c, const cJSON *params, int test, const 
     char *runs = sa_path_join(c->dir, "runs"), *run = runs ? sa_path_join(runs, name) : NULL;
     char *work = sa_path_join(c->dir, "work");
     if (!run || !work) st = sa_error_set(err, SA_ENOMEM, "out of memory");
-    if (!st && mkdir(runs, 0777) != 0 && errno != EEXIST)
+    if (!st && sa_io_mkdir(runs, 0777) != 0 && errno != EEXIST)
         st = sa_error_set(err, SA_EIO, "%s: cannot create: %s", runs, strerror(errno));
     if (!st) sa_tune_remove_tree(work);
     const char *model_dir = NULL;

@@ -12,6 +12,7 @@
 
 #include "formats/jsonl.h"
 #include "core/fsutil.h"
+#include "core/io.h"
 
 #define STUDY_FORMAT "safearith-tune/1"
 
@@ -53,7 +54,7 @@ static sa_status cut_torn(const char *path, sa_error *err) {
     size_t keep = len;
     while (keep > 0 && text[keep - 1] != '\n') keep--;
     free(text);
-    if (keep < len && truncate(path, (off_t)keep) != 0)
+    if (keep < len && sa_io_truncate(path, (off_t)keep) != 0)
         return sa_error_set(err, SA_EIO, "%s: cannot cut the torn last line: %s", path,
                             strerror(errno));
     return SA_OK;
@@ -120,7 +121,7 @@ sa_status sa_tune_journal_open(sa_tune_journal *j, const sa_tune_recipe *r, cons
         cJSON_Delete(s);
         if (!st && access(j->path, F_OK) == 0) st = read_trials(j, err);
     } else if ((st = check_place(r, dir, err)) == SA_OK) {
-        if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        if (sa_io_mkdir(dir, 0777) != 0 && errno != EEXIST)
             st = sa_error_set(err, SA_EIO, "%s: cannot create: %s", dir, strerror(errno));
         else if (!sa_is_dir(dir))
             st = sa_error_set(err, SA_EEXIST, "%s exists and is not a directory", dir);
@@ -128,7 +129,7 @@ sa_status sa_tune_journal_open(sa_tune_journal *j, const sa_tune_recipe *r, cons
     }
     free(study);
     if (!st && !j->trials) j->trials = cJSON_CreateArray();
-    if (!st && (j->fd = open(j->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666)) < 0)
+    if (!st && (j->fd = sa_io_open(j->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666)) < 0)
         st = sa_error_set(err, SA_EIO, "%s: %s", j->path, strerror(errno));
     if (st) sa_tune_journal_close(j);
     return st;
@@ -138,11 +139,10 @@ sa_status sa_tune_journal_append(sa_tune_journal *j, const cJSON *trial, sa_erro
     char *line = cJSON_PrintUnformatted(trial);
     if (!line) return sa_error_set(err, SA_ENOMEM, "out of memory");
     size_t n = strlen(line);
-    line[n] = '\n'; /* replaces the NUL; written as one call */
-    ssize_t w = write(j->fd, line, n + 1);
+    line[n] = '\n'; /* replaces the NUL */
+    sa_status st = sa_io_append_lines(j->fd, j->path, line, n + 1, err);
     free(line);
-    if (w != (ssize_t)(n + 1) || fdatasync(j->fd) != 0)
-        return sa_error_set(err, SA_EIO, "%s: cannot append: %s", j->path, strerror(errno));
+    if (st) return st;
     cJSON_AddItemToArray(j->trials, cJSON_Duplicate(trial, 1));
     return SA_OK;
 }

@@ -2,9 +2,9 @@
  *
  * study.json names the recipe (canonical JSON) and its fingerprint; it is written once,
  * atomically, when a study starts, and a resume with another fingerprint is refused.
- * trials.jsonl gets one line per finished trial, written with a single write() and
- * fdatasync'ed before the next trial starts, so after a SIGKILL the file holds every finished
- * trial and at most one torn line, which the resume cuts off. */
+ * trials.jsonl gets one line per finished trial, appended whole and fdatasync'ed before the next
+ * trial starts (sa_io_append_lines, which cuts a failed append off again), so after a SIGKILL the
+ * file holds every finished trial and at most one torn line, which the resume cuts off. */
 #ifndef SA_TUNE_JOURNAL_H
 #define SA_TUNE_JOURNAL_H
 
