@@ -115,6 +115,10 @@ static sa_status parse_shape(ctx *c, const cJSON *root, sa_model_config *cfg) {
     if (cfg->head_dim < 1) /* the default, hidden_size / num_attention_heads, rounded to 0 */
         return bad(c, "num_attention_heads", "exceeds hidden_size (no head_dim to fall back on)");
     if (cfg->head_dim % 2) return bad(c, "head_dim", "is odd (RoPE needs pairs)");
+    /* the query width is a count like the others (an int product that wrapped around matched the
+     * weights' shape and sized the KV cache) */
+    if ((double)cfg->n_heads * cfg->head_dim > 1e9)
+        return bad(c, "num_attention_heads", "times head_dim exceeds 1e9");
     double eps = 0;
     if ((st = get_num(c, root, "rms_norm_eps", 1e-6, &eps))) return st;
     cfg->rms_norm_eps = (float)eps;

@@ -166,6 +166,18 @@ static int expected_tensor(const sa_model_config *c, const char *name) {
     return 0;
 }
 
+/* 1 + the highest N of the checkpoint's model.layers.N tensors (0 if none). */
+static int layers_in_weights(const sa_model *m) {
+    int n = 0;
+    for (size_t i = 0; i < sa_ckpt_count(m->ck); i++) {
+        int l, off = 0;
+        if (sscanf(sa_ckpt_tensor(m->ck, i)->name, "model.layers.%d.%n", &l, &off) == 1 && off &&
+            l >= n)
+            n = l + 1;
+    }
+    return n;
+}
+
 static sa_status load_weights(sa_model *m, sa_error *err) {
     const sa_model_config *c = &m->cfg;
     for (size_t i = 0; i < sa_ckpt_count(m->ck); i++) {
@@ -188,6 +200,12 @@ static sa_status load_weights(sa_model *m, sa_error *err) {
                             "%s: tensor 'lm_head.weight' is missing (tie_word_embeddings is false)",
                             m->dir);
     }
+    /* refused before the per-layer array it would size (num_hidden_layers 1e9: gigabytes) */
+    if (c->n_layers > layers_in_weights(m))
+        return sa_error_set(
+            err, SA_EFORMAT,
+            "%s/config.json: num_hidden_layers is %d but the weights hold %d layers", m->dir,
+            c->n_layers, layers_in_weights(m));
     m->layers = own(m, calloc((size_t)c->n_layers, sizeof *m->layers));
     if (!m->layers) return sa_error_set(err, SA_ENOMEM, "%s: out of memory", m->dir);
     for (int l = 0; l < c->n_layers; l++)

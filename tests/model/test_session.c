@@ -3,6 +3,7 @@
  * kernel path, 1e-5 on the packed path), sa_generate per-sequence independence (greedy and
  * seeded sampling), hooks (no-op hook changes nothing, capture sees the right rows, MLP_OUT and
  * LAYER_OUT additions agree, errors abort), argument errors, and config.json refusals. */
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -261,6 +262,12 @@ static void test_config(void) {
     refuse("{\"architectures\":[\"LlamaForCausalLM\"],\"vocab_size\":10,\"hidden_size\":8,"
            "\"intermediate_size\":8,\"num_hidden_layers\":1,\"num_attention_heads\":16}",
            SA_EFORMAT, "num_attention_heads");
+    /* audit of counts: 134217732 heads of 32 made an int product that wrapped around to 128 (the
+     * weights' shape), and the session then asked for the KV cache of 4e9 query units */
+    refuse("{\"architectures\":[\"LlamaForCausalLM\"],\"vocab_size\":10,\"hidden_size\":8,"
+           "\"intermediate_size\":8,\"num_hidden_layers\":1,\"num_attention_heads\":134217732,"
+           "\"num_key_value_heads\":2,\"head_dim\":32}",
+           SA_EFORMAT, "x/config.json: field 'num_attention_heads' times head_dim exceeds 1e9");
     refuse("{\"architectures\":[\"LlamaForCausalLM\"]," BASE ",\"eos_token_id\":[2,1e75]}",
            SA_EFORMAT, "eos_token_id");
     refuse("{\"architectures\":[\"LlamaForCausalLM\"]," BASE ",\"eos_token_id\":[2,-1]}",
@@ -317,6 +324,28 @@ static void test_config_file(void) {
     refuse_file(trailing, sizeof trailing - 1, ": line 4: text after the JSON value");
 }
 
+/* audit of counts: num_hidden_layers beyond the weights' layers is refused before the per-layer
+ * array it would size (1e9 layers asked for hundreds of gigabytes: "out of memory"). */
+static void test_layers_beyond_weights(void) {
+    char cdir[] = "/tmp/sa_test_layers_XXXXXX";
+    char *cfg = mkdtemp(cdir) ? sa_path_join(dir, "config.json") : NULL, *text = NULL;
+    size_t len = 0;
+    cJSON *root = cfg && !sa_read_file(cfg, &text, &len, NULL) ? cJSON_Parse(text) : NULL;
+    cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(root, "num_hidden_layers"), 1e9);
+    char *big = cJSON_Print(root), *p = sa_path_join(cdir, "config.json"),
+         *w = sa_path_join(dir, "model.safetensors"), *lw = sa_path_join(cdir, "model.safetensors");
+    FILE *f = p ? fopen(p, "w") : NULL;
+    CHECK(big && f && fputs(big, f) >= 0 && fclose(f) == 0 && symlink(w, lw) == 0);
+    sa_model *m = NULL;
+    sa_error err = {0};
+    CHECK_EQ_INT(sa_model_load(cdir, &m, &err), SA_EFORMAT);
+    CHECK_STR_CONTAINS(err.msg, "config.json: num_hidden_layers is 1000000000 but the weights "
+                                "hold 2 layers");
+    unlink(lw), unlink(p), rmdir(cdir);
+    cJSON_Delete(root);
+    free(cfg), free(text), free(big), free(p), free(w), free(lw);
+}
+
 int main(void) {
     test_config();
     test_config_file();
@@ -327,6 +356,7 @@ int main(void) {
     sa_model *m = NULL;
     sa_error err = {0};
     CHECK_MSG(sa_model_load(dir, &m, &err) == SA_OK, "%s", err.msg);
+    test_layers_beyond_weights();
     if (m) {
         test_batched(m, 2);  /* 15 rows: kernel path, bit-identical */
         test_batched(m, 12); /* 42 rows: packed prefill */
