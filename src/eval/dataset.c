@@ -8,6 +8,7 @@
  * (HarmfulQA, CatQA), arrays or JSON Lines of objects ({instruction}, {question, choices,
  * answer} for multiple choice, {question, answer} for exact match). XSTest's label column
  * splits it into a benign (safe) and a harmful (unsafe) group. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -417,7 +418,9 @@ static sa_status parse_mcq(builder *b, const cJSON *o, sa_eval_item *it, const c
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "answer");
     if (!a) a = cJSON_GetObjectItemCaseSensitive(o, "answerKey");
     it->answer = -1;
-    if (cJSON_IsNumber(a) && a->valuedouble == (int)a->valuedouble)
+    /* range first: converting 1e300 to int is undefined */
+    if (cJSON_IsNumber(a) && a->valuedouble >= 0 && a->valuedouble < it->n_choices &&
+        a->valuedouble == floor(a->valuedouble))
         it->answer = (int)a->valuedouble;
     else if (cJSON_IsString(a)) {
         const char *s = a->valuestring;

@@ -7,13 +7,17 @@
  * Replace (string pattern) and BPEDecoder (end-of-word suffix). Others are refused by name. */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 
 #include "tokenizer/tok_internal.h"
 
+/* A count (Strip's start and stop): clamped to [0, INT_MAX] before the conversion, which is
+ * undefined for values beyond int. */
 static int jint(const cJSON *j, const char *key) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    return cJSON_IsNumber(v) ? (int)v->valuedouble : 0;
+    if (!cJSON_IsNumber(v) || !(v->valuedouble > 0)) return 0;
+    return v->valuedouble < INT_MAX ? (int)v->valuedouble : INT_MAX;
 }
 
 static sa_status parse_kind(const cJSON *j, const char *type, tok_decoder *d, sa_error *err) {

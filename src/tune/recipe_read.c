@@ -72,8 +72,9 @@ sa_status sa_rc_get_int(rctx *c, cJSON *obj, const char *key, const char *where,
     }
     char msg[96];
     snprintf(msg, sizeof msg, "expected an integer in [%d, %d]", lo, hi);
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble ||
-        v->valuedouble < lo || v->valuedouble > hi)
+    /* range before the conversion, which is undefined beyond int */
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi) ||
+        v->valuedouble != (double)(int)v->valuedouble)
         return sa_rc_bad(c, where, msg);
     *out = (int)v->valuedouble;
     return SA_OK;

@@ -43,6 +43,9 @@ same = good[:good.index("datasets:")] + "datasets:\n  tune:\n" + "".join(f"    -
 refused("same-split", same, ["datasets.test", "both splits"])
 refused("no-file", good.replace(sets[0], sets[0] + ".missing"), ["datasets.files", "does not exist"])
 refused("bad-trials", good.replace("trials: 6", "trials: 0"), ["search.trials"])
+# audit of counts: a count beyond int was converted before its range was checked (undefined; the
+# sanitizer build's binary stops)
+refused("huge-trials", good.replace("trials: 6", "trials: 1e300"), ["search.trials", "expected an integer"])
 
 # where a study may go: not inside an input, not into a non-empty directory without a study
 a = tunetest.write(os.path.join(tmp, "ok.yml"), good)
