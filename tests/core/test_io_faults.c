@@ -2,7 +2,8 @@
  * (SQLite's I/O-error test). For each kind of fault (a short write, EINTR, ENOSPC and EIO on a
  * write, EIO from fsync/fdatasync, EIO from rename/link, ENOSPC when creating a file or directory,
  * EIO when cutting a file) and each N = 1, 2, ... the N-th call of that kind fails (core/io.h),
- * until a run completes without reaching N.
+ * until a run completes without reaching N. The writers: safetensors write, hdr (new, and
+ * replacing an older output), resta, merge, export-gguf, eval, judge, the tune journal, report.
  *
  * A short write or EINTR must be absorbed: the run succeeds and its output is byte for byte that
  * of a run without faults. Any other fault ends with a status and a one-line message naming a
@@ -188,6 +189,16 @@ static sa_status run_journal(sa_error *err) {
     return st;
 }
 
+/* The comparison of two runs: report.md and its chart. */
+static sa_status run_report(sa_error *err) {
+    const char *dirs[2] = {ref_run, ref_run};
+    char *text = NULL;
+    sa_status st =
+        sa_eval_report(2, dirs, NULL, outp("report.md"), outp("report.svg"), 0, &text, err);
+    free(text);
+    return st;
+}
+
 typedef struct entry {
     const char *name;
     sa_status (*fn)(sa_error *);
@@ -350,6 +361,7 @@ int main(void) {
         {"eval", run_eval, NULL, 1, in},
         {"judge", run_rejudge, setup_rejudge, 1, in},
         {"tune journal", run_journal, NULL, 1, in},
+        {"report", run_report, NULL, 0, in},
     };
     const char *only = getenv("SA_IO_FAULTS_ONLY"); /* one writer, by name, while debugging */
     for (size_t i = 0; i < sizeof entries / sizeof *entries; i++)
