@@ -366,40 +366,65 @@ static sa_status stream_all(sa_gguf_writer *w, const sa_checkpoint *ck, const sa
     return st;
 }
 
-/* general.name, general.tags and general.source.*: the input path, its files (provenance.h),
- * the command line and the safearith version. */
-static sa_status provenance(sa_gguf_writer *w, const char *model, const char *dir,
-                            const char *cmdline, sa_error *err) {
+/* *rows: one "NAME size=N sha256=H" (or "mtime=T") string per identifying file of dir, *n of
+ * them. */
+static sa_status file_rows(const char *dir, char ***rows, int *n, sa_error *err) {
     sa_input_files in;
+    *rows = NULL, *n = 0;
     sa_status st = sa_input_files_scan(dir, &in, err);
     if (st) return st;
+    char **r = calloc((size_t)in.n + 1, sizeof *r);
+    int bad = !r;
+    for (int i = 0; !bad && i < in.n; i++) {
+        size_t len = strlen(in.f[i].name) + 128;
+        if (!(r[i] = malloc(len)))
+            bad = 1;
+        else if (in.f[i].sha256[0])
+            snprintf(r[i], len, "%s size=%llu sha256=%s", in.f[i].name,
+                     (unsigned long long)in.f[i].size, in.f[i].sha256);
+        else
+            snprintf(r[i], len, "%s size=%llu mtime=%lld", in.f[i].name,
+                     (unsigned long long)in.f[i].size, (long long)in.f[i].mtime);
+    }
+    for (int i = 0; bad && r && i < in.n; i++) free(r[i]);
+    if (bad) free(r);
+    if (!bad) *rows = r, *n = in.n;
+    sa_input_files_free(&in);
+    return bad ? sa_error_set(err, SA_ENOMEM, "out of memory") : SA_OK;
+}
+
+static void free_rows(char **rows, int n) {
+    for (int i = 0; rows && i < n; i++) free(rows[i]);
+    free(rows);
+}
+
+/* general.name, general.tags and general.source.*: the input path, its files (provenance.h;
+ * a BASE+ADAPTER input: the base's, and the adapter's in general.source.adapter_files), the
+ * command line and the safearith version. */
+static sa_status provenance(sa_gguf_writer *w, const char *model, const sa_checkpoint *ck,
+                            const char *cmdline, sa_error *err) {
+    const char *dir = sa_ckpt_dir(ck), *adapter = sa_ckpt_adapter_dir(ck);
+    int n = 0, na = 0;
+    char **rows, **arows = NULL;
+    sa_status st = file_rows(dir, &rows, &n, err);
+    if (!st && adapter) st = file_rows(adapter, &arows, &na, err);
+    if (st) {
+        free_rows(rows, n);
+        return st;
+    }
     const char *base = strrchr(dir, '/');
     base = base && base[1] ? base + 1 : dir;
     static const char *const tags[] = {"safearith", "gguf-export"};
-    char **rows = calloc((size_t)in.n + 1, sizeof *rows);
-    int bad = !rows;
-    for (int i = 0; !bad && i < in.n; i++) {
-        size_t n = strlen(in.f[i].name) + 128;
-        if (!(rows[i] = malloc(n)))
-            bad = 1;
-        else if (in.f[i].sha256[0])
-            snprintf(rows[i], n, "%s size=%llu sha256=%s", in.f[i].name,
-                     (unsigned long long)in.f[i].size, in.f[i].sha256);
-        else
-            snprintf(rows[i], n, "%s size=%llu mtime=%lld", in.f[i].name,
-                     (unsigned long long)in.f[i].size, (long long)in.f[i].mtime);
-    }
-    if (!bad)
-        bad = sa_gguf_w_str(w, "general.name", base) ||
-              sa_gguf_w_str_array(w, "general.tags", tags, 2) ||
-              sa_gguf_w_str(w, "general.source.path", model) ||
-              sa_gguf_w_str_array(w, "general.source.files", (const char *const *)rows,
-                                  (uint64_t)in.n) ||
-              sa_gguf_w_str(w, "general.source.safearith_version", SA_VERSION) ||
-              (cmdline && sa_gguf_w_str(w, "general.source.command_line", cmdline));
-    for (int i = 0; rows && i < in.n; i++) free(rows[i]);
-    free(rows);
-    sa_input_files_free(&in);
+    int bad =
+        sa_gguf_w_str(w, "general.name", base) || sa_gguf_w_str_array(w, "general.tags", tags, 2) ||
+        sa_gguf_w_str(w, "general.source.path", model) ||
+        sa_gguf_w_str_array(w, "general.source.files", (const char *const *)rows, (uint64_t)n) ||
+        (arows && sa_gguf_w_str_array(w, "general.source.adapter_files", (const char *const *)arows,
+                                      (uint64_t)na)) ||
+        sa_gguf_w_str(w, "general.source.safearith_version", SA_VERSION) ||
+        (cmdline && sa_gguf_w_str(w, "general.source.command_line", cmdline));
+    free_rows(rows, n);
+    free_rows(arows, na);
     return bad ? sa_error_set(err, SA_ENOMEM, "out of memory") : SA_OK;
 }
 
@@ -411,7 +436,7 @@ static sa_status metadata(sa_gguf_writer *w, const char *model, const sa_checkpo
     if (c->arch == SA_ARCH_MISTRAL && c->sliding_window > 0 && c->sliding_window < p->ctx)
         p->ctx = c->sliding_window;
     if (arch_keys(w, p, c, o->type)) return sa_error_set(err, SA_ENOMEM, "out of memory");
-    sa_status st = provenance(w, model, dir, o->command_line, err);
+    sa_status st = provenance(w, model, ck, o->command_line, err);
     if (st) return st;
     sa_tokenizer *tok = NULL;
     if ((st = sa_tokenizer_load(dir, &tok, err))) return st;
