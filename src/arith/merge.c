@@ -280,7 +280,7 @@ static char *params_json(const sa_merge_recipe *r) {
                                 !r->rescale                        ? "none"
                                 : r->rescale_mode == SA_RESCALE_L1 ? "l1"
                                                                    : "inverse");
-        cJSON_AddNumberToObject(p, "seed", (double)r->seed);
+        sa_json_attach(p, "seed", sa_json_u64(r->seed));
     }
     if (r->method == SA_MERGE_TIES)
         cJSON_AddStringToObject(p, "trim_scope",

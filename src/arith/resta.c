@@ -22,6 +22,7 @@
 #include "arith/dare.h"
 #include "arith/output.h"
 #include "core/opts.h"
+#include "formats/jsonl.h"
 
 enum { S_IN = 0, A_IN = 1, U_IN = 2 };
 
@@ -113,7 +114,7 @@ static char *params_json(const char *const *paths, const sa_resta_opts *r) {
     bad |= !cJSON_AddNumberToObject(p, "beta", r->beta);
     if (r->dare_p > 0) {
         bad |= !cJSON_AddNumberToObject(p, "dare_p", r->dare_p);
-        bad |= !cJSON_AddNumberToObject(p, "seed", (double)r->seed);
+        bad |= !sa_json_attach(p, "seed", sa_json_u64(r->seed));
         bad |= !cJSON_AddStringToObject(p, "rescale",
                                         r->rescale == SA_RESCALE_L1        ? "l1"
                                         : r->rescale == SA_RESCALE_INVERSE ? "inverse"

@@ -123,6 +123,48 @@ static sa_status load_rows(sa_eval_rundir *rd, sa_error *err) {
     return SA_OK;
 }
 
+/* Runs written before seeds were strings (sa_json_u64) stored them as JSON numbers: turn every
+ * "seed" string of v that a number held exactly (below 2^53) back into one. */
+static void seeds_as_numbers(cJSON *v) {
+    cJSON *x;
+    cJSON_ArrayForEach(x, v) {
+        uint64_t s;
+        if (x->string && !strcmp(x->string, "seed") && cJSON_IsString(x) &&
+            sa_json_get_u64(x, &s) && s < (1ull << 53)) {
+            free(x->valuestring);
+            x->valuestring = NULL;
+            x->type = cJSON_Number;
+            cJSON_SetNumberValue(x, (double)s);
+        } else if (cJSON_IsObject(x) || cJSON_IsArray(x)) {
+            seeds_as_numbers(x);
+        }
+    }
+}
+
+/* 1 if old_fp is the fingerprint an older safearith gave these settings (seeds as numbers). */
+static int legacy_match(const cJSON *settings, const char *old_fp) {
+    cJSON *copy = cJSON_Duplicate(settings, 1);
+    if (!copy) return 0;
+    seeds_as_numbers(copy);
+    char fp[65];
+    sa_eval_fingerprint(copy, fp);
+    cJSON_Delete(copy);
+    return !strcmp(fp, old_fp);
+}
+
+/* Adopt the current form of the settings (and their fingerprint) in a run made by an older
+ * safearith that stored the same settings in another form. */
+static int upgrade_settings(cJSON *run, const cJSON *settings, const char *fp) {
+    cJSON *s = cJSON_Duplicate(settings, 1), *f = cJSON_CreateString(fp);
+    if (s && f && cJSON_ReplaceItemInObjectCaseSensitive(run, "settings", s)) {
+        s = NULL;
+        if (cJSON_ReplaceItemInObjectCaseSensitive(run, "fingerprint", f)) return 1;
+    }
+    cJSON_Delete(s);
+    cJSON_Delete(f);
+    return 0;
+}
+
 static sa_status open_existing(sa_eval_rundir *rd, const cJSON *settings, const char *fp,
                                sa_error *err) {
     char *path = sa_path_join(rd->dir, "run.json");
@@ -131,6 +173,12 @@ static sa_status open_existing(sa_eval_rundir *rd, const cJSON *settings, const 
     free(path);
     if (st) return sa_error_prefix(err, "--resume: %s is not a run directory", rd->dir);
     const cJSON *ofp = cJSON_GetObjectItemCaseSensitive(old, "fingerprint");
+    if (cJSON_IsString(ofp) && strcmp(ofp->valuestring, fp) &&
+        legacy_match(settings, ofp->valuestring) && !upgrade_settings(old, settings, fp)) {
+        cJSON_Delete(old);
+        return sa_error_set(err, SA_ENOMEM, "%s: out of memory", rd->dir);
+    }
+    ofp = cJSON_GetObjectItemCaseSensitive(old, "fingerprint");
     if (!cJSON_IsString(ofp) || strcmp(ofp->valuestring, fp)) {
         char diff[700] = "the settings fingerprint differs";
         first_diff(cJSON_GetObjectItemCaseSensitive(old, "settings"), settings, "settings", diff,

@@ -13,6 +13,7 @@
 #include "eval/eval_json.h"
 #include "eval/execute.h"
 #include "core/fsutil.h"
+#include "formats/jsonl.h"
 #include "safearith/kset.h"
 #include "safearith/safetensors.h"
 
@@ -140,7 +141,7 @@ static void add_decoding(cJSON *st, const sa_eval_decoding *dec) {
         cJSON_AddNumberToObject(d, "temperature", dec->temperature);
         cJSON_AddNumberToObject(d, "top_k", dec->top_k);
         cJSON_AddNumberToObject(d, "top_p", dec->top_p);
-        cJSON_AddNumberToObject(d, "seed", (double)dec->seed);
+        sa_json_attach(d, "seed", sa_json_u64(dec->seed));
     }
 }
 
@@ -158,7 +159,7 @@ cJSON *sa_eval_settings_build(const sa_eval_state *s, sa_error *err) {
     cJSON *sel = cJSON_AddObjectToObject(st, "selection");
     cJSON_AddNumberToObject(sel, "limit", (double)o->limit);
     cJSON_AddNumberToObject(sel, "sample", (double)o->sample);
-    cJSON_AddNumberToObject(sel, "seed", (double)o->seed);
+    sa_json_attach(sel, "seed", sa_json_u64(o->seed));
     add_prompting(st, s);
     cJSON *js = cJSON_AddArrayToObject(st, "judges");
     for (int i = 0; i < s->n_judges; i++)

@@ -4,6 +4,7 @@
  * whole JSON document the position where cJSON stopped is turned into a line number. */
 #include "formats/jsonl.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +109,31 @@ sa_status sa_json_read(const char *path, cJSON **out, sa_error *err) {
     st = sa_json_parse(data, len, path, out, err);
     free(data);
     return st;
+}
+
+cJSON *sa_json_u64(uint64_t v) {
+    char s[24];
+    snprintf(s, sizeof s, "%llu", (unsigned long long)v);
+    return cJSON_CreateString(s);
+}
+
+int sa_json_get_u64(const cJSON *item, uint64_t *out) {
+    if (cJSON_IsNumber(item)) {
+        double d = item->valuedouble;
+        if (!(d >= 0 && d < 9007199254740992.0) || d != (double)(uint64_t)d) return 0;
+        *out = (uint64_t)d;
+        return 1;
+    }
+    if (!cJSON_IsString(item)) return 0;
+    const char *s = item->valuestring;
+    uint64_t v = 0;
+    if (!*s || (s[0] == '0' && s[1])) return 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10) return 0;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *out = v;
+    return 1;
 }
 
 int sa_json_attach(cJSON *parent, const char *key, cJSON *item) {

@@ -7,6 +7,7 @@
 #define SAFEARITH_FORMATS_JSONL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -28,5 +29,12 @@ sa_status sa_json_parse(const char *text, size_t len, const char *path, cJSON **
  * cJSON_AddItemTo*, a failure (parent or item NULL: an allocation failed) frees the item, so that
  * `sa_json_attach(o, "k", cJSON_CreateNumber(x))` never leaks. Returns 1 if attached, else 0. */
 int sa_json_attach(cJSON *parent, const char *key, cJSON *item);
+
+/* A uint64 (a seed) as JSON: a string of decimal digits, exact where a JSON number (a double)
+ * is not, above 2^53. NULL if out of memory. */
+cJSON *sa_json_u64(uint64_t v);
+/* The value of a sa_json_u64 string, or of a JSON number holding a whole number below 2^53 (as
+ * files written before sa_json_u64 did). Returns 1 and sets *out, or 0 for anything else. */
+int sa_json_get_u64(const cJSON *item, uint64_t *out);
 
 #endif
