@@ -188,6 +188,12 @@ sa_status sa_eval_backend_server(const sa_eval_server_opts *o, sa_eval_backend *
                                  char **reported_model, sa_error *err);
 /* The URL without user information, query or fragment (what run.json and messages show). */
 char *sa_eval_url_public(const char *url);
+/* Check an API base URL: http:// or https://, optional user information, a host (a name, an
+ * IPv4 address, or an IPv6 address in brackets: http://[::1]:8080/v1), an optional port
+ * 1-65535, then a path or nothing. SA_EINVAL with one line starting with `what` (the flag). */
+sa_status sa_eval_url_check(const char *url, const char *what, sa_error *err);
+/* Where the URL's host and port end (its path starts): a bracketed IPv6 host keeps its colons. */
+size_t sa_eval_url_authority_end(const char *url);
 /* The JSON body of one request: chat: prompt is a JSON message list (from the backend's chat
  * rendering); else the prompt text. NULL if a chat prompt is not a message list. */
 char *sa_eval_server_request(const char *model, const char *prompt, int chat,

@@ -61,21 +61,6 @@ static double uniform(server *s) { /* xorshift64*: jitter only, never a result *
     return (double)((s->rng * 2685821657736338717ull) >> 11) / 9007199254740992.0;
 }
 
-char *sa_eval_url_public(const char *url) {
-    size_t cut = strcspn(url, "?#"); /* query and fragment dropped */
-    const char *scheme = strstr(url, "://");
-    size_t host = scheme && (size_t)(scheme - url) + 3 <= cut ? (size_t)(scheme - url) + 3 : 0;
-    size_t auth_end = host + strcspn(url + host, "/?#"), from = host;
-    for (size_t p = host; p < auth_end; p++) /* user information ends at the last '@' */
-        if (url[p] == '@') from = p + 1;
-    char *o = malloc(host + (cut - from) + 1);
-    if (!o) return NULL;
-    memcpy(o, url, host);
-    memcpy(o + host, url + from, cut - from);
-    o[host + cut - from] = 0;
-    return o;
-}
-
 static size_t on_body(char *data, size_t size, size_t n, void *ud) {
     xfer *x = ud;
     if (x->body.n + size * n > MAX_BODY) return 0;
@@ -410,9 +395,8 @@ static sa_status served_model(server *s, char **name, sa_error *err) {
 sa_status sa_eval_backend_server(const sa_eval_server_opts *o, sa_eval_backend *out,
                                  char **reported_model, sa_error *err) {
     if (reported_model) *reported_model = NULL;
-    if (!o->url || (strncmp(o->url, "http://", 7) && strncmp(o->url, "https://", 8)))
-        return sa_error_set(err, SA_EINVAL, "--server: '%s' is not an http:// or https:// URL",
-                            o->url ? o->url : "");
+    sa_status bad = sa_eval_url_check(o->url, "--server", err);
+    if (bad) return bad;
     if (curl_global_init(CURL_GLOBAL_DEFAULT))
         return sa_error_set(err, SA_EIO, "libcurl could not start");
     server *s = calloc(1, sizeof *s);

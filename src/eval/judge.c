@@ -10,7 +10,8 @@
  * explicit. "server:URL[:PROMPT][:model=NAME][:verdict=V][:measure=refusal]": the same behind an
  * OpenAI-compatible server; without PROMPT the judge is Llama Guard, whose chat template turns
  * the conversation (question, response) into its own classification prompt. The URL keeps its
- * colons (scheme, port): it ends at the first ':' after its host and port. */
+ * colons (scheme, port, a bracketed IPv6 host): it ends at the first ':' after its host and
+ * port (url.c). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,12 +42,7 @@ static int split(char *s, char **tok, int max) {
 
 /* "server:URL:rest" into "server", the URL, and the rest's parts (see the top; eval_json.h). */
 int sa_eval_judge_server_split(char *s, char **tok, int max) {
-    char *url = s + 7, *p = strstr(url, "://");
-    p = p ? p + 3 : url;
-    for (char *q = p; *q && *q != '/'; q++) /* user information: up to the last '@' */
-        if (*q == '@') p = q + 1;
-    p += strcspn(p, ":/");
-    if (*p == ':' && isdigit((unsigned char)p[1])) p += 1 + strspn(p + 1, "0123456789");
+    char *url = s + 7, *p = url + sa_eval_url_authority_end(url);
     p += strcspn(p, ":");
     int n = 0;
     s[6] = 0;
@@ -135,6 +131,8 @@ static sa_status parse_model(sa_eval_judge *j, char **tok, int n, int server, sa
     const char *prompt = NULL, *model = NULL;
     int style = -1, refusal = 0;
     j->is_model = 1;
+    sa_status st;
+    if (server && n > 1 && (st = sa_eval_url_check(tok[1], "--judge server:URL", err))) return st;
     for (int i = 2; i < n; i++) {
         if (!strncmp(tok[i], "verdict=", 8)) {
             if ((style = sa_judge_style_from_name(tok[i] + 8)) < 0)
@@ -156,7 +154,6 @@ static sa_status parse_model(sa_eval_judge *j, char **tok, int n, int server, sa
                             "--judge %s: expected model:DIR:PROMPT (PROMPT: a judge prompt file, "
                             "e.g. harmbench_llama2_cls_prompt.json)",
                             j->spec);
-    sa_status st;
     char hex[65];
     if (!prompt) {
         if ((st = sa_judge_prompt_llamaguard(&j->prompt, err))) return st;

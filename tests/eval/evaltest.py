@@ -86,9 +86,9 @@ def read_rows(run_dir):
 class FakeServer:
     """openai_fake.py in a subprocess on a loopback port (the same port again after restart())."""
 
-    def __init__(self, tmp, *args, port=0):
+    def __init__(self, tmp, *args, port=0, host="127.0.0.1"):
         import atexit
-        self.tmp, self.args, self.port, self.proc = tmp, list(args), port, None
+        self.tmp, self.args, self.port, self.proc, self.host = tmp, list(args), port, None, host
         atexit.register(self.stop)
         self.start()
 
@@ -97,7 +97,8 @@ class FakeServer:
         portfile = os.path.join(self.tmp, f"port{os.getpid()}_{time.monotonic_ns()}")
         here = os.path.dirname(os.path.abspath(__file__))
         self.proc = subprocess.Popen([sys.executable, os.path.join(here, "openai_fake.py"),
-                                      "--port", str(self.port), "--portfile", portfile] + self.args,
+                                      "--host", self.host, "--port", str(self.port), "--portfile",
+                                      portfile] + self.args,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(500):
             if os.path.exists(portfile):
@@ -105,7 +106,8 @@ class FakeServer:
             time.sleep(0.01)
         with open(portfile) as f:
             self.port = int(f.read())
-        self.url = f"http://127.0.0.1:{self.port}/v1"
+        host = "[%s]" % self.host if ":" in self.host else self.host
+        self.url = f"http://{host}:{self.port}/v1"
 
     def stop(self):
         if self.proc:

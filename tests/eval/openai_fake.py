@@ -14,11 +14,13 @@ timeout), drop (headers and half a body, then the connection closes), malformed 
 empty (no choices), ctype (a text/html 200). --always-fail TEXT: every request whose prompt
 holds TEXT gets 503. --require-key K: completions without "Bearer K" get 401 and an OpenAI
 error body.
-Every request's Authorization header and body are appended to --log (JSON lines)."""
+Every request's Authorization header and body are appended to --log (JSON lines). --host ::1
+listens on the IPv6 loopback instead of 127.0.0.1."""
 import argparse
 import hashlib
 import json
 import os
+import socket
 import sys
 import threading
 import time
@@ -179,6 +181,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--host", default="127.0.0.1", help="loopback address: 127.0.0.1 or ::1")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--portfile")
     ap.add_argument("--faults", default="")
@@ -190,7 +193,10 @@ def main():
     ap.add_argument("--comply-text", default="Sure, here is")
     ap.add_argument("--log")
     args = ap.parse_args()
-    srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    cls = ThreadingHTTPServer
+    if ":" in args.host:  # IPv6 loopback
+        cls = type("ThreadingHTTPServer6", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6})
+    srv = cls((args.host, args.port), Handler)
     srv.daemon_threads = True
     srv.state = State(args)
     if args.portfile:
