@@ -71,6 +71,8 @@ static const char usage[] =
     "  --max-new-tokens N     default 128\n"
     "  --temp T               sampling temperature (default 0 = greedy)\n"
     "  --top-k K  --top-p P   sampling filters\n"
+    "  --stop STR             end a response before the first STR in its text (repeatable, up\n"
+    "                         to 16; sent to a server as \"stop\", applied by the local engine)\n"
     "  --batch B              prompts generated together (default 8; server: 16 x concurrency)\n"
     "model (one of --model, --server):\n"
     "  --model DIR            Hugging Face model directory (exactly \"fake\" or \"fake:MS\": a\n"
@@ -99,6 +101,7 @@ typedef struct opts {
     const char *model;
     const char *datasets[MAX_DS];
     cli_steer steer;
+    cli_decode_opts dec; /* the decoding flags (its --stop strings point into argv) */
     long ctx;
     int quiet;
 } opts;
@@ -146,22 +149,24 @@ static int parse_args(int argc, char **argv, opts *o) {
     cli_judge_init(&o->j);
     cli_steer_init(&o->steer);
     /* eval's decoding defaults are the library's (greedy, 128 new tokens) */
-    cli_decode_opts dec = cli_decode_defaults(o->j.e.decoding.max_new_tokens, 0);
-    dec.temp = o->j.e.decoding.temperature, dec.top_k = o->j.e.decoding.top_k;
-    dec.top_p = o->j.e.decoding.top_p, dec.seed = o->j.e.seed;
+    cli_decode_opts *dec = &o->dec;
+    *dec = cli_decode_defaults(o->j.e.decoding.max_new_tokens, 1);
+    dec->temp = o->j.e.decoding.temperature, dec->top_k = o->j.e.decoding.top_k;
+    dec->top_p = o->j.e.decoding.top_p, dec->seed = o->j.e.seed;
     cli_args p;
     cli_args_init(&p, CMD, argc, argv);
     while (cli_args_next(&p)) {
         if (cli_flag_help(&p)) return fputs(usage, stdout), -1;
-        if (!(cli_steer_flag(&p, &o->steer) || cli_decode_flag(&p, &dec) || eval_flag(&p, o) ||
+        if (!(cli_steer_flag(&p, &o->steer) || cli_decode_flag(&p, dec) || eval_flag(&p, o) ||
               local_flag(&p, o)))
             cli_args_unknown(&p);
     }
     if (p.failed) return CLI_USAGE;
-    o->j.e.seed = dec.seed;
-    o->j.e.decoding.max_new_tokens = (int)dec.max_tokens;
-    o->j.e.decoding.temperature = dec.temp, o->j.e.decoding.top_k = dec.top_k;
-    o->j.e.decoding.top_p = dec.top_p;
+    o->j.e.seed = dec->seed;
+    o->j.e.decoding.max_new_tokens = (int)dec->max_tokens;
+    o->j.e.decoding.temperature = dec->temp, o->j.e.decoding.top_k = dec->top_k;
+    o->j.e.decoding.top_p = dec->top_p;
+    o->j.e.decoding.stop = dec->stop, o->j.e.decoding.n_stop = dec->n_stop;
     if (!o->model == !o->j.e.server.url)
         return cli_usage_error(CMD, "give one of --model DIR and --server URL");
     if (!o->j.e.n_datasets) return cli_usage_error(CMD, "at least one --dataset SPEC is required");

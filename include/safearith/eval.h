@@ -103,7 +103,16 @@ typedef struct sa_eval_decoding {
     int top_k;          /* <= 0: off */
     double top_p;       /* >= 1: off */
     uint64_t seed;
+    /* Stop strings (not owned; none: NULL, 0): a response ends before the first occurrence of
+     * any of them in its text, which is cut off, as OpenAI servers do. Servers get them as the
+     * request's "stop"; the engine stops generating as soon as one appears. */
+    const char *const *stop;
+    int n_stop;
 } sa_eval_decoding;
+
+/* Length of text before the first occurrence of any of dec's stop strings (strlen(text) when
+ * none occurs): what a response keeps. */
+size_t sa_eval_stop_cut(const sa_eval_decoding *dec, const char *text);
 
 /* What a backend may report about one generated response (servers do; -1 / "" when unknown). */
 typedef struct sa_eval_gen_info {

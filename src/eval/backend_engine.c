@@ -3,8 +3,9 @@
  * Generation: prompts are encoded (raw prompts with the tokenizer's BOS, chat-rendered ones as
  * they are, special tokens parsed), then decoded together in chunks of n_seq sequences by
  * sa_generate, each sequence stopping at the tokenizer's stop ids, at max_new_tokens, or when it
- * fills the context (so that a response never depends on which other prompts share its batch).
- * Sampling uses the run's seed for every sequence, as sa_generate does.
+ * fills the context (so that a response never depends on which other prompts share its batch),
+ * or, with stop strings, as soon as the text of its new tokens contains one (the runner cuts it
+ * off: sa_eval_stop_cut). Sampling uses the run's seed for every sequence, as sa_generate does.
  *
  * Log likelihoods follow lm-evaluation-harness: the pair is encoded whole, the continuation's
  * tokens are those after the context's own encoding (a trailing space of the context moves to
@@ -40,15 +41,32 @@ typedef struct stop_ctx {
     int max_ctx;
     int (*interrupted)(void);
     int stopped; /* interrupted: every sequence is being stopped, the batch is void */
+    const sa_eval_decoding *dec;
+    const sa_tokenizer *tok;
+    int32_t **seen; /* with stop strings: each sequence's new tokens so far */
 } stop_ctx;
 
-/* Stop a sequence when its new token could not be fed back: the k-th new token goes to
- * position prompt_len + k - 1, which must be below max_ctx. */
+/* 1 if the text of a sequence's new tokens contains a stop string. The whole text is decoded
+ * again each time (a token's bytes may complete a character begun by the one before it). */
+static int stop_string_seen(const stop_ctx *c, int seq) {
+    char *text = NULL;
+    size_t len = 0;
+    if (sa_tokenizer_decode(c->tok, c->seen[seq], (size_t)c->counts[seq], SA_DECODE_SKIP_SPECIAL,
+                            &text, &len, NULL))
+        return 0; /* out of memory: generation goes on, the runner still cuts */
+    int hit = sa_eval_stop_cut(c->dec, text) < strlen(text);
+    free(text);
+    return hit;
+}
+
+/* Stop a sequence when its new token could not be fed back (the k-th new token goes to position
+ * prompt_len + k - 1, which must be below max_ctx) or when its text holds a stop string. */
 static int on_token(void *ud, int seq, int32_t token) {
     stop_ctx *c = ud;
-    (void)token;
     if (c->stopped || (c->interrupted && c->interrupted())) return c->stopped = 1;
-    return c->prompt_lens[seq] + ++c->counts[seq] > c->max_ctx;
+    if (c->seen) c->seen[seq][c->counts[seq]] = token;
+    int full = c->prompt_lens[seq] + ++c->counts[seq] > c->max_ctx;
+    return full || (c->seen && stop_string_seen(c, seq));
 }
 
 /* Responses are C strings: a NUL byte the model produced becomes U+FFFD (EF BF BD). */
@@ -74,9 +92,10 @@ static sa_status replace_nul(char **s, size_t len, sa_error *err) {
 static sa_status gen_chunk(engine *e, int n, const char *const *prompts, const uint8_t *templated,
                            const sa_eval_decoding *dec, char **out, sa_error *err) {
     sa_tokens toks[n];
-    int32_t *ids[n], *outs[n];
+    int32_t *ids[n], *outs[n], *seen[n];
     int lens[n], out_lens[n], counts[n];
     memset(toks, 0, sizeof toks), memset(outs, 0, sizeof outs), memset(counts, 0, sizeof counts);
+    memset(seen, 0, sizeof seen);
     sa_status st = SA_OK;
     for (int i = 0; i < n && !st; i++) {
         st = encode(e, prompts[i], templated && templated[i], &toks[i], err);
@@ -88,8 +107,12 @@ static sa_status gen_chunk(engine *e, int n, const char *const *prompts, const u
                               lens[i], e->max_ctx);
         if (!st && !(outs[i] = malloc((size_t)dec->max_new_tokens * sizeof *outs[i])))
             st = sa_error_set(err, SA_ENOMEM, "out of memory");
+        if (!st && dec->n_stop > 0 &&
+            !(seen[i] = malloc((size_t)dec->max_new_tokens * sizeof *seen[i])))
+            st = sa_error_set(err, SA_ENOMEM, "out of memory");
     }
-    stop_ctx sc = {lens, counts, e->max_ctx, e->interrupted, 0};
+    stop_ctx sc = {lens, counts, e->max_ctx, e->interrupted,
+                   0,    dec,    e->tok,     dec->n_stop > 0 ? seen : NULL};
     sa_gen_opts go;
     sa_gen_opts_init(&go);
     go.sampling = (sa_sampling){(float)dec->temperature, dec->top_k, (float)dec->top_p, dec->seed};
@@ -105,7 +128,7 @@ static sa_status gen_chunk(engine *e, int n, const char *const *prompts, const u
                                  &out[i], &len, err);
         if (!st) st = replace_nul(&out[i], len, err);
     }
-    for (int i = 0; i < n; i++) sa_tokens_free(&toks[i]), free(outs[i]);
+    for (int i = 0; i < n; i++) sa_tokens_free(&toks[i]), free(outs[i]), free(seen[i]);
     return st;
 }
 

@@ -20,7 +20,7 @@ void sa_eval_opts_init(sa_eval_opts *o) {
     o->size = sizeof *o;
     o->backend = SA_EVAL_BACKEND_ENGINE;
     o->mode = SA_PROMPT_RAW;
-    o->decoding = (sa_eval_decoding){128, 0, 0, 1.0, 0};
+    o->decoding = (sa_eval_decoding){.max_new_tokens = 128, .top_p = 1.0};
     o->server = (sa_eval_server_opts){NULL, NULL, NULL, 4, 5, 600, 0, NULL};
 }
 
@@ -180,6 +180,12 @@ static sa_status check_opts(const sa_eval_opts *o, sa_error *err) {
     if (!o->out) return sa_error_set(err, SA_EINVAL, "-o RUN_DIR is required");
     if (o->decoding.max_new_tokens < 1)
         return sa_error_set(err, SA_EINVAL, "--max-new-tokens must be at least 1");
+    if (o->decoding.n_stop < 0 || (o->decoding.n_stop && !o->decoding.stop))
+        return sa_error_set(err, SA_EINVAL, "decoding.stop: %d stop strings and no array",
+                            o->decoding.n_stop);
+    for (int i = 0; i < o->decoding.n_stop; i++)
+        if (!o->decoding.stop[i] || !*o->decoding.stop[i])
+            return sa_error_set(err, SA_EINVAL, "--stop needs a non-empty string");
     if (o->backend == SA_EVAL_BACKEND_SERVER && o->mode == SA_PROMPT_CHAT && o->chat_template)
         return sa_error_set(err, SA_EINVAL,
                             "--chat-template: a server applies its own model's chat template");

@@ -266,7 +266,7 @@ static sa_status apply_model(sa_eval_judge *j, int n, const sa_eval_item *const 
         } else
             prompts[i] = user;
     }
-    sa_eval_decoding dec = {j->prompt.max_new_tokens, 0, 0, 1, 0};
+    sa_eval_decoding dec = {.max_new_tokens = j->prompt.max_new_tokens, .top_p = 1};
     uint8_t *templated = calloc((size_t)n, 1);
     if (!templated && !st) st = sa_error_set(err, SA_ENOMEM, "out of memory");
     for (int i = 0; i < n && templated; i++) templated[i] = (uint8_t)j->prompt.use_chat;

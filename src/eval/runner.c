@@ -87,6 +87,7 @@ static sa_status gen_batch(const sa_eval_config *cfg, int d, const sa_eval_item 
     while (!st && m < n && resp[m]) m++;
     if (gen && gen != SA_EINTR) sa_error_prefix(&gen_err, "item %zu", items[m < n ? m : 0]->index);
     for (int i = 0; i < m && !st; i++) {
+        resp[i][sa_eval_stop_cut(&cfg->decoding, resp[i])] = 0;
         rows[i] = row_base(ds, d, items[i]);
         cJSON_AddStringToObject(rows[i], "response", resp[i]);
         add_gen_info(rows[i], &info[i]);

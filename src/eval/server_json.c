@@ -3,7 +3,8 @@
  * Requests: POST {base}/completions {model, prompt, ...} for raw and template prompting, POST
  * {base}/chat/completions {model, messages, ...} for chat prompting (the messages come from the
  * server backend's chat rendering, a JSON array). Decoding maps onto max_tokens, temperature,
- * top_p, seed (and top_k, an extension vLLM and llama-server accept, only when set). Responses:
+ * top_p, seed, stop (and top_k, an extension vLLM and llama-server accept, only when set).
+ * Responses:
  * choices[0].text or choices[0].message.content, finish_reason, usage. A body that is not JSON,
  * has no choices or no text is "malformed": the transport retries it as it would a dropped
  * connection. Error bodies {"error": {"message": ...}} give the server's own words. */
@@ -34,6 +35,11 @@ char *sa_eval_server_request(const char *model, const char *prompt, int chat,
         if (dec->top_k > 0) cJSON_AddNumberToObject(r, "top_k", dec->top_k);
     }
     cJSON_AddNumberToObject(r, "seed", (double)(dec->seed & ((1ull << 53) - 1)));
+    if (dec->n_stop > 0) {
+        cJSON *stop = cJSON_AddArrayToObject(r, "stop");
+        for (int i = 0; i < dec->n_stop; i++)
+            sa_json_attach(stop, NULL, cJSON_CreateString(dec->stop[i]));
+    }
     cJSON_AddBoolToObject(r, "stream", 0);
     char *s = cJSON_PrintUnformatted(r);
     cJSON_Delete(r);

@@ -143,6 +143,11 @@ static void add_decoding(cJSON *st, const sa_eval_decoding *dec) {
         cJSON_AddNumberToObject(d, "top_p", dec->top_p);
         sa_json_attach(d, "seed", sa_json_u64(dec->seed));
     }
+    if (dec->n_stop > 0) { /* absent when none: runs without stop strings keep their settings */
+        cJSON *stop = cJSON_AddArrayToObject(d, "stop");
+        for (int i = 0; i < dec->n_stop; i++)
+            sa_json_attach(stop, NULL, cJSON_CreateString(dec->stop[i]));
+    }
 }
 
 cJSON *sa_eval_settings_build(const sa_eval_state *s, sa_error *err) {

@@ -99,7 +99,7 @@ static sa_status run_part(eval_job *j, double frac, sa_error *err) {
         ds,
         j->sp->n,
         {j->c->templ ? SA_PROMPT_TEMPLATE : SA_PROMPT_RAW, NULL, j->c->templ, NULL},
-        {r->max_new_tokens, 0, 0, 1.0, 0},
+        {.max_new_tokens = r->max_new_tokens, .top_p = 1.0},
         &j->c->judge,
         1,
         &j->be,

@@ -14,6 +14,7 @@ timeout), drop (headers and half a body, then the connection closes), malformed 
 empty (no choices), ctype (a text/html 200). --always-fail TEXT: every request whose prompt
 holds TEXT gets 503. --require-key K: completions without "Bearer K" get 401 and an OpenAI
 error body.
+A request's "stop" strings cut its text before the earliest one, as OpenAI servers do.
 Every request's Authorization header and body are appended to --log (JSON lines). --host ::1
 listens on the IPv6 loopback instead of 127.0.0.1."""
 import argparse
@@ -169,6 +170,9 @@ class Handler(BaseHTTPRequestHandler):
             text = fake_response(prompt, req.get("max_tokens"))
         words = len(text.split(" "))
         finish = "length" if words >= req.get("max_tokens", 1 << 30) else "stop"
+        cuts = [text.find(s) for s in req.get("stop") or [] if s in text]
+        if cuts:  # the request's stop strings, as OpenAI servers apply them
+            text, finish = text[:min(cuts)], "stop"
         choice = {"index": 0, "finish_reason": finish}
         if chat:
             choice["message"] = {"role": "assistant", "content": text}

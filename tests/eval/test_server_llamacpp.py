@@ -4,8 +4,9 @@ by scripts/llamacpp.sh, cached outside the clone) serving the sft organism expor
 
 Checked: with chat prompting (the organism's chat template, run by llama-server --jinja from the
 GGUF) and with raw prompting (the paper's prefix through /completions), at --concurrency 1 and
-4 against --parallel 4, the responses equal the local engine's greedy responses on the held-out
-splits, apart from near-ties: a differing response is accepted only where the local model's top
+4 against --parallel 4, and with chat prompting and two --stop strings (sent as the request's
+"stop", applied by llama-server; cut the same way by the local engine), the responses equal the
+local engine's greedy responses on the held-out splits, apart from near-ties: a differing response is accepted only where the local model's top
 two logits at the first differing token are within 1e-3 (`safearith logits`), and at most 5 %
 of rows may differ. The server-side rows come in dataset order and carry finish reasons and
 token counts.
@@ -134,6 +135,13 @@ for mode, prompt_of in (("chat", lambda x: CHAT.replace("{question}", x["questio
         served = ev(f"srv_{mode}_{conc}", "--server", URL, "--prompt", mode,
                     "--concurrency", str(conc))
         compare(local, served, f"{mode} concurrency {conc}", prompt_of)
+    if mode == "chat":  # stop strings: llama-server applies the request's "stop" as we do
+        stop = ["--stop", "Here is", "--stop", "cannot"]
+        local_stop = ev("local_chat_stop", "--model", os.path.join(M, "sft"), "--prompt", mode, *stop)
+        served = ev("srv_chat_stop", "--server", URL, "--prompt", mode, "--concurrency", "4", *stop)
+        compare(local_stop, served, "chat with --stop", prompt_of)
+        C.check(sum(x["response"] != y["response"] for x, y in zip(local, local_stop)) >= len(local) // 4,
+                "chat with --stop: the stop strings cut many responses")
 srv.kill()
 srv.wait()
 C.done()
