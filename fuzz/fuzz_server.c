@@ -2,8 +2,9 @@
  * endpoint (odd: chat) and the verdict style to read the text as; the rest is the body. It goes
  * through sa_eval_server_parse_response (a 200 answer), sa_eval_server_error_message (an error
  * body), and, as a judge's output, sa_judge_parse and sa_judge_details for Llama Guard and
- * WildGuard; the same bytes as a URL through sa_eval_url_public. Either a parsed text or an
- * error with a message; a one-line error message; never a crash. */
+ * WildGuard; the same bytes as a URL through sa_eval_url_public, sa_eval_url_authority_end and
+ * sa_eval_url_check. Either a parsed text or an error with a message; a one-line error message;
+ * never a crash. */
 #include "eval/eval_json.h"
 #include "fuzz_util.h"
 #include "safearith/eval.h"
@@ -38,6 +39,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(s, body, n), s[n] = 0;
     char *pub = sa_eval_url_public(s);
     if (!pub || strchr(pub, '?')) abort();
+    if (sa_eval_url_authority_end(s) > strlen(s)) abort();
+    sa_status st = sa_eval_url_check(s, "--server", &err);
+    if (st && (!err.msg[0] || strchr(err.msg, '\n'))) abort();
     free(pub), free(s);
     return 0;
 }

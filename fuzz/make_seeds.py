@@ -239,6 +239,8 @@ put("server", "wildguard", b"\x03" + json.dumps({"choices": [{"message": {"conte
 put("server", "error", b"\x00" + json.dumps({"error": {"message": "model 'x' not found", "code": 404}}).encode())
 put("server", "torn", b'\x00{"choices": [{"text": "Sure, he')
 put("server", "url", b"\x00https://user:pw@host:8080/v1?key=1#x")
+put("server", "url_ipv6", b"\x00http://u:p@[fe80::1%25lo]:8080/v1")
+put("server", "url_ipv6_torn", b"\x00http://[::1:8080/v1")
 # tune recipes ("@M@" is replaced by the models directory by fuzz_tune_recipe)
 put("tune_recipe", "hdr_icv",
     "method: hdr+icv\ninputs:\n  target: @M@/sft\n  base: @M@/base\n  harmful: @M@/harmful\n"
