@@ -4,7 +4,8 @@
  * tokenizer the output carries; tags: safearith and the operation; library_name: transformers,
  * since the output loads there), then the operation, every parameter (the operation's
  * safearith_params, the same JSON its __metadata__ records), each input with its identifying
- * files (provenance.h: SHA-256, or size and mtime above the hash limit), the exact command line
+ * files (provenance.h: SHA-256, or size and mtime above the hash limit; a BASE+ADAPTER input:
+ * the base's, then the adapter's, as "ROLE (adapter)"), the exact command line
  * and the safearith version. Nothing in it depends on the time or the machine, so the recorded
  * command, run again, writes the same card and the same weights.
  * A README.md that came along with the copied non-weight files (the source model's own card) is
@@ -21,6 +22,7 @@
 #include "core/fsutil.h"
 #include "core/io.h"
 #include "safearith/provenance.h"
+#include "safearith/safetensors.h"
 
 static const char *describe(const char *op) {
     static const struct {
@@ -90,38 +92,57 @@ static void write_params(FILE *f, const cJSON *params) {
     }
 }
 
+/* The rows of one input directory (or the bare input when it is not a directory). */
+static sa_status write_input_rows(FILE *f, const char *role, const char *input, const char *dir,
+                                  sa_error *err) {
+    sa_input_files in = {0};
+    if (dir) {
+        sa_status st = sa_input_files_scan(dir, &in, err);
+        if (st) return st;
+    }
+    for (int k = 0; k < (in.n ? in.n : 1); k++) {
+        fputs("| ", f);
+        md_cell(f, role);
+        fputs(" | ", f);
+        md_cell(f, input);
+        if (!in.n) {
+            fputs(" | | | |\n", f);
+            continue;
+        }
+        fputs(" | ", f);
+        md_cell(f, in.f[k].name);
+        fprintf(f, " | %llu | ", (unsigned long long)in.f[k].size);
+        if (in.f[k].sha256[0])
+            fprintf(f, "%s |\n", in.f[k].sha256);
+        else
+            fprintf(f, "mtime %lld |\n", (long long)in.f[k].mtime);
+    }
+    sa_input_files_free(&in);
+    return SA_OK;
+}
+
+/* Each input's files; a BASE+ADAPTER input lists the base's, then the adapter's. */
 static sa_status write_inputs(FILE *f, const sa_card_info *c, const cJSON *params, sa_error *err) {
     fputs("\n## Inputs\n\n| role | input | file | size | SHA-256 (or mtime) |\n"
           "|---|---|---|---|---|\n",
           f);
-    for (int i = 0; i < c->n_inputs; i++) {
+    sa_status st = SA_OK;
+    for (int i = 0; i < c->n_inputs && !st; i++) {
         const char *role = role_of(params, c->inputs[i]);
-        const char *dir = sa_is_dir(c->inputs[i]) ? c->inputs[i] : NULL;
-        sa_input_files in = {0};
-        if (dir) {
-            sa_status st = sa_input_files_scan(dir, &in, err);
-            if (st) return st;
-        }
-        for (int k = 0; k < (in.n ? in.n : 1); k++) {
-            fputs("| ", f);
-            md_cell(f, role ? role : "input");
-            fputs(" | ", f);
-            md_cell(f, c->inputs[i]);
-            if (!in.n) {
-                fputs(" | | | |\n", f);
-                continue;
-            }
-            fputs(" | ", f);
-            md_cell(f, in.f[k].name);
-            fprintf(f, " | %llu | ", (unsigned long long)in.f[k].size);
-            if (in.f[k].sha256[0])
-                fprintf(f, "%s |\n", in.f[k].sha256);
-            else
-                fprintf(f, "mtime %lld |\n", (long long)in.f[k].mtime);
-        }
-        sa_input_files_free(&in);
+        char *base = NULL, *adapter = NULL;
+        if (sa_is_dir(c->inputs[i]))
+            st = write_input_rows(f, role ? role : "input", c->inputs[i], c->inputs[i], err);
+        else if (sa_ckpt_path_split(c->inputs[i], &base, &adapter, NULL) == SA_OK && adapter &&
+                 sa_is_dir(base) && sa_is_dir(adapter)) {
+            char ar[64];
+            snprintf(ar, sizeof ar, "%s (adapter)", role ? role : "input");
+            st = write_input_rows(f, role ? role : "input", base, base, err);
+            if (!st) st = write_input_rows(f, ar, adapter, adapter, err);
+        } else
+            st = write_input_rows(f, role ? role : "input", c->inputs[i], NULL, err);
+        free(base), free(adapter);
     }
-    return SA_OK;
+    return st;
 }
 
 /* Move a copied README.md aside; *kept receives the new name ("" if there was none). */

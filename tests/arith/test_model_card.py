@@ -130,6 +130,28 @@ def test_existing_card_and_opt_out():
     check("--no-model-card" in run("hdr", "--help").stdout, "--no-model-card in --help")
 
 
+def test_adapter_input():
+    """A BASE+ADAPTER input: the card lists the base's files and the adapter's, with their
+    SHA-256, and the recorded command (naming BASE+ADAPTER) reproduces the output."""
+    sys.path.insert(0, os.path.join(SRC, "tests", "adapter"))
+    import adapter_ref
+    import torch
+    base = st_io.load(os.path.join(SRC, M, "base"))
+    mods = sorted(n[:-len(".weight")] for n in base if n.endswith(("q_proj.weight", "v_proj.weight")))
+    cfg, t = adapter_ref.make_adapter(base, torch.Generator().manual_seed(3), mods)
+    ad = adapter_ref.write_adapter(os.path.join(TMP, "adapter"), cfg, t)
+    out = os.path.join(TMP, "resta_ba")
+    r = run("resta", "--model", M + "/base+" + ad, "--aligned", M + "/base", "--unaligned",
+            M + "/unaligned", "-o", out)
+    check(r.returncode == 0, "resta on BASE+ADAPTER runs")
+    cmd = check_card("resta", out, [M + "/base", ad, M + "/unaligned"], M + "/base+" + ad)
+    body = open(os.path.join(out, "README.md"), encoding="utf-8").read()
+    check("| sft (adapter) | %s | adapter_config.json |" % ad in body,
+          "resta B+A: the adapter's rows carry the role and the adapter directory")
+    reproduce("resta B+A", out, cmd)
+
+
 test_ops()
 test_existing_card_and_opt_out()
+test_adapter_input()
 done()
