@@ -193,8 +193,15 @@ static sa_status eval_in(const char *dir, int resume, sa_error *err) {
     int open = 0;
     if (st == SA_OK) st = sa_eval_rundir_open(dir, settings, info, resume, &rd, err);
     open = st == SA_OK;
-    sa_eval_config cfg = {
-        ds, 2, {SA_PROMPT_RAW, NULL, NULL, NULL}, {16, 0, 0, 1, 0}, &judge, 1, &be, 2, NULL};
+    sa_eval_config cfg = {ds,
+                          2,
+                          {SA_PROMPT_RAW, NULL, NULL, NULL},
+                          {.max_new_tokens = 16, .top_p = 1},
+                          &judge,
+                          1,
+                          &be,
+                          2,
+                          NULL};
     if (st == SA_OK) st = sa_eval_run(&cfg, &rd, NULL, err);
     if (st == SA_OK) st = sa_eval_rundir_set_status(&rd, "complete", NULL, err);
     if (open) sa_eval_rundir_close(&rd);
