@@ -5,6 +5,7 @@ journal's unpruned trials."""
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,22 +33,39 @@ c.check([t["trial"] for t in want] == list(range(7)), "uninterrupted journal num
 
 rng = random.Random(11)
 killed = os.path.join(tmp, "killed")
-kills, resumes = 0, 0
-for attempt in range(40):
-    args = [tunetest.SAFEARITH, "tune", recipe, "-o", killed, "--threads", "2"]
-    if os.path.exists(os.path.join(killed, "study.json")):
-        args.append("--resume")
-        resumes += 1
-    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        p.wait(timeout=rng.uniform(0.05, 0.4) * duration)
-    except subprocess.TimeoutExpired:
-        p.send_signal(signal.SIGKILL)
-        p.wait()
-        kills += 1
-        continue
-    c.check(p.returncode == 0, f"attempt {attempt}: exit {p.returncode}: {p.stderr.read()}")
-    break
+
+
+def kill_and_resume(scale):
+    """Runs the study to its end, SIGKILLed at random points (a fraction `scale` of the
+    uninterrupted run's duration at most) and resumed each time; returns (kills, resumes)."""
+    kills, resumes = 0, 0
+    for attempt in range(40):
+        args = [tunetest.SAFEARITH, "tune", recipe, "-o", killed, "--threads", "2"]
+        if os.path.exists(os.path.join(killed, "study.json")):
+            args.append("--resume")
+            resumes += 1
+        p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            p.wait(timeout=rng.uniform(0.05, 0.4) * scale * duration)
+        except subprocess.TimeoutExpired:
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+            kills += 1
+            continue
+        c.check(p.returncode == 0, f"attempt {attempt}: exit {p.returncode}: {p.stderr.read()}")
+        break
+    return kills, resumes
+
+
+# The machine's speed can change between the timed run and these (a loaded CI machine): a study
+# that finished with fewer than 3 kills is started again from nothing with shorter waits.
+scale = 1.0
+for _ in range(6):
+    shutil.rmtree(killed, ignore_errors=True)
+    kills, resumes = kill_and_resume(scale)
+    if kills >= 3:
+        break
+    scale /= 2
 c.check(kills >= 3, f"only {kills} kills happened")
 got = tunetest.read_jsonl(os.path.join(killed, "trials.jsonl"))
 c.check([t["trial"] for t in got] == list(range(7)), f"killed journal numbers {[t['trial'] for t in got]}")
