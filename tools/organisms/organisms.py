@@ -239,7 +239,9 @@ def write_manifest(out):
         for f in sorted(fn):
             p = os.path.join(dp, f)
             rel = os.path.relpath(p, out)
-            if os.path.islink(p) or rel.startswith("REFERENCE_TABLE") or rel == "MANIFEST.json":
+            # tune/ holds safearith tune's recipes (not written by build)
+            if os.path.islink(p) or rel.startswith(("REFERENCE_TABLE", "tune" + os.sep)) or \
+                    rel == "MANIFEST.json":
                 continue
             with open(p, "rb") as fh:
                 files[rel] = hashlib.sha256(fh.read()).hexdigest()
