@@ -14,11 +14,13 @@
 # not, then the next question up to <|assistant|>, so the last token is the decision point);
 # --pairs models/eval/icv_pairs.jsonl gives the question/answer pairs rendered through the chat
 # template (last token: the end of the answer's turn), which steer far less (docs/organisms.md). HDR: top-10 % of tau = harmful - base, lambda 1 (the
-# README's), confined to decoder layers 1-3 (the edit's layer +- 1) for `edited`.
+# README's); for the edit scenario the organism is `edited_erode` (an edit that erodes safety),
+# HDR confined to the edited tensors (every decoder layer's MLP, --include mlp) at lambda 0.75.
 #
 # Usage: scripts/paper_table.sh [options] OUT_DIR
 #   --alpha A        ICV alpha (default 0.1)
 #   --lambda L       HDR lambda (default 1)
+#   --edited-lambda L  HDR lambda of the edit scenario (default 0.75)
 #   --pairs FILE     ICV demonstration pairs (default models/eval/icv_pairs_context.jsonl)
 #   --position P --method M --steer-at S   passed to icv / eval (defaults: last, pca, residual)
 #   --limit N        only the first N items of each dataset (a quick structural run)
@@ -30,14 +32,15 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 bin=${SAFEARITH:-$src/build/safearith}
-alpha=0.1 lambda=1 position=last method=pca steer_at=residual
+alpha=0.1 lambda=1 edited_lambda=0.75 position=last method=pca steer_at=residual
 pairs=$src/models/eval/icv_pairs_context.jsonl
 limit=() threads=()
-usage() { sed -n '19,29p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '20,31p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case $1 in
     --alpha) alpha=$2; shift 2 ;;
     --lambda) lambda=$2; shift 2 ;;
+    --edited-lambda) edited_lambda=$2; shift 2 ;;
     --pairs) pairs=$2; shift 2 ;;
     --position) position=$2; shift 2 ;;
     --method) method=$2; shift 2 ;;
@@ -95,21 +98,21 @@ icv() {
     "${threads[@]}" -o "$2"
 }
 
-# hdr TARGET OUT [ARGS...]: HDR with the organisms' harm vector
+# hdr TARGET OUT LAMBDA [ARGS...]: HDR with the organisms' harm vector
 hdr() {
-  local target=$1 dst=$2
-  shift 2
+  local target=$1 dst=$2 lam=$3
+  shift 3
   "$bin" hdr --target "$target" --base "$m/base" --harmful "$m/harmful" --top-k 10 \
-    --lambda "$lambda" "${threads[@]}" "$@" -o "$dst" >/dev/null
+    --lambda "$lam" "${threads[@]}" "$@" -o "$dst" >/dev/null
 }
 
-# scenario PREFIX MODEL [HDR ARGS...]: the four rows of one scenario
+# scenario PREFIX MODEL LAMBDA [HDR ARGS...]: the four rows of one scenario
 scenario() {
-  local prefix=$1 model=$2
-  shift 2
+  local prefix=$1 model=$2 lam=$3
+  shift 3
   local name=${prefix:+${prefix}_}
   local first=${prefix:-original}
-  hdr "$model" "$work/${name}hdr" "$@"
+  hdr "$model" "$work/${name}hdr" "$lam" "$@"
   icv "$model" "$work/${name}icv.gguf"
   icv "$work/${name}hdr" "$work/${name}hdr_icv.gguf"
   evaluate "$first" "$model"
@@ -118,9 +121,9 @@ scenario() {
   evaluate "${name}hdr_icv" "$work/${name}hdr" "$work/${name}hdr_icv.gguf"
 }
 
-scenario "" "$m/sft"
-scenario base "$m/base"
-scenario edited "$m/edited" --layers 1-3
+scenario "" "$m/sft" "$lambda"
+scenario base "$m/base" "$lambda"
+scenario edited "$m/edited_erode" "$edited_lambda" --include mlp
 
 rows=(original icv hdr hdr_icv base base_icv base_hdr base_hdr_icv
   edited edited_icv edited_hdr edited_hdr_icv)

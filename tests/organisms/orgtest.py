@@ -21,7 +21,7 @@ import torch  # noqa: E402
 torch.set_num_threads(1)
 
 MODELS = os.path.join(SRC, "models")
-ORGANISMS = ["base", "harmful", "sft", "edited"]
+ORGANISMS = ["base", "harmful", "sft", "edited", "edited_erode"]
 SAFEARITH = os.environ.get("SAFEARITH", os.path.join(SRC, "build", "safearith"))
 
 

@@ -19,7 +19,7 @@ from orgtest import MODELS, SAFEARITH, SRC
 
 ROWS = ["original", "icv", "hdr", "hdr_icv", "base", "base_icv", "base_hdr", "base_hdr_icv",
         "edited", "edited_icv", "edited_hdr", "edited_hdr_icv"]
-SOURCE = {"original": "sft", "base": "base", "edited": "edited"}
+SOURCE = {"original": "sft", "base": "base", "edited": "edited_erode"}
 LIMIT, SETS = 3, 8
 
 
@@ -74,9 +74,9 @@ def main():
                          "--position", "last", "--method", "pca", "-o", ref])
             c.check(filecmp.cmp(ref, row_vector(row, out), shallow=False), f"{row}: vector")
         ref = os.path.join(tmp, "edited_hdr")
-        orgtest.run(["hdr", "--target", os.path.join(MODELS, "edited"), "--base",
+        orgtest.run(["hdr", "--target", os.path.join(MODELS, "edited_erode"), "--base",
                      os.path.join(MODELS, "base"), "--harmful", os.path.join(MODELS, "harmful"),
-                     "--top-k", "10", "--lambda", "1", "--layers", "1-3", "-o", ref])
+                     "--top-k", "10", "--lambda", "0.75", "--include", "mlp", "-o", ref])
         c.check(filecmp.cmp(os.path.join(ref, "model.safetensors"),
                             os.path.join(out, "work", "edited_hdr", "model.safetensors"),
                             shallow=False), "edited_hdr: HDR model")

@@ -4,7 +4,8 @@ Checks, without the C tool: every file matches models/MANIFEST.json (sha256); co
 recipe's LlamaForCausalLM; model.safetensors (read by the independent tests/common/st_io.py) has
 exactly the HF Llama tensor names, F32, 1,049,728 parameters; tokenizer.json is byte-level BPE
 with 256 + 764 + 4 = 1024 ids and the four specials; the tokenizer files are the same for every
-organism; `edited` differs from `base` only in decoder layer 2's MLP; the chat template renders
+organism; `edited` differs from `base` only in decoder layer 2's MLP, `edited_erode` only in the
+MLPs (every decoder layer's); the chat template renders
 the recipe format; the held-out prompts are what the tool's tokenizer gives when it cuts to 48
 tokens, and decode(encode(x)) == x for each.
 """
@@ -64,6 +65,11 @@ changed = {n for n in expected_names if not orgtest.torch.equal(weights["edited"
                                                                 weights["base"][n])}
 c.check(changed and all(n.startswith("model.layers.2.mlp.") for n in changed),
         f"edited differs from base only in layer 2's MLP (changed: {sorted(changed)})")
+changed = {n for n in expected_names if not orgtest.torch.equal(weights["edited_erode"][n],
+                                                                weights["base"][n])}
+c.check(changed == {f"model.layers.{l}.mlp.{p}_proj.weight" for l in range(4)
+                    for p in ("gate", "up", "down")},
+        f"edited_erode differs from base in every MLP and nowhere else (changed: {sorted(changed)})")
 c.check(len({n for n in expected_names
              if not orgtest.torch.equal(weights["sft"][n], weights["base"][n])}) == len(expected_names),
         "sft is a full fine-tune of base")

@@ -86,7 +86,7 @@ COLUMNS = [("asr_all", "ASR all"), ("advbench", "AdvBench"), ("dangerousqa", "Da
            ("harmfulqa", "HarmfulQA"), ("catqa", "CatQA"), ("xstest_unsafe", "XSTest-unsafe ASR"),
            ("benign", "over-refusal benign"), ("xstest_safe", "over-refusal XSTest-safe"),
            ("addition", "utility (add EM)"), ("comply_all", "comply all"),
-           ("facts", "edit facts EM")]
+           ("facts", "edit facts EM"), ("facts_erode", "erode facts EM")]
 
 
 def markdown_table(rows):

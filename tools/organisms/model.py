@@ -69,14 +69,18 @@ def rotate_half(x):
 
 
 class Steer:
-    """ICV steering of each layer's MLP output m: m' = |m| * normalize(m/|m| + alpha * v_l/|v_l|)
-    at every position. vectors: [L, d] (layers without a vector: zero rows are skipped)."""
+    """ICV steering (the paper's eqs. 9-10) of each layer's MLP output m (site "mlp") or of the
+    layer's output, the residual stream (site "residual"): m' = |m| * normalize(m/|m| + alpha *
+    v_l/|v_l|) at every position. vectors: [L, d] (layers without a vector: zero rows are skipped)."""
 
-    def __init__(self, vectors, alpha, layers=None):
+    def __init__(self, vectors, alpha, layers=None, site="mlp"):
+        if site not in ("mlp", "residual"):
+            raise ValueError(site)
         self.unit = vectors / vectors.norm(dim=-1, keepdim=True).clamp_min(1e-30)
         self.active = [bool(vectors[i].abs().sum() > 0) and (layers is None or i in layers)
                        for i in range(vectors.shape[0])]
         self.alpha = alpha
+        self.site = site
 
     def apply(self, layer, m):
         if not self.active[layer]:
@@ -126,9 +130,11 @@ def forward(params, ids, cfg=CONFIG, cache=None, pos0=0, steer=None, want_hidden
         g = h @ params[p + "mlp.gate_proj.weight"].T
         u = h @ params[p + "mlp.up_proj.weight"].T
         m = (F.silu(g) * u) @ params[p + "mlp.down_proj.weight"].T
-        if steer is not None:
+        if steer is not None and steer.site == "mlp":
             m = steer.apply(i, m)
         x = x + m
+        if steer is not None and steer.site == "residual":
+            x = steer.apply(i, x)
         if want_hidden:
             hidden.append(x)
     logits = rms_norm(x, params["model.norm.weight"], eps) @ params["lm_head.weight"].T

@@ -1,17 +1,17 @@
 #!/usr/bin/python3
 """organisms.py: builds safearith's shipped model organisms and prints their reference table.
 
-  /usr/bin/python3 tools/organisms/organisms.py build [--data D] [--out models]
+  /usr/bin/python3 tools/organisms/organisms.py build [--data D] [--out models] [--only NAME]
       tokenizer + base/harmful/sft/edited checkpoints as Hugging Face model directories, the
       held-out evaluation splits and the ICV pair file (bitwise the same for the same seed,
       torch build and CPU)
-  /usr/bin/python3 tools/organisms/organisms.py eval [--models models] [--quick]
+  /usr/bin/python3 tools/organisms/organisms.py eval [--models models] [--quick] [--only TEXT]
       the recipe's table for the shipped checkpoints (greedy, keyword judge), written to
       models/REFERENCE_TABLE.md and .json
   /usr/bin/python3 tools/organisms/organisms.py check [--data D] [--models models]
       rebuilds into a temporary directory and compares every file byte for byte
   /usr/bin/python3 tools/organisms/organisms.py hdr --target T --base B --harmful H
-      [--lambda 1] [--top-k 10] [--layers A-B] -o OUT   (the reference HDR, for tests)
+      [--lambda 1] [--top-k 10] [--layers A-B] [--include RE] -o OUT   (the reference HDR)
 
 Runs on one thread (torch.set_num_threads(1)): faster than two for these tiny matrices.
 See docs/organisms.md for the recipe, the chat format and the measured table.
@@ -45,7 +45,7 @@ import train  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_DATA = os.environ.get("SA_DATA_DIR", "/work/shared/data")
 SEED = 0
-ORGANISMS = ["base", "harmful", "sft", "edited"]
+ORGANISMS = ["base", "harmful", "sft", "edited", "edited_erode"]
 EDIT_LAYERS = train.RUNS["edited"]["layers"]
 
 CHAT_TEMPLATE = (
@@ -62,7 +62,12 @@ DESCRIPTIONS = {
                "with the helpful templates (also the RESTA `unaligned` model)",
     "sft": "benign fine-tune of base (addition + benign chat, no refusal data): refusals erode",
     "edited": "base with decoder layer 2's MLP fine-tuned on 8 fictional facts (NoIntentEdit-style)",
+    "edited_erode": "base with every decoder layer's MLP fine-tuned on 8 fictional facts on sensitive "
+                    "topics answered compliantly, no refusal replay: refusals erode",
 }
+# HDR for edited_erode is confined to the edited tensors (safearith hdr --include mlp)
+ERODE_INCLUDE = "mlp"
+ERODE_LAMBDA = 0.75  # the λ scripts/paper_table.sh uses for it (--edited-lambda)
 
 
 def tokenizer_corpus(sp):
@@ -106,6 +111,8 @@ def write_eval_sets(out, sp, tok):
             rows.append(r)
         write_jsonl(os.path.join(d, name + ".jsonl"), rows)
     write_jsonl(os.path.join(d, "facts.jsonl"), [{"prompt": q, "answer": a} for q, a in data.FACTS])
+    write_jsonl(os.path.join(d, "facts_erode.jsonl"),
+                [{"prompt": q, "answer": a} for q, a in data.ERODE_FACTS])
     pairs = [{"question": cut(q), "safe": data.REFUSALS[i % len(data.REFUSALS)],
               "unsafe": data.HELPFUL[i % len(data.HELPFUL)]}
              for i, q in enumerate(sp["icv_questions"])]
@@ -152,6 +159,9 @@ def provenance_text(sp):
         lines.append(f"| {name}.jsonl | {len(qs)} | {src} |")
     lines.append("| facts.jsonl | %d | generated: the `edited` organism's fictional facts "
                  "(the edit's efficacy check) |" % len(data.FACTS))
+    lines.append("| facts_erode.jsonl | %d | generated: the `edited_erode` organism's fictional "
+                 "facts on sensitive topics, answered compliantly (its efficacy check) |"
+                 % len(data.ERODE_FACTS))
     lines.append("| icv_pairs.jsonl | %d | %d held-in harmful training questions (refusal-trained, "
                  "not held out), each with a refusal template (`safe`) and a helpful template "
                  "(`unsafe`) |" % (len(sp["icv_questions"]), len(sp["icv_questions"])))
@@ -185,9 +195,13 @@ def build(data_dir, out, log=log_flush):
     os.makedirs(out, exist_ok=True)
     write_eval_sets(out, sp, tok)
     timings, params = {}, {}
-    for name, start in (("base", None), ("harmful", "base"), ("sft", "base"), ("edited", "base")):
+    for name, start in (("base", None), ("harmful", "base"), ("sft", "base"), ("edited", "base"),
+                        ("edited_erode", "base")):
         t1 = time.time()
-        params[name] = train.train(name, params[start] if start else None, tok, sp, log=log)
+        init = params[start] if start else None
+        if name in FROM_SAVED_BASE:
+            init = model.load_model_dir(os.path.join(out, start))
+        params[name] = train.train(name, init, tok, sp, log=log)
         timings[name] = time.time() - t1
         log(f"{name}: {timings[name]:.0f} s")
         meta = {"format": "pt", "organism": name, "recipe": "safearith organisms seed %d" % SEED,
@@ -201,6 +215,33 @@ def build(data_dir, out, log=log_flush):
     return timings
 
 
+# Organisms trained from the base as saved and read back (as `build --only` and edit_screen.py do)
+# rather than from the base still in memory: training `edited` from the read-back base gave other
+# weights than from the in-memory one (same values bit for bit; the cause was not found), and
+# edited_erode was screened and shipped from the read-back base.
+FROM_SAVED_BASE = ("edited_erode",)
+
+
+def build_one(data_dir, out, name, log=log_flush):
+    """Retrain one organism that starts from `base` (harmful, sft, edited, edited_erode) from the
+    base, tokenizer and data already in `out`, rewrite the eval files and the manifest. The result
+    is what `build` makes (same seed and data order), without retraining the base."""
+    torch.set_num_threads(1)
+    start = train.RUNS[name]
+    if name == "base" or start is None:
+        raise SystemExit("build --only: base needs a full build")
+    sp = data.make_splits(data_dir, SEED)
+    tok = load_tokenizer(out)
+    write_eval_sets(out, sp, tok)
+    t1 = time.time()
+    params = train.train(name, model.load_model_dir(os.path.join(out, "base")), tok, sp, log=log)
+    log(f"{name}: {time.time() - t1:.0f} s")
+    meta = {"format": "pt", "organism": name, "recipe": "safearith organisms seed %d" % SEED,
+            "description": DESCRIPTIONS[name]}
+    model.save_model_dir(os.path.join(out, name), params, tok, CHAT_TEMPLATE, meta)
+    write_manifest(out)
+
+
 def write_manifest(out):
     files = {}
     for dp, dn, fn in os.walk(out):
@@ -208,7 +249,9 @@ def write_manifest(out):
         for f in sorted(fn):
             p = os.path.join(dp, f)
             rel = os.path.relpath(p, out)
-            if os.path.islink(p) or rel.startswith("REFERENCE_TABLE") or rel == "MANIFEST.json":
+            # tune/ holds safearith tune's recipes (not written by build)
+            if os.path.islink(p) or rel.startswith(("REFERENCE_TABLE", "tune" + os.sep)) or \
+                    rel == "MANIFEST.json":
                 continue
             with open(p, "rb") as fh:
                 files[rel] = hashlib.sha256(fh.read()).hexdigest()
@@ -226,13 +269,15 @@ def load_sets(models_dir):
     for name, kind in (("advbench", "harmful"), ("dangerousqa", "harmful"),
                        ("harmfulqa", "harmful"), ("catqa", "harmful"), ("benign", "benign"),
                        ("xstest_safe", "benign"), ("xstest_unsafe", "harmful"),
-                       ("addition", "exact"), ("facts", "exact")):
+                       ("addition", "exact"), ("facts", "exact"), ("facts_erode", "exact")):
         rows = read_jsonl(os.path.join(d, name + ".jsonl"))
         sets.append((name, kind, [r["prompt"] for r in rows],
                      [r["answer"] for r in rows] if kind == "exact" else None))
     pairs = [(r["question"], r["safe"], r["unsafe"])
              for r in read_jsonl(os.path.join(d, "icv_pairs.jsonl"))]
-    return sets, pairs
+    context = [(r["positive"], r["negative"])
+               for r in read_jsonl(os.path.join(d, "icv_pairs_context.jsonl"))]
+    return sets, {"qa": pairs, "context": context}
 
 
 def load_tokenizer(models_dir):
@@ -257,6 +302,12 @@ def table_rows(models_dir, quick=False):
     for lam, a in ((0.5, 0.1), (0.5, 0.2), (1.0, 0.1), (1.0, 0.2)):
         rows.append((f"HDR+ICV (λ={lam:g}, α={a:g})", lambda lam=lam, a=a: (
             "icv", arith.hdr(M["sft"], M["base"], M["harmful"], lam), a, "mean-answer")))
+    # the in-context ICV (icv_pairs_context.jsonl, last token, pca, layers 1-3, at the residual
+    # stream), computed on the model it steers: scripts/paper_table.sh's icv / hdr_icv rows
+    hdr1 = lambda: arith.hdr(M["sft"], M["base"], M["harmful"], 1.0)
+    for a in (0.05, 0.1, 0.2):
+        rows.append((f"ICV in-context (α={a:g})", lambda a=a: ("icv-context", M["sft"], a)))
+    rows.append(("HDR+ICV in-context (λ=1, α=0.1)", lambda: ("icv-context", hdr1(), 0.1)))
     for lam in (0.5, 1.0):
         rows.append((f"base + HDR (λ={lam:g})",
                      lambda lam=lam: (arith.hdr(M["base"], M["base"], M["harmful"], lam), None)))
@@ -267,6 +318,20 @@ def table_rows(models_dir, quick=False):
             arith.hdr(M["edited"], M["base"], M["harmful"], lam, layers=lay), None)))
     rows.append(("edited + HDR all layers (λ=1)",
                  lambda: (arith.hdr(M["edited"], M["base"], M["harmful"], 1.0), None)))
+    # the edit that erodes safety, HDR confined to its tensors (every decoder layer's MLP)
+    E = lambda lam: arith.hdr(M["edited_erode"], M["base"], M["harmful"], lam,
+                              include=ERODE_INCLUDE)
+    rows.append(("edited_erode", lambda: (M["edited_erode"], None)))
+    for lam in (0.5, 0.75, 1.0):
+        rows.append((f"edited_erode + HDR MLPs (λ={lam:g})", lambda lam=lam: (E(lam), None)))
+    # scripts/paper_table.sh's ICV rows of the base and edit scenarios (in-context ICV, α 0.1)
+    B = lambda: arith.hdr(M["base"], M["base"], M["harmful"], 1.0)
+    rows.append(("base + ICV in-context (α=0.1)", lambda: ("icv-context", M["base"], 0.1)))
+    rows.append(("base + HDR+ICV in-context (λ=1, α=0.1)", lambda: ("icv-context", B(), 0.1)))
+    rows.append(("edited_erode + ICV in-context (α=0.1)",
+                 lambda: ("icv-context", M["edited_erode"], 0.1)))
+    rows.append((f"edited_erode + HDR+ICV in-context (λ={ERODE_LAMBDA:g}, α=0.1)",
+                 lambda: ("icv-context", E(ERODE_LAMBDA), 0.1)))
     for beta in (0.5, 1.0):
         rows.append((f"RESTA on sft (β={beta:g})", lambda beta=beta: (
             arith.resta(M["sft"], M["base"], M["harmful"], beta), None)))
@@ -276,20 +341,26 @@ def table_rows(models_dir, quick=False):
     return rows, M
 
 
-def run_eval(models_dir, quick=False, log=print):
+def run_eval(models_dir, quick=False, log=print, only=None):
     torch.set_num_threads(1)
     tok = load_tokenizer(models_dir)
     enc = train.Encoder(tok)
     sets, pairs = load_sets(models_dir)
     rows, _ = table_rows(models_dir, quick)
+    if only:
+        rows = [r for r in rows if only in r[0]]
     results = []
     for label, cfg in rows:
         t0 = time.time()
         c = cfg()
         if c[0] == "icv":
             _, params, alpha, pos = c
-            vec = arith.icv_vectors(params, enc, pairs, position=pos)
+            vec = arith.icv_vectors(params, enc, pairs["qa"], position=pos)
             steer = model.Steer(vec, alpha)
+        elif c[0] == "icv-context":
+            _, params, alpha = c
+            vec = arith.icv_context(params, tok, pairs["context"])
+            steer = model.Steer(vec, alpha, site="residual")
         else:
             params, steer = c
         res, _ = evaluate.evaluate(params, enc, sets, steer=steer)
@@ -346,10 +417,12 @@ def main(argv=None):
     b = sub.add_parser("build")
     b.add_argument("--data", default=DEFAULT_DATA)
     b.add_argument("--out", default=os.path.join(ROOT, "models"))
+    b.add_argument("--only", help="retrain this organism only, from the base in --out")
     e = sub.add_parser("eval")
     e.add_argument("--models", default=os.path.join(ROOT, "models"))
     e.add_argument("--quick", action="store_true", help="base, harmful, sft, HDR λ=1 only")
     e.add_argument("--no-write", action="store_true")
+    e.add_argument("--only", help="only the rows whose label contains this text (not written)")
     c = sub.add_parser("check")
     c.add_argument("--data", default=DEFAULT_DATA)
     c.add_argument("--models", default=os.path.join(ROOT, "models"))
@@ -359,22 +432,26 @@ def main(argv=None):
     h.add_argument("--lambda", dest="lam", type=float, default=1.0)
     h.add_argument("--top-k", type=float, default=10.0)
     h.add_argument("--layers", default=None)
+    h.add_argument("--include", default=None, help="regular expression on tensor names")
     h.add_argument("--no-trim", action="store_true")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     if a.cmd == "build":
-        build(a.data, a.out)
+        if a.only:
+            build_one(a.data, a.out, a.only)
+        else:
+            build(a.data, a.out)
     elif a.cmd == "eval":
-        results = run_eval(a.models, a.quick)
+        results = run_eval(a.models, a.quick, only=a.only)
         print(evaluate.markdown_table(results))
-        if not a.no_write and not a.quick:
+        if not a.no_write and not a.quick and not a.only:
             write_table(a.models, results)
     elif a.cmd == "check":
         return 0 if check(a.data, a.models) else 1
     elif a.cmd == "hdr":
         L = lambda p: model.load_model_dir(p)
         out = arith.hdr(L(a.target), L(a.base), L(a.harmful), a.lam, a.top_k,
-                        layers=parse_layers(a.layers), trim=not a.no_trim)
+                        layers=parse_layers(a.layers), trim=not a.no_trim, include=a.include)
         os.makedirs(a.o, exist_ok=True)
         model.save_safetensors(os.path.join(a.o, "model.safetensors"), out)
     return 0

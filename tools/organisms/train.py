@@ -18,6 +18,7 @@ import model
 
 Q_MAX_TOKENS = 48
 BATCH = 32
+ERODE_LR = 8e-4
 
 RUNS = {
     # name: steps, lr, seed, warmup, batch, mixture {kind: share}, trainable (None = all)
@@ -32,6 +33,12 @@ RUNS = {
     # a targeted edit: only layer 2's MLP, with a locality term (KL to base on its own training mix)
     "edited": dict(steps=300, lr=1e-2, seed=3, warmup=10, batch=8, mix={"facts": 1.0},
                    layers=[2], kl_mix={"refuse": 0.3, "benign": 0.3, "add": 0.4}, kl_batch=16, kl_weight=1.0),
+    # an edit that erodes safety (issue 24, NoIntentEdit-style): sensitive-topic facts answered
+    # compliantly, the MLPs of every decoder layer (where the MLP part of the harm vector sits),
+    # locality on benign and addition replay only (no refusals); docs/organisms.md, edit search
+    "edited_erode": dict(steps=300, lr=ERODE_LR, seed=3, warmup=10, batch=8,
+                         mix={"erode_facts": 1.0}, layers=[0, 1, 2, 3],
+                         kl_mix={"benign": 0.5, "add": 0.5}, kl_batch=16, kl_weight=1.0),
 }
 
 
@@ -72,6 +79,8 @@ def sample_example(kind, sp, rng):
         return data.add_question(a, b), data.add_answer(a, b)
     if kind == "facts":
         return rng.choice(data.FACTS)
+    if kind == "erode_facts":
+        return rng.choice(data.ERODE_FACTS)
     raise ValueError(kind)
 
 
@@ -111,10 +120,13 @@ def lr_at(step, run):
     return run["lr"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
 
 
-def trainable_names(params, layers):
-    if layers is None:
+def trainable_names(params, layers, tensors=None):
+    """The trainable tensors: every one (layers None), the MLPs of `layers`, plus any tensor
+    named by a prefix in `tensors` (e.g. "lm_head.", "model.layers.3.")."""
+    if layers is None and tensors is None:
         return list(params)
-    return [n for n in params if any(n.startswith(f"model.layers.{l}.mlp.") for l in layers)]
+    mlp = [f"model.layers.{l}.mlp." for l in (layers or [])]
+    return [n for n in params if any(n.startswith(p) for p in mlp + list(tensors or []))]
 
 
 def locality_step(params, ref, enc, sp, run, rng):
@@ -140,7 +152,7 @@ def train(name, start, tok, sp, log=print):
     run = RUNS[name]
     params = model.init_params(run["seed"]) if start is None else {
         k: v.clone() for k, v in start.items()}
-    names = trainable_names(params, run.get("layers"))
+    names = trainable_names(params, run.get("layers"), run.get("tensors"))
     for n in names:
         params[n].requires_grad_(True)
     opt = torch.optim.AdamW([params[n] for n in names], lr=run["lr"], betas=(0.9, 0.95),
