@@ -167,7 +167,7 @@ typedef struct gen_run {
     sa_eval_gen_info *info;
     int n;
     int ready;     /* responses 0 .. ready-1 are in (those below committed are consumed) */
-    int committed; /* rows appended (or given up on, once broken) */
+    int committed; /* rows appended */
     int group;     /* rows judged together: the batch for model judges, else whatever is ready */
     int broken;    /* a commit failed: nothing more is appended */
 } gen_run;
@@ -210,7 +210,7 @@ static sa_status commit(gen_run *g, int m, sa_error *err) {
         if (rows) cJSON_Delete(rows[i]);
     }
     free(rows), free(judged);
-    g->committed += m;
+    if (!st) g->committed += m; /* else it names the group in the message */
     g->ps->done += (uint64_t)(ast ? 0 : kept);
     if (!st && report(g->ps, cfg->datasets[ds[m - 1]].name))
         st = sa_error_set(err, SA_EINTR, "interrupted");
