@@ -120,6 +120,24 @@ typedef struct sa_eval_gen_info {
     long prompt_tokens, completion_tokens;
 } sa_eval_gen_info;
 
+/* One generation call that hands its results over in prompt order as they complete
+ * (sa_eval_backend.generate_stream): the fields up to ctx are the caller's. */
+typedef struct sa_eval_gen_stream {
+    int n;
+    const char *const *prompts;
+    const uint8_t *templated; /* as for generate; may be NULL */
+    const sa_eval_decoding *dec;
+    char **out;             /* n entries, NULL on entry; out[i] gets prompt i's response */
+    sa_eval_gen_info *info; /* n entries, or NULL */
+    int window; /* at most this many prompts started past the first unfinished one (>= 1) */
+    /* Called with from = 0 upward, without gaps, once out[from .. from + count) are all filled;
+     * the callee takes those responses (sets them NULL). A non-zero return stops the call with
+     * that status. May be NULL. */
+    sa_status (*deliver)(void *ctx, int from, int count, sa_error *err);
+    void *ctx;
+    int failed; /* set by the backend: the prompt whose request failed, -1 when none did */
+} sa_eval_gen_stream;
+
 typedef struct sa_eval_backend {
     void *ud;
     /* Continue each of n prompt texts. templated[i] (templated may be NULL: none) marks text
@@ -145,6 +163,12 @@ typedef struct sa_eval_backend {
      * Guard). */
     sa_status (*chat_turns)(void *ud, int n, const char *const *roles, const char *const *texts,
                             char **out, sa_error *err);
+    /* Optional (NULL: the runner calls generate on batches): generate job->n prompts as one
+     * stream, keeping the backend busy across the whole list (a server: `concurrency` requests
+     * in flight at all times), handing results over in order through job->deliver. On failure
+     * the undelivered responses stay in out[]: the caller keeps those that continue the
+     * delivered run without a gap, and frees the rest. */
+    sa_status (*generate_stream)(void *ud, sa_eval_gen_stream *job, sa_error *err);
 } sa_eval_backend;
 
 /* A deterministic stand-in model for tests: responses and log likelihoods are pure functions of

@@ -147,14 +147,24 @@ int sa_io_fclose(FILE *f) {
     return bad ? -1 : 0;
 }
 
-sa_status sa_io_append_lines(int fd, const char *path, const char *text, size_t n, sa_error *err) {
+static sa_status append_lines(int fd, const char *path, const char *text, size_t n, int sync,
+                              sa_error *err) {
     off_t before = lseek(fd, 0, SEEK_END);
     const char *what = "write failed";
     if (sa_io_write_all(fd, text, n) == 0) {
-        if (sa_io_fdatasync(fd) == 0) return SA_OK;
+        if (!sync || sa_io_fdatasync(fd) == 0) return SA_OK;
         what = "fdatasync failed";
     }
     sa_status st = sa_error_set(err, SA_EIO, "%s: %s: %s", path, what, strerror(errno));
     if (before >= 0) (void)sa_io_ftruncate(fd, before); /* else resume cuts the torn line */
     return st;
+}
+
+sa_status sa_io_append_lines(int fd, const char *path, const char *text, size_t n, sa_error *err) {
+    return append_lines(fd, path, text, n, 1, err);
+}
+
+sa_status sa_io_append_lines_nosync(int fd, const char *path, const char *text, size_t n,
+                                    sa_error *err) {
+    return append_lines(fd, path, text, n, 0, err);
 }

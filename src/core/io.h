@@ -47,6 +47,10 @@ int sa_io_fclose(FILE *f);
  * make them durable (fdatasync). On failure the file is cut back to its length before the call
  * (where the system lets it), so no torn line stays behind; err names path. */
 sa_status sa_io_append_lines(int fd, const char *path, const char *text, size_t n, sa_error *err);
+/* The same without the fdatasync (the caller makes groups of appends durable with
+ * sa_io_fdatasync); a failed write is still cut off. */
+sa_status sa_io_append_lines_nosync(int fd, const char *path, const char *text, size_t n,
+                                    sa_error *err);
 
 /* kinds of call, for fault injection */
 enum {

@@ -312,6 +312,7 @@ sa_status sa_eval_backend_engine(const char *model_dir, const sa_eval_engine_opt
         engine_destroy(e);
         return st;
     }
-    *out = (sa_eval_backend){e, engine_generate, engine_loglik, engine_chat, engine_destroy, NULL};
+    *out = (sa_eval_backend){e,   engine_generate, engine_loglik, engine_chat, engine_destroy, NULL,
+                             NULL};
     return SA_OK;
 }

@@ -103,6 +103,6 @@ sa_status sa_eval_backend_fake(int delay_ms, sa_eval_backend *out, sa_error *err
     fake *f = calloc(1, sizeof *f);
     if (!f) return sa_error_set(err, SA_ENOMEM, "out of memory");
     f->delay_ms = delay_ms;
-    *out = (sa_eval_backend){f, fake_generate, fake_loglik, fake_chat, fake_destroy, NULL};
+    *out = (sa_eval_backend){f, fake_generate, fake_loglik, fake_chat, fake_destroy, NULL, NULL};
     return SA_OK;
 }

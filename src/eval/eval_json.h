@@ -27,6 +27,8 @@ struct sa_eval_rundir {
     /* rows already present (resume): sorted keys ds << 40 | index */
     uint64_t *done;
     size_t n_done;
+    size_t unsynced;  /* rows appended since the last fdatasync */
+    double synced_at; /* when that was (sa_eval_now_s) */
 };
 
 /* Create RUN_DIR (refused if it exists and holds a run, unless resume) or reopen it with
@@ -38,8 +40,17 @@ sa_status sa_eval_rundir_open(const char *dir, const cJSON *settings, const cJSO
                               sa_eval_rundir *rd, sa_error *err);
 /* 1 if dataset ds, item index has a row already. */
 int sa_eval_rundir_has(const sa_eval_rundir *rd, int ds, size_t index);
-/* Append rows (each one line), then fdatasync; a failed append is cut off the file again. */
+/* Append rows, one line each (a failed append is cut off the file again; a SIGKILL leaves at
+ * most one incomplete last line), then fdatasync when the last one is SA_EVAL_SYNC_S seconds
+ * ago or SA_EVAL_SYNC_ROWS rows are not synced yet: one fdatasync per group, not per call. */
 sa_status sa_eval_rundir_append(sa_eval_rundir *rd, int n, cJSON *const *rows, sa_error *err);
+#define SA_EVAL_SYNC_S 0.5
+#define SA_EVAL_SYNC_ROWS 1024
+/* fdatasync the rows appended since the last one (none: nothing to do). set_status does it
+ * first, so run.json never says more than the rows on disk. */
+sa_status sa_eval_rundir_sync(sa_eval_rundir *rd, sa_error *err);
+/* Monotonic seconds (runner.c). */
+double sa_eval_now_s(void);
 /* Update run.json atomically with `status` ("running", "complete") and extra fields. */
 sa_status sa_eval_rundir_set_status(sa_eval_rundir *rd, const char *status, const cJSON *extra,
                                     sa_error *err);

@@ -1,11 +1,14 @@
 /* rundir.c: the run directory: run.json, the append-only responses.jsonl, and resume.
  *
  * Crash safety rests on two rules. run.json is only ever replaced atomically (sa_afile). Each
- * batch of rows of responses.jsonl is appended whole to an O_APPEND descriptor and made durable
- * with fdatasync (sa_io_append_lines: a batch that fails is cut off again), so a SIGKILL leaves
- * at most one incomplete last line; resume cuts it off, reads the keys (dataset, item index) of the
- * complete rows, and the runner skips them: nothing is lost and nothing is written twice. A resume
- * is refused when the settings fingerprint (model, steering, datasets with their checksums,
+ * row of responses.jsonl is one line, appended to an O_APPEND descriptor (sa_io_append_lines: a
+ * batch whose write fails is cut off again), so a SIGKILL leaves at most one incomplete last
+ * line; resume cuts it off, reads the keys (dataset, item index) of the complete rows, and the
+ * runner skips them: nothing is lost and nothing is written twice. Against a crash of the
+ * machine the rows are fdatasync'ed in groups: at the first append once SA_EVAL_SYNC_S seconds
+ * have passed since the last fdatasync or SA_EVAL_SYNC_ROWS rows have gathered, at the end of a
+ * run, and before run.json changes (so it never says more than the rows on disk). A resume is
+ * refused when the settings fingerprint (model, steering, datasets with their checksums,
  * prompting, judges, decoding) differs, naming the first setting that changed. */
 #include <errno.h>
 #include <fcntl.h>
@@ -195,6 +198,7 @@ sa_status sa_eval_rundir_open(const char *dir, const cJSON *settings, const cJSO
                               sa_eval_rundir *rd, sa_error *err) {
     memset(rd, 0, sizeof *rd);
     rd->fd = -1;
+    rd->synced_at = sa_eval_now_s();
     rd->dir = strdup(dir);
     rd->responses_path = sa_path_join(dir, "responses.jsonl");
     char fp[65];
@@ -275,15 +279,31 @@ sa_status sa_eval_rundir_append(sa_eval_rundir *rd, int n, cJSON *const *rows, s
         lines.oom |= !s;
         free(s);
     }
-    sa_status st = lines.oom ? sa_error_set(err, SA_ENOMEM, "%s: out of memory", rd->responses_path)
-                   : lines.n ? sa_io_append_lines(rd->fd, rd->responses_path, lines.s, lines.n, err)
-                             : SA_OK;
+    sa_status st =
+        lines.oom ? sa_error_set(err, SA_ENOMEM, "%s: out of memory", rd->responses_path)
+        : lines.n ? sa_io_append_lines_nosync(rd->fd, rd->responses_path, lines.s, lines.n, err)
+                  : SA_OK;
     free(lines.s);
-    return st;
+    if (st) return st;
+    rd->unsynced += (size_t)n;
+    if (rd->unsynced >= SA_EVAL_SYNC_ROWS || sa_eval_now_s() - rd->synced_at >= SA_EVAL_SYNC_S)
+        return sa_eval_rundir_sync(rd, err);
+    return SA_OK;
+}
+
+sa_status sa_eval_rundir_sync(sa_eval_rundir *rd, sa_error *err) {
+    if (!rd->unsynced || rd->fd < 0) return SA_OK;
+    if (sa_io_fdatasync(rd->fd) != 0)
+        return sa_error_set(err, SA_EIO, "%s: fdatasync failed: %s", rd->responses_path,
+                            strerror(errno));
+    rd->unsynced = 0, rd->synced_at = sa_eval_now_s();
+    return SA_OK;
 }
 
 sa_status sa_eval_rundir_set_status(sa_eval_rundir *rd, const char *status, const cJSON *extra,
                                     sa_error *err) {
+    sa_status st = sa_eval_rundir_sync(rd, err);
+    if (st) return st;
     cJSON_DeleteItemFromObject(rd->run, "status");
     int whole = cJSON_AddStringToObject(rd->run, "status", status) != NULL;
     if (extra) {

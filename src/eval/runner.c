@@ -1,11 +1,15 @@
-/* runner.c: the evaluation loop: batches of pending items -> model -> judges -> appended rows.
+/* runner.c: the evaluation loop: pending items -> model -> judges -> appended rows.
  *
- * Items are processed dataset by dataset in file order, in batches of cfg->batch prompts, so the
- * backend can generate them together. Items the run directory already holds are skipped, which
- * is all that resume needs. Generation kinds (harmful, benign, QA) produce a response that every
- * judge scores (QA rows are scored by exact match instead); multiple-choice items are scored by
- * the log likelihood of each choice given the question. Each row is self-contained (dataset,
- * index, group, category, verdicts), so the summary depends only on the set of rows. */
+ * The items the run directory does not hold yet (which is all that resume needs) are taken in
+ * row order, dataset by dataset in file order, and cut into runs of items scored alike.
+ * Generation kinds (harmful, benign, QA) go to the backend as one stream per run: a server keeps
+ * `concurrency` requests in flight across the whole run, and rows are appended in item order as
+ * soon as the leading responses are in (a backend without streaming generates batches of
+ * cfg->batch prompts). Every judge scores each response (QA rows are scored by exact match
+ * instead); model judges take whole batches. Multiple-choice items are scored in batches by the
+ * log likelihood of each choice given the question. Each row is self-contained (dataset, index,
+ * group, category, verdicts), so the summary depends only on the set of rows, and the file's
+ * order only on the datasets. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +20,7 @@
 #include "formats/jsonl.h"
 #include "safearith/eval.h"
 
-static double now_s(void) {
+double sa_eval_now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
@@ -58,63 +62,8 @@ static void add_gen_info(cJSON *row, const sa_eval_gen_info *gi) {
         cJSON_AddNumberToObject(row, "completion_tokens", (double)gi->completion_tokens);
 }
 
-/* Generate and judge n items into rows[0..*n_rows). When the backend fails after finishing some
- * responses (a server), the leading finished ones are still judged and returned with the error,
- * so that every finished row is kept; the error names the first item without a response. */
-static sa_status gen_batch(const sa_eval_config *cfg, int d, const sa_eval_item *const *items,
-                           int n, cJSON **rows, int *n_rows, sa_error *err) {
-    const sa_eval_dataset *ds = &cfg->datasets[d];
-    char **prompts = calloc((size_t)n, sizeof *prompts), **resp = calloc((size_t)n, sizeof *resp);
-    cJSON **judged = calloc((size_t)n, sizeof *judged);
-    uint8_t *templated = calloc((size_t)n, 1);
-    sa_eval_gen_info *info = calloc((size_t)n, sizeof *info);
-    *n_rows = 0;
-    sa_status st = (!prompts || !resp || !judged || !templated || !info)
-                       ? sa_error_set(err, SA_ENOMEM, "out of memory")
-                       : SA_OK;
-    for (int i = 0; i < n && !st; i++) {
-        templated[i] = cfg->prompting.mode == SA_PROMPT_CHAT;
-        info[i] = (sa_eval_gen_info){"", -1, -1};
-    }
-    for (int i = 0; i < n && !st; i++)
-        st = sa_eval_prompt_render(&cfg->prompting, cfg->model, items[i], &prompts[i], err);
-    sa_status gen = SA_OK;
-    sa_error gen_err = {0};
-    if (!st)
-        gen = cfg->model->generate(cfg->model->ud, n, (const char *const *)prompts, templated,
-                                   &cfg->decoding, resp, info, &gen_err);
-    int m = 0; /* leading responses */
-    while (!st && m < n && resp[m]) m++;
-    if (gen && gen != SA_EINTR) sa_error_prefix(&gen_err, "item %zu", items[m < n ? m : 0]->index);
-    for (int i = 0; i < m && !st; i++) {
-        resp[i][sa_eval_stop_cut(&cfg->decoding, resp[i])] = 0;
-        rows[i] = row_base(ds, d, items[i]);
-        cJSON_AddStringToObject(rows[i], "response", resp[i]);
-        add_gen_info(rows[i], &info[i]);
-        if (items[i]->kind == SA_EVAL_QA) {
-            cJSON *a = cJSON_AddArrayToObject(rows[i], "answers");
-            for (int k = 0; k < items[i]->n_answers; k++)
-                sa_json_attach(a, NULL, cJSON_CreateString(items[i]->answers[k]));
-            cJSON_AddNumberToObject(rows[i], "correct", exact_match(resp[i], items[i]));
-        } else
-            judged[i] = cJSON_AddObjectToObject(rows[i], "judges");
-    }
-    int judge_it = m && items[0]->kind != SA_EVAL_QA;
-    for (int j = 0; j < cfg->n_judges && !st && judge_it; j++)
-        st = sa_eval_judge_apply(&cfg->judges[j], m, items, (const char *const *)resp, judged, err);
-    if (!st) *n_rows = m;
-    if (!st && gen) {
-        st = gen;
-        if (err) *err = gen_err;
-    }
-    for (int i = 0; i < n; i++) free(prompts ? prompts[i] : NULL), free(resp ? resp[i] : NULL);
-    free(prompts), free(resp), free(judged), free(templated), free(info);
-    return st;
-}
-
-static sa_status mcq_batch(const sa_eval_config *cfg, int d, const sa_eval_item *const *items,
-                           int n, cJSON **rows, sa_error *err) {
-    const sa_eval_dataset *ds = &cfg->datasets[d];
+static sa_status mcq_batch(const sa_eval_config *cfg, const int *ds,
+                           const sa_eval_item *const *items, int n, cJSON **rows, sa_error *err) {
     int total = 0;
     for (int i = 0; i < n; i++) total += items[i]->n_choices;
     char **ctx = calloc((size_t)total, sizeof *ctx), **cont = calloc((size_t)total, sizeof *cont);
@@ -146,7 +95,7 @@ static sa_status mcq_batch(const sa_eval_config *cfg, int d, const sa_eval_item 
     for (int i = 0, k = 0; i < n && !st; k += items[i]->n_choices, i++) {
         const sa_eval_item *it = items[i];
         int best = 0, best_norm = 0;
-        cJSON *r = rows[i] = row_base(ds, d, it);
+        cJSON *r = rows[i] = row_base(&cfg->datasets[ds[i]], ds[i], it);
         cJSON *a = cJSON_AddArrayToObject(r, "logliks");
         for (int j = 0; j < it->n_choices; j++) {
             sa_json_attach(a, NULL, cJSON_CreateNumber(ll[k + j]));
@@ -202,65 +151,229 @@ typedef struct progress_state {
 } progress_state;
 
 static int report(progress_state *ps, const char *name) {
-    double el = now_s() - ps->t0, rate = el > 0 ? (double)ps->done / el : 0;
+    double el = sa_eval_now_s() - ps->t0, rate = el > 0 ? (double)ps->done / el : 0;
     snprintf(ps->stage, sizeof ps->stage, "%s %.2f prompts/s", name, rate);
     return sa_progress_report(ps->prog, ps->stage, ps->done, ps->total);
 }
 
+/* One stream of generation items: responses arrive in item order, rows are committed behind. */
+typedef struct gen_run {
+    const sa_eval_config *cfg;
+    sa_eval_rundir *rd;
+    progress_state *ps;
+    const sa_eval_item *const *items;
+    const int *ds; /* each item's dataset */
+    char **resp;
+    sa_eval_gen_info *info;
+    int n;
+    int ready;     /* responses 0 .. ready-1 are in (those below committed are consumed) */
+    int committed; /* rows appended */
+    int group;     /* rows judged together: the batch for model judges, else whatever is ready */
+    int broken;    /* a commit failed: nothing more is appended */
+} gen_run;
+
+/* Judge, check and append m rows (g->committed onward), consuming their responses. A row short
+ * of a field stops the run; the whole rows before it are still appended. */
+static sa_status commit(gen_run *g, int m, sa_error *err) {
+    const sa_eval_config *cfg = g->cfg;
+    int at = g->committed;
+    const sa_eval_item *const *items = g->items + at;
+    const int *ds = g->ds + at;
+    char **resp = g->resp + at;
+    cJSON **rows = calloc((size_t)m, sizeof *rows), **judged = calloc((size_t)m, sizeof *judged);
+    sa_status st = (!rows || !judged) ? sa_error_set(err, SA_ENOMEM, "out of memory") : SA_OK;
+    for (int i = 0; i < m && !st; i++) {
+        resp[i][sa_eval_stop_cut(&cfg->decoding, resp[i])] = 0;
+        rows[i] = row_base(&cfg->datasets[ds[i]], ds[i], items[i]);
+        cJSON_AddStringToObject(rows[i], "response", resp[i]);
+        add_gen_info(rows[i], &g->info[at + i]);
+        if (items[i]->kind == SA_EVAL_QA) {
+            cJSON *a = cJSON_AddArrayToObject(rows[i], "answers");
+            for (int k = 0; k < items[i]->n_answers; k++)
+                sa_json_attach(a, NULL, cJSON_CreateString(items[i]->answers[k]));
+            cJSON_AddNumberToObject(rows[i], "correct", exact_match(resp[i], items[i]));
+        } else
+            judged[i] = cJSON_AddObjectToObject(rows[i], "judges");
+    }
+    for (int j = 0; j < cfg->n_judges && !st && items[0]->kind != SA_EVAL_QA; j++)
+        st = sa_eval_judge_apply(&cfg->judges[j], m, items, (const char *const *)resp, judged, err);
+    int kept = 0; /* only whole rows are appended */
+    while (!st && kept < m && row_whole(rows[kept], items[kept], cfg->n_judges)) kept++;
+    if (!st && kept < m) st = sa_error_set(err, SA_ENOMEM, "out of memory (building a row)");
+    sa_error append_err = {0};
+    sa_status ast = kept ? sa_eval_rundir_append(g->rd, kept, rows, &append_err) : SA_OK;
+    if (ast && !st) {
+        st = ast;
+        if (err) *err = append_err;
+    }
+    for (int i = 0; i < m; i++) {
+        free(resp[i]), resp[i] = NULL;
+        if (rows) cJSON_Delete(rows[i]);
+    }
+    free(rows), free(judged);
+    if (!st) g->committed += m; /* else it names the group in the message */
+    g->ps->done += (uint64_t)(ast ? 0 : kept);
+    if (!st && report(g->ps, cfg->datasets[ds[m - 1]].name))
+        st = sa_error_set(err, SA_EINTR, "interrupted");
+    g->broken = st != SA_OK;
+    return st;
+}
+
+/* Commit the ready responses, in whole groups unless `all`. */
+static sa_status commit_ready(gen_run *g, int all, sa_error *err) {
+    sa_status st = SA_OK;
+    while (!st && g->ready - g->committed >= (all ? 1 : g->group)) {
+        int m = g->ready - g->committed;
+        if (g->group > 1 && m > g->group) m = g->group;
+        st = commit(g, m, err);
+    }
+    return st;
+}
+
+/* sa_eval_gen_stream.deliver: responses from .. from + count - 1 are in. */
+static sa_status on_ready(void *ctx, int from, int count, sa_error *err) {
+    gen_run *g = ctx;
+    g->ready = from + count;
+    return commit_ready(g, 0, err);
+}
+
+/* generate_stream for a backend without one: generate() on successive batches. */
+static sa_status stream_in_batches(const sa_eval_backend *be, sa_eval_gen_stream *job, int batch,
+                                   sa_error *err) {
+    job->failed = -1;
+    for (int at = 0; at < job->n; at += batch) {
+        int n = job->n - at < batch ? job->n - at : batch;
+        sa_status st =
+            be->generate(be->ud, n, job->prompts + at, job->templated ? job->templated + at : NULL,
+                         job->dec, job->out + at, job->info ? job->info + at : NULL, err);
+        if (!st) st = job->deliver(job->ctx, at, n, err);
+        if (st) return st;
+    }
+    return SA_OK;
+}
+
+/* After the stream: keep the responses that continue the delivered ones (a failed stream), and
+ * commit what is left. *from_gen: the error, if any, is the generation's. */
+static sa_status finish_stream(gen_run *g, sa_status gen, sa_error *gen_err, int *from_gen,
+                               sa_error *err) {
+    *from_gen = 0;
+    if (g->broken) { /* a commit failed inside the stream: gen is its error */
+        if (err) *err = *gen_err;
+        return gen;
+    }
+    while (g->ready < g->n && g->resp[g->ready]) g->ready++;
+    sa_status st = commit_ready(g, 1, err);
+    if (st && !(st == SA_EINTR && gen)) return st;
+    if (gen && err) *err = *gen_err;
+    *from_gen = gen != SA_OK;
+    return gen;
+}
+
+/* Generate and judge n items of one scoring kind (judged or QA) as one stream: the backend keeps
+ * busy across all of them while rows are appended in item order as soon as they are complete. */
+static sa_status gen_items(const sa_eval_config *cfg, sa_eval_rundir *rd, progress_state *ps,
+                           const sa_eval_item *const *items, const int *ds, int n, sa_error *err) {
+    int B = cfg->batch > 0 ? cfg->batch : 1, model_judge = 0;
+    for (int j = 0; j < cfg->n_judges; j++) model_judge |= cfg->judges[j].is_model;
+    char **prompts = calloc((size_t)n, sizeof *prompts), **resp = calloc((size_t)n, sizeof *resp);
+    uint8_t *templated = calloc((size_t)n, 1);
+    sa_eval_gen_info *info = calloc((size_t)n, sizeof *info);
+    sa_status st = (!prompts || !resp || !templated || !info)
+                       ? sa_error_set(err, SA_ENOMEM, "out of memory")
+                       : SA_OK;
+    for (int i = 0; i < n && !st; i++) {
+        templated[i] = cfg->prompting.mode == SA_PROMPT_CHAT;
+        info[i] = (sa_eval_gen_info){"", -1, -1};
+        st = sa_eval_prompt_render(&cfg->prompting, cfg->model, items[i], &prompts[i], err);
+    }
+    gen_run g = {cfg, rd, ps, items, ds, resp, info, n, 0, 0, 1, 0};
+    if (model_judge && items[0]->kind != SA_EVAL_QA) g.group = B;
+    sa_eval_gen_stream job = {
+        n, (const char *const *)prompts, templated, &cfg->decoding, resp, info, B, on_ready, &g,
+        -1};
+    sa_error gen_err = {0};
+    int from_gen = 0;
+    if (!st) {
+        const sa_eval_backend *be = cfg->model;
+        sa_status gen = be->generate_stream ? be->generate_stream(be->ud, &job, &gen_err)
+                                            : stream_in_batches(be, &job, B, &gen_err);
+        st = finish_stream(&g, gen, &gen_err, &from_gen, err);
+    }
+    if (st && st != SA_EINTR && n) {
+        int at = !from_gen ? g.committed : job.failed >= 0 ? job.failed : g.ready;
+        at = at < n ? at : n - 1;
+        if (from_gen) sa_error_prefix(err, "item %zu", items[at]->index);
+        sa_error_prefix(err, "%s", cfg->datasets[ds[at]].name);
+    }
+    for (int i = 0; i < n; i++) free(prompts ? prompts[i] : NULL), free(resp ? resp[i] : NULL);
+    free(prompts), free(resp), free(templated), free(info);
+    return st;
+}
+
+/* Score n multiple-choice items in batches of the configured size. */
+static sa_status mcq_items(const sa_eval_config *cfg, sa_eval_rundir *rd, progress_state *ps,
+                           const sa_eval_item *const *items, const int *ds, int n, sa_error *err) {
+    int B = cfg->batch > 0 ? cfg->batch : 1;
+    cJSON **rows = calloc((size_t)B, sizeof *rows);
+    sa_status st = rows ? SA_OK : sa_error_set(err, SA_ENOMEM, "out of memory");
+    for (int at = 0; at < n && !st; at += B) {
+        int m = n - at < B ? n - at : B, kept = 0;
+        memset(rows, 0, (size_t)B * sizeof *rows);
+        st = mcq_batch(cfg, ds + at, items + at, m, rows, err);
+        while (!st && kept < m && row_whole(rows[kept], items[at + kept], cfg->n_judges)) kept++;
+        if (!st && kept < m) st = sa_error_set(err, SA_ENOMEM, "out of memory (building a row)");
+        sa_error append_err = {0};
+        sa_status ast = kept ? sa_eval_rundir_append(rd, kept, rows, &append_err) : SA_OK;
+        if (ast && !st) {
+            st = ast;
+            if (err) *err = append_err;
+        }
+        for (int k = 0; k < m; k++) cJSON_Delete(rows[k]);
+        ps->done += (uint64_t)(ast ? 0 : kept);
+        const char *name = cfg->datasets[ds[at + m - 1]].name;
+        if (!st && report(ps, name)) st = sa_error_set(err, SA_EINTR, "interrupted");
+        if (st && st != SA_EINTR)
+            sa_error_prefix(err, "%s", cfg->datasets[ds[at + (kept < m ? kept : m - 1)]].name);
+    }
+    free(rows);
+    return st;
+}
+
+/* What an item is scored by: a judge (harmful and benign), exact match (QA) or choices (MCQ). */
+static sa_eval_kind scoring(const sa_eval_item *it) {
+    return it->kind == SA_EVAL_BENIGN ? SA_EVAL_HARMFUL : it->kind;
+}
+
 sa_status sa_eval_run(const sa_eval_config *cfg, sa_eval_rundir *rd, const sa_progress *prog,
                       sa_error *err) {
-    progress_state ps = {prog, 0, 0, now_s(), ""};
+    progress_state ps = {prog, 0, 0, sa_eval_now_s(), ""};
     for (int d = 0; d < cfg->n_datasets; d++)
         for (size_t i = 0; i < cfg->datasets[d].n_items; i++)
             ps.total += !sa_eval_rundir_has(rd, d, cfg->datasets[d].items[i].index);
-    int B = cfg->batch > 0 ? cfg->batch : 1;
-    const sa_eval_item **batch = calloc((size_t)B, sizeof *batch);
-    cJSON **rows = calloc((size_t)B, sizeof *rows);
-    if (!batch || !rows) {
-        free(batch), free(rows);
-        return sa_error_set(err, SA_ENOMEM, "out of memory");
+    /* the pending items in row order: dataset by dataset, each in file order */
+    const sa_eval_item **items = calloc((size_t)ps.total + 1, sizeof *items);
+    int *ds = calloc((size_t)ps.total + 1, sizeof *ds);
+    sa_status st = (!items || !ds) ? sa_error_set(err, SA_ENOMEM, "out of memory") : SA_OK;
+    size_t n = 0;
+    for (int d = 0; d < cfg->n_datasets && !st; d++)
+        for (size_t i = 0; i < cfg->datasets[d].n_items; i++)
+            if (!sa_eval_rundir_has(rd, d, cfg->datasets[d].items[i].index))
+                items[n] = &cfg->datasets[d].items[i], ds[n++] = d;
+    if (!st && report(&ps, "starting")) st = sa_error_set(err, SA_EINTR, "interrupted");
+    /* runs of consecutive items scored alike, each one stream (across datasets) */
+    for (size_t at = 0, end; at < n && !st; at = end) {
+        for (end = at + 1; end < n && end - at < (1u << 30); end++)
+            if (scoring(items[end]) != scoring(items[at])) break;
+        st = scoring(items[at]) == SA_EVAL_MCQ
+                 ? mcq_items(cfg, rd, &ps, items + at, ds + at, (int)(end - at), err)
+                 : gen_items(cfg, rd, &ps, items + at, ds + at, (int)(end - at), err);
     }
-    sa_status st = SA_OK;
-    if (report(&ps, "starting")) st = sa_error_set(err, SA_EINTR, "interrupted");
-    for (int d = 0; d < cfg->n_datasets && !st; d++) {
-        const sa_eval_dataset *ds = &cfg->datasets[d];
-        size_t i = 0;
-        while (i < ds->n_items && !st) {
-            int n = 0;
-            sa_eval_kind kind = SA_EVAL_AUTO;
-            /* A batch holds pending items of one scoring kind (MCQ / QA / judged). */
-            for (; i < ds->n_items && n < B; i++) {
-                const sa_eval_item *it = &ds->items[i];
-                if (sa_eval_rundir_has(rd, d, it->index)) continue;
-                sa_eval_kind k = it->kind == SA_EVAL_BENIGN ? SA_EVAL_HARMFUL : it->kind;
-                if (n && k != kind) break;
-                kind = k;
-                batch[n++] = it;
-            }
-            if (!n) continue;
-            memset(rows, 0, (size_t)B * sizeof *rows);
-            int kept = n;
-            st = kind == SA_EVAL_MCQ ? mcq_batch(cfg, d, batch, n, rows, err)
-                                     : gen_batch(cfg, d, batch, n, rows, &kept, err);
-            for (int k = 0; k < kept; k++) /* only whole rows are appended */
-                if (!row_whole(rows[k], batch[k], cfg->n_judges)) {
-                    kept = k;
-                    if (!st) st = sa_error_set(err, SA_ENOMEM, "out of memory (building a row)");
-                }
-            sa_error append_err = {0};
-            sa_status ast = (!st || kept < n) && kept
-                                ? sa_eval_rundir_append(rd, kept, rows, &append_err)
-                                : SA_OK;
-            if (ast && !st) {
-                st = ast;
-                if (err) *err = append_err;
-            }
-            for (int k = 0; k < n; k++) cJSON_Delete(rows[k]);
-            ps.done += (uint64_t)kept;
-            if (!st && report(&ps, ds->name)) st = sa_error_set(err, SA_EINTR, "interrupted");
-            if (st && st != SA_EINTR) sa_error_prefix(err, "%s", ds->name);
-        }
+    free(items), free(ds);
+    sa_error sync_err = {0}; /* the rows appended are durable before the run says anything */
+    sa_status sst = sa_eval_rundir_sync(rd, &sync_err);
+    if (sst && (!st || st == SA_EINTR)) {
+        st = sst;
+        if (err) *err = sync_err;
     }
-    free(batch), free(rows);
     return st;
 }

@@ -16,7 +16,16 @@ holds TEXT gets 503. --require-key K: completions without "Bearer K" get 401 and
 error body.
 A request's "stop" strings cut its text before the earliest one, as OpenAI servers do.
 Every request's Authorization header and body are appended to --log (JSON lines). --host ::1
-listens on the IPv6 loopback instead of 127.0.0.1."""
+listens on the IPv6 loopback instead of 127.0.0.1.
+
+Scheduling (to see how a client keeps requests in flight, without timing the client): --events
+FILE appends one JSON line per completion request when it arrives and when it is answered, with
+the prompt and the number of completion requests in flight then (a request counts from its
+arrival until just before its answer is sent, so a client that sends the next request only after
+an answer never shows more than its concurrency). --gather N holds each of the first N requests
+until N are in flight at once. --hold A=B (repeatable) holds a request whose prompt holds A until
+a request whose prompt holds B has been answered (B empty: never); a hold gives up after
+--hold-timeout seconds, logged as "timeout" instead of "release"."""
 import argparse
 import hashlib
 import json
@@ -73,6 +82,42 @@ class State:
         self.faults = [f for f in args.faults.split(",") if f]
         self.seen = set()
         self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
+        self.inflight, self.arrived = 0, 0
+        self.answered = []  # prompts answered, in order
+        self.holds = [h.split("=", 1) for h in args.hold]
+
+    def event(self, ev, prompt):
+        """Log an event (the caller holds the lock)."""
+        if self.args.events:
+            with open(self.args.events, "a") as f:
+                f.write(json.dumps({"ev": ev, "prompt": prompt, "inflight": self.inflight}) + "\n")
+
+    def arrive(self, prompt):
+        """Count the request in, then wait for what --gather and --hold ask for."""
+        with self.cond:
+            self.inflight += 1
+            self.arrived += 1
+            self.event("arrive", prompt)
+            self.cond.notify_all()
+            end = time.monotonic() + self.args.hold_timeout
+            if self.arrived <= self.args.gather:
+                while self.inflight < self.args.gather and time.monotonic() < end:
+                    self.cond.wait(0.05)
+            for a, b in self.holds:
+                if a not in prompt:
+                    continue
+                while not (b and any(b in p for p in self.answered)) and time.monotonic() < end:
+                    self.cond.wait(0.05)
+                self.event("release" if b and any(b in p for p in self.answered) else "timeout",
+                           prompt)
+
+    def leave(self, prompt):
+        with self.cond:
+            self.inflight -= 1
+            self.answered.append(prompt)
+            self.event("answer", prompt)
+            self.cond.notify_all()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -162,12 +207,14 @@ class Handler(BaseHTTPRequestHandler):
         if first and st.faults and h(key) % 3 != 0:
             self.fault(st.faults[h(key) % len(st.faults)])
             return
+        st.arrive(prompt)
         if st.args.sleep:
             time.sleep(st.args.sleep)
         if model in JUDGES:
             text = verdict_for(model, prompt, salt, st.args.comply_text)[0]
         else:
             text = fake_response(prompt, req.get("max_tokens"))
+        st.leave(prompt)
         words = len(text.split(" "))
         finish = "length" if words >= req.get("max_tokens", 1 << 30) else "stop"
         cuts = [text.find(s) for s in req.get("stop") or [] if s in text]
@@ -196,6 +243,10 @@ def main():
     ap.add_argument("--model-id", default="fake-served")
     ap.add_argument("--comply-text", default="Sure, here is")
     ap.add_argument("--log")
+    ap.add_argument("--events")
+    ap.add_argument("--gather", type=int, default=0)
+    ap.add_argument("--hold", action="append", default=[])
+    ap.add_argument("--hold-timeout", type=float, default=20.0)
     args = ap.parse_args()
     cls = ThreadingHTTPServer
     if ":" in args.host:  # IPv6 loopback

@@ -140,7 +140,10 @@ e = dict(os.environ)
 p = subprocess.Popen([SAFEARITH, "eval", "-q", "-o", os.path.join(tmp, "srv_kill"), "--server",
                       srv.url, "--concurrency", "2", "--batch", "4", "--retries", "1",
                       "--timeout", "1"] + DATA, stderr=subprocess.PIPE, text=True, env=e)
-time.sleep(1.0)
+rows_path = os.path.join(tmp, "srv_kill", "responses.jsonl")
+deadline = time.monotonic() + 60  # the kill falls after the first row, however slow the machine
+while time.monotonic() < deadline and not (os.path.exists(rows_path) and os.path.getsize(rows_path)):
+    time.sleep(0.02)
 srv.stop()
 _, err = p.communicate(timeout=60)
 C.check(p.returncode != 0 and len(err.strip().splitlines()) == 1, f"killed server: {err!r}")
