@@ -71,29 +71,11 @@ static void test_masks(void) {
 
 /* A model of F32 tensors, one larger than a write batch (2^21 elements). */
 static char *make_model(const char *name, unsigned seed) {
-    char *dir = sa_path_join(tmpdir, name);
-    sa_outdir od;
-    sa_st_writer *w;
-    sa_error err;
-    sa_outdir_open(&od, dir, NULL, 0, 0, &err);
-    sa_st_writer_create(od.tmp_path, NULL, &w, &err);
-    const char *names[] = {"model.embed_tokens.weight", "model.layers.0.mlp.up_proj.weight",
-                           "model.norm.weight"};
-    int64_t shapes[3][2] = {{1100, 2000}, {300, 257}, {257, 1}};
-    for (int t = 0; t < 3; t++) sa_st_writer_declare(w, names[t], SA_F32, 2, shapes[t], &err);
-    for (int t = 0; t < 3; t++) {
-        size_t n = (size_t)(shapes[t][0] * shapes[t][1]);
-        float *v = malloc(n * sizeof *v);
-        for (size_t i = 0; i < n; i++) {
-            seed = seed * 1664525u + 1013904223u;
-            v[i] = (float)(int)(seed >> 9) / 4194304.0f - 1.0f;
-        }
-        sa_st_writer_write(w, v, n * sizeof *v, &err);
-        free(v);
-    }
-    CHECK(sa_st_writer_finish(w, &err) == SA_OK);
-    sa_st_writer_free(w);
-    CHECK(sa_outdir_commit(&od, &err) == SA_OK);
+    static const char *const names[] = {"model.embed_tokens.weight",
+                                        "model.layers.0.mlp.up_proj.weight", "model.norm.weight"};
+    static const int64_t shapes[3][2] = {{1100, 2000}, {300, 257}, {257, 1}};
+    char *dir = test_random_ckpt(tmpdir, name, names, shapes, 3, seed, 0);
+    CHECK_MSG(dir, "cannot write model %s", name);
     return dir;
 }
 

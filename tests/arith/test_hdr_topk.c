@@ -17,29 +17,11 @@ static char tmpdir[64];
 
 /* Values on a coarse grid (many ties) for the harmful model, a fine one for the others. */
 static char *make_model(const char *name, unsigned seed, int coarse) {
-    char *dir = sa_path_join(tmpdir, name);
-    sa_outdir od;
-    sa_st_writer *w;
-    sa_error err;
-    sa_outdir_open(&od, dir, NULL, 0, 0, &err);
-    sa_st_writer_create(od.tmp_path, NULL, &w, &err);
-    const char *names[] = {"model.embed_tokens.weight", "model.layers.0.mlp.up_proj.weight"};
-    int64_t shapes[2][2] = {{700, 300}, {300, 257}};
-    for (int t = 0; t < 2; t++) sa_st_writer_declare(w, names[t], SA_F32, 2, shapes[t], &err);
-    for (int t = 0; t < 2; t++) {
-        size_t n = (size_t)(shapes[t][0] * shapes[t][1]);
-        float *v = malloc(n * sizeof *v);
-        for (size_t i = 0; i < n; i++) {
-            seed = seed * 1664525u + 1013904223u;
-            float x = (float)(int)(seed >> 9) / 4194304.0f - 1.0f;
-            v[i] = coarse ? roundf(x * 64) / 64 : x;
-        }
-        sa_st_writer_write(w, v, n * sizeof *v, &err);
-        free(v);
-    }
-    CHECK(sa_st_writer_finish(w, &err) == SA_OK);
-    sa_st_writer_free(w);
-    CHECK(sa_outdir_commit(&od, &err) == SA_OK);
+    static const char *const names[] = {"model.embed_tokens.weight",
+                                        "model.layers.0.mlp.up_proj.weight"};
+    static const int64_t shapes[2][2] = {{700, 300}, {300, 257}};
+    char *dir = test_random_ckpt(tmpdir, name, names, shapes, 2, seed, coarse);
+    CHECK_MSG(dir, "cannot write model %s", name);
     return dir;
 }
 
