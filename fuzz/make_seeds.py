@@ -254,3 +254,8 @@ put("tune_recipe", "resta_lists",
     "space: {beta: [0.25, 0.5, 1], dare_p: {range: [0, 0.5]}}\n"
     "datasets:\n  tune: [@M@/eval/advbench.jsonl]\n  test: [@M@/eval/catqa.jsonl]\n"
     "search: {trials: 4, initial: 2, seed: 3, early_stop: 0}\n")
+# campaign finding (leak): a directory among the dataset files failed in the fingerprint's checksum,
+# which then leaked the parsed dataset spec
+put("tune_recipe", "dataset_dir",
+    "method: hdr\ninputs: {target: @M@/sft, base: @M@/base, harmful: @M@/harmful}\n"
+    "space: {lambda: {range: [0.5, 2]}}\ndatasets:\n  files: [@M@/eval/]\n  tune_fraction: 0.5\n")

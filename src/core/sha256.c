@@ -97,9 +97,9 @@ sa_status sa_sha256_file(const char *path, char hex[65], sa_error *err) {
     unsigned char buf[1 << 16];
     size_t got;
     while ((got = fread(buf, 1, sizeof buf, f)) > 0) sha_update(&c, buf, got);
-    int bad = ferror(f);
+    int bad = ferror(f) ? errno : 0;
     fclose(f);
-    if (bad) return sa_error_set(err, SA_EIO, "%s: read error", path);
+    if (bad) return sa_error_set(err, SA_EIO, "%s: read error: %s", path, strerror(bad));
     sha_final(&c, hex);
     return SA_OK;
 }

@@ -271,9 +271,10 @@ static sa_status fingerprint(sa_tune_recipe *r, sa_error *err) {
             sa_eval_dataset_spec spec;
             char hex[65];
             st = sa_eval_dataset_spec_parse(s ? r->test_specs[i] : r->tune_specs[i], &spec, err);
-            if (!st) st = sa_sha256_file(spec.path, hex, err);
+            if (st) break;
+            st = sa_sha256_file(spec.path, hex, err);
             if (!st) cJSON_AddItemToArray(sums, cJSON_CreateString(hex));
-            if (!st) sa_eval_dataset_spec_free(&spec);
+            sa_eval_dataset_spec_free(&spec);
         }
     if (!st) sa_eval_fingerprint(fp, r->fingerprint);
     cJSON_Delete(fp);

@@ -50,6 +50,7 @@ sa_status sa_rc_resolve_item(rctx *c, cJSON *item, const char *where, int spec, 
     if (full) snprintf(full, need, "%s%s", res, colon ? colon : "");
     struct stat st;
     int missing = res && must_exist && stat(res, &st) != 0;
+    int is_dir = res && must_exist && spec && !missing && S_ISDIR(st.st_mode);
     free(head), free(res);
     if (!full) return sa_error_set(c->err, SA_ENOMEM, "out of memory");
     cJSON_SetValuestring(item, full);
@@ -57,6 +58,11 @@ sa_status sa_rc_resolve_item(rctx *c, cJSON *item, const char *where, int spec, 
     if (missing) {
         char msg[160];
         snprintf(msg, sizeof msg, "'%s' does not exist", s);
+        return sa_rc_bad(c, where, msg);
+    }
+    if (is_dir) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "'%s' is a directory, not a dataset file", s);
         return sa_rc_bad(c, where, msg);
     }
     return SA_OK;

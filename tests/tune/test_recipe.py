@@ -42,6 +42,11 @@ same = good[:good.index("datasets:")] + "datasets:\n  tune:\n" + "".join(f"    -
     + "  test:\n" + "".join(f"    - {p}\n" for p in sets[1:]) + good[good.index("eval:"):]
 refused("same-split", same, ["datasets.test", "both splits"])
 refused("no-file", good.replace(sets[0], sets[0] + ".missing"), ["datasets.files", "does not exist"])
+# fuzz finding: a directory as a dataset file leaked the parsed spec after a vague "read error"
+refused("dir-file", good.replace(sets[0], os.path.dirname(sets[0])), ["datasets.files", "is a directory"])
+# ... and a dataset file that cannot be read (Linux's /proc/self/mem reads fail with EIO) leaked it
+# in the fingerprint's checksum (one line only without the leak report of the sanitizer build)
+refused("unreadable-file", good.replace(sets[0], "/proc/self/mem"), ["mem", "read error"])
 refused("bad-trials", good.replace("trials: 6", "trials: 0"), ["search.trials"])
 # audit of counts: a count beyond int was converted before its range was checked (undefined; the
 # sanitizer build's binary stops)
