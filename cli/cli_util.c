@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/shell_words.h"
+
 /* Set by the signal handler to the signal's number; read by the progress function. */
 static volatile sig_atomic_t interrupted;
 static int bar_drawn;
@@ -137,39 +139,6 @@ void cli_interrupt_rearm(void) {
     cli_install_interrupt();
 }
 
-/* Append s to b, single-quoted when it holds anything beyond [A-Za-z0-9_./=:,+@%-]. */
-static void shell_word(char *b, size_t cap, size_t *n, const char *s) {
-    int plain = *s != '\0';
-    for (const char *p = s; *p && plain; p++)
-        plain = strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./=:,+@%-",
-                       *p) != NULL;
-#define PUT(c) (*n + 1 < cap ? (void)(b[(*n)++] = (c)) : (void)0)
-    if (plain)
-        for (const char *p = s; *p; p++) PUT(*p);
-    else {
-        PUT('\'');
-        for (const char *p = s; *p; p++) {
-            if (*p == '\'')
-                PUT('\''), PUT('\\'), PUT('\''), PUT('\'');
-            else
-                PUT(*p);
-        }
-        PUT('\'');
-    }
-#undef PUT
-    b[*n] = '\0';
-}
-
 char *cli_command_line(int argc, char **argv) {
-    size_t cap = 16;
-    for (int i = 0; i < argc; i++) cap += 4 * strlen(argv[i]) + 3;
-    char *b = malloc(cap);
-    if (!b) return NULL;
-    size_t n = 0;
-    shell_word(b, cap, &n, "safearith");
-    for (int i = 0; i < argc; i++) {
-        b[n++] = ' ';
-        shell_word(b, cap, &n, argv[i]);
-    }
-    return b;
+    return sa_shell_command("safearith", argc, (const char *const *)argv);
 }

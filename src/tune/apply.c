@@ -8,6 +8,7 @@
 
 #include "formats/jsonl.h"
 #include "core/fsutil.h"
+#include "core/shell_words.h"
 #include "tune/journal.h"
 #include "tune/study.h"
 
@@ -68,6 +69,18 @@ static sa_status apply_trial(sa_tune_ctx *c, const cJSON *params, const char *ou
     return st;
 }
 
+/* The CLI command that writes the same outputs, for the model card: the study and the trial. */
+static char *apply_command(const char *tune_dir, long trial, const char *out_model,
+                           const char *out_cvec) {
+    char n[24];
+    snprintf(n, sizeof n, "%ld", trial);
+    const char *w[9] = {"tune", "--apply", n, "--study", tune_dir};
+    int k = 5;
+    if (out_model) w[k++] = "-o", w[k++] = out_model;
+    if (out_cvec) w[k++] = "--cvec", w[k++] = out_cvec;
+    return sa_shell_command("safearith", k, w);
+}
+
 sa_status sa_tune_apply(const char *tune_dir, long trial, const char *out_model,
                         const char *out_cvec, int n_threads, const sa_progress *progress,
                         char **note, sa_error *err) {
@@ -83,6 +96,10 @@ sa_status sa_tune_apply(const char *tune_dir, long trial, const char *out_model,
     }
     if (!st) st = find_trial(tune_dir, trial, &params, err);
     sa_tune_ctx c = {0};
+    char *command = NULL;
+    if (!st && !(command = apply_command(tune_dir, trial, out_model, out_cvec)))
+        st = sa_error_set(err, SA_ENOMEM, "out of memory");
+    c.command_line = command;
     if (!st) {
         c.r = r, c.dir = tune_dir, c.n_threads = n_threads, c.user_progress = progress;
         c.progress = (sa_progress){progress ? progress->fn : NULL, progress ? progress->ud : NULL};
@@ -97,5 +114,6 @@ sa_status sa_tune_apply(const char *tune_dir, long trial, const char *out_model,
     if (c.pool) sa_pool_destroy(c.pool);
     cJSON_Delete(study), cJSON_Delete(params);
     sa_tune_recipe_free(r);
+    free(command);
     return st;
 }

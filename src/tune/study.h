@@ -35,8 +35,9 @@ typedef struct sa_tune_ctx {
     int split_loaded[2];
     sa_eval_judge judge;
     int judge_open;
-    char *templ;          /* prompt template text, or NULL (raw prompting) */
-    const char *model_in; /* the unmodified model */
+    char *templ;              /* prompt template text, or NULL (raw prompting) */
+    const char *model_in;     /* the unmodified model */
+    const char *command_line; /* model cards of --apply record it (NULL: not recorded) */
 } sa_tune_ctx;
 
 sa_status sa_tune_ctx_open(sa_tune_ctx *c, const sa_tune_recipe *r, const sa_tune_opts *o,

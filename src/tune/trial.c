@@ -80,7 +80,7 @@ static sa_status build_weights(sa_tune_ctx *c, const cJSON *params, const char *
     sa_arith_opts ao;
     sa_arith_opts_init(&ao);
     ao.output = out, ao.overwrite = overwrite, ao.max_shard_bytes = 0, ao.pool = c->pool;
-    ao.progress = &c->progress;
+    ao.progress = &c->progress, ao.command_line = c->command_line;
     if (r->method == SA_TUNE_RESTA) {
         sa_resta_opts ro;
         sa_resta_opts_init(&ro);

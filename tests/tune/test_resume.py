@@ -5,6 +5,7 @@ journal's unpruned trials."""
 import json
 import os
 import random
+import shlex
 import shutil
 import signal
 import subprocess
@@ -126,6 +127,15 @@ out, cv = os.path.join(tmp, "applied"), os.path.join(tmp, "applied.gguf")
 p = tunetest.run(["tune", "--apply", str(chosen["trial"]), "--study", whole, "-o", out, "--cvec", cv])
 c.check(os.path.exists(os.path.join(out, "model.safetensors")) and os.path.exists(cv), "--apply outputs")
 c.check(f"--steer {cv}:" in p.stdout, f"--apply does not print the steering flags: {p.stdout!r}")
+# its model card names the study and the trial: the command it records writes the same model again
+card = open(os.path.join(out, "README.md")).read()
+cmd = f"safearith tune --apply {chosen['trial']} --study {whole} -o {out} --cvec {cv}"
+c.check(f"```sh\n{cmd}\n```" in card, f"--apply's card does not record {cmd!r}")
+again = [{out: out + "3", cv: cv + "3"}.get(w, w) for w in shlex.split(cmd)[1:]]
+tunetest.run(again)
+same = open(os.path.join(out, "model.safetensors"), "rb").read() == \
+    open(os.path.join(out + "3", "model.safetensors"), "rb").read()
+c.check(same, "the card's command wrote a different model")
 p = tunetest.run(["tune", "--apply", "99", "--study", whole, "-o", out + "2", "--cvec", cv + "2"], check=False)
 c.check(p.returncode != 0 and "no trial 99" in p.stderr and not os.path.exists(out + "2"), f"--apply 99: {p.stderr!r}")
 c.done()
