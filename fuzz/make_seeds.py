@@ -259,3 +259,8 @@ put("tune_recipe", "resta_lists",
 put("tune_recipe", "dataset_dir",
     "method: hdr\ninputs: {target: @M@/sft, base: @M@/base, harmful: @M@/harmful}\n"
     "space: {lambda: {range: [0.5, 2]}}\ndatasets:\n  files: [@M@/eval/]\n  tune_fraction: 0.5\n")
+# campaign finding (use after free): a relative dataset path quoted in the error after resolving it
+put("tune_recipe", "dataset_relative",
+    "method: hdr\ninputs: {target: @M@/sft, base: @M@/base, harmful: @M@/harmful}\n"
+    "space: {lambda: {range: [0.5, 2]}}\ndatasets:\n  files: [@M@/eval/advbench.jsonl, .]\n"
+    "  tune_fraction: 0.5\n")

@@ -49,22 +49,16 @@ sa_status sa_rc_resolve_item(rctx *c, cJSON *item, const char *where, int spec, 
     char *full = res ? malloc(need) : NULL;
     if (full) snprintf(full, need, "%s%s", res, colon ? colon : "");
     struct stat st;
-    int missing = res && must_exist && stat(res, &st) != 0;
-    int is_dir = res && must_exist && spec && !missing && S_ISDIR(st.st_mode);
+    char msg[160] = "";
+    if (res && must_exist && stat(res, &st) != 0)
+        snprintf(msg, sizeof msg, "'%s' does not exist", s);
+    else if (res && must_exist && spec && S_ISDIR(st.st_mode))
+        snprintf(msg, sizeof msg, "'%s' is a directory, not a dataset file", s);
     free(head), free(res);
     if (!full) return sa_error_set(c->err, SA_ENOMEM, "out of memory");
-    cJSON_SetValuestring(item, full);
+    cJSON_SetValuestring(item, full); /* frees s */
     free(full);
-    if (missing) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "'%s' does not exist", s);
-        return sa_rc_bad(c, where, msg);
-    }
-    if (is_dir) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "'%s' is a directory, not a dataset file", s);
-        return sa_rc_bad(c, where, msg);
-    }
+    if (msg[0]) return sa_rc_bad(c, where, msg);
     return SA_OK;
 }
 

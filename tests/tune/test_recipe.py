@@ -47,6 +47,10 @@ refused("dir-file", good.replace(sets[0], os.path.dirname(sets[0])), ["datasets.
 # ... and a dataset file that cannot be read (Linux's /proc/self/mem reads fail with EIO) leaked it
 # in the fingerprint's checksum (one line only without the leak report of the sanitizer build)
 refused("unreadable-file", good.replace(sets[0], "/proc/self/mem"), ["mem", "read error"])
+# fuzz finding: the messages quoted the path as written after resolving it had freed that string
+# (a relative path resolves to a longer one; use-after-free in the sanitizer build)
+refused("relative-missing", good.replace(sets[0], "nothere.jsonl"), ["datasets.files", "'nothere.jsonl' does not exist"])
+refused("relative-dir", good.replace(sets[0], "."), ["datasets.files", "'.' is a directory"])
 refused("bad-trials", good.replace("trials: 6", "trials: 0"), ["search.trials"])
 # audit of counts: a count beyond int was converted before its range was checked (undefined; the
 # sanitizer build's binary stops)
