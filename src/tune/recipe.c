@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "eval/eval_json.h"
+#include "eval/strbuf.h"
 #include "safearith/provenance.h"
 #include "core/fsutil.h"
 #include "tune/recipe_read.h"
@@ -158,22 +159,22 @@ static sa_status resolve_judge(rctx *c, cJSON *j) {
     const char *s = j->valuestring;
     if (!strncmp(s, "server:", 7)) return sa_rc_resolve_server_judge(c, j);
     if (strncmp(s, "refusal:", 8) && strncmp(s, "model:", 6)) return SA_OK;
-    char *copy = strdup(s), *out = malloc(strlen(s) * 2 + 4096);
-    if (!copy || !out)
-        return free(copy), free(out), sa_error_set(c->err, SA_ENOMEM, "out of memory");
-    out[0] = 0;
+    char *copy = strdup(s);
+    sa_sbuf out = {0};
+    out.oom = !copy;
     int model = s[0] == 'm', field = 0;
-    for (char *save = NULL, *p = strtok_r(copy, ":", &save); p;
+    for (char *save = NULL, *p = copy ? strtok_r(copy, ":", &save) : NULL; p;
          p = strtok_r(NULL, ":", &save), field++) {
         int is_path = field >= 1 && (model ? field <= 2 : field == 1) && !strchr(p, '=') &&
                       (strchr(p, '/') || strchr(p, '.'));
         char *res = is_path ? sa_rc_resolve(c, p) : strdup(p);
-        if (res) strncat(out, field ? ":" : "", 2), strncat(out, res, 4000);
+        if (res) sa_sbuf_printf(&out, "%s%s", field ? ":" : "", res);
+        out.oom |= !res;
         free(res);
     }
-    cJSON_SetValuestring(j, out);
-    free(copy), free(out);
-    return SA_OK;
+    int oom = out.oom || !out.s || !cJSON_SetValuestring(j, out.s);
+    free(copy), free(out.s);
+    return oom ? sa_error_set(c->err, SA_ENOMEM, "out of memory") : SA_OK;
 }
 
 /* The judge parses (its list or prompt file read) and says refused / complied. */
