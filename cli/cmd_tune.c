@@ -32,7 +32,8 @@ static const char usage[] =
     "\n"
     "--apply TRIAL writes trial TRIAL of the study in --study TUNE_DIR: the model (-o MODEL;\n"
     "hdr, resta, hdr+icv) and the ICV control vector (--cvec FILE; icv, hdr+icv), with the\n"
-    "--steer flags to use it printed.\n";
+    "--steer flags to use it printed. The model's card (README.md) records the study, the\n"
+    "trial and this command.\n";
 
 typedef struct tune_args {
     const char *recipe, *out, *study, *cvec;
