@@ -292,8 +292,11 @@ sa_status sa_tune_recipe_from_json(cJSON *json, const char *path, sa_tune_recipe
     r->json = json;
     const char *slash = strrchr(path, '/');
     rctx c = {r, path, slash ? strndup(path, (size_t)(slash - path)) : NULL, err};
-    sa_status st =
-        cJSON_IsObject(r->json) ? SA_OK : sa_rc_bad(&c, "recipe", "expected a mapping at the top");
+    sa_status st = SA_OK;
+    if (!r->path || !r->fixed || (slash && !c.dir))
+        st = sa_error_set(err, SA_ENOMEM, "out of memory");
+    else if (!cJSON_IsObject(r->json))
+        st = sa_rc_bad(&c, "recipe", "expected a mapping at the top");
     if (!st) st = parse_root(&c, r->json);
     if (!st) st = fingerprint(r, err);
     free(c.dir);
