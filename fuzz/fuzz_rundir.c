@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t rows_n, run_len = fz_split(data, size, &rows, &rows_n);
     cJSON *settings = cJSON_Parse(SETTINGS);
     char fp[65], *run_text = fz_text(data, run_len);
-    sa_eval_fingerprint(settings, fp);
+    if (sa_eval_fingerprint(settings, fp, NULL) != SA_OK) abort();
     char *run_json = with_fingerprint(run_text, fp);
     fz_write("run/run.json", (const uint8_t *)run_json, strlen(run_json));
     fz_write("run/responses.jsonl", rows, rows_n);

@@ -74,8 +74,9 @@ int sa_eval_judge_server_split(char *s, char **tok, int max);
  * fields to add to the verdict object, or NULL. */
 cJSON *sa_judge_details(const sa_judge_prompt *jp, const char *output);
 
-/* Canonical fingerprint of a JSON value (sha256 of its unformatted text). */
-void sa_eval_fingerprint(const cJSON *v, char hex[65]);
+/* Canonical fingerprint of a JSON value (sha256 of its unformatted text); SA_ENOMEM (hex "")
+ * when the text cannot be made. */
+sa_status sa_eval_fingerprint(const cJSON *v, char hex[65], sa_error *err);
 
 /* sa_eval_summarize, also handing the summary object to the caller (if summary_out is not
  * NULL). */

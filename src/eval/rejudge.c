@@ -250,8 +250,7 @@ static int unfinished(const rejudge *r, int j) {
     const cJSON *e;
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(r->run, "rejudged")) {
         char fp[65];
-        sa_eval_fingerprint(e, fp);
-        if (!strcmp(fp, r->fps[j])) return 1;
+        if (sa_eval_fingerprint(e, fp, NULL) == SA_OK && !strcmp(fp, r->fps[j])) return 1;
     }
     return 0;
 }
@@ -261,8 +260,9 @@ static sa_status check_names(rejudge *r, sa_error *err) {
     for (int j = 0; j < r->s.n_judges; j++) {
         const sa_eval_judge *jd = &r->s.judges[j];
         cJSON *one = sa_eval_judge_settings(&r->s, j, err);
-        sa_eval_fingerprint(one, r->fps[j]);
+        sa_status st = sa_eval_fingerprint(one, r->fps[j], err);
         cJSON_Delete(one);
+        if (st) return st;
         if (run_has_judge(r->run, jd->name) && !unfinished(r, j))
             return sa_error_set(err, SA_EEXIST,
                                 "--judge %s: the run already has a judge named '%s' (add "

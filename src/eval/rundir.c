@@ -150,9 +150,9 @@ static int legacy_match(const cJSON *settings, const char *old_fp) {
     if (!copy) return 0;
     seeds_as_numbers(copy);
     char fp[65];
-    sa_eval_fingerprint(copy, fp);
+    int ok = sa_eval_fingerprint(copy, fp, NULL) == SA_OK;
     cJSON_Delete(copy);
-    return !strcmp(fp, old_fp);
+    return ok && !strcmp(fp, old_fp);
 }
 
 /* Adopt the current form of the settings (and their fingerprint) in a run made by an older
@@ -202,9 +202,9 @@ sa_status sa_eval_rundir_open(const char *dir, const cJSON *settings, const cJSO
     rd->dir = strdup(dir);
     rd->responses_path = sa_path_join(dir, "responses.jsonl");
     char fp[65];
-    sa_eval_fingerprint(settings, fp);
+    sa_status fst = sa_eval_fingerprint(settings, fp, NULL);
     char *runjson = sa_path_join(dir, "run.json");
-    if (!rd->dir || !rd->responses_path || !runjson) {
+    if (fst || !rd->dir || !rd->responses_path || !runjson) {
         free(runjson);
         sa_eval_rundir_close(rd);
         return sa_error_set(err, SA_ENOMEM, "%s: out of memory", dir);
@@ -328,8 +328,11 @@ void sa_eval_rundir_close(sa_eval_rundir *rd) {
 }
 
 /* Canonical fingerprint of a JSON value: the SHA-256 of its unformatted text. */
-void sa_eval_fingerprint(const cJSON *v, char hex[65]) {
-    char *s = cJSON_PrintUnformatted(v);
-    sa_sha256_hex(s ? s : "", s ? strlen(s) : 0, hex);
+sa_status sa_eval_fingerprint(const cJSON *v, char hex[65], sa_error *err) {
+    char *s = v ? cJSON_PrintUnformatted(v) : NULL;
+    hex[0] = 0;
+    if (!s) return sa_error_set(err, SA_ENOMEM, "out of memory (fingerprint)");
+    sa_sha256_hex(s, strlen(s), hex);
     free(s);
+    return SA_OK;
 }

@@ -56,10 +56,18 @@ sa_status sa_rc_resolve_item(rctx *c, cJSON *item, const char *where, int spec, 
         snprintf(msg, sizeof msg, "'%s' is a directory, not a dataset file", s);
     free(head), free(res);
     if (!full) return sa_error_set(c->err, SA_ENOMEM, "out of memory");
-    cJSON_SetValuestring(item, full); /* frees s */
+    int set = cJSON_SetValuestring(item, full) != NULL; /* frees s */
     free(full);
+    if (!set) return sa_error_set(c->err, SA_ENOMEM, "out of memory");
     if (msg[0]) return sa_rc_bad(c, where, msg);
     return SA_OK;
+}
+
+cJSON *sa_rc_add(rctx *c, cJSON *obj, const char *key, cJSON *item) {
+    if (obj && item && cJSON_AddItemToObject(obj, key, item)) return item;
+    cJSON_Delete(item);
+    c->oom = 1;
+    return NULL;
 }
 
 sa_status sa_rc_get_int(rctx *c, cJSON *obj, const char *key, const char *where, int lo, int hi,
@@ -67,7 +75,7 @@ sa_status sa_rc_get_int(rctx *c, cJSON *obj, const char *key, const char *where,
     cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v) {
         *out = def;
-        cJSON_AddNumberToObject(obj, key, def);
+        sa_rc_add(c, obj, key, cJSON_CreateNumber(def));
         return SA_OK;
     }
     char msg[96];
@@ -85,7 +93,7 @@ sa_status sa_rc_get_num(rctx *c, cJSON *obj, const char *key, const char *where,
     cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v) {
         *out = def;
-        if (!isnan(def)) cJSON_AddNumberToObject(obj, key, def);
+        if (!isnan(def)) sa_rc_add(c, obj, key, cJSON_CreateNumber(def));
         return SA_OK;
     }
     char msg[96];
@@ -101,7 +109,7 @@ sa_status sa_rc_get_bool(rctx *c, cJSON *obj, const char *key, const char *where
     cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v) {
         *out = def;
-        cJSON_AddBoolToObject(obj, key, def);
+        sa_rc_add(c, obj, key, cJSON_CreateBool(def));
         return SA_OK;
     }
     if (!cJSON_IsBool(v)) return sa_rc_bad(c, where, "expected true or false");

@@ -13,7 +13,12 @@ typedef struct rctx {
     const char *path;
     char *dir;
     sa_error *err;
+    int oom; /* an allocation failed while filling in defaults: the load fails with SA_ENOMEM */
 } rctx;
+
+/* obj[key] = item (a default the recipe did not give, or a copy); on failure item is freed,
+ * c->oom set and NULL returned. obj NULL counts as a failure (its own allocation failed). */
+cJSON *sa_rc_add(rctx *c, cJSON *obj, const char *key, cJSON *item);
 
 /* "FILE: key: what" as SA_EFORMAT. */
 sa_status sa_rc_bad(rctx *c, const char *key, const char *what);

@@ -59,7 +59,7 @@ static sa_status parse_knob(rctx *c, cJSON *v, const char *name) {
                 c, where, d->numeric ? "value outside the knob's allowed values" : "unknown name");
     }
     if (single) {
-        cJSON_AddItemToObject(r->fixed, d->name, cJSON_Duplicate(v, 1));
+        sa_rc_add(c, r->fixed, d->name, cJSON_Duplicate(v, 1));
         return SA_OK;
     }
     r->knobs[r->n_knobs++] = (sa_tune_knob){d->name, SA_KNOB_LIST, 0, 0, list, n};
@@ -81,10 +81,8 @@ sa_status sa_rc_parse_space(rctx *c, cJSON *space) {
         const sa_knob_def *d = sa_knob_def_at(i);
         if (!(d->methods & (1u << r->method)) || cJSON_GetObjectItemCaseSensitive(space, d->name))
             continue;
-        if (d->numeric)
-            cJSON_AddNumberToObject(r->fixed, d->name, d->def_num);
-        else
-            cJSON_AddStringToObject(r->fixed, d->name, d->def_str);
+        sa_rc_add(c, r->fixed, d->name,
+                  d->numeric ? cJSON_CreateNumber(d->def_num) : cJSON_CreateString(d->def_str));
     }
     return SA_OK;
 }
@@ -97,10 +95,8 @@ sa_status sa_rc_parse_reference(rctx *c, cJSON *ref) {
     for (int i = 0; i < r->n_knobs; i++) {
         const sa_tune_knob *k = &r->knobs[i];
         cJSON *v = cJSON_GetArrayItem(k->values, 0);
-        if (k->kind == SA_KNOB_LIST)
-            cJSON_AddItemToObject(r->reference, k->name, cJSON_Duplicate(v, 1));
-        else
-            cJSON_AddNumberToObject(r->reference, k->name, k->lo);
+        sa_rc_add(c, r->reference, k->name,
+                  k->kind == SA_KNOB_LIST ? cJSON_Duplicate(v, 1) : cJSON_CreateNumber(k->lo));
     }
     cJSON *it;
     cJSON_ArrayForEach(it, ref) {
@@ -112,7 +108,9 @@ sa_status sa_rc_parse_reference(rctx *c, cJSON *ref) {
         if (d->numeric ? !cJSON_IsNumber(it) || it->valuedouble < d->lo || it->valuedouble > d->hi
                        : !cJSON_IsString(it))
             return sa_rc_bad(c, where, "bad value");
-        cJSON_ReplaceItemInObject(r->reference, it->string, cJSON_Duplicate(it, 1));
+        cJSON *copy = cJSON_Duplicate(it, 1);
+        if (!copy || !cJSON_ReplaceItemInObject(r->reference, it->string, copy))
+            return cJSON_Delete(copy), sa_error_set(c->err, SA_ENOMEM, "out of memory");
     }
     return SA_OK;
 }

@@ -39,7 +39,8 @@ static sa_status convert(yctx *c, yaml_node_t *n, cJSON **out) {
              !st && *out && i < n->data.sequence.items.top; i++) {
             cJSON *v;
             st = convert(c, yaml_document_get_node(c->doc, *i), &v);
-            if (!st) cJSON_AddItemToArray(*out, v);
+            if (!st && !cJSON_AddItemToArray(*out, v))
+                cJSON_Delete(v), st = sa_error_set(c->err, SA_ENOMEM, "out of memory");
         }
     } else if (n->type == YAML_MAPPING_NODE) {
         *out = cJSON_CreateObject();
@@ -55,7 +56,8 @@ static sa_status convert(yctx *c, yaml_node_t *n, cJSON **out) {
                                   (unsigned long)k->start_mark.line + 1, key);
             cJSON *v = NULL;
             if (!st) st = convert(c, yaml_document_get_node(c->doc, p->value), &v);
-            if (!st) cJSON_AddItemToObject(*out, key, v);
+            if (!st && !cJSON_AddItemToObject(*out, key, v))
+                cJSON_Delete(v), st = sa_error_set(c->err, SA_ENOMEM, "out of memory");
         }
     } else {
         st = sa_error_set(c->err, SA_EFORMAT, "%s: empty document", c->path);

@@ -23,6 +23,7 @@
 #include "safearith/model.h"
 #include "safearith/steer.h"
 #include "safearith/tokenizer.h"
+#include "safearith/tune.h"
 
 #ifndef SA_ALLOC_FAULTS
 int main(void) {
@@ -117,6 +118,22 @@ static sa_status tokenizer_load(sa_error *err) {
     sa_tokenizer *t = NULL;
     sa_status st = sa_tokenizer_load(organism, &t, err);
     sa_tokenizer_free(t);
+    return st;
+}
+
+static char tune_recipe[700], tune_fingerprint[65];
+
+/* A recipe that loads despite a failed allocation must be the same recipe (its fingerprint
+ * covers the canonical text, the defaults filled in, and the data files' checksums). */
+static sa_status tune_recipe_load(sa_error *err) {
+    sa_tune_recipe *r = NULL;
+    sa_status st = sa_tune_recipe_load(tune_recipe, &r, err);
+    if (!st && !tune_fingerprint[0])
+        snprintf(tune_fingerprint, sizeof tune_fingerprint, "%s", sa_tune_recipe_fingerprint(r));
+    else if (!st)
+        CHECK_MSG(!strcmp(sa_tune_recipe_fingerprint(r), tune_fingerprint),
+                  "tune recipe: loaded despite a failed allocation, as another recipe");
+    sa_tune_recipe_free(r);
     return st;
 }
 
@@ -291,6 +308,14 @@ static void fault_loop(const entry *e, const char *inputs) {
 static int fixtures(void) {
     sa_error err;
     if (fault_fixture_write(root, 2)) return -1;
+    char text[4096]; /* relative paths, resolved against the recipe's directory */
+    snprintf(text, sizeof text,
+             "method: hdr\ninputs: {target: a, base: b, harmful: c}\n"
+             "space: {top_k: {range: [5, 20], log: true}, lambda: [0.5, 1]}\n"
+             "datasets: {tune: [%s], test: [%s]}\n"
+             "eval: {judge: refusal, max_new_tokens: 4}\nsearch: {trials: 3}\n",
+             ds_harm, ds_mcq);
+    if (write_text(in_path(tune_recipe, "tune.yml"), text)) return -1;
     snprintf(ref_run, sizeof ref_run, "%s/ref-run", in);
     return eval_in(ref_run, 0, &err) == SA_OK && eval_complete(ref_run) ? 0 : -1;
 }
@@ -316,6 +341,7 @@ int main(void) {
         {"icv", run_icv},
         {"eval", run_eval},
         {"report", run_report},
+        {"tune recipe", tune_recipe_load},
     };
     for (size_t i = 0; i < sizeof entries / sizeof *entries; i++) {
         int organism_input = entries[i].fn == model_load || entries[i].fn == tokenizer_load ||
