@@ -32,7 +32,8 @@ sa_status sa_rc_check_keys(rctx *c, const cJSON *obj, const char *where,
 char *sa_rc_resolve(rctx *c, const char *p) {
     struct stat st;
     char *j = NULL, *real;
-    if (p[0] != '/' && stat(p, &st) != 0 && c->dir) j = sa_path_join(c->dir, p);
+    if (p[0] != '/' && stat(p, &st) != 0 && c->dir && !(j = sa_path_join(c->dir, p)))
+        return NULL; /* out of memory (not "does not exist") */
     real = realpath(j && stat(j, &st) == 0 ? j : p, NULL); /* absolute: --apply from anywhere */
     free(j);
     return real ? real : strdup(p);

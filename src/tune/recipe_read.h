@@ -25,7 +25,8 @@ sa_status sa_rc_bad(rctx *c, const char *key, const char *what);
 /* obj must be a mapping whose keys are all in the NULL-terminated allowed list. */
 sa_status sa_rc_check_keys(rctx *c, const cJSON *obj, const char *where,
                            const char *const *allowed);
-/* An absolute path: p as given if it exists, else relative to the recipe's directory. */
+/* An absolute path: p as given if it exists, else relative to the recipe's directory; NULL when
+ * out of memory. */
 char *sa_rc_resolve(rctx *c, const char *p);
 /* Resolve the string item in place (spec: only the part before the first ':'). */
 sa_status sa_rc_resolve_item(rctx *c, cJSON *item, const char *where, int spec, int must_exist);
