@@ -28,7 +28,8 @@ sa_status sa_rc_check_keys(rctx *c, const cJSON *obj, const char *where,
 /* An absolute path: p as given if it exists, else relative to the recipe's directory; NULL when
  * out of memory. */
 char *sa_rc_resolve(rctx *c, const char *p);
-/* Resolve the string item in place (spec: only the part before the first ':'). */
+/* Resolve the string item in place. spec: a dataset spec, whose path is the part before the
+ * first ':' and must be a file, not a directory. */
 sa_status sa_rc_resolve_item(rctx *c, cJSON *item, const char *where, int spec, int must_exist);
 /* obj[key] as an integer / a number in [lo, hi]; absent: def, written into obj (a NAN default
  * is not written). */
