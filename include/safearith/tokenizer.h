@@ -18,6 +18,9 @@
  * subpart, as Python's and WHATWG's decoders do) before tokenising. Text out is valid UTF-8.
  * Streaming: sa_tok_stream turns ids into text one at a time and holds back bytes of a character
  * that is not complete yet, so that a multi-byte character split across tokens prints once, whole.
+ * Bytes that no later byte can complete print at once, as U+FFFD (Hugging Face's DecodeStream
+ * waits while the text ends in U+FFFD, so that junk output decodes in quadratic time; the joined
+ * text is the same).
  *
  * Chat templates (second half of this file) are hand-written renderers of the families that
  * matter here, detected from tokenizer_config.json's Jinja `chat_template` by recognising it

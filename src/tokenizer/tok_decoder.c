@@ -142,7 +142,7 @@ static int flush_bytes(tok_pieces *out, tok_buf *bytes) {
     return rc;
 }
 
-static int byte_fallback(const tok_pieces *in, tok_pieces *out) {
+static int byte_fallback(const tok_pieces *in, tok_pieces *out, int *open) {
     tok_buf bytes = {0};
     int rc = 0;
     for (size_t i = 0; i < in->n && !rc; i++) {
@@ -155,12 +155,13 @@ static int byte_fallback(const tok_pieces *in, tok_pieces *out) {
                  tok_pieces_add(out, tok_piece_str(in, i), in->p[i].len, 0);
         }
     }
+    if (bytes.n) *open = 1;
     if (!rc) rc = flush_bytes(out, &bytes);
     tok_buf_free(&bytes);
     return rc;
 }
 
-static int byte_level(const tok_pieces *in, tok_pieces *out) {
+static int byte_level(const tok_pieces *in, tok_pieces *out, int *open) {
     tok_buf raw = {0}, clean = {0};
     int rc = 0;
     for (size_t i = 0; i < in->n && !rc; i++) {
@@ -180,6 +181,7 @@ static int byte_level(const tok_pieces *in, tok_pieces *out) {
             j += k;
         }
     }
+    if (tok_utf8_open_tail(raw.s, raw.n)) *open = 1;
     if (!rc)
         rc = tok_utf8_sanitize(raw.s ? raw.s : "", raw.n, &clean) ||
              tok_pieces_add(out, clean.s ? clean.s : "", clean.n, 0);
@@ -197,13 +199,13 @@ static int strip(const tok_decoder *d, const char *s, size_t n, tok_pieces *out)
     return tok_pieces_add(out, s + a, b - a, 0);
 }
 
-static int one(const tok_decoder *d, const tok_pieces *in, tok_pieces *out) {
+static int one(const tok_decoder *d, const tok_pieces *in, tok_pieces *out, int *open) {
     size_t start;
     switch (d->type) {
     case TOK_DEC_BYTEFALLBACK:
-        return byte_fallback(in, out);
+        return byte_fallback(in, out, open);
     case TOK_DEC_BYTELEVEL:
-        return byte_level(in, out);
+        return byte_level(in, out, open);
     case TOK_DEC_FUSE:
         tok_pieces_begin(out, &start);
         for (size_t i = 0; i < in->n; i++)
@@ -240,14 +242,14 @@ static int one(const tok_decoder *d, const tok_pieces *in, tok_pieces *out) {
     return 0;
 }
 
-int tok_decode_chain(const tok_decoder *d, tok_pieces *io, tok_pieces *tmp) {
+int tok_decode_chain(const tok_decoder *d, tok_pieces *io, tok_pieces *tmp, int *open) {
     if (d->type == TOK_DEC_SEQUENCE) {
         for (size_t i = 0; i < d->n_kids; i++)
-            if (tok_decode_chain(d->kids[i], io, tmp)) return -1;
+            if (tok_decode_chain(d->kids[i], io, tmp, open)) return -1;
         return 0;
     }
     tok_pieces_clear(tmp);
-    if (one(d, io, tmp)) return -1;
+    if (one(d, io, tmp, open)) return -1;
     tok_pieces t = *io;
     *io = *tmp;
     *tmp = t;

@@ -58,6 +58,9 @@ static inline const char *tok_piece_str(const tok_pieces *l, size_t i) {
 /* ---- UTF-8 (tok_utf8.c; code points are decoded with sa_text_utf8_next, formats/text.h) ---- */
 /* Copy text into out, replacing invalid sequences by U+FFFD. */
 int tok_utf8_sanitize(const char *s, size_t n, tok_buf *out);
+/* Whether s[0..n) ends inside a character: its last bytes are a proper prefix of a well-formed
+ * sequence, which bytes still to come could complete (sanitized now, they are one U+FFFD). */
+int tok_utf8_open_tail(const char *s, size_t n);
 /* Narrow the range [*a, *b) of s by the code points at its start (when left) and at its end
  * (when right) for which drop(cp) holds; an invalid sequence stops the narrowing. */
 void tok_utf8_trim(const char *s, size_t *a, size_t *b, int left, int right,
@@ -270,8 +273,10 @@ typedef struct tok_decoder {
 
 sa_status tok_decoder_parse(const struct cJSON *j, tok_decoder **out, sa_error *err);
 void tok_decoder_free(tok_decoder *d);
-/* Run the chain on the token list (in place through tmp). */
-int tok_decode_chain(const tok_decoder *d, tok_pieces *io, tok_pieces *tmp);
+/* Run the chain on the token list (in place through tmp). *open becomes 1 (it is never cleared)
+ * when the text's end could still change with more tokens: a ByteFallback run of byte tokens
+ * that has not ended (decoded as a whole), or ByteLevel bytes that end inside a character. */
+int tok_decode_chain(const tok_decoder *d, tok_pieces *io, tok_pieces *tmp, int *open);
 
 /* ---- the tokenizer ---- */
 sa_status tok_prepend_parse(const struct cJSON *j, tok_prepend *out, sa_error *err);

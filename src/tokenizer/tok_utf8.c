@@ -28,6 +28,16 @@ int tok_utf8_sanitize(const char *s, size_t n, tok_buf *out) {
     return tok_buf_put(out, s + run, n - run);
 }
 
+int tok_utf8_open_tail(const char *s, size_t n) {
+    const unsigned char *u = (const unsigned char *)s;
+    size_t p = n;
+    while (p > 0 && n - p < 3 && (u[p - 1] & 0xC0) == 0x80) p--;
+    if (p-- == 0 || u[p] < 0xC2 || u[p] > 0xF4) return 0; /* u[p]: not a lead byte */
+    uint32_t cp;
+    size_t bad;
+    return sa_text_utf8_next(u + p, n - p, &cp, &bad) == 0 && bad == n - p;
+}
+
 void tok_utf8_trim(const char *s, size_t *a, size_t *b, int left, int right,
                    int (*drop)(uint32_t cp)) {
     const unsigned char *u = (const unsigned char *)s;

@@ -117,10 +117,24 @@ static const char *decoded_piece(const sa_tokenizer *t, int32_t id, unsigned fla
     return p && !((flags & SA_DECODE_SKIP_SPECIAL) && sa_tokenizer_is_special(t, id)) ? p : NULL;
 }
 
+/* Piece lists a decode works in; a stream keeps them between steps so that steady-state decoding
+ * allocates nothing. */
+typedef struct decode_scratch {
+    tok_pieces toks, tmp;
+    int open; /* the decoder's: the text's end could still change (tok_decode_chain) */
+} decode_scratch;
+
+static void decode_scratch_free(decode_scratch *sc) {
+    tok_pieces_free(&sc->toks);
+    tok_pieces_free(&sc->tmp);
+}
+
 static sa_status decode_into(const sa_tokenizer *t, const int32_t *ids, size_t n, unsigned flags,
-                             tok_buf *outb, sa_error *err) {
-    tok_pieces toks = {0}, tmp = {0};
+                             decode_scratch *sc, tok_buf *outb, sa_error *err) {
+    tok_pieces *toks = &sc->toks;
     int rc = 0;
+    tok_pieces_clear(toks);
+    sc->open = 0;
     for (size_t i = 0; i < n && (flags & SA_DECODE_REFUSE_UNKNOWN); i++)
         if (!sa_tokenizer_id_to_piece(t, ids[i]))
             return sa_error_set(err, SA_EINVAL,
@@ -130,13 +144,13 @@ static sa_status decode_into(const sa_tokenizer *t, const int32_t *ids, size_t n
     for (size_t i = 0; i < n && !rc; i++) {
         const char *p = decoded_piece(t, ids[i], flags);
         if (!p) continue;
-        rc = tok_pieces_add(&toks, p, strlen(p), 0);
+        rc = tok_pieces_add(toks, p, strlen(p), 0);
     }
-    if (!rc && t->decoder) rc = tok_decode_chain(t->decoder, &toks, &tmp);
+    if (!rc && t->decoder) rc = tok_decode_chain(t->decoder, toks, &sc->tmp, &sc->open);
     outb->n = 0;
-    for (size_t i = 0; i < toks.n && !rc; i++) {
+    for (size_t i = 0; i < toks->n && !rc; i++) {
         if (!t->decoder && i && tok_buf_putc(outb, ' ')) rc = -1;
-        if (!rc) rc = tok_buf_put(outb, tok_piece_str(&toks, i), toks.p[i].len);
+        if (!rc) rc = tok_buf_put(outb, tok_piece_str(toks, i), toks->p[i].len);
     }
     if (!rc) rc = tok_buf_put(outb, "", 0);
     if (!rc && t->cleanup && !(flags & SA_DECODE_NO_CLEANUP)) {
@@ -144,15 +158,15 @@ static sa_status decode_into(const sa_tokenizer *t, const int32_t *ids, size_t n
         rc = cleanup(outb, &ctmp);
         tok_buf_free(&ctmp);
     }
-    tok_pieces_free(&toks);
-    tok_pieces_free(&tmp);
     return rc ? sa_error_set(err, SA_ENOMEM, "decoding %zu ids", n) : SA_OK;
 }
 
 sa_status sa_tokenizer_decode(const sa_tokenizer *t, const int32_t *ids, size_t n, unsigned flags,
                               char **text, size_t *len, sa_error *err) {
     tok_buf b = {0};
-    sa_status st = decode_into(t, ids, n, flags, &b, err);
+    decode_scratch sc = {0};
+    sa_status st = decode_into(t, ids, n, flags, &sc, &b, err);
+    decode_scratch_free(&sc);
     if (st != SA_OK) {
         tok_buf_free(&b);
         return st;
@@ -170,6 +184,7 @@ struct sa_tok_stream {
     size_t n_context;  /* leading ids already printed, kept as context */
     tok_buf prefix;    /* decode of the context ids */
     tok_buf text, out; /* scratch: decode of all ids; what a step returns */
+    decode_scratch scratch;
 };
 
 sa_status sa_tok_stream_new(const sa_tokenizer *tok, unsigned decode_flags, sa_tok_stream **out,
@@ -181,21 +196,6 @@ sa_status sa_tok_stream_new(const sa_tokenizer *tok, unsigned decode_flags, sa_t
     return SA_OK;
 }
 
-static int ends_with_replacement(const tok_buf *b) {
-    return b->n >= 3 && !memcmp(b->s + b->n - 3, "\xEF\xBF\xBD", 3);
-}
-
-/* Whether the pending ids end inside a run of byte tokens ("<0xE2>"). Hugging Face's ByteFallback
- * decodes a run as a whole, and when the whole is not UTF-8 every byte of it becomes U+FFFD,
- * valid ones included: so no byte of a run can be printed before the run ends. */
-static int byte_run_open(const sa_tok_stream *s) {
-    for (size_t i = s->ids.n; i > s->n_context; i--) {
-        const char *p = decoded_piece(s->tok, s->ids.ids[i - 1], s->flags);
-        if (p) return strlen(p) == 6 && !strncmp(p, "<0x", 3) && p[5] == '>';
-    }
-    return 0;
-}
-
 /* Emit what the pending ids add to the context's text (when complete or forced). */
 static sa_status stream_emit(sa_tok_stream *s, int force, const char **text, size_t *len,
                              sa_error *err) {
@@ -203,10 +203,12 @@ static sa_status stream_emit(sa_tok_stream *s, int force, const char **text, siz
     tok_buf_put(&s->out, "", 0);
     *text = s->out.s ? s->out.s : "";
     *len = 0;
-    if (!force && byte_run_open(s)) return SA_OK;
-    sa_status st = decode_into(s->tok, s->ids.ids, s->ids.n, s->flags, &s->text, err);
+    sa_status st = decode_into(s->tok, s->ids.ids, s->ids.n, s->flags, &s->scratch, &s->text, err);
     if (st != SA_OK) return st;
-    if (s->text.n <= s->prefix.n || (!force && ends_with_replacement(&s->text))) return SA_OK;
+    /* held back while the decoder says that the end may still change: bytes of a character not
+     * complete yet, or a run of byte tokens (Hugging Face's ByteFallback decodes a run as a whole,
+     * and a run that is not UTF-8 becomes one U+FFFD per byte, valid bytes included) */
+    if (s->text.n <= s->prefix.n || (!force && s->scratch.open)) return SA_OK;
     if (memcmp(s->text.s, s->prefix.s ? s->prefix.s : "", s->prefix.n))
         return sa_error_set(err, SA_EINVAL, "decode stream: the decoder rewrote earlier text");
     if (tok_buf_put(&s->out, s->text.s + s->prefix.n, s->text.n - s->prefix.n))
@@ -216,7 +218,7 @@ static sa_status stream_emit(sa_tok_stream *s, int force, const char **text, siz
     memmove(s->ids.ids, s->ids.ids + drop, (s->ids.n - drop) * sizeof *s->ids.ids);
     s->ids.n -= drop;
     s->n_context = s->ids.n;
-    st = decode_into(s->tok, s->ids.ids, s->ids.n, s->flags, &s->prefix, err);
+    st = decode_into(s->tok, s->ids.ids, s->ids.n, s->flags, &s->scratch, &s->prefix, err);
     *text = s->out.s;
     *len = s->out.n;
     return st;
@@ -239,6 +241,7 @@ void sa_tok_stream_free(sa_tok_stream *s) {
     tok_buf_free(&s->prefix);
     tok_buf_free(&s->text);
     tok_buf_free(&s->out);
+    decode_scratch_free(&s->scratch);
     free(s);
 }
 

@@ -376,24 +376,65 @@ static void post_and_config(void) {
     sa_tokenizer_free(t);
 }
 
-/* Streamed pieces of the tokens named in `pieces`, joined, against their decode at once. */
-static void check_stream_joins(sa_tokenizer *t, const char *const *pieces, const char *want) {
+/* Streamed pieces of the tokens named in `pieces`, joined, against `want`; with `steps`, also
+ * what each step printed, then the flush (the stream holds back only what may still change). */
+static void check_stream(sa_tokenizer *t, const char *const *pieces, const char *want,
+                         const char *const *steps) {
     sa_tok_stream *st;
     sa_error err;
     CHECK(sa_tok_stream_new(t, 0, &st, &err) == SA_OK);
     char acc[256] = "";
     const char *p;
-    size_t n;
-    for (size_t i = 0; pieces[i]; i++) {
+    size_t n, i;
+    for (i = 0; pieces[i]; i++) {
         CHECK_MSG(sa_tok_stream_step(st, sa_tokenizer_piece_to_id(t, pieces[i]), &p, &n, &err) ==
                       SA_OK,
                   "step %zu: %s", i, err.msg);
+        CHECK_MSG(!steps || (strlen(steps[i]) == n && !memcmp(steps[i], p, n)),
+                  "step %zu printed \"%.*s\", want \"%s\"", i, (int)n, p, steps[i]);
         strncat(acc, p, n);
     }
     CHECK_MSG(sa_tok_stream_flush(st, &p, &n, &err) == SA_OK, "flush: %s", err.msg);
+    CHECK_MSG(!steps || (strlen(steps[i]) == n && !memcmp(steps[i], p, n)),
+              "flush printed \"%.*s\", want \"%s\"", (int)n, p, steps[i]);
     strncat(acc, p, n);
     CHECK_MSG(!strcmp(acc, want), "streamed \"%s\", want \"%s\"", acc, want);
     sa_tok_stream_free(st);
+}
+
+/* ByteLevel pieces are bytes: "\xc3\xa2" (â) is E2, "\xc4\xa4" (Ĥ) 82, "\xc2\xac" (¬) AC,
+ * "\xc3\xa0" (à) E0, "\xc4\xa2" (Ģ) 80, "\xc3\xaf" (ï) EF, "\xc2\xbf" (¿) BF, "\xc2\xbd" (½) BD. A
+ * character split across tokens prints when complete; bytes that nothing can complete print at
+ * once. */
+static void stream_byte_level(void) {
+    static const char *const w[] = {"\xc3\xa2", "\xc4\xa4", "\xc2\xac", "\xc3\xa0", "\xc4\xa2",
+                                    "\xc3\xaf", "\xc2\xbf", "\xc2\xbd", NULL};
+    spec s = {.decoder = "{'type':'ByteLevel','add_prefix_space':true,'trim_offsets':true,"
+                         "'use_regex':true}",
+              .words = w};
+    sa_tokenizer *t = build(&s, NULL, NULL);
+    static const char *const euro[] = {"\xc3\xa2", "\xc4\xa4", "\xc2\xac", "a", NULL};
+    static const char *const euro_steps[] = {"", "", "\xe2\x82\xac", "a", ""};
+    check_stream(t, euro,
+                 "\xe2\x82\xac"
+                 "a",
+                 euro_steps);
+    /* a lone continuation byte, then a lead byte left open at the end (flushed as U+FFFD) */
+    static const char *const junk[] = {"\xc4\xa4", "a", "\xc3\xa2", NULL};
+    static const char *const junk_steps[] = {"\xef\xbf\xbd", "a", "", "\xef\xbf\xbd"};
+    check_stream(t, junk,
+                 "\xef\xbf\xbd"
+                 "a\xef\xbf\xbd",
+                 junk_steps);
+    /* E0 80 is no prefix of a character (E0 needs A0..BF next): two U+FFFD at the second byte */
+    static const char *const e0[] = {"\xc3\xa0", "\xc4\xa2", NULL};
+    static const char *const e0_steps[] = {"", "\xef\xbf\xbd\xef\xbf\xbd", ""};
+    check_stream(t, e0, "\xef\xbf\xbd\xef\xbf\xbd", e0_steps);
+    /* a U+FFFD that the model spelled out (EF BF BD) is a character like any other */
+    static const char *const fffd[] = {"\xc3\xaf", "\xc2\xbf", "\xc2\xbd", NULL};
+    static const char *const fffd_steps[] = {"", "", "\xef\xbf\xbd", ""};
+    check_stream(t, fffd, "\xef\xbf\xbd", fffd_steps);
+    sa_tokenizer_free(t);
 }
 
 static void decoders(void) {
@@ -416,10 +457,12 @@ static void decoders(void) {
      * printed the "g" before the run ended, then failed (found by fuzz_tokenize) */
     static const char *const g_run[] = {"<0x67>", "<0xE2>", "\xe2\x96\x81hi", NULL};
     CHECK(!strcmp(decode(t, g_run, 0), "\xef\xbf\xbd\xef\xbf\xbd hi"));
-    check_stream_joins(t, g_run, "\xef\xbf\xbd\xef\xbf\xbd hi");
+    static const char *const g_run_steps[] = {"", "", "\xef\xbf\xbd\xef\xbf\xbd hi", ""};
+    check_stream(t, g_run, "\xef\xbf\xbd\xef\xbf\xbd hi", g_run_steps);
     static const char *const g_end[] = {"\xe2\x96\x81hi", "<0x67>", NULL};
-    check_stream_joins(t, g_end, "hig");
-    check_stream_joins(t, euro, "hi\xe2\x82\xac");
+    static const char *const g_end_steps[] = {"hi", "", "g"}; /* a run open at the end */
+    check_stream(t, g_end, "hig", g_end_steps);
+    check_stream(t, euro, "hi\xe2\x82\xac", NULL);
     static const char *const sp[] = {"<s>", "\xe2\x96\x81hi", NULL};
     CHECK(!strcmp(decode(t, sp, SA_DECODE_SKIP_SPECIAL), "hi"));
     CHECK(!strcmp(decode(t, sp, 0), "<s> hi"));
@@ -686,6 +729,7 @@ int main(void) {
     decoders();
     refusals();
     streaming();
+    stream_byte_level();
     chat_templates();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
