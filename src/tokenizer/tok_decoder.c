@@ -161,33 +161,44 @@ static int byte_fallback(const tok_pieces *in, tok_pieces *out, int *open) {
     return rc;
 }
 
-static int byte_level(const tok_pieces *in, tok_pieces *out, int *open) {
-    tok_buf raw = {0}, clean = {0};
-    int rc = 0;
-    for (size_t i = 0; i < in->n && !rc; i++) {
-        const unsigned char *s = (const unsigned char *)tok_piece_str(in, i);
-        size_t n = in->p[i].len, mark = raw.n;
-        for (size_t j = 0; j < n && !rc;) {
-            uint32_t cp;
-            size_t bad, k = sa_text_utf8_next(s + j, n - j, &cp, &bad);
-            int b = k ? tok_bytelevel_byte(cp) : -1;
-            if (b < 0) { /* not all byte-level characters: the token's own bytes */
-                raw.n = mark;
-                rc = tok_buf_put(&raw, s, n);
-                break;
-            }
-            char c = (char)b;
-            rc = tok_buf_put(&raw, &c, 1);
-            j += k;
+/* The bytes of one piece's byte-level characters (or, when it has others, its own bytes). */
+static int put_level_bytes(tok_buf *raw, const unsigned char *s, size_t n) {
+    size_t mark = raw->n;
+    for (size_t j = 0; j < n;) {
+        uint32_t cp;
+        size_t bad, k = sa_text_utf8_next(s + j, n - j, &cp, &bad);
+        int b = k ? tok_bytelevel_byte(cp) : -1;
+        if (b < 0) { /* not all byte-level characters: the token's own bytes */
+            raw->n = mark;
+            return tok_buf_put(raw, s, n);
         }
+        char c = (char)b;
+        if (tok_buf_put(raw, &c, 1)) return -1;
+        j += k;
     }
-    if (tok_utf8_open_tail(raw.s, raw.n)) *open = 1;
-    if (!rc)
-        rc = tok_utf8_sanitize(raw.s ? raw.s : "", raw.n, &clean) ||
-             tok_pieces_add(out, clean.s ? clean.s : "", clean.n, 0);
-    tok_buf_free(&raw);
-    tok_buf_free(&clean);
-    return rc;
+    return 0;
+}
+
+/* All pieces' bytes as one piece, written in place; only ill-formed UTF-8 needs a second buffer
+ * (to be replaced by U+FFFD). */
+static int byte_level(const tok_pieces *in, tok_pieces *out, int *open) {
+    size_t start;
+    tok_pieces_begin(out, &start);
+    for (size_t i = 0; i < in->n; i++)
+        if (put_level_bytes(&out->buf, (const unsigned char *)tok_piece_str(in, i), in->p[i].len))
+            return -1;
+    size_t n = out->buf.n - start;
+    const char *raw = n ? out->buf.s + start : "";
+    if (tok_utf8_open_tail(raw, n)) *open = 1;
+    if (!sa_text_utf8_valid(raw, n, NULL)) {
+        tok_buf clean = {0};
+        int rc = tok_utf8_sanitize(raw, n, &clean);
+        out->buf.n = start;
+        rc = rc || tok_buf_put(&out->buf, clean.s, clean.n);
+        tok_buf_free(&clean);
+        if (rc) return -1;
+    }
+    return tok_pieces_end(out, start, 0);
 }
 
 static int strip(const tok_decoder *d, const char *s, size_t n, tok_pieces *out) {
