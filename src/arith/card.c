@@ -78,11 +78,13 @@ static const char *role_of(const cJSON *params, const char *path) {
     return NULL;
 }
 
-static void write_params(FILE *f, const cJSON *params) {
+/* 0, or -1 if a value could not be printed (out of memory). */
+static int write_params(FILE *f, const cJSON *params) {
     fputs("## Parameters\n\n| parameter | value |\n|---|---|\n", f);
     const cJSON *it;
     cJSON_ArrayForEach(it, params) {
         char *v = cJSON_IsString(it) ? NULL : cJSON_PrintUnformatted(it);
+        if (!v && !cJSON_IsString(it)) return -1;
         fputs("| ", f);
         md_cell(f, it->string);
         fputs(" | ", f);
@@ -90,6 +92,7 @@ static void write_params(FILE *f, const cJSON *params) {
         fputs(" |\n", f);
         free(v);
     }
+    return 0;
 }
 
 /* The rows of one input directory (or the bare input when it is not a directory). */
@@ -196,8 +199,8 @@ sa_status sa_card_write(const char *dir, const sa_card_info *c, sa_error *err) {
         if (kept[0])
             fprintf(f, "The card of `%s` that came with its files is kept as [%s](%s).\n\n",
                     c->base_model, kept, kept);
-        write_params(f, params);
-        st = write_inputs(f, c, params, err);
+        st = write_params(f, params) ? sa_error_set(err, SA_ENOMEM, "model card: out of memory")
+                                     : write_inputs(f, c, params, err);
     }
     if (!st) {
         fputs("\n## Command\n\nRun from the same directory, with the inputs above, it writes this "

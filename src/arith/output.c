@@ -173,7 +173,9 @@ static sa_status copy_config(const char *src, const char *dst, int out_dtype, sa
         return sa_copy_file(src, dst, err);
     }
     cJSON *root = cJSON_ParseWithLength(text, len);
+    int no_memory = !root && sa_json_syntax_ok(text, len);
     free(text);
+    if (no_memory) return sa_error_set(err, SA_ENOMEM, "%s: out of memory", src);
     if (!cJSON_IsObject(root)) { /* sa_output_source refused it already */
         cJSON_Delete(root);
         return sa_error_set(err, SA_EFORMAT, "%s: not a valid JSON object", src);

@@ -251,8 +251,10 @@ static sa_status fsync_tree_files(const char *dir, sa_error *err) {
         if (e->d_name[0] == '.' && (!e->d_name[1] || !strcmp(e->d_name, ".."))) continue;
         char *p = sa_path_join(dir, e->d_name);
         int fd = p ? open(p, O_RDONLY) : -1;
-        if (fd < 0 || sa_io_fsync(fd) != 0)
-            s = sa_error_set(err, SA_EIO, "%s: fsync failed: %s", p ? p : dir, strerror(errno));
+        if (!p)
+            s = sa_error_set(err, SA_ENOMEM, "%s: out of memory", dir);
+        else if (fd < 0 || sa_io_fsync(fd) != 0)
+            s = sa_error_set(err, SA_EIO, "%s: fsync failed: %s", p, strerror(errno));
         if (fd >= 0) close(fd);
         free(p);
     }

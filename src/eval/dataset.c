@@ -131,14 +131,14 @@ sa_status sa_eval_dataset_spec_parse(const char *spec, sa_eval_dataset_spec *out
     return SA_OK;
 }
 
-cJSON *sa_eval_dataset_spec_json(const sa_eval_dataset_spec *s) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "path", s->path);
+cJSON *sa_eval_dataset_spec_json(sa_jb *jb, cJSON *to, const sa_eval_dataset_spec *s) {
+    cJSON *o = sa_jb_obj(jb, to, NULL);
+    sa_jb_str(jb, o, "path", s->path);
     const char *vals[] = {s->field, s->category, s->label, s->name, s->format, s->lang};
     const char *keys[] = {"field", "category", "label", "name", "format", "lang"};
     for (int i = 0; i < 6; i++)
-        if (vals[i]) cJSON_AddStringToObject(o, keys[i], vals[i]);
-    cJSON_AddStringToObject(o, "kind", sa_eval_kind_name(s->kind));
+        if (vals[i]) sa_jb_str(jb, o, keys[i], vals[i]);
+    sa_jb_str(jb, o, "kind", sa_eval_kind_name(s->kind));
     return o;
 }
 

@@ -9,10 +9,11 @@
 
 #include <cjson/cJSON.h>
 
+#include "formats/json_build.h"
 #include "safearith/eval.h"
 
-/* Describe a spec as JSON (for run.json and the fingerprint). */
-cJSON *sa_eval_dataset_spec_json(const sa_eval_dataset_spec *s);
+/* Describe a spec as JSON (for run.json and the fingerprint): an object added to the array `to`. */
+cJSON *sa_eval_dataset_spec_json(sa_jb *jb, cJSON *to, const sa_eval_dataset_spec *s);
 
 /* Judge n responses; results are cJSON objects {"flag": 1|0|-1, "label": ...[, "raw": ...]}
  * added to rows[i] under judge->name in the object "judges". */

@@ -247,9 +247,11 @@ static sa_status load_all(sa_eval_state *s, sa_error *err) {
 static sa_status run_all(sa_eval_state *s, const sa_progress *prog, cJSON **summary,
                          sa_error *err) {
     const sa_eval_opts *o = s->o;
-    cJSON *settings = sa_eval_settings_build(s, err), *info = sa_eval_info_build(s);
+    cJSON *settings = NULL, *info = NULL;
     sa_eval_rundir rd;
-    sa_status st = sa_eval_rundir_open(o->out, settings, info, o->resume, &rd, err);
+    sa_status st = sa_eval_settings_build(s, &settings, err);
+    if (!st) st = sa_eval_info_build(s, &info, err);
+    if (!st) st = sa_eval_rundir_open(o->out, settings, info, o->resume, &rd, err);
     cJSON_Delete(settings), cJSON_Delete(info);
     if (st) return st;
     sa_eval_decoding dec = o->decoding;

@@ -32,11 +32,13 @@ sa_status sa_eval_judges_open(sa_eval_state *s, const sa_eval_lang_use *langs, i
 /* Free what a state holds (not the state itself). */
 void sa_eval_state_free(sa_eval_state *s);
 
-/* run.json's settings: everything that decides the rows (the fingerprint covers it). */
-cJSON *sa_eval_settings_build(const sa_eval_state *s, sa_error *err);
+/* run.json's settings: everything that decides the rows (the fingerprint covers it). These fail
+ * (*out NULL) when a file cannot be hashed or memory runs out: never a record with a field
+ * missing. */
+sa_status sa_eval_settings_build(const sa_eval_state *s, cJSON **out, sa_error *err);
 /* One judge's entry of settings.judges (kind, source checksum, model or server). */
-cJSON *sa_eval_judge_settings(const sa_eval_state *s, int i, sa_error *err);
+sa_status sa_eval_judge_settings(const sa_eval_state *s, int i, cJSON **out, sa_error *err);
 /* run.json's info: recorded, not fingerprinted (version, label, batch, threads, transport). */
-cJSON *sa_eval_info_build(const sa_eval_state *s);
+sa_status sa_eval_info_build(const sa_eval_state *s, cJSON **out, sa_error *err);
 
 #endif

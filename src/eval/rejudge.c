@@ -227,11 +227,16 @@ static sa_status commit(rejudge *r, sa_error *err) {
     else
         sa_afile_abort(&af);
     if (st) return st;
+    sa_jb jb = {0};
     cJSON *rj = cJSON_GetObjectItemCaseSensitive(r->run, "rejudged");
-    if (!rj) rj = cJSON_AddArrayToObject(r->run, "rejudged");
-    for (int j = 0; j < r->s.n_judges; j++)
-        if (!run_has_judge(r->run, r->s.judges[j].name))
-            cJSON_AddItemToArray(rj, sa_eval_judge_settings(&r->s, j, NULL));
+    if (!rj) rj = sa_jb_arr(&jb, r->run, "rejudged");
+    for (int j = 0; j < r->s.n_judges && !jb.oom; j++)
+        if (!run_has_judge(r->run, r->s.judges[j].name)) {
+            cJSON *one;
+            if ((st = sa_eval_judge_settings(&r->s, j, &one, err))) return st;
+            sa_jb_add(&jb, rj, NULL, one);
+        }
+    if (jb.oom) return sa_error_set(err, SA_ENOMEM, "out of memory");
     char *text = cJSON_Print(r->run);
     if (!text) return sa_error_set(err, SA_ENOMEM, "out of memory");
     if (!(st = sa_afile_open(&af, r->run_path, 1, err))) {
@@ -259,8 +264,10 @@ static int unfinished(const rejudge *r, int j) {
 static sa_status check_names(rejudge *r, sa_error *err) {
     for (int j = 0; j < r->s.n_judges; j++) {
         const sa_eval_judge *jd = &r->s.judges[j];
-        cJSON *one = sa_eval_judge_settings(&r->s, j, err);
-        sa_status st = sa_eval_fingerprint(one, r->fps[j], err);
+        cJSON *one;
+        sa_status st = sa_eval_judge_settings(&r->s, j, &one, err);
+        if (st) return st;
+        st = sa_eval_fingerprint(one, r->fps[j], err);
         cJSON_Delete(one);
         if (st) return st;
         if (run_has_judge(r->run, jd->name) && !unfinished(r, j))

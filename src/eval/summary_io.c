@@ -46,7 +46,9 @@ static void md_header(sa_sbuf *b, const cJSON *summary, const cJSON *run) {
     if (steer[0]) sa_sbuf_printf(b, "- steering: `%s`\n", steer);
     sa_sbuf_printf(b, "- prompt: %s\n",
                    sget(cJSON_GetObjectItemCaseSensitive(settings, "prompting"), "mode"));
-    char *dec = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(settings, "decoding"));
+    const cJSON *decoding = cJSON_GetObjectItemCaseSensitive(settings, "decoding");
+    char *dec = cJSON_PrintUnformatted(decoding);
+    if (decoding && !dec) b->oom = 1; /* the summary fails rather than lose the line */
     sa_sbuf_printf(b, "- decoding: `%s`\n", dec ? dec : "");
     free(dec);
     sa_sbuf_printf(

@@ -35,6 +35,8 @@ sa_status sa_jsonl_parse(const char *text, size_t len, const char *path, int all
             if (!v) {
                 cJSON_Delete(arr);
                 free(lines);
+                if (sa_json_syntax_ok(text + pos, end - pos))
+                    return sa_error_set(err, SA_ENOMEM, "%s: line %zu: out of memory", path, line);
                 return sa_error_set(err, SA_EFORMAT, "%s: line %zu: not valid JSON%s", path, line,
                                     nl ? "" : " (truncated last line?)");
             }
@@ -85,6 +87,8 @@ sa_status sa_json_parse(const char *text, size_t len, const char *path, cJSON **
     if (blank_line(text, len)) return sa_error_set(err, SA_EFORMAT, "%s: empty file", path);
     const char *end = NULL;
     cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!v && sa_json_syntax_ok(text, len))
+        return sa_error_set(err, SA_ENOMEM, "%s: out of memory", path);
     if (!v) {
         size_t off = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
         return sa_error_set(err, SA_EFORMAT, "%s: line %zu: not valid JSON", path,

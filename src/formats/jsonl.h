@@ -25,6 +25,10 @@ sa_status sa_json_read(const char *path, cJSON **out, sa_error *err);
 /* Parse text as one JSON value; path names it in messages. */
 sa_status sa_json_parse(const char *text, size_t len, const char *path, cJSON **out, sa_error *err);
 
+/* After cJSON failed on text[0..len): 1 if cJSON would have accepted it with the memory (so the
+ * failure was an allocation), 0 if the text is not JSON as cJSON reads it. Allocates nothing. */
+int sa_json_syntax_ok(const char *text, size_t len);
+
 /* Attach item to parent under key (an object), or at its end (key NULL: an array). Unlike
  * cJSON_AddItemTo*, a failure (parent or item NULL: an allocation failed) frees the item, so that
  * `sa_json_attach(o, "k", cJSON_CreateNumber(x))` never leaks. Returns 1 if attached, else 0. */

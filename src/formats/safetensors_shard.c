@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "formats/jsonl.h"
 #include "formats/safetensors_internal.h"
 #include "formats/text.h"
 
@@ -294,6 +295,8 @@ static sa_status parse_header(const sa_st_shard *sh, cJSON **root, sa_error *err
                             bad);
     const char *end = NULL;
     *root = cJSON_ParseWithLengthOpts(h, n, &end, 0);
+    if (!*root && sa_json_syntax_ok(h, n))
+        return sa_error_set(err, SA_ENOMEM, "%s: header: out of memory", sh->path);
     if (!*root) {
         const char *at = cJSON_GetErrorPtr();
         long pos = at && at >= h && at <= h + n ? (long)(at - h) : -1;

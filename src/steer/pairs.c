@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/fsutil.h"
+#include "formats/jsonl.h"
 #include "formats/text.h"
 
 void sa_pairs_free(sa_pairs *p) {
@@ -37,6 +38,8 @@ static sa_status field(const cJSON *o, const char *key, char **dst, const char *
 static sa_status parse_line(const char *s, size_t n, const char *name, size_t line, sa_pairs *out,
                             sa_error *err) {
     cJSON *o = cJSON_ParseWithLength(s, n);
+    if (!o && sa_json_syntax_ok(s, n))
+        return sa_error_set(err, SA_ENOMEM, "%s:%zu: out of memory", name, line);
     if (!o) return sa_error_set(err, SA_EFORMAT, "%s:%zu: not valid JSON", name, line);
     sa_status st = SA_OK;
     int qa = cJSON_GetObjectItemCaseSensitive(o, "positive") == NULL;

@@ -15,19 +15,21 @@
 #include <string.h>
 
 /* Top eigenvector (and eigenvalue) of the symmetric m x m matrix A (row-major, destroyed). */
-static int top_eigen(double *A, int m, double *vec, double *val) {
+static sa_status top_eigen(double *A, int m, double *vec, double *val, sa_error *err) {
     lapack_int found = 0;
     lapack_int *isuppz = malloc(2 * sizeof *isuppz);
     double *w = malloc((size_t)m * sizeof *w);
-    if (!isuppz || !w) {
-        free(isuppz), free(w);
-        return -1;
-    }
-    lapack_int info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'V', 'I', 'U', m, A, m, 0, 0, m, m, 0.0,
-                                     &found, w, vec, 1, isuppz);
-    *val = w[0];
+    lapack_int info = LAPACK_WORK_MEMORY_ERROR;
+    if (isuppz && w)
+        info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'V', 'I', 'U', m, A, m, 0, 0, m, m, 0.0, &found, w,
+                              vec, 1, isuppz);
+    if (info == 0) *val = w[0];
     free(isuppz), free(w);
-    return (info == 0 && found == 1) ? 0 : -1;
+    if (info == LAPACK_WORK_MEMORY_ERROR || info == LAPACK_TRANSPOSE_MEMORY_ERROR)
+        return sa_error_set(err, SA_ENOMEM, "pca: out of memory");
+    if (info != 0 || found != 1)
+        return sa_error_set(err, SA_EINVAL, "pca: eigensolver failed (LAPACK info %d)", (int)info);
+    return SA_OK;
 }
 
 /* Centre the rows of X into C (n x dim doubles) and return the column mean in mean. */
@@ -80,9 +82,9 @@ static sa_status pca_small_dim(const double *C, int n, int64_t dim, double *pc, 
         *total += A[a * m + a];
         for (int b = 0; b < a; b++) A[a * m + b] = A[b * m + a];
     }
-    int rc = top_eigen(A, m, pc, top);
+    sa_status st = top_eigen(A, m, pc, top, err);
     free(A);
-    return rc ? sa_error_set(err, SA_EINVAL, "pca: eigensolver failed") : SA_OK;
+    return st;
 }
 
 static sa_status pca_gram(const double *C, int n, int64_t dim, double *pc, double *top,
@@ -95,8 +97,8 @@ static sa_status pca_gram(const double *C, int n, int64_t dim, double *pc, doubl
     gram_matrix(C, n, dim, G);
     *total = 0;
     for (int a = 0; a < n; a++) *total += G[a * n + a];
-    int rc = top_eigen(G, n, u, top);
-    if (!rc) {
+    sa_status st = top_eigen(G, n, u, top, err);
+    if (st == SA_OK) {
         for (int64_t j = 0; j < dim; j++) {
             double s = 0;
             for (int i = 0; i < n; i++) s += C[(size_t)i * dim + j] * u[i];
@@ -104,7 +106,7 @@ static sa_status pca_gram(const double *C, int n, int64_t dim, double *pc, doubl
         }
     }
     free(G), free(u);
-    return rc ? sa_error_set(err, SA_EINVAL, "pca: eigensolver failed") : SA_OK;
+    return st;
 }
 
 sa_status sa_pca_first(const float *X, int n, int64_t dim, double *pc, double *explained,

@@ -16,35 +16,37 @@
 #include "safearith/paired.h"
 #include "tune/study.h"
 
+/* The settings of a trial's run directory; NULL if memory runs out. */
 static cJSON *run_settings(sa_tune_ctx *c, const cJSON *params, const sa_tune_split *sp,
                            const char *model_dir) {
-    cJSON *s = cJSON_CreateObject();
-    cJSON *m = cJSON_AddObjectToObject(s, "model");
-    cJSON_AddStringToObject(m, "path", model_dir);
-    cJSON *t = cJSON_AddObjectToObject(s, "tune");
-    cJSON_AddStringToObject(t, "fingerprint", c->r->fingerprint);
-    cJSON_AddStringToObject(t, "split", sp->name);
-    cJSON_AddItemToObject(t, "params", params ? cJSON_Duplicate(params, 1) : cJSON_CreateNull());
-    cJSON *ds = cJSON_AddArrayToObject(s, "datasets");
+    sa_jb jb = {0};
+    cJSON *s = sa_jb_root(&jb);
+    cJSON *m = sa_jb_obj(&jb, s, "model");
+    sa_jb_str(&jb, m, "path", model_dir);
+    cJSON *t = sa_jb_obj(&jb, s, "tune");
+    sa_jb_str(&jb, t, "fingerprint", c->r->fingerprint);
+    sa_jb_str(&jb, t, "split", sp->name);
+    sa_jb_add(&jb, t, "params", params ? cJSON_Duplicate(params, 1) : cJSON_CreateNull());
+    cJSON *ds = sa_jb_arr(&jb, s, "datasets");
     for (int i = 0; i < sp->n; i++) {
-        cJSON *d = sa_eval_dataset_spec_json(&sp->specs[i]);
-        cJSON_AddStringToObject(d, "sha256", sp->ds[i].sha256);
-        cJSON_AddNumberToObject(d, "n_items", (double)sp->ds[i].n_items);
-        cJSON_AddItemToArray(ds, d);
+        cJSON *d = sa_eval_dataset_spec_json(&jb, ds, &sp->specs[i]);
+        sa_jb_str(&jb, d, "sha256", sp->ds[i].sha256);
+        sa_jb_num(&jb, d, "n_items", (double)sp->ds[i].n_items);
     }
-    cJSON *js = cJSON_AddArrayToObject(s, "judges"), *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "name", c->judge.name);
-    cJSON_AddStringToObject(j, "spec", c->judge.spec);
-    cJSON_AddStringToObject(j, "measures", "compliance");
-    cJSON_AddStringToObject(j, "sha256", c->judge.source_sha256 ? c->judge.source_sha256 : "");
-    cJSON_AddItemToArray(js, j);
-    cJSON *p = cJSON_AddObjectToObject(s, "prompting");
-    cJSON_AddStringToObject(p, "mode", c->templ ? "template" : "raw");
-    if (c->templ) cJSON_AddStringToObject(p, "template", c->templ);
-    cJSON *dec = cJSON_AddObjectToObject(s, "decoding");
-    cJSON_AddStringToObject(dec, "mode", "greedy");
-    cJSON_AddNumberToObject(dec, "max_new_tokens", c->r->max_new_tokens);
-    return s;
+    cJSON *j = sa_jb_obj(&jb, sa_jb_arr(&jb, s, "judges"), NULL);
+    sa_jb_str(&jb, j, "name", c->judge.name);
+    sa_jb_str(&jb, j, "spec", c->judge.spec);
+    sa_jb_str(&jb, j, "measures", "compliance");
+    sa_jb_str(&jb, j, "sha256", c->judge.source_sha256 ? c->judge.source_sha256 : "");
+    cJSON *p = sa_jb_obj(&jb, s, "prompting");
+    sa_jb_str(&jb, p, "mode", c->templ ? "template" : "raw");
+    if (c->templ) sa_jb_str(&jb, p, "template", c->templ);
+    cJSON *dec = sa_jb_obj(&jb, s, "decoding");
+    sa_jb_str(&jb, dec, "mode", "greedy");
+    sa_jb_num(&jb, dec, "max_new_tokens", c->r->max_new_tokens);
+    if (!jb.oom) return s;
+    cJSON_Delete(s);
+    return NULL;
 }
 
 /* Objectives (but KL) from a run directory's rows. */
@@ -118,7 +120,8 @@ static sa_status generate_and_judge(eval_job *j, const char *run, const sa_hook 
     sa_status st = sa_eval_backend_engine(model_dir, &eo, &j->be, err);
     if (st) return st;
     cJSON *settings = run_settings(c, params, j->sp, model_dir);
-    st = sa_eval_rundir_open(run, settings, NULL, 1, &j->rd, err);
+    st = settings ? sa_eval_rundir_open(run, settings, NULL, 1, &j->rd, err)
+                  : sa_error_set(err, SA_ENOMEM, "trial settings: out of memory");
     /* Rows past the subset mean that an earlier, killed attempt already decided to go on: the
      * subset's verdict is only taken while the run holds nothing else. */
     size_t subset = 0;

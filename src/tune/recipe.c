@@ -262,12 +262,12 @@ static sa_status parse_root(rctx *c, cJSON *root) {
 
 /* Fingerprint: the canonical recipe text and the checksums of its dataset files. */
 static sa_status fingerprint(sa_tune_recipe *r, sa_error *err) {
-    cJSON *fp = cJSON_CreateObject(), *sums = cJSON_CreateArray();
-    rctx c = {r, r->path, NULL, err, 0};
-    sa_rc_add(&c, fp, "recipe", cJSON_Duplicate(r->json, 1));
-    sa_rc_add(&c, fp, "defaults", cJSON_Duplicate(r->fixed, 1));
-    if (!sa_rc_add(&c, fp, "data", sums)) sums = NULL;
-    sa_status st = c.oom ? sa_error_set(err, SA_ENOMEM, "out of memory") : SA_OK;
+    sa_jb jb = {0};
+    cJSON *fp = sa_jb_root(&jb);
+    sa_jb_add(&jb, fp, "recipe", cJSON_Duplicate(r->json, 1));
+    sa_jb_add(&jb, fp, "defaults", cJSON_Duplicate(r->fixed, 1));
+    cJSON *sums = sa_jb_arr(&jb, fp, "data");
+    sa_status st = jb.oom ? sa_error_set(err, SA_ENOMEM, "out of memory") : SA_OK;
     for (int s = 0; s < 2 && !st; s++)
         for (int i = 0; i < (s ? r->n_test : r->n_tune) && !st; i++) {
             sa_eval_dataset_spec spec;
@@ -275,9 +275,8 @@ static sa_status fingerprint(sa_tune_recipe *r, sa_error *err) {
             st = sa_eval_dataset_spec_parse(s ? r->test_specs[i] : r->tune_specs[i], &spec, err);
             if (st) break;
             st = sa_sha256_file(spec.path, hex, err);
-            cJSON *h = st ? NULL : cJSON_CreateString(hex);
-            if (!st && (!h || !cJSON_AddItemToArray(sums, h)))
-                cJSON_Delete(h), st = sa_error_set(err, SA_ENOMEM, "out of memory");
+            if (!st && !sa_jb_str(&jb, sums, NULL, hex))
+                st = sa_error_set(err, SA_ENOMEM, "out of memory");
             sa_eval_dataset_spec_free(&spec);
         }
     if (!st) st = sa_eval_fingerprint(fp, r->fingerprint, err);
