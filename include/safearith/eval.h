@@ -228,7 +228,8 @@ sa_status sa_eval_url_check(const char *url, const char *what, sa_error *err);
 /* Where the URL's host and port end (its path starts): a bracketed IPv6 host keeps its colons. */
 size_t sa_eval_url_authority_end(const char *url);
 /* The JSON body of one request: chat: prompt is a JSON message list (from the backend's chat
- * rendering); else the prompt text. NULL if a chat prompt is not a message list. */
+ * rendering); else the prompt text. NULL if a chat prompt is not a message list, or if memory
+ * runs out (never a body with a field missing). */
 char *sa_eval_server_request(const char *model, const char *prompt, int chat,
                              const sa_eval_decoding *dec);
 /* Parse a 200 response body: *text gets choices[0].text (chat: .message.content), info (may be

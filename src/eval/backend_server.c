@@ -22,6 +22,7 @@
 
 #include "eval/eval_json.h"
 #include "eval/server_window.h"
+#include "formats/jsonl.h"
 #include "safearith/eval.h"
 
 typedef struct server {
@@ -44,9 +45,12 @@ typedef struct gen_ctx {
 static sa_status gen_payload(void *ud, int i, char **body, sa_error *err) {
     const gen_ctx *g = ud;
     int chat = g->job->templated && g->job->templated[i];
-    if (!(*body = sa_eval_server_request(g->model, g->job->prompts[i], chat, g->job->dec)))
+    const char *p = g->job->prompts[i];
+    if ((*body = sa_eval_server_request(g->model, p, chat, g->job->dec))) return SA_OK;
+    while (chat && (*p == ' ' || *p == '\n')) p++;
+    if (chat && (*p != '[' || !sa_json_syntax_ok(p, strlen(p))))
         return sa_error_set(err, SA_EINVAL, "prompt %d: not a rendered chat message list", i + 1);
-    return SA_OK;
+    return sa_error_set(err, SA_ENOMEM, "prompt %d: out of memory", i + 1);
 }
 
 static sa_win_outcome on_generation(void *ud, int i, const char *body, size_t len, char *why,

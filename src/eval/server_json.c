@@ -12,36 +12,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/json_build.h"
 #include "formats/jsonl.h"
 #include "safearith/eval.h"
 
 char *sa_eval_server_request(const char *model, const char *prompt, int chat,
                              const sa_eval_decoding *dec) {
-    cJSON *r = cJSON_CreateObject();
-    if (model && *model) cJSON_AddStringToObject(r, "model", model);
+    sa_jb jb = {0}; /* a dropped field would let the server pick, say, its own temperature */
+    cJSON *r = sa_jb_root(&jb);
+    if (model && *model) sa_jb_str(&jb, r, "model", model);
     if (chat) {
         cJSON *msgs = cJSON_Parse(prompt);
         if (!cJSON_IsArray(msgs)) {
             cJSON_Delete(msgs), cJSON_Delete(r);
             return NULL;
         }
-        cJSON_AddItemToObject(r, "messages", msgs);
+        sa_jb_add(&jb, r, "messages", msgs);
     } else
-        cJSON_AddStringToObject(r, "prompt", prompt);
-    cJSON_AddNumberToObject(r, "max_tokens", dec->max_new_tokens);
-    cJSON_AddNumberToObject(r, "temperature", dec->temperature > 0 ? dec->temperature : 0);
+        sa_jb_str(&jb, r, "prompt", prompt);
+    sa_jb_num(&jb, r, "max_tokens", dec->max_new_tokens);
+    sa_jb_num(&jb, r, "temperature", dec->temperature > 0 ? dec->temperature : 0);
     if (dec->temperature > 0) {
-        cJSON_AddNumberToObject(r, "top_p", dec->top_p > 0 && dec->top_p < 1 ? dec->top_p : 1);
-        if (dec->top_k > 0) cJSON_AddNumberToObject(r, "top_k", dec->top_k);
+        sa_jb_num(&jb, r, "top_p", dec->top_p > 0 && dec->top_p < 1 ? dec->top_p : 1);
+        if (dec->top_k > 0) sa_jb_num(&jb, r, "top_k", dec->top_k);
     }
-    cJSON_AddNumberToObject(r, "seed", (double)(dec->seed & ((1ull << 53) - 1)));
+    sa_jb_num(&jb, r, "seed", (double)(dec->seed & ((1ull << 53) - 1)));
     if (dec->n_stop > 0) {
-        cJSON *stop = cJSON_AddArrayToObject(r, "stop");
-        for (int i = 0; i < dec->n_stop; i++)
-            sa_json_attach(stop, NULL, cJSON_CreateString(dec->stop[i]));
+        cJSON *stop = sa_jb_arr(&jb, r, "stop");
+        for (int i = 0; i < dec->n_stop; i++) sa_jb_str(&jb, stop, NULL, dec->stop[i]);
     }
-    cJSON_AddBoolToObject(r, "stream", 0);
-    char *s = cJSON_PrintUnformatted(r);
+    sa_jb_bool(&jb, r, "stream", 0);
+    char *s = jb.oom ? NULL : cJSON_PrintUnformatted(r);
     cJSON_Delete(r);
     return s;
 }
