@@ -20,11 +20,12 @@
 #include "safearith/kset.h"
 #include "safearith/safetensors.h"
 
-/* The identifying files of a directory (provenance.h: SHA-256, or size + mtime past the hash
- * limit), sorted by name; NULL if they cannot be listed or hashed (err says why). */
-static cJSON *dir_files(sa_jb *jb, cJSON *m, const char *key, const char *dir, sa_error *err) {
+/* The identifying files of a directory under key (provenance.h: SHA-256, or size + mtime past
+ * the hash limit), sorted by name; an error if they cannot be listed or hashed. */
+static sa_status dir_files(sa_jb *jb, cJSON *m, const char *key, const char *dir, sa_error *err) {
     sa_input_files in;
-    if (sa_input_files_scan(dir, &in, err)) return NULL;
+    sa_status st = sa_input_files_scan(dir, &in, err);
+    if (st) return st;
     cJSON *files = sa_jb_arr(jb, m, key);
     for (int i = 0; i < in.n; i++) {
         cJSON *e = sa_jb_obj(jb, files, NULL);
@@ -36,7 +37,7 @@ static cJSON *dir_files(sa_jb *jb, cJSON *m, const char *key, const char *dir, s
             sa_jb_num(jb, e, "mtime", (double)in.f[i].mtime);
     }
     sa_input_files_free(&in);
-    return files;
+    return SA_OK;
 }
 
 /* A model under key: the path and its files (and its adapter's, for BASE+ADAPTER); dir NULL: the
@@ -48,9 +49,8 @@ static sa_status model_json(sa_jb *jb, cJSON *parent, const char *key, const cha
     char *base = NULL, *adapter = NULL;
     if (!dir) return SA_OK;
     sa_status st = sa_ckpt_path_split(dir, &base, &adapter, err);
-    if (!st && !dir_files(jb, m, "files", base, err)) st = err ? err->code : SA_EIO;
-    if (!st && adapter && !dir_files(jb, m, "adapter_files", adapter, err))
-        st = err ? err->code : SA_EIO;
+    if (!st) st = dir_files(jb, m, "files", base, err);
+    if (!st && adapter) st = dir_files(jb, m, "adapter_files", adapter, err);
     free(base), free(adapter);
     return st;
 }
