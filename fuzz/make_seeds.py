@@ -264,3 +264,9 @@ put("tune_recipe", "dataset_relative",
     "method: hdr\ninputs: {target: @M@/sft, base: @M@/base, harmful: @M@/harmful}\n"
     "space: {lambda: {range: [0.5, 2]}}\ndatasets:\n  files: [@M@/eval/advbench.jsonl, .]\n"
     "  tune_fraction: 0.5\n")
+
+# json_syntax: texts near each rule the check follows (cJSON's view of JSON)
+for i, t in enumerate(['{"a": [1, -2.5e3, true, false, null], "b": {"c": "\\u00e9\\ud83d\\ude00"}}',
+                       '[01, 1., -0.5E+2]', '"tab\there"', '\ufeff[1]', '[1] trailing',
+                       '[' * 999 + ']' * 999, '{"k": "\\uZZZZ"}', '["\\ud83d"]']):
+    put("json_syntax", "seed%d" % i, t)
