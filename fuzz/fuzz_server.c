@@ -25,8 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const char *label;
         int flag = sa_judge_parse(&jp, text, &label);
         if (flag < -1 || flag > 1 || !label) abort();
-        cJSON *d = sa_judge_details(&jp, text);
-        if (d && flag < 0 && jp.style == SA_JUDGE_LLAMAGUARD) abort(); /* details only if parsed */
+        sa_jb jb = {0};
+        cJSON *d = cJSON_CreateObject();
+        sa_judge_details(&jb, d, &jp, text);
+        if (d && d->child && flag < 0 && jp.style == SA_JUDGE_LLAMAGUARD)
+            abort(); /* details only if parsed */
         cJSON_Delete(d);
         free(text);
     } else if (text || !err.msg[0])

@@ -182,21 +182,22 @@ static sa_status load_labels(labelled *L, const char *path, sa_error *err) {
     return st;
 }
 
-static cJSON *rate(long k, long n) {
-    cJSON *o = cJSON_CreateObject();
+static void rate(sa_jb *jb, cJSON *parent, const char *key, long k, long n) {
+    cJSON *o = sa_jb_obj(jb, parent, key);
     sa_interval ci = sa_wilson(k, n, SA_Z95);
-    cJSON_AddNumberToObject(o, "k", (double)k);
-    cJSON_AddNumberToObject(o, "n", (double)n);
-    cJSON_AddItemToObject(o, "rate",
-                          n ? cJSON_CreateNumber((double)k / (double)n) : cJSON_CreateNull());
-    cJSON *c = cJSON_AddArrayToObject(o, "ci95");
-    cJSON_AddItemToArray(c, cJSON_CreateNumber(ci.lo));
-    cJSON_AddItemToArray(c, cJSON_CreateNumber(ci.hi));
-    return o;
+    sa_jb_num(jb, o, "k", (double)k);
+    sa_jb_num(jb, o, "n", (double)n);
+    if (n)
+        sa_jb_num(jb, o, "rate", (double)k / (double)n);
+    else
+        sa_jb_null(jb, o, "rate");
+    cJSON *c = sa_jb_arr(jb, o, "ci95");
+    sa_jb_num(jb, c, NULL, ci.lo);
+    sa_jb_num(jb, c, NULL, ci.hi);
 }
 
-/* The agreement statistics of one judge from its flags. */
-static cJSON *stats(const char *name, const labelled *L, const int *flag) {
+/* The agreement statistics of one judge from its flags, added to the array `to`. */
+static void stats(sa_jb *jb, cJSON *to, const char *name, const labelled *L, const int *flag) {
     long tp = 0, fp = 0, fn = 0, tn = 0, unp = 0;
     for (int i = 0; i < L->n; i++) {
         if (flag[i] < 0) {
@@ -207,32 +208,33 @@ static cJSON *stats(const char *name, const labelled *L, const int *flag) {
         tp += flag[i] && y, fp += flag[i] && !y, fn += !flag[i] && y, tn += !flag[i] && !y;
     }
     long n = tp + fp + fn + tn;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "judge", name);
-    cJSON_AddNumberToObject(o, "examples", L->n);
-    cJSON_AddNumberToObject(o, "unparseable", (double)unp);
-    cJSON *cm = cJSON_AddObjectToObject(o, "confusion");
-    cJSON_AddNumberToObject(cm, "tp", (double)tp), cJSON_AddNumberToObject(cm, "fp", (double)fp);
-    cJSON_AddNumberToObject(cm, "fn", (double)fn), cJSON_AddNumberToObject(cm, "tn", (double)tn);
-    cJSON_AddItemToObject(o, "agreement", rate(tp + tn, n));
-    cJSON_AddItemToObject(o, "precision", rate(tp, tp + fp));
-    cJSON_AddItemToObject(o, "recall", rate(tp, tp + fn));
+    cJSON *o = sa_jb_obj(jb, to, NULL);
+    sa_jb_str(jb, o, "judge", name);
+    sa_jb_num(jb, o, "examples", L->n);
+    sa_jb_num(jb, o, "unparseable", (double)unp);
+    cJSON *cm = sa_jb_obj(jb, o, "confusion");
+    sa_jb_num(jb, cm, "tp", (double)tp), sa_jb_num(jb, cm, "fp", (double)fp);
+    sa_jb_num(jb, cm, "fn", (double)fn), sa_jb_num(jb, cm, "tn", (double)tn);
+    rate(jb, o, "agreement", tp + tn, n);
+    rate(jb, o, "precision", tp, tp + fp);
+    rate(jb, o, "recall", tp, tp + fn);
     double f1d = (double)(2 * tp + fp + fn);
-    cJSON_AddItemToObject(o, "f1",
-                          f1d > 0 ? cJSON_CreateNumber(2.0 * tp / f1d) : cJSON_CreateNull());
-    cJSON *k = cJSON_AddObjectToObject(o, "kappa");
+    if (f1d > 0)
+        sa_jb_num(jb, o, "f1", 2.0 * tp / f1d);
+    else
+        sa_jb_null(jb, o, "f1");
+    cJSON *k = sa_jb_obj(jb, o, "kappa");
     double po = n ? (double)(tp + tn) / n : 0, pj = n ? (double)(tp + fp) / n : 0,
            py = n ? (double)(tp + fn) / n : 0, pe = pj * py + (1 - pj) * (1 - py);
     if (n && pe < 1) {
         double kap = (po - pe) / (1 - pe),
                se = sqrt(po * (1 - po) / ((double)n * (1 - pe) * (1 - pe)));
-        cJSON_AddNumberToObject(k, "value", kap);
-        cJSON *c = cJSON_AddArrayToObject(k, "ci95_normal");
-        cJSON_AddItemToArray(c, cJSON_CreateNumber(fmax(-1, kap - SA_Z95 * se)));
-        cJSON_AddItemToArray(c, cJSON_CreateNumber(fmin(1, kap + SA_Z95 * se)));
+        sa_jb_num(jb, k, "value", kap);
+        cJSON *c = sa_jb_arr(jb, k, "ci95_normal");
+        sa_jb_num(jb, c, NULL, fmax(-1, kap - SA_Z95 * se));
+        sa_jb_num(jb, c, NULL, fmin(1, kap + SA_Z95 * se));
     } else
-        cJSON_AddNullToObject(k, "value"); /* chance agreement is 1: kappa is undefined */
-    return o;
+        sa_jb_null(jb, k, "value"); /* chance agreement is 1: kappa is undefined */
 }
 
 /* Flags of judge j for every example, in batches. */
@@ -251,8 +253,9 @@ static sa_status judge_examples(sa_eval_state *s, int j, const labelled *L, int 
             items[i] =
                 (sa_eval_item){.text = (char *)L->ex[at + i].question, .kind = SA_EVAL_HARMFUL};
             ip[i] = &items[i], resp[i] = L->ex[at + i].response, judged[i] = cJSON_CreateObject();
+            if (!judged[i]) st = sa_error_set(err, SA_ENOMEM, "out of memory");
         }
-        st = sa_eval_judge_apply(&s->judges[j], n, ip, resp, judged, err);
+        if (!st) st = sa_eval_judge_apply(&s->judges[j], n, ip, resp, judged, err);
         for (int i = 0; i < n; i++) {
             const cJSON *f = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(judged[i], s->judges[j].name), "flag");
@@ -280,19 +283,21 @@ sa_status sa_eval_agreement_json(const sa_eval_opts *o, const char *labels_path,
     if (!st) st = sa_eval_judges_open(&s, NULL, 0, err);
     if (!st && !(flag = malloc((size_t)L.n * sizeof *flag)))
         st = sa_error_set(err, SA_ENOMEM, "out of memory");
-    cJSON *r = st ? NULL : cJSON_CreateObject();
+    sa_jb jb = {0};
+    cJSON *r = st ? NULL : sa_jb_root(&jb);
     if (r) {
-        cJSON_AddStringToObject(r, "labels", labels_path);
-        cJSON_AddStringToObject(r, "layout", L.layout);
+        sa_jb_str(&jb, r, "labels", labels_path);
+        sa_jb_str(&jb, r, "layout", L.layout);
         long pos = 0;
         for (int i = 0; i < L.n; i++) pos += L.ex[i].label;
-        cJSON_AddNumberToObject(r, "examples", L.n);
-        cJSON_AddNumberToObject(r, "positive", (double)pos);
-        cJSON *js = cJSON_AddArrayToObject(r, "judges");
+        sa_jb_num(&jb, r, "examples", L.n);
+        sa_jb_num(&jb, r, "positive", (double)pos);
+        cJSON *js = sa_jb_arr(&jb, r, "judges");
         for (int j = 0; j < s.n_judges && !st; j++)
             if (!(st = judge_examples(&s, j, &L, flag, prog, err)))
-                cJSON_AddItemToArray(js, stats(s.judges[j].name, &L, flag));
+                stats(&jb, js, s.judges[j].name, &L, flag);
     }
+    if (!st && jb.oom) st = sa_error_set(err, SA_ENOMEM, "out of memory");
     if (st)
         cJSON_Delete(r);
     else

@@ -71,9 +71,9 @@ sa_status sa_eval_agreement_json(const sa_eval_opts *o, const char *labels_path,
  * and port) and the remaining ':'-separated parts; returns the number of tokens (at most max). */
 int sa_eval_judge_server_split(char *s, char **tok, int max);
 
-/* What a verdict says beyond its flag (Llama Guard's categories, WildGuard's three answers) as
- * fields to add to the verdict object, or NULL. */
-cJSON *sa_judge_details(const sa_judge_prompt *jp, const char *output);
+/* What a verdict says beyond its flag (Llama Guard's categories, WildGuard's three answers),
+ * added to the verdict object (nothing for other judges). */
+void sa_judge_details(sa_jb *jb, cJSON *verdict, const sa_judge_prompt *jp, const char *output);
 
 /* Canonical fingerprint of a JSON value (sha256 of its unformatted text); SA_ENOMEM (hex "")
  * when the text cannot be made. */

@@ -229,10 +229,11 @@ sa_status sa_eval_judge_parse(const char *spec, const char *lists_file, sa_eval_
     return st;
 }
 
-static cJSON *verdict(int flag, const char *label) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "flag", flag);
-    cJSON_AddStringToObject(o, "label", label);
+/* A judge's verdict, added to a row's "judges" under its name. */
+static cJSON *verdict(sa_jb *jb, cJSON *judged, const char *name, int flag, const char *label) {
+    cJSON *o = sa_jb_obj(jb, judged, name);
+    sa_jb_num(jb, o, "flag", flag);
+    sa_jb_str(jb, o, "label", label);
     return o;
 }
 
@@ -273,15 +274,15 @@ static sa_status apply_model(sa_eval_judge *j, int n, const sa_eval_item *const 
     if (!st)
         st = j->backend.generate(j->backend.ud, n, (const char *const *)prompts, templated, &dec,
                                  outs, NULL, err);
+    sa_jb jb = {0};
     for (int i = 0; i < n && !st; i++) {
         const char *label;
         int flag = sa_judge_parse(&j->prompt, outs[i], &label);
-        cJSON *v = verdict(flag, label), *d = sa_judge_details(&j->prompt, outs[i]), *x;
-        cJSON_ArrayForEach(x, d) cJSON_AddItemToObject(v, x->string, cJSON_Duplicate(x, 1));
-        cJSON_Delete(d);
-        cJSON_AddStringToObject(v, "raw", outs[i]);
-        sa_json_attach(judged[i], j->name, v);
+        cJSON *v = verdict(&jb, judged[i], j->name, flag, label);
+        sa_judge_details(&jb, v, &j->prompt, outs[i]);
+        sa_jb_str(&jb, v, "raw", outs[i]);
     }
+    if (!st && jb.oom) st = sa_error_set(err, SA_ENOMEM, "out of memory");
     for (int i = 0; i < n; i++) free(prompts ? prompts[i] : NULL), free(outs ? outs[i] : NULL);
     free(prompts), free(outs), free(templated);
     if (st) sa_error_prefix(err, "judge %s", j->name);
@@ -291,9 +292,10 @@ static sa_status apply_model(sa_eval_judge *j, int n, const sa_eval_item *const 
 sa_status sa_eval_judge_apply(sa_eval_judge *j, int n, const sa_eval_item *const *items,
                               const char *const *responses, cJSON *const *judged, sa_error *err) {
     if (j->is_model) return apply_model(j, n, items, responses, judged, err);
+    sa_jb jb = {0}; /* a verdict lost to memory would read as unparseable */
     for (int i = 0; i < n; i++) {
         int refused = sa_refusal_check(&j->list, responses[i]);
-        sa_json_attach(judged[i], j->name, verdict(!refused, refused ? "refusal" : "compliance"));
+        verdict(&jb, judged[i], j->name, !refused, refused ? "refusal" : "compliance");
     }
-    return SA_OK;
+    return jb.oom ? sa_error_set(err, SA_ENOMEM, "judge %s: out of memory", j->name) : SA_OK;
 }

@@ -274,28 +274,25 @@ static int parse_wildguard(const sa_judge_prompt *jp, const char *out, const cha
     return v ? (*label = "harmful", 1) : (*label = "unharmful", 0);
 }
 
-cJSON *sa_judge_details(const sa_judge_prompt *jp, const char *out) {
+void sa_judge_details(sa_jb *jb, cJSON *verdict, const sa_judge_prompt *jp, const char *out) {
     const char *lab;
     if (jp->style == SA_JUDGE_LLAMAGUARD && parse_llamaguard(out, &lab) == 1) {
         char first[64], second[256];
         const char *p = out;
         next_line(&p, first, sizeof first);
-        cJSON *d = cJSON_CreateObject(), *cats = cJSON_AddArrayToObject(d, "categories");
+        cJSON *cats = sa_jb_arr(jb, verdict, "categories");
         if (next_line(&p, second, sizeof second))
             for (char *save = NULL, *t = strtok_r(second, ", ", &save); t;
                  t = strtok_r(NULL, ", ", &save))
-                cJSON_AddItemToArray(cats, cJSON_CreateString(t));
-        return d;
+                sa_jb_str(jb, cats, NULL, t);
+        return;
     }
     int a[3];
     if (jp->style == SA_JUDGE_WILDGUARD && !wildguard_answers(out, a)) {
         static const char *const k[] = {"harmful_request", "response_refusal", "harmful_response"};
-        cJSON *d = cJSON_CreateObject();
         for (int i = 0; i < 3; i++)
-            cJSON_AddStringToObject(d, k[i], a[i] == 2 ? "n/a" : a[i] ? "yes" : "no");
-        return d;
+            sa_jb_str(jb, verdict, k[i], a[i] == 2 ? "n/a" : a[i] ? "yes" : "no");
     }
-    return NULL;
 }
 
 int sa_judge_parse(const sa_judge_prompt *jp, const char *out, const char **label) {
