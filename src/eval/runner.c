@@ -53,13 +53,15 @@ static int exact_match(const char *resp, const sa_eval_item *it) {
     return 0;
 }
 
-/* What the backend reported about a response (servers: finish reason and token counts). */
-static void add_gen_info(cJSON *row, const sa_eval_gen_info *gi) {
-    if (gi->finish_reason[0]) cJSON_AddStringToObject(row, "finish_reason", gi->finish_reason);
-    if (gi->prompt_tokens >= 0)
-        cJSON_AddNumberToObject(row, "prompt_tokens", (double)gi->prompt_tokens);
-    if (gi->completion_tokens >= 0)
-        cJSON_AddNumberToObject(row, "completion_tokens", (double)gi->completion_tokens);
+/* What the backend reported about a response (servers: finish reason and token counts). These
+ * fields are optional, so row_whole cannot miss them: 0 if one could not be added. */
+static int add_gen_info(cJSON *row, const sa_eval_gen_info *gi) {
+    return (!gi->finish_reason[0] ||
+            cJSON_AddStringToObject(row, "finish_reason", gi->finish_reason)) &&
+           (gi->prompt_tokens < 0 ||
+            cJSON_AddNumberToObject(row, "prompt_tokens", (double)gi->prompt_tokens)) &&
+           (gi->completion_tokens < 0 ||
+            cJSON_AddNumberToObject(row, "completion_tokens", (double)gi->completion_tokens));
 }
 
 static sa_status mcq_batch(const sa_eval_config *cfg, const int *ds,
@@ -173,7 +175,8 @@ typedef struct gen_run {
 } gen_run;
 
 /* Judge, check and append m rows (g->committed onward), consuming their responses. A row short
- * of a field stops the run; the whole rows before it are still appended. */
+ * of a field stops the run; the whole rows before it are still appended (none of the group when
+ * a verdict could not be added: the judge fails). */
 static sa_status commit(gen_run *g, int m, sa_error *err) {
     const sa_eval_config *cfg = g->cfg;
     int at = g->committed;
@@ -186,7 +189,8 @@ static sa_status commit(gen_run *g, int m, sa_error *err) {
         resp[i][sa_eval_stop_cut(&cfg->decoding, resp[i])] = 0;
         rows[i] = row_base(&cfg->datasets[ds[i]], ds[i], items[i]);
         cJSON_AddStringToObject(rows[i], "response", resp[i]);
-        add_gen_info(rows[i], &g->info[at + i]);
+        if (!add_gen_info(rows[i], &g->info[at + i])) /* row_whole then stops at this row */
+            cJSON_Delete(rows[i]), rows[i] = NULL;
         if (items[i]->kind == SA_EVAL_QA) {
             cJSON *a = cJSON_AddArrayToObject(rows[i], "answers");
             for (int k = 0; k < items[i]->n_answers; k++)
