@@ -91,9 +91,9 @@ static sa_status load_run(rejudge *r, const char *dir, sa_error *err) {
 
 /* Verdicts of an interrupted re-judge by the same judges (same name and fingerprint). */
 static sa_status load_partial(rejudge *r, sa_error *err) {
-    r->partial = cJSON_CreateObject();
-    for (int j = 0; j < r->s.n_judges; j++)
-        cJSON_AddObjectToObject(r->partial, r->s.judges[j].name);
+    sa_jb jb = {0}; /* a verdict that cannot be kept would be judged again; say so instead */
+    r->partial = sa_jb_root(&jb);
+    for (int j = 0; j < r->s.n_judges; j++) sa_jb_obj(&jb, r->partial, r->s.judges[j].name);
     char *text = NULL;
     size_t len = 0;
     if (access(r->partial_path, F_OK) == 0) {
@@ -103,21 +103,23 @@ static sa_status load_partial(rejudge *r, sa_error *err) {
         if (sa_io_truncate(r->partial_path, (off_t)len) != 0)
             return free(text), sa_error_set(err, SA_EIO, "%s: cannot cut the torn last line: %s",
                                             r->partial_path, strerror(errno));
-        for (char *line = text, *nl; line < text + len; line = nl + 1) {
+        for (char *line = text, *nl; line < text + len && !jb.oom; line = nl + 1) {
             nl = memchr(line, '\n', (size_t)(text + len - line));
             cJSON *o = cJSON_ParseWithLength(line, (size_t)(nl - line));
+            if (!o && sa_json_syntax_ok(line, (size_t)(nl - line))) jb.oom = 1;
             const char *jn = sget(o, "judge"), *fp = sget(o, "fp"), *key = sget(o, "key");
             cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "verdict");
             for (int j = 0; j < r->s.n_judges && jn && fp && key && cJSON_IsObject(v); j++)
                 if (!strcmp(jn, r->s.judges[j].name) && !strcmp(fp, r->fps[j])) {
                     cJSON *slot = cJSON_GetObjectItemCaseSensitive(r->partial, jn);
                     cJSON_DeleteItemFromObjectCaseSensitive(slot, key);
-                    cJSON_AddItemToObject(slot, key, cJSON_DetachItemFromObject(o, "verdict"));
+                    sa_jb_add(&jb, slot, key, cJSON_DetachItemFromObject(o, "verdict"));
                 }
             cJSON_Delete(o);
         }
         free(text);
     }
+    if (jb.oom) return sa_error_set(err, SA_ENOMEM, "%s: out of memory", r->partial_path);
     r->fd = sa_io_open(r->partial_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
     if (r->fd < 0)
         return sa_error_set(err, SA_EIO, "%s: cannot open: %s", r->partial_path, strerror(errno));
@@ -141,21 +143,22 @@ static sa_status judge_batch(rejudge *r, int j, const cJSON *const *rows, int n,
     if (!st) st = sa_eval_judge_apply(jd, n, ip, resp, judged, err);
     cJSON *slot = cJSON_GetObjectItemCaseSensitive(r->partial, jd->name);
     sa_sbuf out = {0};
-    for (int i = 0; i < n && !st; i++) {
+    sa_jb jb = {0};
+    for (int i = 0; i < n && !st && !jb.oom; i++) {
         char key[48];
-        cJSON *line = cJSON_CreateObject(), *v = cJSON_DetachItemFromObject(judged[i], jd->name);
-        cJSON_AddStringToObject(line, "judge", jd->name);
-        cJSON_AddStringToObject(line, "fp", r->fps[j]);
-        cJSON_AddStringToObject(line, "key", row_key(rows[i], key));
-        cJSON_AddItemToObject(line, "verdict", v);
-        char *t = cJSON_PrintUnformatted(line);
+        cJSON *line = sa_jb_root(&jb), *v = cJSON_DetachItemFromObject(judged[i], jd->name);
+        sa_jb_str(&jb, line, "judge", jd->name);
+        sa_jb_str(&jb, line, "fp", r->fps[j]);
+        sa_jb_str(&jb, line, "key", row_key(rows[i], key));
+        sa_jb_add(&jb, line, "verdict", v);
+        char *t = jb.oom ? NULL : cJSON_PrintUnformatted(line);
         if (t) sa_sbuf_printf(&out, "%s\n", t);
         out.oom |= !t;
         free(t);
-        cJSON_AddItemToObject(slot, key, cJSON_Duplicate(v, 1));
+        if (!jb.oom) sa_jb_add(&jb, slot, key, cJSON_Duplicate(v, 1));
         cJSON_Delete(line);
     }
-    if (!st && out.oom) st = sa_error_set(err, SA_ENOMEM, "out of memory");
+    if (!st && (out.oom || jb.oom)) st = sa_error_set(err, SA_ENOMEM, "out of memory");
     if (!st && out.n) st = sa_io_append_lines(r->fd, r->partial_path, out.s, out.n, err);
     free(out.s);
     for (int i = 0; i < n; i++) cJSON_Delete(judged ? judged[i] : NULL);
@@ -202,18 +205,20 @@ static sa_status judge_all(rejudge *r, const sa_progress *prog, sa_error *err) {
 static sa_status commit(rejudge *r, sa_error *err) {
     cJSON *row;
     char key[48];
+    sa_jb jb = {0};
     cJSON_ArrayForEach(row, r->rows) {
         if (!judged_kind(row)) continue;
         cJSON *js = cJSON_GetObjectItemCaseSensitive(row, "judges");
-        if (!js) js = cJSON_AddObjectToObject(row, "judges");
+        if (!js) js = sa_jb_obj(&jb, row, "judges");
         for (int j = 0; j < r->s.n_judges; j++) {
             const char *name = r->s.judges[j].name;
             cJSON *v = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(r->partial, name), row_key(row, key));
             cJSON_DeleteItemFromObjectCaseSensitive(js, name);
-            if (v) cJSON_AddItemToObject(js, name, cJSON_Duplicate(v, 1));
+            if (v) sa_jb_add(&jb, js, name, cJSON_Duplicate(v, 1));
         }
     }
+    if (jb.oom) return sa_error_set(err, SA_ENOMEM, "out of memory");
     sa_afile af;
     sa_status st = sa_afile_open(&af, r->rows_path, 1, err);
     cJSON_ArrayForEach(row, r->rows) {
@@ -227,7 +232,6 @@ static sa_status commit(rejudge *r, sa_error *err) {
     else
         sa_afile_abort(&af);
     if (st) return st;
-    sa_jb jb = {0};
     cJSON *rj = cJSON_GetObjectItemCaseSensitive(r->run, "rejudged");
     if (!rj) rj = sa_jb_arr(&jb, r->run, "rejudged");
     for (int j = 0; j < r->s.n_judges && !jb.oom; j++)

@@ -229,6 +229,22 @@ static sa_status run_execute(sa_error *err) {
     return execute_in(outp("run"), 0, err);
 }
 
+/* Re-judging a finished run (a copy of the reference run) with a second, renamed refusal judge. */
+static sa_status rejudge_in(const char *dir, sa_error *err) {
+    sa_eval_opts o;
+    sa_eval_opts_init(&o);
+    const char *judges[1] = {"refusal:name=again"};
+    o.judges = judges, o.n_judges = 1, o.out = dir;
+    return sa_eval_rejudge(&o, NULL, err);
+}
+
+static sa_status run_rejudge(sa_error *err) {
+    char cmd[1600];
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s'", ref_run, outp("run"));
+    if (system(cmd)) return sa_error_set(err, SA_EIO, "cannot copy the run"); /* not injected */
+    return rejudge_in(outp("run"), err);
+}
+
 static sa_status run_report(sa_error *err) {
     char *md = outp("report.md"), *svg = outp("report.svg"), *text = NULL;
     const char *dirs[2] = {ref_run, ref_run};
@@ -251,9 +267,23 @@ static int eval_complete(const char *dir) {
     return system(cmd) == 0;
 }
 
+/* 1 if the output directory holds exactly what a run without faults wrote (kept in root/ref). */
+static int same_as_reference(void) {
+    char cmd[1600];
+    snprintf(cmd, sizeof cmd, "diff -r '%s' '%s/ref' >/dev/null", out, root);
+    return system(cmd) == 0;
+}
+
 /* An evaluation that failed part-way may leave its run directory: it must resume to the whole
  * run (no lost or doubled row). Other outputs must not exist at all. */
 static int failed_cleanly(sa_status (*fn)(sa_error *)) {
+    if (fn == run_rejudge) { /* the run re-judged in place: a second try finishes it exactly */
+        sa_error e2 = {0};
+        int ok = rejudge_in(outp("run"), &e2) == SA_OK && same_as_reference();
+        if (!ok) fprintf(stderr, "re-judging again after the failure: %s\n", e2.msg);
+        clear_out();
+        return ok;
+    }
     if (fn != run_eval && fn != run_execute) return test_dir_entries(out) == 0;
     char *p = outp("run");
     int ok = 1;
@@ -271,13 +301,6 @@ typedef struct entry {
     const char *name;
     sa_status (*fn)(sa_error *);
 } entry;
-
-/* 1 if the output directory holds exactly what a run without faults wrote (kept in root/ref). */
-static int same_as_reference(void) {
-    char cmd[1600];
-    snprintf(cmd, sizeof cmd, "diff -r '%s' '%s/ref' >/dev/null", out, root);
-    return system(cmd) == 0;
-}
 
 static void fault_loop(const entry *e, const char *inputs) {
     char before[65], after[65], cmd[1600];
@@ -358,6 +381,7 @@ int main(void) {
         {"icv", run_icv},
         {"eval", run_eval},
         {"eval execute", run_execute},
+        {"rejudge", run_rejudge},
         {"report", run_report},
         {"tune recipe", tune_recipe_load},
     };
