@@ -115,15 +115,16 @@ static sa_status server_generate(void *ud, int n, const char *const *prompts,
 
 static sa_status messages(int n, const char *const *roles, const char *const *texts, char **out,
                           sa_error *err) {
+    sa_jb jb = {0}; /* a message without its content would still be sent */
     cJSON *a = cJSON_CreateArray();
-    for (int i = 0; i < n && a; i++) {
+    if (!a) jb.oom = 1;
+    for (int i = 0; i < n && !jb.oom; i++) {
         if (!texts[i]) continue;
-        cJSON *m = cJSON_CreateObject();
-        cJSON_AddStringToObject(m, "role", roles[i]);
-        cJSON_AddStringToObject(m, "content", texts[i]);
-        cJSON_AddItemToArray(a, m);
+        cJSON *m = sa_jb_obj(&jb, a, NULL);
+        sa_jb_str(&jb, m, "role", roles[i]);
+        sa_jb_str(&jb, m, "content", texts[i]);
     }
-    *out = a ? cJSON_PrintUnformatted(a) : NULL;
+    *out = jb.oom ? NULL : cJSON_PrintUnformatted(a);
     cJSON_Delete(a);
     return *out ? SA_OK : sa_error_set(err, SA_ENOMEM, "out of memory");
 }
