@@ -80,7 +80,7 @@ static sa_status parse_inputs(rctx *c, cJSON *in) {
         int given = cJSON_GetObjectItemCaseSensitive(in, "icv_model") != NULL;
         if (given && (!on || (strcmp(on, "trial") && strcmp(on, "unmodified"))))
             return sa_rc_bad(c, "inputs.icv_model", "expected trial or unmodified");
-        if (!given) sa_rc_add(c, in, "icv_model", cJSON_CreateString("trial"));
+        if (!given) sa_jb_add(&c->jb, in, "icv_model", cJSON_CreateString("trial"));
         r->icv_on_trial = !on || !strcmp(on, "trial");
     }
     if (r->icv_format && sa_format_check(r->icv_format, c->err))
@@ -199,7 +199,7 @@ static sa_status parse_eval(rctx *c, cJSON *e) {
     if (t && (st = sa_rc_resolve_item(c, t, "eval.prompt_template", 0, 1))) return st;
     r->prompt_template = t ? t->valuestring : NULL;
     cJSON *j = cJSON_GetObjectItemCaseSensitive(e, "judge");
-    if (!j && !(j = sa_rc_add(c, e, "judge", cJSON_CreateString("refusal"))))
+    if (!j && !(j = sa_jb_add(&c->jb, e, "judge", cJSON_CreateString("refusal"))))
         return sa_error_set(c->err, SA_ENOMEM, "out of memory");
     if ((st = resolve_judge(c, j)) || (st = check_judge(c, j->valuestring))) return st;
     r->judge = j->valuestring;
@@ -217,10 +217,10 @@ static sa_status parse_small(rctx *c, cJSON *root) {
     cJSON *kl = cJSON_GetObjectItemCaseSensitive(root, "kl");
     cJSON *con = cJSON_GetObjectItemCaseSensitive(root, "constraints");
     cJSON *se = cJSON_GetObjectItemCaseSensitive(root, "search");
-    if (!kl) kl = sa_rc_add(c, root, "kl", cJSON_CreateObject());
-    if (!con) con = sa_rc_add(c, root, "constraints", cJSON_CreateObject());
-    if (!se) se = sa_rc_add(c, root, "search", cJSON_CreateObject());
-    if (c->oom) return sa_error_set(c->err, SA_ENOMEM, "out of memory");
+    if (!kl) kl = sa_jb_add(&c->jb, root, "kl", cJSON_CreateObject());
+    if (!con) con = sa_jb_add(&c->jb, root, "constraints", cJSON_CreateObject());
+    if (!se) se = sa_jb_add(&c->jb, root, "search", cJSON_CreateObject());
+    if (c->jb.oom) return sa_error_set(c->err, SA_ENOMEM, "out of memory");
     int seed;
     sa_status st;
     if ((st = sa_rc_check_keys(c, kl, "kl", kl_keys)) ||
@@ -251,7 +251,7 @@ static sa_status parse_root(rctx *c, cJSON *root) {
     if (!st) st = sa_rc_parse_space(c, cJSON_GetObjectItemCaseSensitive(root, "space"));
     if (!st) st = parse_datasets(c, cJSON_GetObjectItemCaseSensitive(root, "datasets"));
     if (!st && !cJSON_GetObjectItemCaseSensitive(root, "eval")) /* all defaults */
-        sa_rc_add(c, root, "eval", cJSON_CreateObject());
+        sa_jb_add(&c->jb, root, "eval", cJSON_CreateObject());
     if (!st) st = parse_eval(c, cJSON_GetObjectItemCaseSensitive(root, "eval"));
     if (!st) st = sa_rc_parse_server(c, root);
     if (!st) st = parse_small(c, root);
@@ -293,14 +293,14 @@ sa_status sa_tune_recipe_from_json(cJSON *json, const char *path, sa_tune_recipe
     r->fixed = cJSON_CreateObject();
     r->json = json;
     const char *slash = strrchr(path, '/');
-    rctx c = {r, path, slash ? strndup(path, (size_t)(slash - path)) : NULL, err, 0};
+    rctx c = {r, path, slash ? strndup(path, (size_t)(slash - path)) : NULL, err, {0}};
     sa_status st = SA_OK;
     if (!r->path || !r->fixed || (slash && !c.dir))
         st = sa_error_set(err, SA_ENOMEM, "out of memory");
     else if (!cJSON_IsObject(r->json))
         st = sa_rc_bad(&c, "recipe", "expected a mapping at the top");
     if (!st) st = parse_root(&c, r->json);
-    if (!st && c.oom) st = sa_error_set(err, SA_ENOMEM, "out of memory");
+    if (!st && c.jb.oom) st = sa_error_set(err, SA_ENOMEM, "out of memory");
     if (!st) st = fingerprint(r, err);
     free(c.dir);
     if (st) return sa_tune_recipe_free(r), st;

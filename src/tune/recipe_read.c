@@ -64,19 +64,12 @@ sa_status sa_rc_resolve_item(rctx *c, cJSON *item, const char *where, int spec, 
     return SA_OK;
 }
 
-cJSON *sa_rc_add(rctx *c, cJSON *obj, const char *key, cJSON *item) {
-    if (obj && item && cJSON_AddItemToObject(obj, key, item)) return item;
-    cJSON_Delete(item);
-    c->oom = 1;
-    return NULL;
-}
-
 sa_status sa_rc_get_int(rctx *c, cJSON *obj, const char *key, const char *where, int lo, int hi,
                         int def, int *out) {
     cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v) {
         *out = def;
-        sa_rc_add(c, obj, key, cJSON_CreateNumber(def));
+        sa_jb_add(&c->jb, obj, key, cJSON_CreateNumber(def));
         return SA_OK;
     }
     char msg[96];
@@ -94,7 +87,7 @@ sa_status sa_rc_get_num(rctx *c, cJSON *obj, const char *key, const char *where,
     cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v) {
         *out = def;
-        if (!isnan(def)) sa_rc_add(c, obj, key, cJSON_CreateNumber(def));
+        if (!isnan(def)) sa_jb_add(&c->jb, obj, key, cJSON_CreateNumber(def));
         return SA_OK;
     }
     char msg[96];
@@ -110,7 +103,7 @@ sa_status sa_rc_get_bool(rctx *c, cJSON *obj, const char *key, const char *where
     cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v) {
         *out = def;
-        sa_rc_add(c, obj, key, cJSON_CreateBool(def));
+        sa_jb_add(&c->jb, obj, key, cJSON_CreateBool(def));
         return SA_OK;
     }
     if (!cJSON_IsBool(v)) return sa_rc_bad(c, where, "expected true or false");

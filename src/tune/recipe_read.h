@@ -6,6 +6,7 @@
 #ifndef SA_TUNE_RECIPE_READ_H
 #define SA_TUNE_RECIPE_READ_H
 
+#include "formats/json_build.h"
 #include "tune/tune_internal.h"
 
 typedef struct rctx {
@@ -13,12 +14,9 @@ typedef struct rctx {
     const char *path;
     char *dir;
     sa_error *err;
-    int oom; /* an allocation failed while filling in defaults: the load fails with SA_ENOMEM */
+    sa_jb jb; /* defaults the recipe did not give, and copies, are added through it
+               * (formats/json_build.h): a failed add fails the load with SA_ENOMEM */
 } rctx;
-
-/* obj[key] = item (a default the recipe did not give, or a copy); on failure item is freed,
- * c->oom set and NULL returned. obj NULL counts as a failure (its own allocation failed). */
-cJSON *sa_rc_add(rctx *c, cJSON *obj, const char *key, cJSON *item);
 
 /* "FILE: key: what" as SA_EFORMAT. */
 sa_status sa_rc_bad(rctx *c, const char *key, const char *what);

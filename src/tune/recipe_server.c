@@ -72,7 +72,7 @@ sa_status sa_rc_parse_server(rctx *c, cJSON *root) {
         return s ? sa_rc_bad(c, "server",
                              "no server back end uses it (eval.judge is not server:...)")
                  : SA_OK;
-    if (!s) s = sa_rc_add(c, root, "server", cJSON_CreateObject());
+    if (!s) s = sa_jb_add(&c->jb, root, "server", cJSON_CreateObject());
     int insecure = 0;
     if ((st = sa_rc_get_int(c, s, "concurrency", "server.concurrency", 1, 1024, 4,
                             &r->server.concurrency)) ||

@@ -59,7 +59,7 @@ static sa_status parse_knob(rctx *c, cJSON *v, const char *name) {
                 c, where, d->numeric ? "value outside the knob's allowed values" : "unknown name");
     }
     if (single) {
-        sa_rc_add(c, r->fixed, d->name, cJSON_Duplicate(v, 1));
+        sa_jb_add(&c->jb, r->fixed, d->name, cJSON_Duplicate(v, 1));
         return SA_OK;
     }
     r->knobs[r->n_knobs++] = (sa_tune_knob){d->name, SA_KNOB_LIST, 0, 0, list, n};
@@ -81,7 +81,7 @@ sa_status sa_rc_parse_space(rctx *c, cJSON *space) {
         const sa_knob_def *d = sa_knob_def_at(i);
         if (!(d->methods & (1u << r->method)) || cJSON_GetObjectItemCaseSensitive(space, d->name))
             continue;
-        sa_rc_add(c, r->fixed, d->name,
+        sa_jb_add(&c->jb, r->fixed, d->name,
                   d->numeric ? cJSON_CreateNumber(d->def_num) : cJSON_CreateString(d->def_str));
     }
     return SA_OK;
@@ -95,7 +95,7 @@ sa_status sa_rc_parse_reference(rctx *c, cJSON *ref) {
     for (int i = 0; i < r->n_knobs; i++) {
         const sa_tune_knob *k = &r->knobs[i];
         cJSON *v = cJSON_GetArrayItem(k->values, 0);
-        sa_rc_add(c, r->reference, k->name,
+        sa_jb_add(&c->jb, r->reference, k->name,
                   k->kind == SA_KNOB_LIST ? cJSON_Duplicate(v, 1) : cJSON_CreateNumber(k->lo));
     }
     cJSON *it;
