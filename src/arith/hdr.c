@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "arith/filter.h"
+#include "formats/json_build.h"
 #include "core/opts.h"
 #include "arith/output.h"
 #include "arith/select.h"
@@ -138,31 +139,28 @@ static void apply(void *ctx, const sa_chunk *c) {
 
 static char *params_json(const char *target, const char *base, const char *harmful,
                          const sa_hdr_opts *h, const sa_hdr_result *r) {
-    cJSON *p = cJSON_CreateObject();
-    int bad = !p; /* a field cJSON could not add: no metadata rather than a short one */
-    bad |= !cJSON_AddStringToObject(p, "target", target);
-    if (base) bad |= !cJSON_AddStringToObject(p, "base", base);
-    bad |= !cJSON_AddStringToObject(p, "harmful", harmful);
-    bad |= !cJSON_AddBoolToObject(p, "harmful_is_task_vector", r->harmful_is_task_vector);
-    bad |= !cJSON_AddNumberToObject(p, "top_k", h->top_k);
-    bad |= !cJSON_AddNumberToObject(p, "lambda", h->lambda);
-    bad |= !cJSON_AddStringToObject(p, "select",
-                                    h->scope == SA_SELECT_GLOBAL ? "global" : "per-tensor");
-    bad |= !cJSON_AddBoolToObject(p, "trim", h->trim);
+    sa_jb b = {0}; /* a field that could not be added: no metadata rather than a short one */
+    cJSON *p = sa_jb_root(&b);
+    sa_jb_str(&b, p, "target", target);
+    if (base) sa_jb_str(&b, p, "base", base);
+    sa_jb_str(&b, p, "harmful", harmful);
+    sa_jb_bool(&b, p, "harmful_is_task_vector", r->harmful_is_task_vector);
+    sa_jb_num(&b, p, "top_k", h->top_k);
+    sa_jb_num(&b, p, "lambda", h->lambda);
+    sa_jb_str(&b, p, "select", h->scope == SA_SELECT_GLOBAL ? "global" : "per-tensor");
+    sa_jb_bool(&b, p, "trim", h->trim);
     if (h->layer_lo >= 0) {
         char l[64];
         snprintf(l, sizeof l, "%ld-%ld", h->layer_lo, h->layer_hi);
-        bad |= !cJSON_AddStringToObject(p, "layers", l);
+        sa_jb_str(&b, p, "layers", l);
     }
-    if (h->include) bad |= !cJSON_AddStringToObject(p, "include", h->include);
-    if (h->exclude) bad |= !cJSON_AddStringToObject(p, "exclude", h->exclude);
-    if (h->notebook_edited_bug) bad |= !cJSON_AddBoolToObject(p, "notebook_edited_bug", 1);
-    bad |= !cJSON_AddNumberToObject(p, "selected_params", (double)r->selected_params);
+    if (h->include) sa_jb_str(&b, p, "include", h->include);
+    if (h->exclude) sa_jb_str(&b, p, "exclude", h->exclude);
+    if (h->notebook_edited_bug) sa_jb_bool(&b, p, "notebook_edited_bug", 1);
+    sa_jb_num(&b, p, "selected_params", (double)r->selected_params);
     if (h->trim && h->scope == SA_SELECT_GLOBAL)
-        bad |= !cJSON_AddNumberToObject(p, "threshold", (double)r->threshold);
-    char *s = bad ? NULL : cJSON_PrintUnformatted(p);
-    cJSON_Delete(p);
-    return s;
+        sa_jb_num(&b, p, "threshold", (double)r->threshold);
+    return sa_jb_print(&b, p);
 }
 
 /* Mark tensors: selected (arith dtype and passing the filter), dense (notebook bug), none. */

@@ -25,6 +25,7 @@
 #include "arith/dare.h"
 #include "arith/output.h"
 #include "arith/select.h"
+#include "formats/json_build.h"
 #include "formats/jsonl.h"
 
 typedef struct merge_ctx {
@@ -262,38 +263,29 @@ static void apply(void *ctx, const sa_chunk *c) {
 }
 
 static char *params_json(const sa_merge_recipe *r) {
-    cJSON *p = cJSON_CreateObject();
-    cJSON_AddStringToObject(p, "merge_method", sa_merge_method_name(r->method));
-    cJSON_AddStringToObject(p, "base_model", r->base);
-    cJSON *ms = cJSON_AddArrayToObject(p, "models");
+    sa_jb b = {0}; /* a field that could not be added: no metadata rather than a short one */
+    cJSON *p = sa_jb_root(&b);
+    sa_jb_str(&b, p, "merge_method", sa_merge_method_name(r->method));
+    sa_jb_str(&b, p, "base_model", r->base);
+    cJSON *ms = sa_jb_arr(&b, p, "models");
     for (int i = 0; i < r->n_models; i++) {
-        cJSON *m = cJSON_CreateObject();
-        cJSON_AddStringToObject(m, "model", r->models[i].path);
-        cJSON_AddNumberToObject(m, "weight", r->models[i].weight);
-        cJSON_AddNumberToObject(m, "density", r->models[i].density);
-        sa_json_attach(ms, NULL, m);
+        cJSON *m = sa_jb_obj(&b, ms, NULL);
+        sa_jb_str(&b, m, "model", r->models[i].path);
+        sa_jb_num(&b, m, "weight", r->models[i].weight);
+        sa_jb_num(&b, m, "density", r->models[i].density);
     }
-    cJSON_AddNumberToObject(p, "lambda", r->lambda);
-    cJSON_AddBoolToObject(p, "normalize", r->normalize);
+    sa_jb_num(&b, p, "lambda", r->lambda);
+    sa_jb_bool(&b, p, "normalize", r->normalize);
     if (r->method == SA_MERGE_DARE_LINEAR || r->method == SA_MERGE_DARE_TIES) {
-        cJSON_AddStringToObject(p, "rescale",
-                                !r->rescale                        ? "none"
-                                : r->rescale_mode == SA_RESCALE_L1 ? "l1"
-                                                                   : "inverse");
-        sa_json_attach(p, "seed", sa_json_u64(r->seed));
+        sa_jb_str(&b, p, "rescale",
+                  !r->rescale                        ? "none"
+                  : r->rescale_mode == SA_RESCALE_L1 ? "l1"
+                                                     : "inverse");
+        sa_jb_add(&b, p, "seed", sa_json_u64(r->seed));
     }
     if (r->method == SA_MERGE_TIES)
-        cJSON_AddStringToObject(p, "trim_scope",
-                                r->trim_scope == SA_SELECT_GLOBAL ? "global" : "per_tensor");
-    /* every field above, or none: cJSON drops an item whose allocation fails */
-    int want = 5 + 2 * (r->method == SA_MERGE_DARE_LINEAR || r->method == SA_MERGE_DARE_TIES) +
-               (r->method == SA_MERGE_TIES);
-    int whole = cJSON_GetArraySize(p) == want && cJSON_GetArraySize(ms) == r->n_models;
-    for (const cJSON *m = ms ? ms->child : NULL; m && whole; m = m->next)
-        whole = cJSON_GetArraySize(m) == 3;
-    char *s = whole ? cJSON_PrintUnformatted(p) : NULL;
-    cJSON_Delete(p);
-    return s;
+        sa_jb_str(&b, p, "trim_scope", r->trim_scope == SA_SELECT_GLOBAL ? "global" : "per_tensor");
+    return sa_jb_print(&b, p);
 }
 
 static sa_status setup(merge_ctx *x, const sa_aligned *a, sa_stream *s, sa_error *err) {

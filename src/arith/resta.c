@@ -22,6 +22,7 @@
 #include "arith/dare.h"
 #include "arith/output.h"
 #include "core/opts.h"
+#include "formats/json_build.h"
 #include "formats/jsonl.h"
 
 enum { S_IN = 0, A_IN = 1, U_IN = 2 };
@@ -106,23 +107,21 @@ static void apply(void *ctx, const sa_chunk *c) {
 }
 
 static char *params_json(const char *const *paths, const sa_resta_opts *r) {
-    cJSON *p = cJSON_CreateObject();
-    int bad = !p; /* a field cJSON could not add: no metadata rather than a short one */
-    bad |= !cJSON_AddStringToObject(p, "sft", paths[0]);
-    bad |= !cJSON_AddStringToObject(p, "aligned", paths[1]);
-    bad |= !cJSON_AddStringToObject(p, "unaligned", paths[2]);
-    bad |= !cJSON_AddNumberToObject(p, "beta", r->beta);
+    sa_jb b = {0}; /* a field that could not be added: no metadata rather than a short one */
+    cJSON *p = sa_jb_root(&b);
+    sa_jb_str(&b, p, "sft", paths[0]);
+    sa_jb_str(&b, p, "aligned", paths[1]);
+    sa_jb_str(&b, p, "unaligned", paths[2]);
+    sa_jb_num(&b, p, "beta", r->beta);
     if (r->dare_p > 0) {
-        bad |= !cJSON_AddNumberToObject(p, "dare_p", r->dare_p);
-        bad |= !sa_json_attach(p, "seed", sa_json_u64(r->seed));
-        bad |= !cJSON_AddStringToObject(p, "rescale",
-                                        r->rescale == SA_RESCALE_L1        ? "l1"
-                                        : r->rescale == SA_RESCALE_INVERSE ? "inverse"
-                                                                           : "none");
+        sa_jb_num(&b, p, "dare_p", r->dare_p);
+        sa_jb_add(&b, p, "seed", sa_json_u64(r->seed));
+        sa_jb_str(&b, p, "rescale",
+                  r->rescale == SA_RESCALE_L1        ? "l1"
+                  : r->rescale == SA_RESCALE_INVERSE ? "inverse"
+                                                     : "none");
     }
-    char *s = bad ? NULL : cJSON_PrintUnformatted(p);
-    cJSON_Delete(p);
-    return s;
+    return sa_jb_print(&b, p);
 }
 
 static sa_status run(resta_ctx *x, sa_stream *st, const char *const *paths, const sa_arith_opts *o,

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "arith/output.h"
+#include "formats/json_build.h"
 
 static sa_out_kind plan_all(void *ctx, size_t ti) {
     (void)ctx;
@@ -47,12 +48,11 @@ int sa_is_task_vector(const char *path) {
 }
 
 static char *params_json(const char *model, const char *base) {
-    cJSON *p = cJSON_CreateObject();
-    cJSON_AddStringToObject(p, "model", model);
-    cJSON_AddStringToObject(p, "base", base);
-    char *s = cJSON_PrintUnformatted(p);
-    cJSON_Delete(p);
-    return s;
+    sa_jb b = {0}; /* a field that could not be added: no metadata rather than a short one */
+    cJSON *p = sa_jb_root(&b);
+    sa_jb_str(&b, p, "model", model);
+    sa_jb_str(&b, p, "base", base);
+    return sa_jb_print(&b, p);
 }
 
 sa_status sa_task_vector(const char *model, const char *base, const sa_arith_opts *o_in,

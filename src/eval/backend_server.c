@@ -61,7 +61,7 @@ static sa_win_outcome on_generation(void *ud, int i, const char *body, size_t le
     sa_error e = {0};
     if (sa_eval_server_parse_response(body, len, chat, &g->job->out[i], info, &e)) {
         snprintf(why, wn, "%s", e.msg);
-        return e.code == SA_ENOMEM ? SA_WIN_FATAL : SA_WIN_RETRY;
+        return e.code == SA_ENOMEM ? SA_WIN_NOMEM : SA_WIN_RETRY;
     }
     return SA_WIN_OK;
 }
@@ -167,7 +167,12 @@ static sa_win_outcome on_models(void *ud, int i, const char *body, size_t len, c
                                 size_t wn) {
     models_ctx *m = ud;
     (void)i;
-    cJSON *o = cJSON_ParseWithLength(body, len);
+    cJSON *o = NULL;
+    sa_error pe = {0};
+    if (sa_json_parse(body, len, "models", &o, &pe) == SA_ENOMEM) {
+        snprintf(why, wn, "out of memory");
+        return SA_WIN_NOMEM;
+    }
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(o, "data"), *e;
     if (!cJSON_IsArray(data)) {
         cJSON_Delete(o);
@@ -179,11 +184,13 @@ static sa_win_outcome on_models(void *ud, int i, const char *body, size_t len, c
         if (!cJSON_IsString(id)) continue;
         if (!m->name || (m->wanted && !strcmp(m->wanted, id->valuestring))) {
             free(m->name);
-            m->name = strdup(id->valuestring);
+            if (!(m->name = strdup(id->valuestring))) break; /* not "no model listed" */
         }
     }
+    int oom = e != NULL;
     cJSON_Delete(o);
-    return SA_WIN_OK;
+    if (oom) snprintf(why, wn, "out of memory");
+    return oom ? SA_WIN_NOMEM : SA_WIN_OK;
 }
 
 static sa_status served_model(server *s, char **name, sa_error *err) {

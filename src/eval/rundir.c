@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "eval/rows.h"
+#include "formats/json_build.h"
 #include "formats/jsonl.h"
 #include "eval/eval_json.h"
 #include "safearith/eval.h"
@@ -226,16 +227,13 @@ sa_status sa_eval_rundir_open(const char *dir, const cJSON *settings, const cJSO
         else if (!sa_is_dir(dir))
             st = sa_error_set(err, SA_EEXIST, "%s exists and is not a directory", dir);
         if (!st) {
-            rd->run = cJSON_CreateObject();
-            cJSON_AddStringToObject(rd->run, "format", RUN_FORMAT);
-            cJSON_AddStringToObject(rd->run, "fingerprint", fp);
-            sa_json_attach(rd->run, "settings", cJSON_Duplicate(settings, 1));
-            cJSON_AddNumberToObject(rd->run, "resumed", 0);
-            if (!cJSON_HasObjectItem(rd->run, "format") ||
-                !cJSON_HasObjectItem(rd->run, "fingerprint") ||
-                !cJSON_HasObjectItem(rd->run, "settings") ||
-                !cJSON_HasObjectItem(rd->run, "resumed"))
-                st = sa_error_set(err, SA_ENOMEM, "%s: out of memory", dir);
+            sa_jb b = {0};
+            rd->run = sa_jb_root(&b);
+            sa_jb_str(&b, rd->run, "format", RUN_FORMAT);
+            sa_jb_str(&b, rd->run, "fingerprint", fp);
+            sa_jb_add(&b, rd->run, "settings", cJSON_Duplicate(settings, 1));
+            sa_jb_num(&b, rd->run, "resumed", 0);
+            if (b.oom) st = sa_error_set(err, SA_ENOMEM, "%s: out of memory", dir);
         }
     }
     if (!st) {
@@ -304,17 +302,16 @@ sa_status sa_eval_rundir_set_status(sa_eval_rundir *rd, const char *status, cons
                                     sa_error *err) {
     sa_status st = sa_eval_rundir_sync(rd, err);
     if (st) return st;
+    sa_jb b = {0};
     cJSON_DeleteItemFromObject(rd->run, "status");
-    int whole = cJSON_AddStringToObject(rd->run, "status", status) != NULL;
-    if (extra) {
-        const cJSON *x;
-        cJSON_ArrayForEach(x, extra) {
-            cJSON_DeleteItemFromObject(rd->run, x->string);
-            whole &= sa_json_attach(rd->run, x->string, cJSON_Duplicate(x, 1));
-        }
+    sa_jb_str(&b, rd->run, "status", status);
+    const cJSON *x;
+    cJSON_ArrayForEach(x, extra) {
+        cJSON_DeleteItemFromObject(rd->run, x->string);
+        sa_jb_add(&b, rd->run, x->string, cJSON_Duplicate(x, 1));
     }
     /* run.json keeps its last whole state rather than one short of a field */
-    if (!whole) return sa_error_set(err, SA_ENOMEM, "%s/run.json: out of memory", rd->dir);
+    if (b.oom) return sa_error_set(err, SA_ENOMEM, "%s/run.json: out of memory", rd->dir);
     return write_run_json(rd, err);
 }
 

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "eval/eval_json.h"
+#include "formats/json_build.h"
 #include "formats/jsonl.h"
 #include "safearith/eval.h"
 
@@ -26,15 +27,17 @@ double sa_eval_now_s(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static cJSON *row_base(const sa_eval_dataset *ds, int d, const sa_eval_item *it) {
-    cJSON *r = cJSON_CreateObject();
-    cJSON_AddNumberToObject(r, "ds", d);
-    cJSON_AddStringToObject(r, "dataset", ds->name);
-    cJSON_AddNumberToObject(r, "i", (double)it->index);
-    cJSON_AddStringToObject(r, "group", it->group);
-    cJSON_AddStringToObject(r, "kind", sa_eval_kind_name(it->kind));
-    if (it->category) cJSON_AddStringToObject(r, "category", it->category);
-    cJSON_AddStringToObject(r, "question", it->text);
+/* The fields every row has. Rows are built with a builder each (b->oom: the row is short of a
+ * field), and a row short of one is never appended. */
+static cJSON *row_base(sa_jb *b, const sa_eval_dataset *ds, int d, const sa_eval_item *it) {
+    cJSON *r = sa_jb_root(b);
+    sa_jb_num(b, r, "ds", d);
+    sa_jb_str(b, r, "dataset", ds->name);
+    sa_jb_num(b, r, "i", (double)it->index);
+    sa_jb_str(b, r, "group", it->group);
+    sa_jb_str(b, r, "kind", sa_eval_kind_name(it->kind));
+    if (it->category) sa_jb_str(b, r, "category", it->category);
+    sa_jb_str(b, r, "question", it->text);
     return r;
 }
 
@@ -53,15 +56,32 @@ static int exact_match(const char *resp, const sa_eval_item *it) {
     return 0;
 }
 
-/* What the backend reported about a response (servers: finish reason and token counts). These
- * fields are optional, so row_whole cannot miss them: 0 if one could not be added. */
-static int add_gen_info(cJSON *row, const sa_eval_gen_info *gi) {
-    return (!gi->finish_reason[0] ||
-            cJSON_AddStringToObject(row, "finish_reason", gi->finish_reason)) &&
-           (gi->prompt_tokens < 0 ||
-            cJSON_AddNumberToObject(row, "prompt_tokens", (double)gi->prompt_tokens)) &&
-           (gi->completion_tokens < 0 ||
-            cJSON_AddNumberToObject(row, "completion_tokens", (double)gi->completion_tokens));
+/* What the backend reported about a response (servers: finish reason and token counts; each
+ * only when known). */
+static void add_gen_info(sa_jb *b, cJSON *row, const sa_eval_gen_info *gi) {
+    if (gi->finish_reason[0]) sa_jb_str(b, row, "finish_reason", gi->finish_reason);
+    if (gi->prompt_tokens >= 0) sa_jb_num(b, row, "prompt_tokens", (double)gi->prompt_tokens);
+    if (gi->completion_tokens >= 0)
+        sa_jb_num(b, row, "completion_tokens", (double)gi->completion_tokens);
+}
+
+/* A generated response's row: the base fields, the response and, for QA items, the answers and
+ * exact match; for judged items *judged is the (empty) object the judges add their verdicts to.
+ * NULL if a field could not be added. */
+static cJSON *gen_row(const sa_eval_config *cfg, int d, const sa_eval_item *it, const char *resp,
+                      const sa_eval_gen_info *gi, cJSON **judged) {
+    sa_jb b = {0};
+    cJSON *r = row_base(&b, &cfg->datasets[d], d, it);
+    sa_jb_str(&b, r, "response", resp);
+    add_gen_info(&b, r, gi);
+    if (it->kind == SA_EVAL_QA) {
+        cJSON *a = sa_jb_arr(&b, r, "answers");
+        for (int k = 0; k < it->n_answers; k++) sa_jb_str(&b, a, NULL, it->answers[k]);
+        sa_jb_num(&b, r, "correct", exact_match(resp, it));
+    } else
+        *judged = sa_jb_obj(&b, r, "judges");
+    if (b.oom) *judged = NULL; /* it went with the row */
+    return sa_jb_done(&b, r);
 }
 
 static sa_status mcq_batch(const sa_eval_config *cfg, const int *ds,
@@ -97,52 +117,26 @@ static sa_status mcq_batch(const sa_eval_config *cfg, const int *ds,
     for (int i = 0, k = 0; i < n && !st; k += items[i]->n_choices, i++) {
         const sa_eval_item *it = items[i];
         int best = 0, best_norm = 0;
-        cJSON *r = rows[i] = row_base(&cfg->datasets[ds[i]], ds[i], it);
-        cJSON *a = cJSON_AddArrayToObject(r, "logliks");
+        sa_jb b = {0};
+        cJSON *r = row_base(&b, &cfg->datasets[ds[i]], ds[i], it);
+        cJSON *a = sa_jb_arr(&b, r, "logliks");
         for (int j = 0; j < it->n_choices; j++) {
-            sa_json_attach(a, NULL, cJSON_CreateNumber(ll[k + j]));
+            sa_jb_num(&b, a, NULL, ll[k + j]);
             if (ll[k + j] > ll[k + best]) best = j;
             double lj = ll[k + j] / (double)strlen(cont[k + j]),
                    lb = ll[k + best_norm] / (double)strlen(cont[k + best_norm]);
             if (lj > lb) best_norm = j;
         }
-        cJSON_AddNumberToObject(r, "answer", it->answer);
-        cJSON_AddNumberToObject(r, "pred", best);
-        cJSON_AddNumberToObject(r, "pred_norm", best_norm);
-        cJSON_AddNumberToObject(r, "correct", best == it->answer);
-        cJSON_AddNumberToObject(r, "correct_norm", best_norm == it->answer);
+        sa_jb_num(&b, r, "answer", it->answer);
+        sa_jb_num(&b, r, "pred", best);
+        sa_jb_num(&b, r, "pred_norm", best_norm);
+        sa_jb_num(&b, r, "correct", best == it->answer);
+        sa_jb_num(&b, r, "correct_norm", best_norm == it->answer);
+        rows[i] = sa_jb_done(&b, r); /* NULL: mcq_items stops before it */
     }
     for (int k = 0; k < total; k++) free(ctx ? ctx[k] : NULL), free(cont ? cont[k] : NULL);
     free(ctx), free(cont), free(ll), free(ntok);
     return st;
-}
-
-/* Whether a row holds every field its kind writes: cJSON drops a field whose allocation fails,
- * and a row must never be appended short of one. */
-static int row_whole(const cJSON *r, const sa_eval_item *it, int n_judges) {
-    static const char *const base[] = {"ds", "dataset", "i", "group", "kind", "question"};
-    static const char *const gen[] = {"response", "judges"}, *const qa[] = {"response", "answers",
-                                                                            "correct"};
-    static const char *const mcq[] = {"logliks",   "answer",  "pred",
-                                      "pred_norm", "correct", "correct_norm"};
-    const char *const *more = it->kind == SA_EVAL_MCQ ? mcq : it->kind == SA_EVAL_QA ? qa : gen;
-    size_t n_more = it->kind == SA_EVAL_MCQ ? 6 : it->kind == SA_EVAL_QA ? 3 : 2;
-    if (!r || (it->category && !cJSON_HasObjectItem(r, "category"))) return 0;
-    for (size_t k = 0; k < 6; k++)
-        if (!cJSON_HasObjectItem(r, base[k])) return 0;
-    for (size_t k = 0; k < n_more; k++)
-        if (!cJSON_HasObjectItem(r, more[k])) return 0;
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(r, it->kind == SA_EVAL_MCQ  ? "logliks"
-                                                            : it->kind == SA_EVAL_QA ? "answers"
-                                                                                     : "judges");
-    int want = it->kind == SA_EVAL_MCQ  ? it->n_choices
-               : it->kind == SA_EVAL_QA ? it->n_answers
-                                        : n_judges;
-    if (cJSON_GetArraySize(list) != want) return 0;
-    for (const cJSON *v = it->kind == SA_EVAL_MCQ || it->kind == SA_EVAL_QA ? NULL : list->child; v;
-         v = v->next)
-        if (!cJSON_HasObjectItem(v, "flag") || !cJSON_HasObjectItem(v, "label")) return 0;
-    return 1;
 }
 
 typedef struct progress_state {
@@ -174,9 +168,9 @@ typedef struct gen_run {
     int broken;    /* a commit failed: nothing more is appended */
 } gen_run;
 
-/* Judge, check and append m rows (g->committed onward), consuming their responses. A row short
- * of a field stops the run; the whole rows before it are still appended (none of the group when
- * a verdict could not be added: the judge fails). */
+/* Build, judge and append m rows (g->committed onward), consuming their responses. A row that
+ * cannot be built whole stops the run; the rows before it are still judged and appended (none of
+ * the group when a verdict could not be added: the judge fails). */
 static sa_status commit(gen_run *g, int m, sa_error *err) {
     const sa_eval_config *cfg = g->cfg;
     int at = g->committed;
@@ -185,24 +179,17 @@ static sa_status commit(gen_run *g, int m, sa_error *err) {
     char **resp = g->resp + at;
     cJSON **rows = calloc((size_t)m, sizeof *rows), **judged = calloc((size_t)m, sizeof *judged);
     sa_status st = (!rows || !judged) ? sa_error_set(err, SA_ENOMEM, "out of memory") : SA_OK;
+    int whole = 0; /* rows 0 .. whole-1 were built with every field */
     for (int i = 0; i < m && !st; i++) {
         resp[i][sa_eval_stop_cut(&cfg->decoding, resp[i])] = 0;
-        rows[i] = row_base(&cfg->datasets[ds[i]], ds[i], items[i]);
-        cJSON_AddStringToObject(rows[i], "response", resp[i]);
-        if (!add_gen_info(rows[i], &g->info[at + i])) /* row_whole then stops at this row */
-            cJSON_Delete(rows[i]), rows[i] = NULL;
-        if (items[i]->kind == SA_EVAL_QA) {
-            cJSON *a = cJSON_AddArrayToObject(rows[i], "answers");
-            for (int k = 0; k < items[i]->n_answers; k++)
-                sa_json_attach(a, NULL, cJSON_CreateString(items[i]->answers[k]));
-            cJSON_AddNumberToObject(rows[i], "correct", exact_match(resp[i], items[i]));
-        } else
-            judged[i] = cJSON_AddObjectToObject(rows[i], "judges");
+        if (whole == i &&
+            (rows[i] = gen_row(cfg, ds[i], items[i], resp[i], &g->info[at + i], &judged[i])))
+            whole++;
     }
-    for (int j = 0; j < cfg->n_judges && !st && items[0]->kind != SA_EVAL_QA; j++)
-        st = sa_eval_judge_apply(&cfg->judges[j], m, items, (const char *const *)resp, judged, err);
-    int kept = 0; /* only whole rows are appended */
-    while (!st && kept < m && row_whole(rows[kept], items[kept], cfg->n_judges)) kept++;
+    for (int j = 0; j < cfg->n_judges && !st && whole && items[0]->kind != SA_EVAL_QA; j++)
+        st = sa_eval_judge_apply(&cfg->judges[j], whole, items, (const char *const *)resp, judged,
+                                 err);
+    int kept = st ? 0 : whole; /* only whole rows are appended */
     if (!st && kept < m) st = sa_error_set(err, SA_ENOMEM, "out of memory (building a row)");
     sa_error append_err = {0};
     sa_status ast = kept ? sa_eval_rundir_append(g->rd, kept, rows, &append_err) : SA_OK;
@@ -324,7 +311,7 @@ static sa_status mcq_items(const sa_eval_config *cfg, sa_eval_rundir *rd, progre
         int m = n - at < B ? n - at : B, kept = 0;
         memset(rows, 0, (size_t)B * sizeof *rows);
         st = mcq_batch(cfg, ds + at, items + at, m, rows, err);
-        while (!st && kept < m && row_whole(rows[kept], items[at + kept], cfg->n_judges)) kept++;
+        while (!st && kept < m && rows[kept]) kept++;
         if (!st && kept < m) st = sa_error_set(err, SA_ENOMEM, "out of memory (building a row)");
         sa_error append_err = {0};
         sa_status ast = kept ? sa_eval_rundir_append(rd, kept, rows, &append_err) : SA_OK;

@@ -58,6 +58,7 @@ sa_status sa_eval_server_parse_response(const char *body, size_t len, int chat, 
     *text = NULL;
     cJSON *o = NULL;
     sa_status st = sa_json_parse(body, len, "response", &o, err);
+    if (st == SA_ENOMEM) return sa_error_set(err, st, "out of memory (reading the response)");
     if (st) return sa_error_set(err, SA_EFORMAT, "malformed JSON in the response body");
     const cJSON *choices = cJSON_GetObjectItemCaseSensitive(o, "choices");
     const cJSON *c0 = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;

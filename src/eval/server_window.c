@@ -83,7 +83,7 @@ static int retryable_curl(CURLcode c) {
 /* Start request i in slot x. */
 static sa_status start(const sa_win_client *c, const sa_win_job *j, struct curl_slist *hdrs,
                        slot *x, int i, req_state *r, sa_error *err) {
-    x->body.n = 0;
+    x->body.n = 0, x->body.oom = 0;
     if (x->body.s) x->body.s[0] = 0;
     x->retry_after = -1;
     free(x->payload), x->payload = NULL;
@@ -118,10 +118,14 @@ static sa_status start(const sa_win_client *c, const sa_win_job *j, struct curl_
     return SA_OK;
 }
 
-/* Classify a finished attempt; RETRY and FATAL fill why. */
+/* Classify a finished attempt; all but OK fill why. */
 static sa_win_outcome finish(const sa_win_job *j, slot *x, CURLcode cc, char *why, size_t wn) {
     long code = 0;
     curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
+    if (x->body.oom) { /* on_body stopped the transfer: not a fault of the connection */
+        snprintf(why, wn, "out of memory (receiving the answer)");
+        return SA_WIN_NOMEM;
+    }
     if (cc != CURLE_OK) {
         snprintf(why, wn, "%s", curl_easy_strerror(cc));
         return retryable_curl(cc) ? SA_WIN_RETRY : SA_WIN_FATAL;
@@ -218,8 +222,8 @@ static sa_status reap(window *w, sa_error *err) {
         } else {
             int k = w->j->which ? w->j->which[i] : 0;
             w->j->failed = i;
-            return sa_error_set(err, SA_EIO, "%s %s: %s%s", w->j->payload ? "POST" : "GET",
-                                w->j->shown[k], why,
+            return sa_error_set(err, o == SA_WIN_NOMEM ? SA_ENOMEM : SA_EIO, "%s %s: %s%s",
+                                w->j->payload ? "POST" : "GET", w->j->shown[k], why,
                                 o == SA_WIN_RETRY ? " (gave up after the retries)" : "");
         }
     }

@@ -11,7 +11,10 @@
 
 #include "safearith/eval.h"
 
-typedef enum sa_win_outcome { SA_WIN_OK, SA_WIN_RETRY, SA_WIN_FATAL } sa_win_outcome;
+/* What an attempt came to: answered; worth another attempt; the end (the server refused, or
+ * the answer is unusable); or out of memory here (the end too, as SA_ENOMEM: never retried, and
+ * never reported as the server's fault). */
+typedef enum sa_win_outcome { SA_WIN_OK, SA_WIN_RETRY, SA_WIN_FATAL, SA_WIN_NOMEM } sa_win_outcome;
 
 typedef struct sa_win_job {
     const char *url[2];   /* the endpoints; request i goes to url[which[i]] */
@@ -21,7 +24,7 @@ typedef struct sa_win_job {
     int window;           /* at most this many started past the first unfinished (<= 0: n) */
     /* Request i's body (malloc'd, sent with POST); NULL function: GET without a body. */
     sa_status (*payload)(void *ctx, int i, char **body, sa_error *err);
-    /* What a 200 answer to request i means; RETRY and FATAL fill why. */
+    /* What a 200 answer to request i means; RETRY, FATAL and NOMEM fill why. */
     sa_win_outcome (*handle)(void *ctx, int i, const char *body, size_t len, char *why, size_t wn);
     void *ctx;
     /* Requests from .. from + count - 1 are answered; called from 0 upward without gaps. A
@@ -45,7 +48,8 @@ typedef struct sa_win_client {
  * HTTP 429, 500, 502, 503, 504, a 200 whose content type is not JSON and what handle() says;
  * after an exponential backoff with jitter (0.25 s doubling up to 30 s, times 0.5-1.5) or the
  * server's Retry-After when longer. Other statuses, and a request still failing after o->retries
- * retries, stop at once with "METHOD URL: why"; j->failed names it. SA_EINTR when interrupted. */
+ * retries, stop at once with "METHOD URL: why" (SA_EIO; SA_ENOMEM when memory ran out here);
+ * j->failed names it. SA_EINTR when interrupted. */
 sa_status sa_win_transfer(const sa_win_client *c, sa_win_job *j, sa_error *err);
 
 #endif

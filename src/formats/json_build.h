@@ -43,4 +43,11 @@ static inline cJSON *sa_jb_root(sa_jb *b) {
     return o;
 }
 
+/* A finished tree: root, or NULL (root freed) when an add failed. For records that are used
+ * whole or not at all. */
+cJSON *sa_jb_done(const sa_jb *b, cJSON *root);
+/* The unformatted text of a finished tree, or NULL when an add failed (or printing did); frees
+ * root either way. For records that are written whole or not at all. */
+char *sa_jb_print(const sa_jb *b, cJSON *root);
+
 #endif

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "formats/json_build.h"
 #include "formats/jsonl.h"
 #include "core/fsutil.h"
 #include "core/io.h"
@@ -17,12 +18,13 @@
 #define STUDY_FORMAT "safearith-tune/1"
 
 static sa_status write_study(const sa_tune_recipe *r, const char *path, sa_error *err) {
-    cJSON *s = cJSON_CreateObject();
-    cJSON_AddStringToObject(s, "format", STUDY_FORMAT);
-    cJSON_AddStringToObject(s, "fingerprint", r->fingerprint);
-    cJSON_AddStringToObject(s, "recipe_path", r->path);
-    cJSON_AddItemToObject(s, "recipe", cJSON_Duplicate(r->json, 1));
-    char *text = cJSON_Print(s);
+    sa_jb b = {0}; /* study.json whole or not at all */
+    cJSON *s = sa_jb_root(&b);
+    sa_jb_str(&b, s, "format", STUDY_FORMAT);
+    sa_jb_str(&b, s, "fingerprint", r->fingerprint);
+    sa_jb_str(&b, s, "recipe_path", r->path);
+    sa_jb_add(&b, s, "recipe", cJSON_Duplicate(r->json, 1));
+    char *text = b.oom ? NULL : cJSON_Print(s);
     cJSON_Delete(s);
     if (!text) return sa_error_set(err, SA_ENOMEM, "out of memory");
     sa_afile af;
@@ -121,14 +123,16 @@ sa_status sa_tune_journal_open(sa_tune_journal *j, const sa_tune_recipe *r, cons
         cJSON_Delete(s);
         if (!st && access(j->path, F_OK) == 0) st = read_trials(j, err);
     } else if ((st = check_place(r, dir, err)) == SA_OK) {
-        if (sa_io_mkdir(dir, 0777) != 0 && errno != EEXIST)
+        j->started = 1 + (sa_io_mkdir(dir, 0777) == 0);
+        if (j->started == 1 && errno != EEXIST)
             st = sa_error_set(err, SA_EIO, "%s: cannot create: %s", dir, strerror(errno));
         else if (!sa_is_dir(dir))
             st = sa_error_set(err, SA_EEXIST, "%s exists and is not a directory", dir);
         if (!st) st = write_study(r, study, err);
     }
     free(study);
-    if (!st && !j->trials) j->trials = cJSON_CreateArray();
+    if (!st && !j->trials && !(j->trials = cJSON_CreateArray()))
+        st = sa_error_set(err, SA_ENOMEM, "out of memory");
     if (!st && (j->fd = sa_io_open(j->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666)) < 0)
         st = sa_error_set(err, SA_EIO, "%s: %s", j->path, strerror(errno));
     if (st) sa_tune_journal_close(j);
@@ -136,15 +140,29 @@ sa_status sa_tune_journal_open(sa_tune_journal *j, const sa_tune_recipe *r, cons
 }
 
 sa_status sa_tune_journal_append(sa_tune_journal *j, const cJSON *trial, sa_error *err) {
-    char *line = cJSON_PrintUnformatted(trial);
-    if (!line) return sa_error_set(err, SA_ENOMEM, "out of memory");
-    size_t n = strlen(line);
-    line[n] = '\n'; /* replaces the NUL */
-    sa_status st = sa_io_append_lines(j->fd, j->path, line, n + 1, err);
+    /* the copy the study reads back is made first: the file and j->trials never differ */
+    cJSON *copy = cJSON_Duplicate(trial, 1);
+    char *line = copy ? cJSON_PrintUnformatted(trial) : NULL;
+    sa_status st = line ? SA_OK : sa_error_set(err, SA_ENOMEM, "out of memory");
+    if (!st) {
+        size_t n = strlen(line);
+        line[n] = '\n'; /* replaces the NUL */
+        st = sa_io_append_lines(j->fd, j->path, line, n + 1, err);
+    }
     free(line);
-    if (st) return st;
-    cJSON_AddItemToArray(j->trials, cJSON_Duplicate(trial, 1));
-    return SA_OK;
+    if (!st && cJSON_AddItemToArray(j->trials, copy)) copy = NULL; /* open made the list */
+    cJSON_Delete(copy);
+    return st;
+}
+
+void sa_tune_journal_discard(sa_tune_journal *j, const char *dir) {
+    int started = j->started;
+    char *study = started ? sa_path_join(dir, "study.json") : NULL;
+    if (started && j->path) unlink(j->path);
+    if (study) unlink(study);
+    if (started == 2) rmdir(dir);
+    free(study);
+    sa_tune_journal_close(j);
 }
 
 void sa_tune_journal_close(sa_tune_journal *j) {

@@ -17,6 +17,7 @@ typedef struct sa_tune_journal {
     char *path;
     int fd;
     cJSON *trials; /* the finished trials, in order */
+    int started;   /* this open began the study: 1; and made its directory: 2 */
 } sa_tune_journal;
 
 /* Start a study in dir (created; refused if it holds one unless resume) or resume it: checks
@@ -26,6 +27,9 @@ sa_status sa_tune_journal_open(sa_tune_journal *j, const sa_tune_recipe *r, cons
 /* Append one trial (its line) and make it durable. */
 sa_status sa_tune_journal_append(sa_tune_journal *j, const cJSON *trial, sa_error *err);
 void sa_tune_journal_close(sa_tune_journal *j);
+/* Close a study this open began, and remove it again (its files, and the directory if it made
+ * it; other files, such as kl_prompts.json, are the caller's to remove first). */
+void sa_tune_journal_discard(sa_tune_journal *j, const char *dir);
 /* Read TUNE_DIR/study.json (for --apply). */
 sa_status sa_tune_study_read(const char *dir, cJSON **study, sa_error *err);
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/json_build.h"
+
 /* log-softmax of n logits into out (double). */
 static void log_softmax(const float *x, int n, double *out) {
     double mx = -INFINITY, sum = 0;
@@ -159,16 +161,16 @@ sa_status sa_tune_kl_measure(const sa_tune_kl *k, const char *model_dir, const s
 }
 
 cJSON *sa_tune_kl_json(const sa_tune_kl *k) {
+    sa_jb b = {0};
     cJSON *a = cJSON_CreateArray();
-    for (int i = 0; a && i < k->n; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToObject(o, "ids",
-                              cJSON_CreateIntArray(k->ids[i], k->n_prompt[i] + k->n_answer[i]));
-        cJSON_AddNumberToObject(o, "prompt_tokens", k->n_prompt[i]);
-        cJSON_AddNumberToObject(o, "answer_tokens", k->n_answer[i]);
-        cJSON_AddItemToArray(a, o);
+    b.oom = !a;
+    for (int i = 0; i < k->n && !b.oom; i++) {
+        cJSON *o = sa_jb_obj(&b, a, NULL);
+        sa_jb_add(&b, o, "ids", cJSON_CreateIntArray(k->ids[i], k->n_prompt[i] + k->n_answer[i]));
+        sa_jb_num(&b, o, "prompt_tokens", k->n_prompt[i]);
+        sa_jb_num(&b, o, "answer_tokens", k->n_answer[i]);
     }
-    return a;
+    return sa_jb_done(&b, a);
 }
 
 void sa_tune_kl_free(sa_tune_kl *k) {

@@ -32,7 +32,8 @@ sa_status sa_tune_kl_init(sa_tune_kl *k, const char *ref_model, const char *cons
 /* KL of model_dir (with an optional hook: steering) against the reference. */
 sa_status sa_tune_kl_measure(const sa_tune_kl *k, const char *model_dir, const sa_hook *hook,
                              int n_threads, double *kl_first, double *kl_mean, sa_error *err);
-/* The token ids as JSON [{"ids": [...], "prompt_tokens": P, "answer_tokens": A}] (for tests). */
+/* The token ids as JSON [{"ids": [...], "prompt_tokens": P, "answer_tokens": A}] (for tests);
+ * NULL when out of memory. */
 cJSON *sa_tune_kl_json(const sa_tune_kl *k);
 void sa_tune_kl_free(sa_tune_kl *k);
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/json_build.h"
 #include "tune/tune_internal.h"
 
 #define HDR_ (1u << SA_TUNE_HDR)
@@ -46,23 +47,24 @@ static double round4(double v) {
 }
 
 cJSON *sa_tune_params_from_unit(const sa_tune_recipe *r, const double *u) {
+    sa_jb b = {0};
     cJSON *p = cJSON_Duplicate(r->fixed, 1);
-    for (int i = 0; p && i < r->n_knobs; i++) {
+    b.oom = !p;
+    for (int i = 0; i < r->n_knobs && !b.oom; i++) {
         const sa_tune_knob *k = &r->knobs[i];
         double x = u[i] < 0 ? 0 : u[i] >= 1 ? 0.999999999 : u[i];
         if (k->kind == SA_KNOB_LIST) {
             int idx = (int)(x * k->n_values);
             if (idx >= k->n_values) idx = k->n_values - 1;
-            cJSON_AddItemToObject(p, k->name,
-                                  cJSON_Duplicate(cJSON_GetArrayItem(k->values, idx), 1));
+            sa_jb_add(&b, p, k->name, cJSON_Duplicate(cJSON_GetArrayItem(k->values, idx), 1));
         } else {
             double v = k->kind == SA_KNOB_LOG_RANGE
                            ? exp(log(k->lo) + x * (log(k->hi) - log(k->lo)))
                            : k->lo + x * (k->hi - k->lo);
-            cJSON_AddNumberToObject(p, k->name, round4(v));
+            sa_jb_num(&b, p, k->name, round4(v));
         }
     }
-    return p;
+    return sa_jb_done(&b, p); /* a trial never runs short of a knob */
 }
 
 double sa_tune_param_num(const cJSON *params, const char *name) {

@@ -10,19 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/opts.h"
 #include "core/fsutil.h"
+#include "formats/json_build.h"
 #include "tune/journal.h"
 #include "tune/study.h"
 #include "tune/tune_report.h"
-
-static cJSON *objectives_json(const sa_tune_point *p) {
-    cJSON *o = cJSON_CreateObject();
-    for (int i = 0; i < SA_TUNE_N_OBJ; i++)
-        cJSON_AddNumberToObject(o, sa_tune_objective_name(i), p->obj[i]);
-    return o;
-}
 
 int sa_tune_feasible(const sa_tune_recipe *r, const double *obj, const double *base) {
     if (!isnan(r->utility_drop) && obj[SA_OBJ_UTILITY] < base[SA_OBJ_UTILITY] - r->utility_drop)
@@ -49,21 +44,25 @@ static void round_point(double *u, int d, sa_tune_point *p) {
     p->kl_first = round12(p->kl_first);
 }
 
+/* A journal line; NULL if a field could not be added (a line short of one is never written). */
 static cJSON *trial_json(long t, const double *u, int d, const cJSON *params,
                          const sa_tune_point *p, int pruned, int feasible) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "trial", (double)t);
-    cJSON_AddItemToObject(o, "params", cJSON_Duplicate(params, 1));
-    cJSON_AddItemToObject(o, "objectives", objectives_json(p));
-    cJSON_AddNumberToObject(o, "kl_first", p->kl_first);
-    cJSON_AddStringToObject(o, "split", pruned ? "tune-subset" : "tune");
-    cJSON_AddBoolToObject(o, "pruned", pruned);
-    cJSON_AddBoolToObject(o, "feasible", !pruned && feasible);
-    cJSON *n = cJSON_AddObjectToObject(o, "n");
+    sa_jb b = {0};
+    cJSON *o = sa_jb_root(&b);
+    sa_jb_num(&b, o, "trial", (double)t);
+    sa_jb_add(&b, o, "params", cJSON_Duplicate(params, 1));
+    cJSON *obj = sa_jb_obj(&b, o, "objectives");
+    for (int i = 0; i < SA_TUNE_N_OBJ; i++)
+        sa_jb_num(&b, obj, sa_tune_objective_name(i), p->obj[i]);
+    sa_jb_num(&b, o, "kl_first", p->kl_first);
+    sa_jb_str(&b, o, "split", pruned ? "tune-subset" : "tune");
+    sa_jb_bool(&b, o, "pruned", pruned);
+    sa_jb_bool(&b, o, "feasible", !pruned && feasible);
+    cJSON *n = sa_jb_obj(&b, o, "n");
     for (int i = 0; i < SA_OBJ_KL; i++)
-        cJSON_AddNumberToObject(n, sa_tune_objective_name(i), (double)p->n[i]);
-    cJSON_AddItemToObject(o, "u", cJSON_CreateDoubleArray(u, d));
-    return o;
+        sa_jb_num(&b, n, sa_tune_objective_name(i), (double)p->n[i]);
+    sa_jb_add(&b, o, "u", cJSON_CreateDoubleArray(u, d));
+    return sa_jb_done(&b, o);
 }
 
 /* The study's table from the journal: unit points, objectives, skip (pruned or infeasible). */
@@ -136,6 +135,7 @@ static sa_status run_trials(sa_tune_ctx *c, sa_tune_journal *j, long total,
         if (!st) round_point(u, 0, &p);
         int feasible = !st && sa_tune_feasible(r, p.obj, base->obj);
         cJSON *line = st ? NULL : trial_json(t, u, d, params, &p, pruned, feasible);
+        if (!st && !line) st = sa_error_set(err, SA_ENOMEM, "out of memory");
         if (!st) st = sa_tune_journal_append(j, line, err);
         if (!st) {
             memcpy(tb.u + t * d, u, (size_t)d * sizeof *u);
@@ -228,6 +228,14 @@ sa_status sa_tune_run(const sa_tune_recipe *r, const sa_tune_opts *o_in, sa_tune
     if (st) return st;
     sa_tune_ctx c;
     st = sa_tune_ctx_open(&c, r, o, err);
+    if (st && j.started) { /* wrong inputs (an empty split, a missing model): no study is left */
+        char *kl = sa_path_join(o->dir, "kl_prompts.json");
+        if (kl) unlink(kl);
+        free(kl);
+        sa_tune_ctx_close(&c);
+        sa_tune_journal_discard(&j, o->dir);
+        return st;
+    }
     sa_tune_report_in in = {0};
     in.r = r, in.dir = o->dir, in.judge = c.judge.name;
     int pruned;

@@ -58,7 +58,8 @@ typedef struct sa_knob_def {
 const sa_knob_def *sa_knob_def_find(const char *name);
 const sa_knob_def *sa_knob_def_at(int i); /* NULL past the last */
 
-/* Params of a trial: an object with every knob of the method. u[i] in [0, 1) per searched knob. */
+/* Params of a trial: an object with every knob of the method (NULL when out of memory). u[i] in
+ * [0, 1) per searched knob. */
 cJSON *sa_tune_params_from_unit(const sa_tune_recipe *r, const double *u);
 /* The knob value (numbers) or -1 / NAN when absent. */
 double sa_tune_param_num(const cJSON *params, const char *name);

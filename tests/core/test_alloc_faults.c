@@ -7,10 +7,16 @@
  * (cJSON_InitHooks); libyaml, PCRE2 and utf8proc allocate on their own and are not covered.
  * Every failure must be reported as SA_ENOMEM: not, as it once was, a good tokenizer.json called
  * "not valid JSON" because cJSON could not allocate (formats/json_syntax.c tells them apart).
+ * A tune study makes too many allocations for that (~58,000 of 0.5 s runs): one in 601 fails,
+ * and a study left behind must resume to the trials, front and report of one without faults.
+ * While debugging: SA_ALLOC_ONLY=NAME runs one entry, SA_ALLOC_FROM=N starts at allocation N,
+ * SA_ALLOC_EVERY=1 fails every allocation of every entry.
  * Needs -DSA_ALLOC_FAULTS=ON (exit status 77, skipped, otherwise). */
 #include <cjson/cJSON.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/check.h"
@@ -161,17 +167,17 @@ static sa_status run_icv(sa_error *err) {
     return st;
 }
 
-/* An evaluation on the fake backend: two datasets (generation, multiple choice), the default
- * refusal judge, then the summary; the same steps as `safearith eval`. */
+/* An evaluation on the fake backend: three datasets (judged generation, multiple choice, QA by
+ * exact match), the default refusal judge, then the summary; the same steps as `safearith eval`. */
 static sa_status eval_in(const char *dir, int resume, sa_error *err) {
-    sa_eval_dataset_spec spec[2] = {{0}};
-    sa_eval_dataset ds[2] = {{0}};
+    sa_eval_dataset_spec spec[3] = {{0}};
+    sa_eval_dataset ds[3] = {{0}};
     sa_eval_judge judge = {0};
     sa_eval_backend be = {0};
-    const char *specs[2] = {ds_harm, ds_mcq};
+    const char *specs[3] = {ds_harm, ds_mcq, ds_qa};
     sa_status st = SA_OK;
     int n_ds = 0;
-    for (; st == SA_OK && n_ds < 2; n_ds++) {
+    for (; st == SA_OK && n_ds < 3; n_ds++) {
         st = sa_eval_dataset_spec_parse(specs[n_ds], &spec[n_ds], err);
         if (st == SA_OK) st = sa_eval_dataset_load(&spec[n_ds], &ds[n_ds], err);
     }
@@ -186,7 +192,7 @@ static sa_status eval_in(const char *dir, int resume, sa_error *err) {
     if (st == SA_OK) st = sa_eval_rundir_open(dir, settings, info, resume, &rd, err);
     open = st == SA_OK;
     sa_eval_config cfg = {ds,
-                          2,
+                          3,
                           {SA_PROMPT_RAW, NULL, NULL, NULL},
                           {.max_new_tokens = 16, .top_p = 1},
                           &judge,
@@ -202,7 +208,7 @@ static sa_status eval_in(const char *dir, int resume, sa_error *err) {
     cJSON_Delete(info);
     if (be.destroy) be.destroy(be.ud);
     sa_eval_judge_free(&judge);
-    for (int i = 0; i < 2; i++) sa_eval_dataset_free(&ds[i]), sa_eval_dataset_spec_free(&spec[i]);
+    for (int i = 0; i < 3; i++) sa_eval_dataset_free(&ds[i]), sa_eval_dataset_spec_free(&spec[i]);
     return st;
 }
 
@@ -217,9 +223,9 @@ static sa_status run_eval(sa_error *err) {
 static sa_status execute_in(const char *dir, int resume, sa_error *err) {
     sa_eval_opts o;
     sa_eval_opts_init(&o);
-    const char *datasets[2] = {ds_harm, ds_mcq};
+    const char *datasets[3] = {ds_harm, ds_mcq, ds_qa};
     o.backend = SA_EVAL_BACKEND_FAKE;
-    o.datasets = datasets, o.n_datasets = 2;
+    o.datasets = datasets, o.n_datasets = 3;
     o.decoding.max_new_tokens = 16;
     o.out = dir, o.resume = resume, o.version = "test";
     return sa_eval_execute(&o, NULL, err);
@@ -227,6 +233,55 @@ static sa_status execute_in(const char *dir, int resume, sa_error *err) {
 
 static sa_status run_execute(sa_error *err) {
     return execute_in(outp("run"), 0, err);
+}
+
+/* An evaluation through an OpenAI-compatible server: tests/eval/openai_fake.py on loopback,
+ * started once (its answers depend only on the prompt), one request in flight so that the
+ * allocations come in the same order each time. No multiple-choice set: servers give no log
+ * likelihoods. */
+static char server_url[100];
+static pid_t server_pid;
+
+static int server_start(void) {
+    const char *src = getenv("SA_SOURCE_DIR"), *py = getenv("SA_PYTHON");
+    char script[700], portfile[700];
+    snprintf(script, sizeof script, "%s/tests/eval/openai_fake.py", src ? src : "../..");
+    snprintf(portfile, sizeof portfile, "%s/port", root);
+    py = py ? py : "/usr/bin/python3";
+    if ((server_pid = fork()) == 0) {
+        execl(py, py, script, "--portfile", portfile, (char *)NULL);
+        _exit(127);
+    }
+    int port = 0;
+    for (int tries = 0; server_pid > 0 && !port && tries < 200; tries++) {
+        FILE *f = fopen(portfile, "r");
+        if (!f || fscanf(f, "%d", &port) != 1) port = 0, usleep(50000);
+        if (f) fclose(f);
+    }
+    snprintf(server_url, sizeof server_url, "http://127.0.0.1:%d/v1", port);
+    return port ? 0 : -1;
+}
+
+static void server_stop(void) {
+    if (server_pid <= 0) return;
+    kill(server_pid, SIGTERM);
+    waitpid(server_pid, NULL, 0);
+}
+
+static sa_status server_in(const char *dir, int resume, sa_error *err) {
+    sa_eval_opts o;
+    sa_eval_opts_init(&o);
+    const char *datasets[2] = {ds_harm, ds_qa};
+    o.backend = SA_EVAL_BACKEND_SERVER;
+    o.server.url = server_url, o.server.concurrency = 1;
+    o.datasets = datasets, o.n_datasets = 2;
+    o.decoding.max_new_tokens = 16;
+    o.out = dir, o.resume = resume, o.version = "test";
+    return sa_eval_execute(&o, NULL, err);
+}
+
+static sa_status run_server(sa_error *err) {
+    return server_in(outp("run"), 0, err);
 }
 
 /* Re-judging a finished run (a copy of the reference run) with a second, renamed refusal judge. */
@@ -253,17 +308,37 @@ static sa_status run_report(sa_error *err) {
     return st;
 }
 
+/* A whole tune study (HDR on the organisms, two trials over four items of each held-out set):
+ * trials, journal, KL prompts, front, report, and the chosen trial on the test split. */
+static char study_recipe[700];
+
+static sa_status study_in(const char *dir, int resume, sa_error *err) {
+    sa_tune_recipe *r = NULL;
+    sa_status st = sa_tune_recipe_load(study_recipe, &r, err);
+    sa_tune_opts o;
+    sa_tune_opts_init(&o);
+    o.dir = dir, o.resume = resume, o.n_threads = 1;
+    sa_tune_result res;
+    if (!st) st = sa_tune_run(r, &o, &res, err);
+    sa_tune_recipe_free(r);
+    return st;
+}
+
+static sa_status run_study(sa_error *err) {
+    return study_in(outp("study"), 0, err);
+}
+
 /* ---- checks ---- */
 
-/* What a finished evaluation holds: one row per item, each once, and a summary. */
-static int eval_complete(const char *dir) {
+/* What a finished evaluation holds: one row per item (n_rows), each once, and a summary. */
+static int eval_complete(const char *dir, int n_rows) {
     char cmd[900];
     snprintf(cmd, sizeof cmd,
              "cd '%s' && test -s summary.json && test -s summary.md && "
-             "test \"$(wc -l < responses.jsonl)\" = 4 && "
+             "test \"$(wc -l < responses.jsonl)\" = %d && "
              "test \"$(sed -E 's/^\\{\"ds\":([0-9]+),.*,\"i\":([0-9]+),.*/\\1 \\2/' "
-             "responses.jsonl | sort -u | grep -c '^[0-9]* [0-9]*$')\" = 4",
-             dir);
+             "responses.jsonl | sort -u | grep -c '^[0-9]* [0-9]*$')\" = %d",
+             dir, n_rows, n_rows);
     return system(cmd) == 0;
 }
 
@@ -272,6 +347,31 @@ static int same_as_reference(void) {
     char cmd[1600];
     snprintf(cmd, sizeof cmd, "diff -r '%s' '%s/ref' >/dev/null", out, root);
     return system(cmd) == 0;
+}
+
+/* A study that failed part-way may leave its directory: resumed, it must end with the very
+ * trials, front and report of a study without faults. Its evaluation runs may differ in how often
+ * they were resumed, and the report's line on the HDR threshold passes counts those of the last
+ * process (a resumed one computes fewer). */
+static int study_resumes(void) {
+    char *p = outp("study"), cmd[2400];
+    int ok = 1;
+    if (sa_is_dir(p)) {
+        sa_error e2 = {0};
+        ok = study_in(p, 1, &e2) == SA_OK;
+        if (!ok) fprintf(stderr, "resume after the failure: %s\n", e2.msg);
+        snprintf(cmd, sizeof cmd,
+                 "cd '%s' && rc=0 && for f in study.json trials.jsonl kl_prompts.json front.json "
+                 "report.md; do grep -v '^HDR thresholds' \"$f\" > /tmp/sa-alloc-a.$$; "
+                 "grep -v '^HDR thresholds' '%s/ref/study/'\"$f\" > /tmp/sa-alloc-b.$$; "
+                 "diff /tmp/sa-alloc-a.$$ /tmp/sa-alloc-b.$$ >&2 || "
+                 "{ echo \"resumed study: $f differs\" >&2; rc=1; break; }; done; "
+                 "rm -f /tmp/sa-alloc-a.$$ /tmp/sa-alloc-b.$$; exit $rc",
+                 p, root);
+        ok = ok && system(cmd) == 0;
+    }
+    clear_out();
+    return ok;
 }
 
 /* An evaluation that failed part-way may leave its run directory: it must resume to the whole
@@ -284,13 +384,16 @@ static int failed_cleanly(sa_status (*fn)(sa_error *)) {
         clear_out();
         return ok;
     }
-    if (fn != run_eval && fn != run_execute) return test_dir_entries(out) == 0;
+    if (fn == run_study) return study_resumes();
+    if (fn != run_eval && fn != run_execute && fn != run_server) return test_dir_entries(out) == 0;
     char *p = outp("run");
     int ok = 1;
     if (sa_is_dir(p)) {
         sa_error e2 = {0};
-        ok = (fn == run_eval ? eval_in(p, 1, &e2) : execute_in(p, 1, &e2)) == SA_OK &&
-             eval_complete(p);
+        sa_status (*again)(const char *, int, sa_error *) = fn == run_eval      ? eval_in
+                                                            : fn == run_execute ? execute_in
+                                                                                : server_in;
+        ok = again(p, 1, &e2) == SA_OK && eval_complete(p, fn == run_server ? 4 : 6);
         if (!ok) fprintf(stderr, "resume after the failure: %s\n", e2.msg);
     }
     clear_out();
@@ -300,19 +403,31 @@ static int failed_cleanly(sa_status (*fn)(sa_error *)) {
 typedef struct entry {
     const char *name;
     sa_status (*fn)(sa_error *);
+    long stride; /* fail allocations 1, 1 + stride, ...: every one unless a run is long */
 } entry;
 
-static void fault_loop(const entry *e, const char *inputs) {
-    char before[65], after[65], cmd[1600];
-    tree_digest(inputs, before);
+/* The inputs of every entry: the fixtures under in/ and the organisms. */
+static void inputs_digest(char hex[130]) {
+    tree_digest(in, hex);
+    tree_digest(models, hex + 64);
+}
+
+static void fault_loop(const entry *e) {
+    char before[130], after[130], cmd[1600];
+    inputs_digest(before);
     clear_out();
     sa_error e0 = {0};
     CHECK_MSG(e->fn(&e0) == SA_OK, "%s: %s", e->name, e0.msg);
     snprintf(cmd, sizeof cmd, "rm -rf '%s/ref' && mv '%s' '%s/ref' && mkdir '%s'", root, out, root,
              out);
     CHECK(system(cmd) == 0);
-    long n = 1, failed = 0, absorbed = 0;
-    for (;; n++) {
+    const char *all = getenv("SA_ALLOC_EVERY"); /* 1: every allocation of every entry */
+    const char *from = getenv("SA_ALLOC_FROM"); /* start there (while debugging) */
+    long n = from ? atol(from) : 1, failed = 0, absorbed = 0,
+         stride = all && atoi(all) ? 1
+                  : e->stride      ? e->stride
+                                   : 1;
+    for (;; n += stride) {
         sa_error err = {0};
         sa_alloc_fault_at(n);
         sa_status st = e->fn(&err);
@@ -336,14 +451,42 @@ static void fault_loop(const entry *e, const char *inputs) {
         CHECK_MSG(failed_cleanly(e->fn), "%s: allocation %ld left output behind (%s)", e->name, n,
                   err.msg);
     }
-    tree_digest(inputs, after);
-    CHECK_MSG(before[0] && !strcmp(before, after), "%s changed its inputs", e->name);
-    printf("%-16s %5ld allocations, %5ld failed cleanly, %ld absorbed\n", e->name, n - 1, failed,
+    inputs_digest(after);
+    CHECK_MSG(before[0] && before[64] && !strcmp(before, after), "%s changed its inputs", e->name);
+    printf("%-16s %5ld allocations, %5ld failed cleanly, %ld absorbed", e->name, n - 1, failed,
            absorbed);
+    printf(stride > 1 ? " (one in %ld)\n" : "\n", stride);
     clear_out();
 }
 
 /* ---- fixtures ---- */
+
+/* in/study.yml and the first four items of four of the organisms' held-out sets. */
+static int study_fixture(void) {
+    static const char *const sets[] = {"advbench", "xstest_safe", "benign", "addition"};
+    char path[900], line[4096], text[8192];
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/eval/%s.jsonl", models, sets[i]);
+        FILE *f = fopen(path, "r");
+        text[0] = 0;
+        for (int k = 0; f && k < 4 && fgets(line, sizeof line, f); k++)
+            strncat(text, line, sizeof text - strlen(text) - 1);
+        if (f) fclose(f);
+        snprintf(path, sizeof path, "%s/%s.jsonl", in, sets[i]);
+        if (!text[0] || write_text(path, text)) return -1;
+    }
+    snprintf(text, sizeof text,
+             "method: hdr\ninputs: {target: %s/sft, base: %s/base, harmful: %s/harmful}\n"
+             "space: {top_k: {range: [2, 40], log: true}, lambda: {range: [0.25, 3]}}\n"
+             "datasets:\n  files: [advbench.jsonl, xstest_safe.jsonl, benign.jsonl, "
+             "addition.jsonl]\n  tune_fraction: 0.5\n  seed: 3\n"
+             "eval:\n  prompt_template: %s/eval/chat_prompt.txt\n"
+             "  judge: refusal:%s/eval/judge_keywords.txt:name=keywords\n"
+             "  max_new_tokens: 2\n  batch: 4\nkl: {prompts: 1, answer_tokens: 1}\n"
+             "search: {trials: 2, initial: 2, seed: 5, early_stop: 0}\n",
+             models, models, models, models, models);
+    return write_text(in_path(study_recipe, "study.yml"), text);
+}
 
 static int fixtures(void) {
     sa_error err;
@@ -355,9 +498,10 @@ static int fixtures(void) {
              "datasets: {tune: [%s], test: [%s]}\n"
              "eval: {judge: refusal, max_new_tokens: 4}\nsearch: {trials: 3}\n",
              ds_harm, ds_mcq);
-    if (write_text(in_path(tune_recipe, "tune.yml"), text)) return -1;
+    if (write_text(in_path(tune_recipe, "tune.yml"), text) || study_fixture()) return -1;
     snprintf(ref_run, sizeof ref_run, "%s/ref-run", in);
-    return eval_in(ref_run, 0, &err) == SA_OK && eval_complete(ref_run) ? 0 : -1;
+    return eval_in(ref_run, 0, &err) == SA_OK && eval_complete(ref_run, 6) && !server_start() ? 0
+                                                                                              : -1;
 }
 
 int main(void) {
@@ -367,29 +511,33 @@ int main(void) {
     cJSON_Hooks hooks = {sa_malloc, sa_free};
     cJSON_InitHooks(&hooks);
     if (fixtures()) {
-        fprintf(stderr, "cannot write the fixtures under %s\n", root);
+        server_stop();
+        fprintf(stderr, "cannot write the fixtures (or start the server) under %s\n", root);
         return 1;
     }
     static const entry entries[] = {
-        {"safetensors read", ckpt_read},
-        {"safetensors write", ckpt_write},
-        {"hdr", run_hdr},
-        {"resta", run_resta},
-        {"merge", run_merge},
-        {"model load", model_load},
-        {"tokenizer load", tokenizer_load},
-        {"icv", run_icv},
-        {"eval", run_eval},
-        {"eval execute", run_execute},
-        {"rejudge", run_rejudge},
-        {"report", run_report},
-        {"tune recipe", tune_recipe_load},
+        {"safetensors read", ckpt_read, 1},
+        {"safetensors write", ckpt_write, 1},
+        {"hdr", run_hdr, 1},
+        {"resta", run_resta, 1},
+        {"merge", run_merge, 1},
+        {"model load", model_load, 1},
+        {"tokenizer load", tokenizer_load, 1},
+        {"icv", run_icv, 1},
+        {"eval", run_eval, 1},
+        {"eval execute", run_execute, 1},
+        {"eval server", run_server, 1},
+        {"rejudge", run_rejudge, 1},
+        {"report", run_report, 1},
+        {"tune recipe", tune_recipe_load, 1},
+        /* a study makes ~58,000 allocations and takes 0.5 s (sanitizer build): a sample of
+         * them here, every one with SA_ALLOC_EVERY=1 (hours) */
+        {"tune study", run_study, 601},
     };
-    for (size_t i = 0; i < sizeof entries / sizeof *entries; i++) {
-        int organism_input = entries[i].fn == model_load || entries[i].fn == tokenizer_load ||
-                             entries[i].fn == run_icv || entries[i].fn == ckpt_read;
-        fault_loop(&entries[i], organism_input ? organism : in);
-    }
+    const char *only = getenv("SA_ALLOC_ONLY"); /* one entry, by name (while debugging) */
+    for (size_t i = 0; i < sizeof entries / sizeof *entries; i++)
+        if (!only || !strcmp(only, entries[i].name)) fault_loop(&entries[i]);
+    server_stop();
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd)) fprintf(stderr, "could not remove %s\n", root);

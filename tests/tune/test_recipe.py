@@ -56,6 +56,20 @@ refused("bad-trials", good.replace("trials: 6", "trials: 0"), ["search.trials"])
 # sanitizer build's binary stops)
 refused("huge-trials", good.replace("trials: 6", "trials: 1e300"), ["search.trials", "expected an integer"])
 
+# inputs found wrong only when the study starts (a set with no item in the tuning split, a model
+# that is not one) left study.json and trials.jsonl behind, and the fixed recipe was then refused
+# ("already holds a study"); a directory given empty stays empty
+one = os.path.join(tmp, "one.jsonl")
+with open(sets[1]) as f, open(one, "w") as g:
+    g.write(f.readline())
+refused("empty-tune-split", good.replace(sets[1], one), ["no item falls into the tune split"])
+refused("bad-model", good.replace(f"{tunetest.MODELS}/base\n", f"{tmp}\n"), [tmp])
+given = os.path.join(tmp, "given-empty")
+os.mkdir(given)
+p = tunetest.run(["tune", tunetest.write(os.path.join(tmp, "one.yml"), good.replace(sets[1], one)),
+                  "-o", given], check=False)
+c.check(p.returncode != 0 and os.listdir(given) == [], f"empty -o dir kept empty: {os.listdir(given)}")
+
 # where a study may go: not inside an input, not into a non-empty directory without a study
 a = tunetest.write(os.path.join(tmp, "ok.yml"), good)
 inside = os.path.join(tunetest.MODELS, "sft", "study")
