@@ -189,7 +189,10 @@ sa_status sa_card_write(const char *dir, const sa_card_info *c, sa_error *err) {
     sa_status st = keep_old_card(dir, kept, err);
     char *path = st ? NULL : sa_path_join(dir, "README.md");
     FILE *f = path ? sa_io_fopen_write(path) : NULL;
-    if (!st && !f) st = sa_error_set(err, SA_EIO, "%s: cannot create the model card", dir);
+    if (!st && !path) st = sa_error_set(err, SA_ENOMEM, "%s: out of memory", dir);
+    if (!st && !f)
+        st = sa_error_set(err, errno == ENOMEM ? SA_ENOMEM : SA_EIO,
+                          "%s: cannot create the model card: %s", dir, strerror(errno));
     if (!st) {
         front_matter(f, c);
         const char *name = strrchr(c->output, '/');

@@ -34,7 +34,9 @@ static sa_status list_files(const char *dir, sa_input_files *out, uint64_t *tota
         if (!wanted_file(e->d_name)) continue;
         char *p = sa_path_join(dir, e->d_name);
         struct stat sb;
-        if (p && stat(p, &sb) == 0 && S_ISREG(sb.st_mode)) {
+        if (!p) /* not a file to leave out of the record */
+            st = sa_error_set(err, SA_ENOMEM, "%s: out of memory", dir);
+        else if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode)) {
             sa_input_file *f = &out->f[out->n];
             if (!(f->name = strdup(e->d_name))) st = sa_error_set(err, SA_ENOMEM, "out of memory");
             f->size = (uint64_t)sb.st_size, f->mtime = (int64_t)sb.st_mtime;

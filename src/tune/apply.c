@@ -19,13 +19,16 @@ static sa_status find_trial(const char *dir, long trial, cJSON **params, sa_erro
                         : sa_error_set(err, SA_ENOMEM, "out of memory");
     const cJSON *t, *all = st ? NULL : rows;
     *params = NULL;
+    const cJSON *found = NULL;
     cJSON_ArrayForEach(t, all) {
         const cJSON *n = cJSON_GetObjectItemCaseSensitive(t, "trial");
         if (cJSON_IsNumber(n) && n->valuedouble == (double)trial)
-            *params = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(t, "params"), 1);
+            found = cJSON_GetObjectItemCaseSensitive(t, "params");
     }
-    if (!st && !cJSON_IsObject(*params))
+    if (!st && !cJSON_IsObject(found))
         st = sa_error_set(err, SA_EINVAL, "%s: no trial %ld", path, trial);
+    if (!st && !(*params = cJSON_Duplicate(found, 1)))
+        st = sa_error_set(err, SA_ENOMEM, "out of memory");
     cJSON_Delete(rows), free(path);
     return st;
 }
@@ -90,9 +93,10 @@ sa_status sa_tune_apply(const char *tune_dir, long trial, const char *out_model,
     sa_status st = sa_tune_study_read(tune_dir, &study, err);
     if (!st) {
         const cJSON *rp = cJSON_GetObjectItemCaseSensitive(study, "recipe_path");
-        st = sa_tune_recipe_from_json(
-            cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(study, "recipe"), 1),
-            cJSON_IsString(rp) ? rp->valuestring : "study.json", &r, err);
+        cJSON *recipe = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(study, "recipe"), 1);
+        st = recipe ? sa_tune_recipe_from_json(
+                          recipe, cJSON_IsString(rp) ? rp->valuestring : "study.json", &r, err)
+                    : sa_error_set(err, SA_ENOMEM, "out of memory");
     }
     if (!st) st = find_trial(tune_dir, trial, &params, err);
     sa_tune_ctx c = {0};

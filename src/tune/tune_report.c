@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/json_build.h"
 #include "core/fsutil.h"
 #include "safearith/paired.h"
 #include "tune/tune_report.h"
@@ -260,11 +261,12 @@ sa_status sa_tune_write_outputs(const sa_tune_report_in *in, sa_tune_result *res
     long nf = 0;
     long *idx = front_order(in->trials, &nf);
     if (!idx) return sa_error_set(err, SA_ENOMEM, "out of memory");
+    sa_jb b = {0}; /* front.json never short of a trial */
     cJSON *front = cJSON_CreateArray();
+    b.oom = !front;
     for (long f = 0; f < nf; f++)
-        cJSON_AddItemToArray(front,
-                             cJSON_Duplicate(cJSON_GetArrayItem(in->trials, (int)idx[f]), 1));
-    char *ftext = cJSON_Print(front);
+        sa_jb_add(&b, front, NULL, cJSON_Duplicate(cJSON_GetArrayItem(in->trials, (int)idx[f]), 1));
+    char *ftext = b.oom ? NULL : cJSON_Print(front);
     cJSON_Delete(front);
     sa_sbuf md = {0};
     sa_status st = ftext ? write_text(in->dir, "front.json", ftext, err)

@@ -1,16 +1,12 @@
 /* test_alloc_faults.c: every main entry point of the library, with each of its allocations failing
- * in turn (SQLite's out-of-memory test): allocation N = 1, 2, ... fails, until a run completes
- * without reaching N. Each failing run must end with a status and a one-line message, leave no
- * output (not even a temporary), leave its inputs as they were and leak nothing (LeakSanitizer,
- * in the sanitizer build of scripts/test.sh); a run that absorbed the failure must have produced
- * the same output as a run without faults. cJSON allocates through the library's allocator here
- * (cJSON_InitHooks); libyaml, PCRE2 and utf8proc allocate on their own and are not covered.
- * Every failure must be reported as SA_ENOMEM: not, as it once was, a good tokenizer.json called
- * "not valid JSON" because cJSON could not allocate (formats/json_syntax.c tells them apart).
- * A tune study makes too many allocations for that (~58,000 of 0.5 s runs): one in 601 fails,
- * and a study left behind must resume to the trials, front and report of one without faults.
- * While debugging: SA_ALLOC_ONLY=NAME runs one entry, SA_ALLOC_FROM=N starts at allocation N,
- * SA_ALLOC_EVERY=1 fails every allocation of every entry.
+ * in turn (the loop and its checks: tests/common/alloc_loop.h): safetensors read and write, hdr,
+ * resta, merge, model and tokenizer load, icv, an evaluation on the fake backend (its steps and
+ * the whole of sa_eval_execute) and through an OpenAI-compatible server (openai_fake.py on
+ * loopback), re-judging, report and loading a tune recipe (whole studies:
+ * tests/tune/test_alloc_faults_tune.c). An evaluation that failed part-way may leave its run
+ * directory, which must resume to the whole run. Every failure must be reported as SA_ENOMEM:
+ * not, as it once was, a good tokenizer.json called "not valid JSON" because cJSON could not
+ * allocate (formats/json_syntax.c tells them apart).
  * Needs -DSA_ALLOC_FAULTS=ON (exit status 77, skipped, otherwise). */
 #include <cjson/cJSON.h>
 #include <signal.h>
@@ -41,16 +37,9 @@ int main(void) {
 }
 #else
 
-#include "common/fault_fixture.h"
+#include "common/alloc_loop.h"
 
-static char root[] = "/tmp/sa-alloc-faults-XXXXXX";
 static char ref_run[700];
-
-static void clear_out(void) {
-    char cmd[1400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir '%s'", out, out);
-    if (system(cmd)) fprintf(stderr, "cannot clear %s\n", out);
-}
 
 /* ---- the entry points: each cleans up after itself and returns its status ---- */
 
@@ -218,27 +207,31 @@ static sa_status run_eval(sa_error *err) {
     return st;
 }
 
-/* All of `safearith eval` in one call (sa_eval_execute) on the fake backend: the settings it
- * fingerprints (datasets with checksums, judges, prompting, decoding), the rows, the summary. */
-static sa_status execute_in(const char *dir, int resume, sa_error *err) {
+/* All of `safearith eval` in one call (sa_eval_execute): the settings it fingerprints (datasets
+ * with checksums, judges, prompting, decoding), the rows, the summary. On the fake backend (url
+ * NULL), or through the server at url (without the MCQ set: servers give no log likelihoods). */
+static sa_status execute_on(const char *url, const char *dir, int resume, sa_error *err) {
     sa_eval_opts o;
     sa_eval_opts_init(&o);
-    const char *datasets[3] = {ds_harm, ds_mcq, ds_qa};
-    o.backend = SA_EVAL_BACKEND_FAKE;
-    o.datasets = datasets, o.n_datasets = 3;
+    const char *all[3] = {ds_harm, ds_mcq, ds_qa}, *served[2] = {ds_harm, ds_qa};
+    o.backend = url ? SA_EVAL_BACKEND_SERVER : SA_EVAL_BACKEND_FAKE;
+    o.server.url = url, o.server.concurrency = 1;
+    o.datasets = url ? served : all, o.n_datasets = url ? 2 : 3;
     o.decoding.max_new_tokens = 16;
     o.out = dir, o.resume = resume, o.version = "test";
     return sa_eval_execute(&o, NULL, err);
+}
+
+static sa_status execute_in(const char *dir, int resume, sa_error *err) {
+    return execute_on(NULL, dir, resume, err);
 }
 
 static sa_status run_execute(sa_error *err) {
     return execute_in(outp("run"), 0, err);
 }
 
-/* An evaluation through an OpenAI-compatible server: tests/eval/openai_fake.py on loopback,
- * started once (its answers depend only on the prompt), one request in flight so that the
- * allocations come in the same order each time. No multiple-choice set: servers give no log
- * likelihoods. */
+/* The server: tests/eval/openai_fake.py on loopback, started once (its answers depend only on
+ * the prompt); one request in flight, so that the allocations come in the same order each time. */
 static char server_url[100];
 static pid_t server_pid;
 
@@ -269,15 +262,7 @@ static void server_stop(void) {
 }
 
 static sa_status server_in(const char *dir, int resume, sa_error *err) {
-    sa_eval_opts o;
-    sa_eval_opts_init(&o);
-    const char *datasets[2] = {ds_harm, ds_qa};
-    o.backend = SA_EVAL_BACKEND_SERVER;
-    o.server.url = server_url, o.server.concurrency = 1;
-    o.datasets = datasets, o.n_datasets = 2;
-    o.decoding.max_new_tokens = 16;
-    o.out = dir, o.resume = resume, o.version = "test";
-    return sa_eval_execute(&o, NULL, err);
+    return execute_on(server_url, dir, resume, err);
 }
 
 static sa_status run_server(sa_error *err) {
@@ -308,26 +293,6 @@ static sa_status run_report(sa_error *err) {
     return st;
 }
 
-/* A whole tune study (HDR on the organisms, two trials over four items of each held-out set):
- * trials, journal, KL prompts, front, report, and the chosen trial on the test split. */
-static char study_recipe[700];
-
-static sa_status study_in(const char *dir, int resume, sa_error *err) {
-    sa_tune_recipe *r = NULL;
-    sa_status st = sa_tune_recipe_load(study_recipe, &r, err);
-    sa_tune_opts o;
-    sa_tune_opts_init(&o);
-    o.dir = dir, o.resume = resume, o.n_threads = 1;
-    sa_tune_result res;
-    if (!st) st = sa_tune_run(r, &o, &res, err);
-    sa_tune_recipe_free(r);
-    return st;
-}
-
-static sa_status run_study(sa_error *err) {
-    return study_in(outp("study"), 0, err);
-}
-
 /* ---- checks ---- */
 
 /* What a finished evaluation holds: one row per item (n_rows), each once, and a summary. */
@@ -342,151 +307,40 @@ static int eval_complete(const char *dir, int n_rows) {
     return system(cmd) == 0;
 }
 
-/* 1 if the output directory holds exactly what a run without faults wrote (kept in root/ref). */
-static int same_as_reference(void) {
-    char cmd[1600];
-    snprintf(cmd, sizeof cmd, "diff -r '%s' '%s/ref' >/dev/null", out, root);
-    return system(cmd) == 0;
-}
-
-/* A study that failed part-way may leave its directory: resumed, it must end with the very
- * trials, front and report of a study without faults. Its evaluation runs may differ in how often
- * they were resumed, and the report's line on the HDR threshold passes counts those of the last
- * process (a resumed one computes fewer). */
-static int study_resumes(void) {
-    char *p = outp("study"), cmd[2400];
-    int ok = 1;
-    if (sa_is_dir(p)) {
-        sa_error e2 = {0};
-        ok = study_in(p, 1, &e2) == SA_OK;
-        if (!ok) fprintf(stderr, "resume after the failure: %s\n", e2.msg);
-        snprintf(cmd, sizeof cmd,
-                 "cd '%s' && rc=0 && for f in study.json trials.jsonl kl_prompts.json front.json "
-                 "report.md; do grep -v '^HDR thresholds' \"$f\" > /tmp/sa-alloc-a.$$; "
-                 "grep -v '^HDR thresholds' '%s/ref/study/'\"$f\" > /tmp/sa-alloc-b.$$; "
-                 "diff /tmp/sa-alloc-a.$$ /tmp/sa-alloc-b.$$ >&2 || "
-                 "{ echo \"resumed study: $f differs\" >&2; rc=1; break; }; done; "
-                 "rm -f /tmp/sa-alloc-a.$$ /tmp/sa-alloc-b.$$; exit $rc",
-                 p, root);
-        ok = ok && system(cmd) == 0;
-    }
-    clear_out();
-    return ok;
-}
-
-/* An evaluation that failed part-way may leave its run directory: it must resume to the whole
- * run (no lost or doubled row). Other outputs must not exist at all. */
-static int failed_cleanly(sa_status (*fn)(sa_error *)) {
-    if (fn == run_rejudge) { /* the run re-judged in place: a second try finishes it exactly */
-        sa_error e2 = {0};
-        int ok = rejudge_in(outp("run"), &e2) == SA_OK && same_as_reference();
-        if (!ok) fprintf(stderr, "re-judging again after the failure: %s\n", e2.msg);
-        clear_out();
-        return ok;
-    }
-    if (fn == run_study) return study_resumes();
-    if (fn != run_eval && fn != run_execute && fn != run_server) return test_dir_entries(out) == 0;
+/* An evaluation that failed part-way may leave its run directory: it must resume (again: with
+ * the same entry point) to the whole run, no lost or doubled row. */
+static int resumes(sa_status (*again)(const char *, int, sa_error *), int n_rows) {
     char *p = outp("run");
     int ok = 1;
     if (sa_is_dir(p)) {
         sa_error e2 = {0};
-        sa_status (*again)(const char *, int, sa_error *) = fn == run_eval      ? eval_in
-                                                            : fn == run_execute ? execute_in
-                                                                                : server_in;
-        ok = again(p, 1, &e2) == SA_OK && eval_complete(p, fn == run_server ? 4 : 6);
+        ok = again(p, 1, &e2) == SA_OK && eval_complete(p, n_rows);
         if (!ok) fprintf(stderr, "resume after the failure: %s\n", e2.msg);
     }
     clear_out();
     return ok;
 }
 
-typedef struct entry {
-    const char *name;
-    sa_status (*fn)(sa_error *);
-    long stride; /* fail allocations 1, 1 + stride, ...: every one unless a run is long */
-} entry;
-
-/* The inputs of every entry: the fixtures under in/ and the organisms. */
-static void inputs_digest(char hex[130]) {
-    tree_digest(in, hex);
-    tree_digest(models, hex + 64);
+static int eval_resumes(void) {
+    return resumes(eval_in, 6);
+}
+static int execute_resumes(void) {
+    return resumes(execute_in, 6);
+}
+static int server_resumes(void) {
+    return resumes(server_in, 4);
 }
 
-static void fault_loop(const entry *e) {
-    char before[130], after[130], cmd[1600];
-    inputs_digest(before);
+/* The run re-judged in place: a second try finishes it exactly. */
+static int rejudge_finishes(void) {
+    sa_error e2 = {0};
+    int ok = rejudge_in(outp("run"), &e2) == SA_OK && same_as_reference();
+    if (!ok) fprintf(stderr, "re-judging again after the failure: %s\n", e2.msg);
     clear_out();
-    sa_error e0 = {0};
-    CHECK_MSG(e->fn(&e0) == SA_OK, "%s: %s", e->name, e0.msg);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s/ref' && mv '%s' '%s/ref' && mkdir '%s'", root, out, root,
-             out);
-    CHECK(system(cmd) == 0);
-    const char *all = getenv("SA_ALLOC_EVERY"); /* 1: every allocation of every entry */
-    const char *from = getenv("SA_ALLOC_FROM"); /* start there (while debugging) */
-    long n = from ? atol(from) : 1, failed = 0, absorbed = 0,
-         stride = all && atoi(all) ? 1
-                  : e->stride      ? e->stride
-                                   : 1;
-    for (;; n += stride) {
-        sa_error err = {0};
-        sa_alloc_fault_at(n);
-        sa_status st = e->fn(&err);
-        int hit = sa_alloc_fault_hit();
-        sa_alloc_fault_at(0);
-        if (!hit) {
-            CHECK_MSG(st == SA_OK, "%s without a fault: %s", e->name, err.msg);
-            break;
-        }
-        if (st == SA_OK) { /* the failure was absorbed: the result must be whole */
-            absorbed++;
-            CHECK_MSG(same_as_reference(),
-                      "%s: allocation %ld failed, and the call succeeded with another result",
-                      e->name, n);
-            clear_out();
-            continue;
-        }
-        failed++;
-        CHECK_MSG(st == SA_ENOMEM && err.code == st && err.msg[0] && !strchr(err.msg, '\n'),
-                  "%s: allocation %ld: status %d, message '%s'", e->name, n, st, err.msg);
-        CHECK_MSG(failed_cleanly(e->fn), "%s: allocation %ld left output behind (%s)", e->name, n,
-                  err.msg);
-    }
-    inputs_digest(after);
-    CHECK_MSG(before[0] && before[64] && !strcmp(before, after), "%s changed its inputs", e->name);
-    printf("%-16s %5ld allocations, %5ld failed cleanly, %ld absorbed", e->name, n - 1, failed,
-           absorbed);
-    printf(stride > 1 ? " (one in %ld)\n" : "\n", stride);
-    clear_out();
+    return ok;
 }
 
 /* ---- fixtures ---- */
-
-/* in/study.yml and the first four items of four of the organisms' held-out sets. */
-static int study_fixture(void) {
-    static const char *const sets[] = {"advbench", "xstest_safe", "benign", "addition"};
-    char path[900], line[4096], text[8192];
-    for (int i = 0; i < 4; i++) {
-        snprintf(path, sizeof path, "%s/eval/%s.jsonl", models, sets[i]);
-        FILE *f = fopen(path, "r");
-        text[0] = 0;
-        for (int k = 0; f && k < 4 && fgets(line, sizeof line, f); k++)
-            strncat(text, line, sizeof text - strlen(text) - 1);
-        if (f) fclose(f);
-        snprintf(path, sizeof path, "%s/%s.jsonl", in, sets[i]);
-        if (!text[0] || write_text(path, text)) return -1;
-    }
-    snprintf(text, sizeof text,
-             "method: hdr\ninputs: {target: %s/sft, base: %s/base, harmful: %s/harmful}\n"
-             "space: {top_k: {range: [2, 40], log: true}, lambda: {range: [0.25, 3]}}\n"
-             "datasets:\n  files: [advbench.jsonl, xstest_safe.jsonl, benign.jsonl, "
-             "addition.jsonl]\n  tune_fraction: 0.5\n  seed: 3\n"
-             "eval:\n  prompt_template: %s/eval/chat_prompt.txt\n"
-             "  judge: refusal:%s/eval/judge_keywords.txt:name=keywords\n"
-             "  max_new_tokens: 2\n  batch: 4\nkl: {prompts: 1, answer_tokens: 1}\n"
-             "search: {trials: 2, initial: 2, seed: 5, early_stop: 0}\n",
-             models, models, models, models, models);
-    return write_text(in_path(study_recipe, "study.yml"), text);
-}
 
 static int fixtures(void) {
     sa_error err;
@@ -498,49 +352,29 @@ static int fixtures(void) {
              "datasets: {tune: [%s], test: [%s]}\n"
              "eval: {judge: refusal, max_new_tokens: 4}\nsearch: {trials: 3}\n",
              ds_harm, ds_mcq);
-    if (write_text(in_path(tune_recipe, "tune.yml"), text) || study_fixture()) return -1;
+    if (write_text(in_path(tune_recipe, "tune.yml"), text)) return -1;
     snprintf(ref_run, sizeof ref_run, "%s/ref-run", in);
     return eval_in(ref_run, 0, &err) == SA_OK && eval_complete(ref_run, 6) && !server_start() ? 0
                                                                                               : -1;
 }
 
 int main(void) {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    if (!mkdtemp(root)) return 1;
-    /* cJSON's own allocations go through the library's allocator, so they fail in turn too */
-    cJSON_Hooks hooks = {sa_malloc, sa_free};
-    cJSON_InitHooks(&hooks);
-    if (fixtures()) {
-        server_stop();
-        fprintf(stderr, "cannot write the fixtures (or start the server) under %s\n", root);
-        return 1;
-    }
-    static const entry entries[] = {
-        {"safetensors read", ckpt_read, 1},
-        {"safetensors write", ckpt_write, 1},
-        {"hdr", run_hdr, 1},
-        {"resta", run_resta, 1},
-        {"merge", run_merge, 1},
-        {"model load", model_load, 1},
-        {"tokenizer load", tokenizer_load, 1},
-        {"icv", run_icv, 1},
-        {"eval", run_eval, 1},
-        {"eval execute", run_execute, 1},
-        {"eval server", run_server, 1},
-        {"rejudge", run_rejudge, 1},
-        {"report", run_report, 1},
-        {"tune recipe", tune_recipe_load, 1},
-        /* a study makes ~58,000 allocations and takes 0.5 s (sanitizer build): a sample of
-         * them here, every one with SA_ALLOC_EVERY=1 (hours) */
-        {"tune study", run_study, 601},
+    static const alloc_entry entries[] = {
+        {"safetensors read", ckpt_read, 1, NULL},
+        {"safetensors write", ckpt_write, 1, NULL},
+        {"hdr", run_hdr, 1, NULL},
+        {"resta", run_resta, 1, NULL},
+        {"merge", run_merge, 1, NULL},
+        {"model load", model_load, 1, NULL},
+        {"tokenizer load", tokenizer_load, 1, NULL},
+        {"icv", run_icv, 1, NULL},
+        {"eval", run_eval, 1, eval_resumes},
+        {"eval execute", run_execute, 1, execute_resumes},
+        {"eval server", run_server, 1, server_resumes},
+        {"rejudge", run_rejudge, 1, rejudge_finishes},
+        {"report", run_report, 1, NULL},
+        {"tune recipe", tune_recipe_load, 1, NULL},
     };
-    const char *only = getenv("SA_ALLOC_ONLY"); /* one entry, by name (while debugging) */
-    for (size_t i = 0; i < sizeof entries / sizeof *entries; i++)
-        if (!only || !strcmp(only, entries[i].name)) fault_loop(&entries[i]);
-    server_stop();
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    if (system(cmd)) fprintf(stderr, "could not remove %s\n", root);
-    return CHECK_DONE();
+    return alloc_loop_main(entries, sizeof entries / sizeof *entries, fixtures, server_stop);
 }
 #endif
