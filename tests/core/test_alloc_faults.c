@@ -1,8 +1,8 @@
 /* test_alloc_faults.c: every main entry point of the library, with each of its allocations failing
  * in turn (the loop and its checks: tests/common/alloc_loop.h): safetensors read and write, hdr,
- * resta, merge, model and tokenizer load, icv, an evaluation on the fake backend (its steps and
- * the whole of sa_eval_execute) and through an OpenAI-compatible server (openai_fake.py on
- * loopback), re-judging, report and loading a tune recipe (whole studies:
+ * resta, merge, GGUF export, model and tokenizer load, icv, an evaluation on the fake backend (its
+ * steps and the whole of sa_eval_execute), on our engine and through an OpenAI-compatible server
+ * (openai_fake.py on loopback), re-judging, report and loading a tune recipe (whole studies:
  * tests/tune/test_alloc_faults_tune.c). An evaluation that failed part-way may leave its run
  * directory, which must resume to the whole run. Every failure must be reported as SA_ENOMEM:
  * not, as it once was, a good tokenizer.json called "not valid JSON" because cJSON could not
@@ -24,6 +24,7 @@
 #include "safearith/arith.h"
 #include "safearith/eval.h"
 #include "safearith/gguf.h"
+#include "safearith/gguf_export.h"
 #include "safearith/model.h"
 #include "safearith/steer.h"
 #include "safearith/tokenizer.h"
@@ -102,6 +103,15 @@ static sa_status run_merge(sa_error *err) {
     st = sa_merge(r, &o, err);
     sa_merge_recipe_free(r);
     return st;
+}
+
+/* The organisms' base model as a Q8_0 GGUF file (tensors, tokenizer, chat template). */
+static sa_status run_export(sa_error *err) {
+    sa_gguf_export_opts o;
+    sa_gguf_export_opts_init(&o);
+    o.type = SA_GGUF_FT_Q8_0;
+    sa_gguf_export_result res;
+    return sa_gguf_export(organism, outp("m.gguf"), &o, &res, err);
 }
 
 static sa_status model_load(sa_error *err) {
@@ -226,6 +236,23 @@ static sa_status execute_in(const char *dir, int resume, sa_error *err) {
     return execute_on(NULL, dir, resume, err);
 }
 
+/* The same on our engine with the organisms' base model: tokenizer, chat template, batched
+ * generation and log likelihoods. */
+static sa_status engine_in(const char *dir, int resume, sa_error *err) {
+    sa_eval_opts o;
+    sa_eval_opts_init(&o);
+    const char *datasets[3] = {ds_harm, ds_mcq, ds_qa};
+    o.backend = SA_EVAL_BACKEND_ENGINE, o.model = organism, o.threads = 1;
+    o.datasets = datasets, o.n_datasets = 3;
+    o.decoding.max_new_tokens = 4;
+    o.out = dir, o.resume = resume, o.version = "test";
+    return sa_eval_execute(&o, NULL, err);
+}
+
+static sa_status run_engine(sa_error *err) {
+    return engine_in(outp("run"), 0, err);
+}
+
 static sa_status run_execute(sa_error *err) {
     return execute_in(outp("run"), 0, err);
 }
@@ -327,6 +354,9 @@ static int eval_resumes(void) {
 static int execute_resumes(void) {
     return resumes(execute_in, 6);
 }
+static int engine_resumes(void) {
+    return resumes(engine_in, 6);
+}
 static int server_resumes(void) {
     return resumes(server_in, 4);
 }
@@ -365,12 +395,14 @@ int main(void) {
         {"hdr", run_hdr, 1, NULL},
         {"resta", run_resta, 1, NULL},
         {"merge", run_merge, 1, NULL},
+        {"export gguf", run_export, 1, NULL},
         {"model load", model_load, 1, NULL},
         {"tokenizer load", tokenizer_load, 1, NULL},
         {"icv", run_icv, 1, NULL},
         {"eval", run_eval, 1, eval_resumes},
         {"eval execute", run_execute, 1, execute_resumes},
         {"eval server", run_server, 1, server_resumes},
+        {"eval engine", run_engine, 1, engine_resumes},
         {"rejudge", run_rejudge, 1, rejudge_finishes},
         {"report", run_report, 1, NULL},
         {"tune recipe", tune_recipe_load, 1, NULL},
