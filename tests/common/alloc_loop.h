@@ -1,6 +1,7 @@
 /* alloc_loop.h: the allocation-failure loop of the test_alloc_faults*.c programs (SQLite's
  * out-of-memory test): for each entry point, allocation N = 1, 2, ... fails (or one in `stride`
- * where a run makes too many), until a run completes without reaching N. Each failing run must
+ * where a run makes too many for CI, starting at an offset that moves daily), until a run
+ * completes without reaching N. Each failing run must
  * end with SA_ENOMEM and a one-line message, leave no output (or what the entry's own check
  * accepts: a run directory that resumes to the whole run), leave the inputs (the fixtures under
  * in/ and the organisms) as they were and leak nothing (LeakSanitizer, in the sanitizer build of
@@ -16,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/check.h"
 #include "common/fault_fixture.h"
@@ -62,10 +64,11 @@ static void fault_loop(const alloc_entry *e) {
     CHECK(system(cmd) == 0);
     const char *all = getenv("SA_ALLOC_EVERY"); /* 1: every allocation of every entry */
     const char *from = getenv("SA_ALLOC_FROM"); /* start there (while debugging) */
-    long n = from ? atol(from) : 1, failed = 0, absorbed = 0,
-         stride = all && atoi(all) ? 1
-                  : e->stride      ? e->stride
-                                   : 1;
+    long stride = all && atoi(all) ? 1 : e->stride > 1 ? e->stride : 1;
+    /* a sampled entry starts at 1 + (days since 1970 mod stride), so that successive days fail
+     * the other allocations; the line printed names the start (SA_ALLOC_FROM repeats it) */
+    long first = from ? atol(from) : 1 + (long)(time(NULL) / 86400) % stride;
+    long n = first, failed = 0, absorbed = 0;
     for (;; n += stride) {
         sa_error err = {0};
         sa_alloc_fault_at(n);
@@ -94,7 +97,10 @@ static void fault_loop(const alloc_entry *e) {
     CHECK_MSG(before[0] && before[64] && !strcmp(before, after), "%s changed its inputs", e->name);
     printf("%-16s %5ld allocations, %5ld failed cleanly, %ld absorbed", e->name, n - 1, failed,
            absorbed);
-    printf(stride > 1 ? " (one in %ld)\n" : "\n", stride);
+    if (stride > 1)
+        printf(" (one in %ld from %ld)\n", stride, first);
+    else
+        printf("\n");
     clear_out();
 }
 
