@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "common/tiny_llama.h"
+#include "safearith/gguf_export.h"
 
 static char in[600], out[600], models[600], organism[600], m_a[700], m_b[700], m_c[700],
     recipe[700], pairs_path[700], ds_harm[700], ds_mcq[700], ds_qa[700];
@@ -44,6 +45,16 @@ static inline void tree_digest(const char *dir, char hex[65]) {
         if (fscanf(f, "%64s", hex) != 1) hex[0] = 0;
         pclose(f);
     }
+}
+
+/* The organisms' base model exported as a Q8_0 GGUF file to out/m.gguf (tensors, tokenizer,
+ * chat template): the export entry of both fault tests. */
+static inline sa_status run_export(sa_error *err) {
+    sa_gguf_export_opts o;
+    sa_gguf_export_opts_init(&o);
+    o.type = SA_GGUF_FT_Q8_0;
+    sa_gguf_export_result res;
+    return sa_gguf_export(organism, outp("m.gguf"), &o, &res, err);
 }
 
 static inline int write_text(const char *path, const char *text) {

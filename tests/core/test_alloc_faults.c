@@ -24,7 +24,6 @@
 #include "safearith/arith.h"
 #include "safearith/eval.h"
 #include "safearith/gguf.h"
-#include "safearith/gguf_export.h"
 #include "safearith/model.h"
 #include "safearith/steer.h"
 #include "safearith/tokenizer.h"
@@ -103,15 +102,6 @@ static sa_status run_merge(sa_error *err) {
     st = sa_merge(r, &o, err);
     sa_merge_recipe_free(r);
     return st;
-}
-
-/* The organisms' base model as a Q8_0 GGUF file (tensors, tokenizer, chat template). */
-static sa_status run_export(sa_error *err) {
-    sa_gguf_export_opts o;
-    sa_gguf_export_opts_init(&o);
-    o.type = SA_GGUF_FT_Q8_0;
-    sa_gguf_export_result res;
-    return sa_gguf_export(organism, outp("m.gguf"), &o, &res, err);
 }
 
 static sa_status model_load(sa_error *err) {

@@ -105,14 +105,6 @@ static sa_status run_merge(sa_error *err) {
     return st;
 }
 
-static sa_status run_export(sa_error *err) {
-    sa_gguf_export_opts o;
-    sa_gguf_export_opts_init(&o);
-    o.type = SA_GGUF_FT_Q8_0;
-    sa_gguf_export_result res;
-    return sa_gguf_export(organism, outp("m.gguf"), &o, &res, err);
-}
-
 /* An evaluation on the fake backend (two datasets, batches of 2): a failed one is resumed. */
 static sa_status eval_into(const char *dir, int resume, sa_error *err) {
     const char *specs[2] = {ds_harm, ds_mcq};

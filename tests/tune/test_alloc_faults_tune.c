@@ -62,14 +62,14 @@ static int study_resumes(void) {
         sa_error e2 = {0};
         ok = study_in(p, 1, &e2) == SA_OK;
         if (!ok) fprintf(stderr, "resume after the failure: %s\n", e2.msg);
-        snprintf(cmd, sizeof cmd,
-                 "cd '%s' && rc=0 && for f in study.json trials.jsonl kl_prompts.json front.json "
-                 "report.md; do grep -v '^HDR thresholds' \"$f\" > /tmp/sa-alloc-a.$$; "
-                 "grep -v '^HDR thresholds' '%s/ref/study/'\"$f\" > /tmp/sa-alloc-b.$$; "
-                 "diff /tmp/sa-alloc-a.$$ /tmp/sa-alloc-b.$$ >&2 || "
+        snprintf(cmd, sizeof cmd, /* a, b: the two sides without that line, beside out/ */
+                 "R='%s' && cd '%s' && rc=0 && for f in study.json trials.jsonl kl_prompts.json "
+                 "front.json report.md; do grep -v '^HDR thresholds' \"$f\" > \"$R/a\"; "
+                 "grep -v '^HDR thresholds' \"$R/ref/study/$f\" > \"$R/b\"; "
+                 "diff \"$R/a\" \"$R/b\" >&2 || "
                  "{ echo \"resumed study: $f differs\" >&2; rc=1; break; }; done; "
-                 "rm -f /tmp/sa-alloc-a.$$ /tmp/sa-alloc-b.$$; exit $rc",
-                 p, root);
+                 "rm -f \"$R/a\" \"$R/b\"; exit $rc",
+                 root, p);
         ok = ok && system(cmd) == 0;
     }
     clear_out();
